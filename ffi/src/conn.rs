@@ -1,0 +1,275 @@
+//! One TLS connection over two memory BIOs: the caller feeds received ciphertext into `rbio` and
+//! drains ciphertext to send from `wbio`. Native code never keeps a caller pointer: every input
+//! is copied into the BIO or the SSL before the call returns.
+
+use crate::error::*;
+use crate::spec::ClientDefaults;
+use btls_sys as sys;
+use std::ffi::{c_void, CStr};
+use std::os::raw::{c_int, c_uint};
+use std::sync::OnceLock;
+
+pub struct Conn {
+    pub ssl: *mut sys::SSL,
+    rbio: *mut sys::BIO,
+    wbio: *mut sys::BIO,
+    /// Server side: ALPN protocols in server preference order (wire format pieces).
+    pub server_alpn: Vec<Vec<u8>>,
+    /// Client side: the newest session the server gave us, not yet taken.
+    pub new_session: *mut sys::SSL_SESSION,
+    pub is_server: bool,
+}
+
+static EX_INDEX: OnceLock<c_int> = OnceLock::new();
+
+pub fn ex_index() -> c_int {
+    *EX_INDEX.get_or_init(|| unsafe {
+        sys::SSL_get_ex_new_index(0, std::ptr::null_mut(), std::ptr::null_mut(), None, None)
+    })
+}
+
+unsafe fn conn_of(ssl: *const sys::SSL) -> *mut Conn {
+    sys::SSL_get_ex_data(ssl, ex_index()) as *mut Conn
+}
+
+/// New-session callback (client contexts): keeps the newest session for `pb_take_session`.
+pub unsafe extern "C" fn on_new_session(ssl: *mut sys::SSL, session: *mut sys::SSL_SESSION) -> c_int {
+    let conn = conn_of(ssl);
+    if conn.is_null() {
+        return 0;
+    }
+    if !(*conn).new_session.is_null() {
+        sys::SSL_SESSION_free((*conn).new_session);
+    }
+    (*conn).new_session = session;
+    1 // we took ownership
+}
+
+/// ALPN selection (server contexts): the first of our protocols, in our order, that the client
+/// offered. No overlap means no ALPN, which the proxy treats as http/1.1.
+pub unsafe extern "C" fn select_alpn(
+    ssl: *mut sys::SSL,
+    out: *mut *const u8,
+    out_len: *mut u8,
+    input: *const u8,
+    in_len: c_uint,
+    _arg: *mut c_void,
+) -> c_int {
+    let conn = conn_of(ssl);
+    if conn.is_null() {
+        return sys::SSL_TLSEXT_ERR_NOACK as c_int;
+    }
+    let offered = std::slice::from_raw_parts(input, in_len as usize);
+    for ours in &(*conn).server_alpn {
+        let mut i = 0usize;
+        while i < offered.len() {
+            let l = offered[i] as usize;
+            if i + 1 + l > offered.len() {
+                break;
+            }
+            if &offered[i + 1..i + 1 + l] == ours.as_slice() {
+                *out = input.add(i + 1);
+                *out_len = l as u8;
+                return sys::SSL_TLSEXT_ERR_OK as c_int;
+            }
+            i += 1 + l;
+        }
+    }
+    sys::SSL_TLSEXT_ERR_NOACK as c_int
+}
+
+pub fn alpn_wire(protocols: &[String]) -> Result<Vec<u8>, String> {
+    let mut v = Vec::new();
+    for p in protocols {
+        if p.is_empty() || p.len() > 255 {
+            return Err(format!("alpn: \"{p}\" must be 1..255 bytes"));
+        }
+        v.push(p.len() as u8);
+        v.extend_from_slice(p.as_bytes());
+    }
+    Ok(v)
+}
+
+impl Conn {
+    /// Wraps a fresh SSL with memory BIOs and links it back to the boxed Conn.
+    pub unsafe fn new(ssl: *mut sys::SSL, is_server: bool) -> Result<Box<Conn>, String> {
+        let rbio = sys::BIO_new(sys::BIO_s_mem());
+        let wbio = sys::BIO_new(sys::BIO_s_mem());
+        if rbio.is_null() || wbio.is_null() {
+            sys::SSL_free(ssl);
+            return Err("BIO_new failed".into());
+        }
+        // An empty read BIO means "no data yet", not end of stream.
+        sys::BIO_set_mem_eof_return(rbio, -1);
+        sys::SSL_set_bio(ssl, rbio, wbio);
+        let mut conn = Box::new(Conn {
+            ssl,
+            rbio,
+            wbio,
+            server_alpn: Vec::new(),
+            new_session: std::ptr::null_mut(),
+            is_server,
+        });
+        let raw: *mut Conn = &mut *conn;
+        sys::SSL_set_ex_data(ssl, ex_index(), raw as *mut c_void);
+        Ok(conn)
+    }
+
+    pub unsafe fn apply_client(&mut self, d: &ClientDefaults, o: &ClientOptions) -> Result<(), String> {
+        let ssl = self.ssl;
+        sys::SSL_set_connect_state(ssl);
+        let ip = o.host.parse::<std::net::IpAddr>().is_ok();
+        let chost = std::ffi::CString::new(o.host.as_str()).map_err(|_| "host: NUL byte".to_string())?;
+        if !ip && sys::SSL_set_tlsext_host_name(ssl, chost.as_ptr()) != 1 {
+            return Err(format!("host: cannot use \"{}\" as SNI", o.host));
+        }
+        if !d.key_shares.is_empty() && sys::SSL_set1_client_key_shares(ssl, d.key_shares.as_ptr(), d.key_shares.len()) != 1 {
+            return Err(format!("key_shares: BoringSSL refused {:?}", d.key_shares));
+        }
+        let alpn = o.alpn.as_ref().unwrap_or(&d.alpn);
+        if !alpn.is_empty() {
+            let wire = alpn_wire(alpn)?;
+            // SSL_set_alpn_protos returns 0 on success.
+            if sys::SSL_set_alpn_protos(ssl, wire.as_ptr(), wire.len()) != 0 {
+                return Err("alpn: refused".into());
+            }
+        }
+        if let (true, Some(alps)) = (o.alps, &d.alps) {
+            for p in alps.protocols.iter().filter(|p| alpn.contains(p)) {
+                if sys::SSL_add_application_settings(ssl, p.as_ptr(), p.len(), std::ptr::null(), 0) != 1 {
+                    return Err(format!("alps: refused \"{p}\""));
+                }
+            }
+            sys::SSL_set_alps_use_new_codepoint(ssl, alps.new_codepoint as c_int);
+        }
+        if d.ech_grease {
+            sys::SSL_set_enable_ech_grease(ssl, 1);
+        }
+        if o.verify {
+            let store = crate::trust::store_for(o.ca_file.as_deref())?;
+            if sys::SSL_set1_verify_cert_store(ssl, store) != 1 {
+                return Err("verify: cannot set trust store".into());
+            }
+            sys::SSL_set_verify(ssl, sys::SSL_VERIFY_PEER as c_int, None);
+            if o.verify_hostname {
+                let param = sys::SSL_get0_param(ssl);
+                let ok = if ip {
+                    sys::X509_VERIFY_PARAM_set1_ip_asc(param, chost.as_ptr())
+                } else {
+                    sys::SSL_set1_host(ssl, chost.as_ptr())
+                };
+                if ok != 1 {
+                    return Err(format!("verify: cannot check host \"{}\"", o.host));
+                }
+            }
+        } else {
+            sys::SSL_set_verify(ssl, sys::SSL_VERIFY_NONE as c_int, None);
+        }
+        Ok(())
+    }
+
+    pub unsafe fn feed(&mut self, data: &[u8]) -> i32 {
+        if data.is_empty() {
+            return PB_OK;
+        }
+        let n = sys::BIO_write(self.rbio, data.as_ptr() as *const c_void, data.len() as c_int);
+        if n as usize != data.len() {
+            return fail(PB_ERR, "feed: BIO_write failed");
+        }
+        PB_OK
+    }
+
+    pub unsafe fn pending_output(&self) -> usize {
+        sys::BIO_ctrl_pending(self.wbio)
+    }
+
+    pub unsafe fn take_output(&mut self, out: &mut [u8]) -> i32 {
+        if out.is_empty() || self.pending_output() == 0 {
+            return 0;
+        }
+        let n = sys::BIO_read(self.wbio, out.as_mut_ptr() as *mut c_void, out.len().min(i32::MAX as usize) as c_int);
+        n.max(0)
+    }
+
+    /// Maps a failed SSL call to a status, distinguishing certificate verification failures.
+    unsafe fn error_status(&self, ret: c_int, what: &str) -> i32 {
+        let e = sys::SSL_get_error(self.ssl, ret);
+        if e == sys::SSL_ERROR_WANT_READ as c_int || e == sys::SSL_ERROR_WANT_WRITE as c_int {
+            return 0;
+        }
+        if e == sys::SSL_ERROR_ZERO_RETURN as c_int {
+            return PB_EOF;
+        }
+        if !self.is_server {
+            let v = sys::SSL_get_verify_result(self.ssl);
+            if v != sys::X509_V_OK as i64 {
+                let reason = CStr::from_ptr(sys::X509_verify_cert_error_string(v)).to_string_lossy();
+                take_ssl_errors();
+                set_last_error(format!("certificate verify failed: {reason} (X509 error {v})"));
+                return PB_ERR_VERIFY;
+            }
+        }
+        fail(PB_ERR, what)
+    }
+
+    /// 1 = handshake complete, 0 = needs more input, < 0 = error.
+    pub unsafe fn handshake(&mut self) -> i32 {
+        let r = sys::SSL_do_handshake(self.ssl);
+        if r == 1 {
+            return 1;
+        }
+        self.error_status(r, "handshake")
+    }
+
+    /// > 0 = bytes read, 0 = needs more input, PB_EOF = close_notify, < 0 = error.
+    pub unsafe fn read(&mut self, out: &mut [u8]) -> i32 {
+        if out.is_empty() {
+            return 0;
+        }
+        let r = sys::SSL_read(self.ssl, out.as_mut_ptr() as *mut c_void, out.len().min(i32::MAX as usize) as c_int);
+        if r > 0 {
+            return r;
+        }
+        self.error_status(r, "read")
+    }
+
+    pub unsafe fn write(&mut self, data: &[u8]) -> i32 {
+        if data.is_empty() {
+            return 0;
+        }
+        let r = sys::SSL_write(self.ssl, data.as_ptr() as *const c_void, data.len().min(i32::MAX as usize) as c_int);
+        if r > 0 {
+            return r;
+        }
+        let s = self.error_status(r, "write");
+        if s == 0 { fail(PB_ERR, "write: handshake not complete") } else { s }
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        unsafe {
+            sys::SSL_set_ex_data(self.ssl, ex_index(), std::ptr::null_mut());
+            if !self.new_session.is_null() {
+                sys::SSL_SESSION_free(self.new_session);
+            }
+            sys::SSL_free(self.ssl); // frees both BIOs
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClientOptions {
+    pub host: String,
+    pub alpn: Option<Vec<String>>,
+    #[serde(default = "yes")]
+    pub alps: bool,
+    pub verify: bool,
+    pub verify_hostname: bool,
+    pub ca_file: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}

@@ -1,0 +1,416 @@
+//! libpolyboring: a C ABI over BoringSSL (the btls fork) for PolyTLS.
+//!
+//! Only `pb_*` symbols are exported (a Rust cdylib hides everything else, BoringSSL's own
+//! `SSL_*` symbols included), so this library can live inside Bun, which carries its own
+//! BoringSSL, without the two mixing. Handles are opaque; every call returns an integer status
+//! and leaves a readable reason in `pb_last_error`. No callbacks into the caller exist.
+
+mod compress;
+mod conn;
+mod error;
+mod spec;
+mod trust;
+
+use btls_sys as sys;
+use conn::{ClientOptions, Conn};
+use error::*;
+use spec::{ClientDefaults, ProfileSpec};
+use std::ffi::CStr;
+use std::os::raw::c_int;
+
+/// Bumped on every incompatible change of the functions below; checked by the TS binding.
+pub const PB_ABI_VERSION: u32 = 1;
+
+pub struct Ctx {
+    ctx: *mut sys::SSL_CTX,
+    client: Option<ClientDefaults>,
+}
+
+impl Drop for Ctx {
+    fn drop(&mut self) {
+        unsafe { sys::SSL_CTX_free(self.ctx) }
+    }
+}
+
+unsafe fn input<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+    if ptr.is_null() || len == 0 { &[] } else { std::slice::from_raw_parts(ptr, len) }
+}
+
+unsafe fn output<'a>(ptr: *mut u8, cap: usize) -> &'a mut [u8] {
+    if ptr.is_null() || cap == 0 { &mut [] } else { std::slice::from_raw_parts_mut(ptr, cap) }
+}
+
+/// Copies `s` into the caller's buffer; returns the full length (callers retry when > cap).
+unsafe fn put_bytes(s: &[u8], out: *mut u8, cap: usize) -> i32 {
+    let dst = output(out, cap);
+    if s.len() <= dst.len() {
+        dst[..s.len()].copy_from_slice(s);
+    }
+    s.len() as i32
+}
+
+#[no_mangle]
+pub extern "C" fn pb_abi_version() -> u32 {
+    PB_ABI_VERSION
+}
+
+/// "btls-sys <version> (BoringSSL API <n>)".
+#[no_mangle]
+pub unsafe extern "C" fn pb_version(out: *mut u8, cap: usize) -> i32 {
+    let v = format!("btls-sys {} (BoringSSL API {})", env!("PB_BTLS_SYS_VERSION"), sys::BORINGSSL_API_VERSION);
+    put_bytes(v.as_bytes(), out, cap)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn pb_last_error(out: *mut u8, cap: usize) -> i32 {
+    put_bytes(last_error().as_bytes(), out, cap)
+}
+
+unsafe fn new_ctx() -> Result<*mut sys::SSL_CTX, String> {
+    let ctx = sys::SSL_CTX_new(sys::TLS_method());
+    if ctx.is_null() {
+        return Err(format!("SSL_CTX_new failed: {}", take_ssl_errors()));
+    }
+    Ok(ctx)
+}
+
+/// Builds a client context from a JSON profile spec. NULL on error (see pb_last_error).
+#[no_mangle]
+pub unsafe extern "C" fn pb_client_ctx_new(spec: *const u8, len: usize) -> *mut Ctx {
+    take_ssl_errors();
+    let spec: ProfileSpec = match serde_json::from_slice(input(spec, len)) {
+        Ok(s) => s,
+        Err(e) => {
+            set_last_error(format!("profile spec: {e}"));
+            return std::ptr::null_mut();
+        }
+    };
+    let ctx = match new_ctx() {
+        Ok(c) => c,
+        Err(e) => {
+            set_last_error(e);
+            return std::ptr::null_mut();
+        }
+    };
+    if let Err(e) = spec::configure_client(ctx, &spec) {
+        sys::SSL_CTX_free(ctx);
+        set_last_error(format!("profile \"{}\": {e}", spec.name));
+        return std::ptr::null_mut();
+    }
+    sys::SSL_CTX_set_session_cache_mode(ctx, sys::SSL_SESS_CACHE_CLIENT as c_int);
+    sys::SSL_CTX_sess_set_new_cb(ctx, Some(conn::on_new_session));
+    let defaults = ClientDefaults {
+        alpn: spec.alpn,
+        alps: spec.alps,
+        key_shares: spec.key_shares,
+        ech_grease: spec.ech_grease,
+    };
+    Box::into_raw(Box::new(Ctx { ctx, client: Some(defaults) }))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ServerOptions {
+    /// Compress our certificate with this algorithm when the client offers it (tests use it).
+    #[serde(default)]
+    cert_compression: Option<String>,
+}
+
+/// Builds a server context (the client-facing MITM side). NULL on error.
+#[no_mangle]
+pub unsafe extern "C" fn pb_server_ctx_new(opts: *const u8, len: usize) -> *mut Ctx {
+    take_ssl_errors();
+    let raw = input(opts, len);
+    let opts: ServerOptions = match serde_json::from_slice(if raw.is_empty() { b"{}" } else { raw }) {
+        Ok(o) => o,
+        Err(e) => {
+            set_last_error(format!("server options: {e}"));
+            return std::ptr::null_mut();
+        }
+    };
+    let ctx = match new_ctx() {
+        Ok(c) => c,
+        Err(e) => {
+            set_last_error(e);
+            return std::ptr::null_mut();
+        }
+    };
+    sys::SSL_CTX_set_min_proto_version(ctx, sys::TLS1_2_VERSION as u16);
+    sys::SSL_CTX_set_alpn_select_cb(ctx, Some(conn::select_alpn), std::ptr::null_mut());
+    let comp: Option<(u16, sys::ssl_cert_compression_func_t)> = match opts.cert_compression.as_deref() {
+        None => None,
+        Some("zlib") => Some((compress::ZLIB, Some(compress::compress_zlib))),
+        Some("brotli") => Some((compress::BROTLI, Some(compress::compress_brotli))),
+        Some("zstd") => Some((compress::ZSTD, Some(compress::compress_zstd))),
+        Some(other) => {
+            sys::SSL_CTX_free(ctx);
+            set_last_error(format!("server options: unknown cert compression \"{other}\""));
+            return std::ptr::null_mut();
+        }
+    };
+    if let Some((id, f)) = comp {
+        sys::SSL_CTX_add_cert_compression_alg(ctx, id, f, None);
+    }
+    Box::into_raw(Box::new(Ctx { ctx, client: None }))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn pb_ctx_free(ctx: *mut Ctx) {
+    if !ctx.is_null() {
+        drop(Box::from_raw(ctx));
+    }
+}
+
+/// A client connection. `opts` is JSON ({host, alpn?, alps?, verify, verifyHostname, caFile?});
+/// `session` (may be empty) is a session from pb_take_session to offer for resumption; an
+/// unparsable session is ignored (a fresh handshake follows).
+#[no_mangle]
+pub unsafe extern "C" fn pb_client_new(
+    ctx: *mut Ctx,
+    opts: *const u8,
+    opts_len: usize,
+    session: *const u8,
+    session_len: usize,
+) -> *mut Conn {
+    take_ssl_errors();
+    let Some(ctx) = ctx.as_ref() else {
+        set_last_error("client: null context");
+        return std::ptr::null_mut();
+    };
+    let Some(defaults) = ctx.client.as_ref() else {
+        set_last_error("client: not a client context");
+        return std::ptr::null_mut();
+    };
+    let opts: ClientOptions = match serde_json::from_slice(input(opts, opts_len)) {
+        Ok(o) => o,
+        Err(e) => {
+            set_last_error(format!("connect options: {e}"));
+            return std::ptr::null_mut();
+        }
+    };
+    let ssl = sys::SSL_new(ctx.ctx);
+    if ssl.is_null() {
+        fail(PB_ERR, "SSL_new");
+        return std::ptr::null_mut();
+    }
+    let mut conn = match Conn::new(ssl, false) {
+        Ok(c) => c,
+        Err(e) => {
+            set_last_error(e);
+            return std::ptr::null_mut();
+        }
+    };
+    if let Err(e) = conn.apply_client(defaults, &opts) {
+        set_last_error(format!("{e} {}", take_ssl_errors()).trim_end().to_string());
+        return std::ptr::null_mut();
+    }
+    let sess = input(session, session_len);
+    if !sess.is_empty() {
+        let s = sys::SSL_SESSION_from_bytes(sess.as_ptr(), sess.len(), ctx.ctx);
+        if !s.is_null() {
+            sys::SSL_set_session(conn.ssl, s);
+            sys::SSL_SESSION_free(s);
+        }
+        take_ssl_errors();
+    }
+    Box::into_raw(conn)
+}
+
+/// A server connection presenting `chain` (concatenated DER certificates, leaf first) with
+/// `key` (PKCS#8 DER), choosing ALPN from `alpn` (wire format, our preference order).
+#[no_mangle]
+pub unsafe extern "C" fn pb_server_new(
+    ctx: *mut Ctx,
+    chain: *const u8,
+    chain_len: usize,
+    key: *const u8,
+    key_len: usize,
+    alpn: *const u8,
+    alpn_len: usize,
+) -> *mut Conn {
+    take_ssl_errors();
+    let Some(ctx) = ctx.as_ref() else {
+        set_last_error("server: null context");
+        return std::ptr::null_mut();
+    };
+    let ssl = sys::SSL_new(ctx.ctx);
+    if ssl.is_null() {
+        fail(PB_ERR, "SSL_new");
+        return std::ptr::null_mut();
+    }
+    let mut conn = match Conn::new(ssl, true) {
+        Ok(c) => c,
+        Err(e) => {
+            set_last_error(e);
+            return std::ptr::null_mut();
+        }
+    };
+    sys::SSL_set_accept_state(ssl);
+    let mut der = input(chain, chain_len);
+    let mut first = true;
+    while !der.is_empty() {
+        let mut p = der.as_ptr();
+        let x = sys::d2i_X509(std::ptr::null_mut(), &mut p, der.len() as _);
+        if x.is_null() {
+            fail(PB_ERR_ARG, "server: certificate chain is not DER");
+            return std::ptr::null_mut();
+        }
+        let ok = if first { sys::SSL_use_certificate(ssl, x) } else { sys::SSL_add1_chain_cert(ssl, x) };
+        sys::X509_free(x);
+        if ok != 1 {
+            fail(PB_ERR_ARG, "server: certificate refused");
+            return std::ptr::null_mut();
+        }
+        first = false;
+        der = &der[(p as usize - der.as_ptr() as usize)..];
+    }
+    if first {
+        set_last_error("server: empty certificate chain");
+        return std::ptr::null_mut();
+    }
+    let k = input(key, key_len);
+    let mut cbs = sys::CBS { data: k.as_ptr(), len: k.len() };
+    let pkey = sys::EVP_parse_private_key(&mut cbs);
+    if pkey.is_null() {
+        fail(PB_ERR_ARG, "server: private key is not PKCS#8 DER");
+        return std::ptr::null_mut();
+    }
+    let ok = sys::SSL_use_PrivateKey(ssl, pkey);
+    sys::EVP_PKEY_free(pkey);
+    if ok != 1 || sys::SSL_check_private_key(ssl) != 1 {
+        fail(PB_ERR_ARG, "server: private key does not match the certificate");
+        return std::ptr::null_mut();
+    }
+    let mut a = input(alpn, alpn_len);
+    while let Some((&l, rest)) = a.split_first() {
+        let l = l as usize;
+        if l == 0 || l > rest.len() {
+            set_last_error("server: malformed ALPN list");
+            return std::ptr::null_mut();
+        }
+        conn.server_alpn.push(rest[..l].to_vec());
+        a = &rest[l..];
+    }
+    Box::into_raw(conn)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn pb_conn_free(conn: *mut Conn) {
+    if !conn.is_null() {
+        drop(Box::from_raw(conn));
+    }
+}
+
+macro_rules! with_conn {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn.as_mut() {
+            Some($c) => $body,
+            None => {
+                set_last_error("null connection");
+                PB_ERR_ARG
+            }
+        }
+    };
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn pb_feed(conn: *mut Conn, data: *const u8, len: usize) -> i32 {
+    with_conn!(conn, c => c.feed(input(data, len)))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn pb_pending_output(conn: *mut Conn) -> i32 {
+    with_conn!(conn, c => c.pending_output().min(i32::MAX as usize) as i32)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn pb_take_output(conn: *mut Conn, out: *mut u8, cap: usize) -> i32 {
+    with_conn!(conn, c => c.take_output(output(out, cap)))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn pb_handshake(conn: *mut Conn) -> i32 {
+    with_conn!(conn, c => c.handshake())
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn pb_read(conn: *mut Conn, out: *mut u8, cap: usize) -> i32 {
+    with_conn!(conn, c => c.read(output(out, cap)))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn pb_write(conn: *mut Conn, data: *const u8, len: usize) -> i32 {
+    with_conn!(conn, c => c.write(input(data, len)))
+}
+
+/// Queues close_notify. Returns PB_OK.
+#[no_mangle]
+pub unsafe extern "C" fn pb_shutdown(conn: *mut Conn) -> i32 {
+    with_conn!(conn, c => {
+        sys::SSL_shutdown(c.ssl);
+        take_ssl_errors();
+        PB_OK
+    })
+}
+
+fn json_str(p: *const std::os::raw::c_char) -> serde_json::Value {
+    if p.is_null() {
+        serde_json::Value::Null
+    } else {
+        serde_json::Value::String(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+    }
+}
+
+/// Handshake facts as JSON: {alpn, version, cipherId, cipher, resumed, sni}.
+#[no_mangle]
+pub unsafe extern "C" fn pb_info(conn: *mut Conn, out: *mut u8, cap: usize) -> i32 {
+    with_conn!(conn, c => {
+        let ssl = c.ssl;
+        let mut ap: *const u8 = std::ptr::null();
+        let mut al: u32 = 0;
+        sys::SSL_get0_alpn_selected(ssl, &mut ap, &mut al);
+        let alpn = if al == 0 {
+            serde_json::Value::Null
+        } else {
+            serde_json::Value::String(String::from_utf8_lossy(std::slice::from_raw_parts(ap, al as usize)).into_owned())
+        };
+        let cipher = sys::SSL_get_current_cipher(ssl);
+        let (cid, cname) = if cipher.is_null() {
+            (0u16, serde_json::Value::Null)
+        } else {
+            (sys::SSL_CIPHER_get_protocol_id(cipher), json_str(sys::SSL_CIPHER_standard_name(cipher)))
+        };
+        let v = serde_json::json!({
+            "alpn": alpn,
+            "version": json_str(sys::SSL_get_version(ssl)),
+            "cipherId": cid,
+            "cipher": cname,
+            "resumed": sys::SSL_session_reused(ssl) == 1,
+            "sni": json_str(sys::SSL_get_servername(ssl, sys::TLSEXT_NAMETYPE_host_name as c_int)),
+        });
+        put_bytes(v.to_string().as_bytes(), out, cap)
+    })
+}
+
+/// The newest session received and not yet taken: 0 = none; n <= cap = written and taken;
+/// n > cap = not taken, call again with n bytes.
+#[no_mangle]
+pub unsafe extern "C" fn pb_take_session(conn: *mut Conn, out: *mut u8, cap: usize) -> i32 {
+    with_conn!(conn, c => {
+        if c.new_session.is_null() {
+            return 0;
+        }
+        let mut buf: *mut u8 = std::ptr::null_mut();
+        let mut len: usize = 0;
+        if sys::SSL_SESSION_to_bytes(c.new_session, &mut buf, &mut len) != 1 {
+            return fail(PB_ERR, "session: serialization failed");
+        }
+        let n = put_bytes(std::slice::from_raw_parts(buf, len), out, cap);
+        sys::OPENSSL_free(buf as *mut std::ffi::c_void);
+        if len <= cap {
+            sys::SSL_SESSION_free(c.new_session);
+            c.new_session = std::ptr::null_mut();
+        }
+        n
+    })
+}

@@ -1,0 +1,63 @@
+import { type ErrorCode, ProxyError } from "./proxy-error.ts";
+
+/**
+ * The single table from error code to what the client sees. Before `200 Connection Established`
+ * the client gets an HTTP status with a short plain-text body and `Connection: close`; after it
+ * the tunnel is reset (the TCP connection is destroyed) — there is no HTTP left to speak.
+ */
+const STATUS: Record<ErrorCode, number> = {
+  BAD_METHOD: 405,
+  BAD_REQUEST: 400,
+  BAD_AUTHORITY: 400,
+  HEADERS_TOO_LARGE: 431,
+  HEADER_TIMEOUT: 408,
+  UNKNOWN_PROFILE: 400,
+  FORBIDDEN: 403,
+  PROXY_AUTH_REQUIRED: 407,
+  UPSTREAM_UNREACHABLE: 502,
+  UPSTREAM_TIMEOUT: 504,
+  TLS_CONFIG: 502,
+  TLS_HANDSHAKE: 502,
+  TLS_VERIFY: 502,
+  TLS_PROTOCOL: 502,
+  SNI_MISMATCH: 502,
+  ALPN_MISMATCH: 502,
+  NATIVE_UNAVAILABLE: 502,
+  CONFIG_INVALID: 502,
+  CA_INVALID: 502,
+  CA_EXISTS: 502,
+  IO: 502,
+  INTERNAL: 502,
+};
+
+const REASON: Record<number, string> = {
+  400: "Bad Request",
+  403: "Forbidden",
+  405: "Method Not Allowed",
+  407: "Proxy Authentication Required",
+  408: "Request Timeout",
+  431: "Request Header Fields Too Large",
+  502: "Bad Gateway",
+  504: "Gateway Timeout",
+};
+
+export function statusFor(err: unknown): number {
+  return err instanceof ProxyError ? STATUS[err.code] : 502;
+}
+
+/** The full HTTP/1.1 response sent before `200` for this error. */
+export function errorResponse(err: unknown): string {
+  const status = statusFor(err);
+  const reason = REASON[status] ?? "Error";
+  const detail = err instanceof ProxyError ? err.message : "internal proxy error";
+  const body = `${status} ${reason}: ${detail.replace(/[\r\n]+/g, " ")}\n`;
+  const extra = status === 405 ? "Allow: CONNECT\r\n" : "";
+  return (
+    `HTTP/1.1 ${status} ${reason}\r\n` +
+    "Content-Type: text/plain; charset=utf-8\r\n" +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    extra +
+    "Connection: close\r\n\r\n" +
+    body
+  );
+}

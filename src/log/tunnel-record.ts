@@ -1,0 +1,53 @@
+import type { ErrorCode } from "../errors/proxy-error.ts";
+import type { Logger } from "./logger.ts";
+
+/**
+ * The one log line written when a tunnel ends (successfully or not). Metadata only: who, where,
+ * which TLS parameters were negotiated, how many bytes and how long — never the bytes themselves.
+ * Fields not known for a tunnel (e.g. TLS details in passthrough mode, or after an early failure)
+ * are null and print as `-` in text format.
+ */
+export interface TunnelRecord {
+  /** Client address, `ip:port`. */
+  client: string;
+  /** CONNECT target as formatAuthority gives it, e.g. `example.com:443` or `[::1]:443`. */
+  host: string;
+  mode: "mitm" | "passthrough";
+  profile: string | null;
+  /** ALPN the client negotiated with the proxy (e.g. `h2`), null if none. */
+  clientAlpn: string | null;
+  /** ALPN negotiated with the upstream server. */
+  upstreamAlpn: string | null;
+  /** e.g. `TLSv1.3`. */
+  upstreamVersion: string | null;
+  /** e.g. `TLS_AES_128_GCM_SHA256`. */
+  upstreamCipher: string | null;
+  /** Upstream session resumed (PSK / ticket); null when no upstream TLS happened. */
+  resumed: boolean | null;
+  /** Application bytes relayed client → upstream. */
+  bytesUp: number;
+  /** Application bytes relayed upstream → client. */
+  bytesDown: number;
+  durationMs: number;
+  /** Why the tunnel failed, null when it closed normally. */
+  errorCode: ErrorCode | null;
+}
+
+/** Logs `tunnel closed` at info, or at warn when the tunnel ended with an error. */
+export function logTunnel(logger: Logger, rec: TunnelRecord): void {
+  logger.log(rec.errorCode === null ? "info" : "warn", "tunnel closed", {
+    host: rec.host,
+    client: rec.client,
+    mode: rec.mode,
+    profile: rec.profile,
+    clientAlpn: rec.clientAlpn,
+    upstreamAlpn: rec.upstreamAlpn,
+    upstreamVersion: rec.upstreamVersion,
+    upstreamCipher: rec.upstreamCipher,
+    resumed: rec.resumed,
+    bytesUp: rec.bytesUp,
+    bytesDown: rec.bytesDown,
+    durationMs: Math.round(rec.durationMs),
+    errorCode: rec.errorCode,
+  });
+}

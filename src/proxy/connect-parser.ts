@@ -1,0 +1,244 @@
+import { ProxyError } from "../errors/proxy-error.ts";
+import { type Authority, parseAuthority } from "./authority.ts";
+
+/**
+ * Pure, incremental parser for the HTTP/1.1 CONNECT request head (RFC 9112 §3, RFC 9110 §9.3.6).
+ * No I/O, no clocks: the caller re-parses its accumulated buffer after each read until the result
+ * is `done` or a ProxyError is thrown. The outcome depends only on the bytes, never on how they
+ * were split, and once a prefix throws, every longer buffer throws the same code.
+ *
+ * Decisions (stricter than RFC 9112 allows, never looser):
+ * - Line endings are strict CRLF. RFC 9112 §2.2 lets a recipient accept a bare LF, but every real
+ *   CONNECT client sends CRLF, and one terminator rule leaves no doubt about where the head ends
+ *   and the tunnelled bytes (`leftover`) begin. A bare LF or bare CR is BAD_REQUEST.
+ * - Empty lines before the request line are skipped (RFC 9112 §2.2 SHOULD); they count toward the
+ *   byte limit.
+ * - Request line is exactly `method SP target SP HTTP/1.0|HTTP/1.1` with single spaces.
+ *   Syntax (characters, spacing, version) is checked before the method, so `GET / HTTP/1.1` is
+ *   BAD_METHOD (405) while `GET\t/ HTTP/1.1` is BAD_REQUEST; the method is judged only once the
+ *   request line is complete. Methods are case-sensitive (RFC 9110 §9.1): `connect` is 405.
+ * - Header lines: token name, no whitespace before the colon, no obs-fold (RFC 9112 §5.1, §5.2),
+ *   values of VCHAR / SP / HTAB / obs-text, decoded as ISO-8859-1 and trimmed of SP/HTAB.
+ * - A CONNECT has no content (RFC 9110 §9.3.6): `Transfer-Encoding`, or a `Content-Length` other
+ *   than 0, is BAD_REQUEST, so no byte after the head can be read as a body by anyone.
+ * - `Host` is ignored: the target comes from the authority-form request target.
+ * - Limits: the whole head (request line, header lines, final CRLF CRLF) must fit in
+ *   `maxHeaderBytes`; HEADERS_TOO_LARGE as soon as more bytes than that are buffered without the
+ *   terminator. More than `maxHeaders` header lines is HEADERS_TOO_LARGE as soon as the extra line
+ *   is complete.
+ */
+
+export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024; // bytes; whole CONNECT head — curl/browsers send < 1 KiB
+export const DEFAULT_MAX_HEADERS = 64; // header lines; a CONNECT carries a handful (Host, UA, auth, profile)
+
+export interface ConnectLimits {
+  maxHeaderBytes: number;
+  maxHeaders: number;
+}
+
+export const DEFAULT_CONNECT_LIMITS: ConnectLimits = {
+  maxHeaderBytes: DEFAULT_MAX_HEADER_BYTES,
+  maxHeaders: DEFAULT_MAX_HEADERS,
+};
+
+/** Header that selects the upstream TLS profile for this tunnel. */
+export const PROFILE_HEADER = "x-polytls-upstream-profile";
+
+export interface ConnectRequest {
+  method: "CONNECT";
+  target: Authority;
+  /** Header fields in order, names in their original case, values trimmed. */
+  headers: [name: string, value: string][];
+  /** X-PolyTLS-Upstream-Profile, trimmed; null when absent or empty. */
+  profile: string | null;
+  /** Proxy-Authorization value, trimmed; null when absent. */
+  proxyAuthorization: string | null;
+  /** A copy of the bytes after the terminating CRLF CRLF (e.g. the start of a ClientHello). */
+  leftover: Uint8Array;
+}
+
+export type ParseResult =
+  | { kind: "incomplete" }
+  | { kind: "done"; request: ConnectRequest; consumed: number };
+
+const CR = 0x0d;
+const LF = 0x0a;
+const SP = 0x20;
+const HTAB = 0x09;
+const COLON = 0x3a;
+const DEL = 0x7f;
+
+const INCOMPLETE: ParseResult = Object.freeze({ kind: "incomplete" });
+
+/** RFC 9110 §5.6.2 tchar. */
+const TCHAR = (() => {
+  const t = new Uint8Array(256);
+  for (const c of "!#$%&'*+-.^_`|~0123456789") t[c.charCodeAt(0)] = 1;
+  for (let c = 0x41; c <= 0x5a; c++) t[c] = t[c + 0x20] = 1;
+  return t;
+})();
+
+function badRequest(reason: string): ProxyError {
+  return new ProxyError("BAD_REQUEST", `malformed CONNECT request: ${reason}`);
+}
+
+export function parseConnect(buf: Uint8Array, limits: ConnectLimits = DEFAULT_CONNECT_LIMITS): ParseResult {
+  // Only the first maxHeaderBytes bytes can hold a valid head; looking no further makes the
+  // result the same however the input was chunked.
+  const viewEnd = Math.min(buf.length, limits.maxHeaderBytes);
+  let pos = 0;
+  let target: Authority | null = null;
+  const headers: [string, string][] = [];
+
+  for (;;) {
+    const lf = buf.indexOf(LF, pos);
+    if (lf < 0 || lf >= viewEnd) break;
+    if (lf === pos || buf[lf - 1] !== CR) throw badRequest("bare LF line ending (CRLF required)");
+    const lineEnd = lf - 1;
+    if (target === null) {
+      if (lineEnd > pos) target = parseRequestLine(buf, pos, lineEnd);
+    } else if (lineEnd === pos) {
+      return finish(target, headers, buf, lf + 1);
+    } else {
+      headers.push(parseHeaderLine(buf, pos, lineEnd));
+      if (headers.length > limits.maxHeaders) {
+        throw new ProxyError("HEADERS_TOO_LARGE", `more than ${limits.maxHeaders} header fields`);
+      }
+    }
+    pos = lf + 1;
+  }
+
+  checkPartialLine(buf, pos, viewEnd);
+  if (buf.length > limits.maxHeaderBytes) {
+    throw new ProxyError("HEADERS_TOO_LARGE", `request head exceeds ${limits.maxHeaderBytes} bytes`);
+  }
+  return INCOMPLETE;
+}
+
+/**
+ * Rejects early what no completion of the current line could make valid: control characters
+ * (HTAB aside) and a CR not at the very end (a CR followed by anything but LF is a bare CR).
+ * Every byte refused here is also refused as BAD_REQUEST once its line is complete.
+ */
+function checkPartialLine(buf: Uint8Array, start: number, end: number): void {
+  for (let i = start; i < end; i++) {
+    const b = buf[i] ?? 0;
+    if (b === CR) {
+      if (i !== end - 1) throw badRequest("bare CR");
+    } else if ((b < SP && b !== HTAB) || b === DEL) {
+      throw badRequest("control character");
+    }
+  }
+}
+
+function parseRequestLine(buf: Uint8Array, start: number, end: number): Authority {
+  for (let i = start; i < end; i++) {
+    const b = buf[i] ?? 0;
+    if (b < SP || b >= DEL) throw badRequest("invalid character in request line");
+  }
+  const line = latin1(buf, start, end);
+  const parts = line.split(" ");
+  if (parts.length !== 3) throw badRequest("request line must be 'METHOD SP target SP version'");
+  const [method = "", rawTarget = "", version = ""] = parts;
+  if (method.length === 0 || !isToken(method)) throw badRequest("invalid method");
+  if (rawTarget.length === 0) throw badRequest("empty request target");
+  if (!/^HTTP\/[0-9]\.[0-9]$/.test(version)) throw badRequest("invalid HTTP version");
+  if (version !== "HTTP/1.1" && version !== "HTTP/1.0") throw badRequest(`unsupported version ${version}`);
+  if (method !== "CONNECT") {
+    throw new ProxyError("BAD_METHOD", `method ${method} not allowed: this proxy only accepts CONNECT`);
+  }
+  return parseAuthority(rawTarget);
+}
+
+function parseHeaderLine(buf: Uint8Array, start: number, end: number): [string, string] {
+  const first = buf[start];
+  if (first === SP || first === HTAB) throw badRequest("obsolete line folding");
+  let colon = -1;
+  for (let i = start; i < end; i++) {
+    const b = buf[i] ?? 0;
+    if (b === COLON) {
+      colon = i;
+      break;
+    }
+    if (b === SP || b === HTAB) {
+      throw badRequest(
+        isBlankUntilColon(buf, i, end) ? "whitespace before colon" : "header line without colon",
+      );
+    }
+    if (TCHAR[b] !== 1) throw badRequest("invalid character in header name");
+  }
+  if (colon < 0) throw badRequest("header line without colon");
+  if (colon === start) throw badRequest("empty header name");
+  let vs = colon + 1;
+  let ve = end;
+  for (let i = vs; i < ve; i++) {
+    const b = buf[i] ?? 0;
+    if ((b < SP && b !== HTAB) || b === DEL) throw badRequest("control character in header value");
+  }
+  while (vs < ve && (buf[vs] === SP || buf[vs] === HTAB)) vs++;
+  while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HTAB)) ve--;
+  return [latin1(buf, start, colon), latin1(buf, vs, ve)];
+}
+
+/** For the error message only: `Name : v` (blanks then a colon) vs a name with a space in it. */
+function isBlankUntilColon(buf: Uint8Array, from: number, end: number): boolean {
+  for (let i = from; i < end; i++) {
+    const b = buf[i];
+    if (b === COLON) return true;
+    if (b !== SP && b !== HTAB) return false;
+  }
+  return false;
+}
+
+function finish(
+  target: Authority,
+  headers: [string, string][],
+  buf: Uint8Array,
+  consumed: number,
+): ParseResult {
+  const profile = singleValue(headers, PROFILE_HEADER);
+  const proxyAuthorization = singleValue(headers, "proxy-authorization");
+  for (const [name, value] of headers) {
+    const lower = name.toLowerCase();
+    if (lower === "transfer-encoding") throw badRequest("CONNECT must not carry Transfer-Encoding");
+    if (lower === "content-length" && value !== "0") throw badRequest("CONNECT must not carry content");
+  }
+  return {
+    kind: "done",
+    consumed,
+    request: {
+      method: "CONNECT",
+      target,
+      headers,
+      profile: profile === null || profile.length === 0 ? null : profile,
+      proxyAuthorization,
+      leftover: buf.slice(consumed),
+    },
+  };
+}
+
+/** The value of a header that may appear once; repeats must agree, else BAD_REQUEST. */
+function singleValue(headers: [string, string][], lowerName: string): string | null {
+  let found: string | null = null;
+  for (const [name, value] of headers) {
+    if (name.toLowerCase() !== lowerName) continue;
+    if (found !== null && found !== value) throw badRequest(`conflicting ${name} headers`);
+    found = value;
+  }
+  return found;
+}
+
+function isToken(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (TCHAR[s.charCodeAt(i)] !== 1) return false;
+  return true;
+}
+
+/** ISO-8859-1: one byte, one UTF-16 unit (TextDecoder's "latin1" is windows-1252, so not used). */
+function latin1(buf: Uint8Array, start: number, end: number): string {
+  let out = "";
+  const CHUNK = 4096; // chars per fromCharCode call; stays far below engine argument limits
+  for (let i = start; i < end; i += CHUNK) {
+    out += String.fromCharCode(...buf.subarray(i, Math.min(end, i + CHUNK)));
+  }
+  return out;
+}

@@ -1,0 +1,173 @@
+/**
+ * Binds a memory-buffer TlsConnection to a byte socket: ciphertext in from the socket, ciphertext
+ * out to it, plaintext to and from the caller. Used for both the client-facing (server mode) and
+ * the upstream (client mode) side of a MITM tunnel.
+ */
+import type { Socket } from "node:net";
+import { ProxyError } from "../errors/proxy-error.ts";
+import type { HandshakeInfo, TlsConnection } from "../upstream/engine.ts";
+
+export interface ChannelEvents {
+  /** Decrypted bytes from the peer. */
+  data(plain: Uint8Array): void;
+  /** The peer finished sending (close_notify or TCP FIN). */
+  end(): void;
+  /** A fatal error; the channel is already destroyed. */
+  error(err: ProxyError): void;
+  /** The socket can take more data after a write returned false. */
+  drain(): void;
+}
+
+export class SecureChannel {
+  readonly socket: Socket;
+  readonly conn: TlsConnection;
+  #events: ChannelEvents | null = null;
+  #handshakeWaiter: { resolve(i: HandshakeInfo): void; reject(e: ProxyError): void } | null = null;
+  #established = false;
+  #ended = false;
+  #destroyed = false;
+  /** Called with each session the upstream sends (client side), for the session cache. */
+  onSession: ((session: Uint8Array) => void) | null = null;
+
+  constructor(socket: Socket, conn: TlsConnection) {
+    this.socket = socket;
+    this.conn = conn;
+    socket.on("data", (d: Buffer) => this.#onCiphertext(d));
+    socket.on("end", () => this.#onPeerEnd(false));
+    socket.on("error", (e) => this.#fail(ProxyError.wrap(e, "IO")));
+    socket.on("close", () => this.#fail(new ProxyError("IO", "connection closed")));
+    socket.on("drain", () => this.#events?.drain());
+  }
+
+  /** Feeds bytes that were read before this channel existed (e.g. after the CONNECT headers). */
+  prime(bytes: Uint8Array): void {
+    if (bytes.length > 0) this.#onCiphertext(bytes);
+  }
+
+  /** Runs the handshake to completion. */
+  handshake(): Promise<HandshakeInfo> {
+    return new Promise((resolve, reject) => {
+      this.#handshakeWaiter = { resolve, reject };
+      this.#step();
+    });
+  }
+
+  /** Starts delivering plaintext; call once, after the handshake. */
+  start(events: ChannelEvents): void {
+    this.#events = events;
+    this.#drainPlaintext();
+  }
+
+  /** Encrypts and sends; returns false when the socket buffer is full (wait for drain). */
+  write(plain: Uint8Array): boolean {
+    if (this.#destroyed) return false;
+    this.conn.write(plain);
+    return this.#flush();
+  }
+
+  /** Sends close_notify and half-closes the TCP connection. */
+  end(): void {
+    if (this.#destroyed || this.socket.writableEnded) return;
+    this.conn.shutdown();
+    this.#flush();
+    this.socket.end();
+  }
+
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    try {
+      this.#flush();
+    } catch {
+      // best effort: an alert may be lost
+    }
+    this.socket.destroy();
+    this.conn.close();
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  #flush(): boolean {
+    let ok = true;
+    for (let out = this.conn.takeOutput(); out !== null; out = this.conn.takeOutput()) {
+      if (this.socket.destroyed || this.socket.writableEnded) return false;
+      ok = this.socket.write(out);
+    }
+    return ok;
+  }
+
+  #onCiphertext(d: Uint8Array): void {
+    if (this.#destroyed) return;
+    try {
+      this.conn.feed(d);
+      if (this.#established) this.#drainPlaintext();
+      else this.#step();
+    } catch (err) {
+      this.#fail(ProxyError.wrap(err, "TLS_PROTOCOL"));
+    }
+  }
+
+  #step(): void {
+    if (this.#established || this.#destroyed) return;
+    let state: "done" | "want";
+    try {
+      state = this.conn.handshake();
+      this.#flush();
+    } catch (err) {
+      this.#fail(ProxyError.wrap(err, "TLS_HANDSHAKE"));
+      return;
+    }
+    if (state === "done") {
+      this.#established = true;
+      const info = this.conn.info();
+      this.#collectSession();
+      const w = this.#handshakeWaiter;
+      this.#handshakeWaiter = null;
+      w?.resolve(info);
+    }
+  }
+
+  #drainPlaintext(): void {
+    const ev = this.#events;
+    if (!ev) return; // bytes stay inside the TLS connection until start()
+    for (;;) {
+      const r = this.conn.read();
+      if (r === null) break;
+      if (r === "eof") {
+        this.#onPeerEnd(true);
+        break;
+      }
+      ev.data(r);
+      if (this.#destroyed) return;
+    }
+    this.#flush(); // post-handshake messages may need answers (key update)
+    this.#collectSession();
+  }
+
+  #collectSession(): void {
+    if (!this.onSession) return;
+    for (let s = this.conn.takeSession(); s !== null; s = this.conn.takeSession()) this.onSession(s);
+  }
+
+  #onPeerEnd(_closeNotify: boolean): void {
+    if (this.#ended || this.#destroyed) return;
+    if (!this.#established) {
+      this.#fail(new ProxyError("TLS_HANDSHAKE", "peer closed the connection during the TLS handshake"));
+      return;
+    }
+    this.#ended = true;
+    this.#events?.end();
+  }
+
+  #fail(err: ProxyError): void {
+    if (this.#destroyed) return;
+    const w = this.#handshakeWaiter;
+    this.#handshakeWaiter = null;
+    const ev = this.#events;
+    this.destroy();
+    if (w) w.reject(err);
+    else if (ev && !(err.code === "IO" && this.#ended)) ev.error(err);
+  }
+}

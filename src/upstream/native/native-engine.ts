@@ -1,0 +1,248 @@
+/**
+ * UpstreamTlsEngine over libpolyboring. Owns no sockets: callers move bytes. Every native handle
+ * is freed by close() / Symbol.dispose (a FinalizationRegistry only backs up forgotten ones).
+ */
+import { type ErrorCode, ProxyError } from "../../errors/proxy-error.ts";
+import type {
+  ClientConnectOptions,
+  HandshakeInfo,
+  HandshakeState,
+  ProfileSpec,
+  ServerAcceptOptions,
+  TlsConnection,
+  TlsConnector,
+  UpstreamTlsEngine,
+} from "../engine.ts";
+import { loadNative, type NativeHandle, type NativeLib } from "./ffi.ts";
+
+/** Status codes of ffi/src/error.rs. */
+const PB_EOF = -2;
+const PB_ERR_VERIFY = -3;
+
+/** Plaintext read size per call: one TLS record carries at most 16 KiB (RFC 8446 §5.1). */
+const READ_CHUNK_BYTES = 64 * 1024;
+/** A session blob is ~1-2 KiB; larger ones are retried with the exact size. */
+const SESSION_BUFFER_BYTES = 4096;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const scratch = new Uint8Array(READ_CHUNK_BYTES);
+
+const connFinalizer = new FinalizationRegistry<{ lib: NativeLib; h: NativeHandle }>(({ lib, h }) =>
+  lib.connFree(h),
+);
+const ctxFinalizer = new FinalizationRegistry<{ lib: NativeLib; h: NativeHandle }>(({ lib, h }) =>
+  lib.ctxFree(h),
+);
+
+function alpnWire(protocols: readonly string[]): Uint8Array {
+  const parts: number[] = [];
+  for (const p of protocols) {
+    const b = encoder.encode(p);
+    if (b.length === 0 || b.length > 255) throw new ProxyError("TLS_CONFIG", `alpn: "${p}" must be 1..255 bytes`);
+    parts.push(b.length, ...b);
+  }
+  return Uint8Array.from(parts);
+}
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
+
+class NativeConnection implements TlsConnection {
+  #lib: NativeLib;
+  #h: NativeHandle | null;
+  readonly #token = {};
+
+  constructor(lib: NativeLib, h: NativeHandle) {
+    this.#lib = lib;
+    this.#h = h;
+    connFinalizer.register(this, { lib, h }, this.#token);
+  }
+
+  #handle(): NativeHandle {
+    if (this.#h === null) throw new ProxyError("INTERNAL", "TLS connection already closed");
+    return this.#h;
+  }
+
+  #fail(status: number, code: ErrorCode, what: string): never {
+    const detail = this.#lib.lastError();
+    if (status === PB_ERR_VERIFY) throw new ProxyError("TLS_VERIFY", detail);
+    throw new ProxyError(code, `${what}: ${detail || `status ${status}`}`);
+  }
+
+  feed(ciphertext: Uint8Array): void {
+    if (ciphertext.length === 0) return;
+    const r = this.#lib.feed(this.#handle(), ciphertext);
+    if (r < 0) this.#fail(r, "TLS_PROTOCOL", "feed");
+  }
+
+  takeOutput(): Uint8Array | null {
+    const h = this.#handle();
+    const n = this.#lib.pendingOutput(h);
+    if (n <= 0) return null;
+    const out = new Uint8Array(n);
+    const got = this.#lib.takeOutput(h, out);
+    return got === n ? out : out.subarray(0, Math.max(0, got));
+  }
+
+  handshake(): HandshakeState {
+    const r = this.#lib.handshake(this.#handle());
+    if (r === 1) return "done";
+    if (r === 0) return "want";
+    if (r === PB_EOF) throw new ProxyError("TLS_HANDSHAKE", "handshake: peer closed the connection");
+    return this.#fail(r, "TLS_HANDSHAKE", "handshake");
+  }
+
+  read(): Uint8Array | null | "eof" {
+    const r = this.#lib.read(this.#handle(), scratch);
+    if (r > 0) return scratch.slice(0, r);
+    if (r === 0) return null;
+    if (r === PB_EOF) return "eof";
+    return this.#fail(r, "TLS_PROTOCOL", "read");
+  }
+
+  write(plaintext: Uint8Array): void {
+    let off = 0;
+    const h = this.#handle();
+    while (off < plaintext.length) {
+      const r = this.#lib.write(h, off === 0 ? plaintext : plaintext.subarray(off));
+      if (r <= 0) this.#fail(r, "TLS_PROTOCOL", "write");
+      off += r;
+    }
+  }
+
+  shutdown(): void {
+    if (this.#h !== null) this.#lib.shutdown(this.#h);
+  }
+
+  info(): HandshakeInfo {
+    const h = this.#handle();
+    let buf = new Uint8Array(512);
+    let n = this.#lib.info(h, buf);
+    if (n > buf.length) {
+      buf = new Uint8Array(n);
+      n = this.#lib.info(h, buf);
+    }
+    const raw = JSON.parse(decoder.decode(buf.subarray(0, n))) as {
+      alpn: string | null;
+      version: string | null;
+      cipherId: number;
+      cipher: string | null;
+      resumed: boolean;
+      sni: string | null;
+    };
+    return {
+      alpn: raw.alpn,
+      version: raw.version ?? "unknown",
+      cipherId: raw.cipherId,
+      cipher: raw.cipher ?? "unknown",
+      resumed: raw.resumed,
+      sni: raw.sni,
+    };
+  }
+
+  takeSession(): Uint8Array | null {
+    const h = this.#handle();
+    let buf = new Uint8Array(SESSION_BUFFER_BYTES);
+    let n = this.#lib.takeSession(h, buf);
+    if (n > buf.length) {
+      buf = new Uint8Array(n);
+      n = this.#lib.takeSession(h, buf);
+    }
+    if (n < 0) this.#fail(n, "INTERNAL", "session");
+    return n === 0 ? null : buf.slice(0, n);
+  }
+
+  close(): void {
+    if (this.#h === null) return;
+    connFinalizer.unregister(this.#token);
+    this.#lib.connFree(this.#h);
+    this.#h = null;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+class NativeConnector implements TlsConnector {
+  readonly profile: string;
+  #lib: NativeLib;
+  #h: NativeHandle | null;
+  readonly #token = {};
+
+  constructor(lib: NativeLib, spec: ProfileSpec) {
+    this.profile = spec.name;
+    this.#lib = lib;
+    const h = lib.clientCtxNew(encoder.encode(JSON.stringify(spec)));
+    if (h === null) throw new ProxyError("TLS_CONFIG", lib.lastError());
+    this.#h = h;
+    ctxFinalizer.register(this, { lib, h }, this.#token);
+  }
+
+  connect(o: ClientConnectOptions): TlsConnection {
+    if (this.#h === null) throw new ProxyError("INTERNAL", `connector "${this.profile}" is closed`);
+    const opts = {
+      host: o.host,
+      alpn: o.alpn ?? null,
+      alps: o.alps ?? true,
+      verify: o.verify.verify,
+      verifyHostname: o.verify.verifyHostname,
+      caFile: o.verify.caFile,
+    };
+    const h = this.#lib.clientNew(this.#h, encoder.encode(JSON.stringify(opts)), o.session ?? new Uint8Array(0));
+    if (h === null) {
+      const why = this.#lib.lastError();
+      throw new ProxyError(why.startsWith("cannot load CA file") ? "CONFIG_INVALID" : "TLS_CONFIG", why);
+    }
+    return new NativeConnection(this.#lib, h);
+  }
+
+  close(): void {
+    if (this.#h === null) return;
+    ctxFinalizer.unregister(this.#token);
+    this.#lib.ctxFree(this.#h);
+    this.#h = null;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+export interface NativeEngineOptions {
+  /** Server side: compress our certificate with this algorithm when offered (tests). */
+  serverCertCompression?: "zlib" | "brotli" | "zstd";
+}
+
+export class NativeEngine implements UpstreamTlsEngine {
+  readonly boringsslVersion: string;
+  #lib: NativeLib;
+  #serverCtx: NativeHandle;
+
+  constructor(options: NativeEngineOptions = {}) {
+    this.#lib = loadNative();
+    this.boringsslVersion = this.#lib.version();
+    const opts = options.serverCertCompression ? { certCompression: options.serverCertCompression } : {};
+    const h = this.#lib.serverCtxNew(encoder.encode(JSON.stringify(opts)));
+    if (h === null) throw new ProxyError("TLS_CONFIG", this.#lib.lastError());
+    this.#serverCtx = h;
+  }
+
+  createConnector(spec: ProfileSpec): TlsConnector {
+    return new NativeConnector(this.#lib, spec);
+  }
+
+  accept(o: ServerAcceptOptions): TlsConnection {
+    const h = this.#lib.serverNew(this.#serverCtx, concat(o.certChainDer), o.keyPkcs8Der, alpnWire(o.alpn));
+    if (h === null) throw new ProxyError("TLS_CONFIG", this.#lib.lastError());
+    return new NativeConnection(this.#lib, h);
+  }
+}

@@ -1,0 +1,242 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import * as net from "node:net";
+import type { AddressInfo } from "node:net";
+import { isProxyError } from "../src/errors/proxy-error.ts";
+import { SecureChannel } from "../src/proxy/secure-channel.ts";
+import type { ProfileSpec, VerifyPolicy } from "../src/upstream/engine.ts";
+import { NativeEngine } from "../src/upstream/native/native-engine.ts";
+import { engineGet } from "./helpers/engine-client.ts";
+import { makeTestPki, type Origin, startTlsOrigin, type TestPki } from "./helpers/tls-env.ts";
+
+/** A plain, Chrome-like spec written out here so the engine is tested apart from profiles/. */
+const SPEC: ProfileSpec = {
+  name: "engine-test",
+  minVersion: 0x0303,
+  maxVersion: 0x0304,
+  ciphers: [0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8],
+  groups: [4588, 29, 23, 24],
+  keyShares: [4588, 29],
+  sigalgs: [0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601],
+  grease: true,
+  extensionOrder: null,
+  permuteExtensions: true,
+  alpn: ["h2", "http/1.1"],
+  alps: { protocols: ["h2"], newCodepoint: true },
+  certCompression: ["brotli"],
+  ocspStapling: true,
+  signedCertTimestamps: true,
+  echGrease: true,
+  sessionTickets: true,
+  pskDheKe: true,
+  recordSizeLimit: null,
+  delegatedCredentials: null,
+  renegotiationInfo: true,
+};
+
+let pki: TestPki;
+let engine: NativeEngine;
+let h1: Origin;
+let h2: Origin;
+const verifyWithCa = (): VerifyPolicy => ({ verify: true, verifyHostname: true, caFile: pki.caCertPath });
+
+beforeAll(async () => {
+  pki = await makeTestPki();
+  engine = new NativeEngine();
+  const leaf = await pki.leaf("localhost");
+  h1 = await startTlsOrigin(leaf, { alpn: ["http/1.1"] });
+  h2 = await startTlsOrigin(leaf, { alpn: ["h2", "http/1.1"] });
+});
+
+afterAll(async () => {
+  await h1.close();
+  await h2.close();
+});
+
+describe("native engine", () => {
+  test("reports its BoringSSL build", () => {
+    expect(engine.boringsslVersion).toMatch(/^btls-sys \d+\.\d+\.\d+ \(BoringSSL API \d+\)$/);
+  });
+
+  test("full handshake offering h2 negotiates h2, TLS 1.3, and carries a request", async () => {
+    using c = engine.createConnector(SPEC);
+    const r = await engineGet(c, h2.port, { host: "localhost", verify: verifyWithCa() }, "/h2");
+    expect(r.info.alpn).toBe("h2");
+    expect(r.info.version).toBe("TLSv1.3");
+    expect(r.info.cipher).toBe("TLS_AES_128_GCM_SHA256");
+    expect(r.info.resumed).toBe(false);
+    expect(r.response).toContain("hello /h2");
+    expect(h2.accepted.at(-1)?.servername).toBe("localhost");
+  });
+
+  test("offering only http/1.1 negotiates http/1.1", async () => {
+    using c = engine.createConnector(SPEC);
+    const r = await engineGet(c, h1.port, { host: "localhost", alpn: ["http/1.1"], verify: verifyWithCa() });
+    expect(r.info.alpn).toBe("http/1.1");
+    expect(h1.accepted.at(-1)?.alpn).toBe("http/1.1");
+    expect(r.response.startsWith("HTTP/1.1 200 OK")).toBe(true);
+  });
+
+  test("TLS 1.2 only profile negotiates a TLS 1.2 cipher", async () => {
+    using c = engine.createConnector({ ...SPEC, name: "tls12", maxVersion: 0x0303 });
+    const r = await engineGet(c, h1.port, { host: "localhost", verify: verifyWithCa() });
+    expect(r.info.version).toBe("TLSv1.2");
+    expect(r.info.cipher).toBe("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256");
+  });
+
+  test("an exported session resumes on a second connection", async () => {
+    using c = engine.createConnector(SPEC);
+    const first = await engineGet(c, h1.port, { host: "localhost", verify: verifyWithCa() });
+    expect(first.sessions.length).toBeGreaterThan(0);
+    const session = first.sessions.at(-1)!;
+    const second = await engineGet(c, h1.port, { host: "localhost", verify: verifyWithCa(), session });
+    expect(second.info.resumed).toBe(true);
+    expect(h1.accepted.at(-1)?.resumed).toBe(true);
+  });
+
+  test("an untrusted certificate fails verification; CA file and verify-off succeed", async () => {
+    using c = engine.createConnector(SPEC);
+    const err = await engineGet(c, h1.port, {
+      host: "localhost",
+      verify: { verify: true, verifyHostname: true, caFile: null },
+    }).catch((e: unknown) => e);
+    expect(isProxyError(err, "TLS_VERIFY")).toBe(true);
+    expect(String((err as Error).message)).toContain("certificate verify failed");
+    const ok = await engineGet(c, h1.port, { host: "localhost", verify: verifyWithCa() });
+    expect(ok.response).toContain("200 OK");
+    const off = await engineGet(c, h1.port, {
+      host: "localhost",
+      verify: { verify: false, verifyHostname: false, caFile: null },
+    });
+    expect(off.response).toContain("200 OK");
+  });
+
+  test("a wrong host name fails unless hostname checking is off", async () => {
+    using c = engine.createConnector(SPEC);
+    const err = await engineGet(c, h1.port, { host: "other.test", verify: verifyWithCa() }).catch(
+      (e: unknown) => e,
+    );
+    expect(isProxyError(err, "TLS_VERIFY")).toBe(true);
+    const ok = await engineGet(c, h1.port, {
+      host: "other.test",
+      verify: { verify: true, verifyHostname: false, caFile: pki.caCertPath },
+    });
+    expect(ok.response).toContain("200 OK");
+  });
+
+  test("a spec BoringSSL refuses fails at context creation naming the knob", () => {
+    const bad = (patch: Partial<ProfileSpec>) => {
+      try {
+        engine.createConnector({ ...SPEC, ...patch });
+        return "created";
+      } catch (e) {
+        expect(isProxyError(e, "TLS_CONFIG")).toBe(true);
+        return (e as Error).message;
+      }
+    };
+    expect(bad({ groups: [29, 0x9999], keyShares: [29] })).toContain("groups: 0x9999");
+    expect(bad({ ciphers: [0x1301, 0xfefe] })).toContain("ciphers: 0xfefe");
+    expect(bad({ sigalgs: [0x0403, 0x7777] })).toContain("signature_algorithms: 0x7777");
+    expect(bad({ keyShares: [25] })).toContain("key_shares");
+    expect(bad({ recordSizeLimit: 10 })).toContain("record_size_limit");
+  });
+
+  test("garbage ciphertext is an error, never a crash", async () => {
+    using c = engine.createConnector(SPEC);
+    const conn = c.connect({ host: "localhost", verify: verifyWithCa() });
+    expect(conn.handshake()).toBe("want");
+    expect(conn.takeOutput()?.length).toBeGreaterThan(100); // the ClientHello
+    conn.feed(new Uint8Array(64).fill(0x41));
+    expect(() => conn.handshake()).toThrow();
+    conn.close();
+    for (let i = 0; i < 50; i++) {
+      const k = c.connect({ host: "localhost", verify: verifyWithCa() });
+      k.handshake();
+      const junk = crypto.getRandomValues(new Uint8Array(3 + ((i * 37) % 300)));
+      if (i % 2 === 0) junk.set([0x16, 0x03, 0x03], 0); // plausible record header, random body
+      try {
+        k.feed(junk);
+        k.handshake();
+      } catch (e) {
+        expect(isProxyError(e)).toBe(true);
+      }
+      k.close();
+    }
+  });
+
+  test("the handshake succeeds when bytes arrive split into random small chunks", async () => {
+    using c = engine.createConnector(SPEC);
+    // A relay that re-chunks every server→client byte into 1..7 byte pieces.
+    const relay = net.createServer((client) => {
+      const up = net.connect({ host: "127.0.0.1", port: h1.port });
+      client.on("data", (d) => up.write(d));
+      up.on("data", (d: Buffer) => {
+        for (let i = 0; i < d.length; ) {
+          const n = 1 + Math.floor(Math.random() * 7);
+          client.write(d.subarray(i, i + n));
+          i += n;
+        }
+      });
+      client.on("close", () => up.destroy());
+      up.on("close", () => client.destroy());
+      client.on("error", () => {});
+      up.on("error", () => {});
+    });
+    await new Promise<void>((r) => relay.listen(0, "127.0.0.1", r));
+    const port = (relay.address() as AddressInfo).port;
+    const r = await engineGet(c, port, { host: "localhost", verify: verifyWithCa() }, "/split");
+    expect(r.response).toContain("hello /split");
+    relay.close();
+  });
+
+  test("server mode: accepts a client, selects ALPN by our order, reports SNI", async () => {
+    const leaf = await pki.leaf("mitm.test");
+    const server = net.createServer((sock) => {
+      const ch = new SecureChannel(sock, engine.accept({ certChainDer: leaf.chainDer, keyPkcs8Der: leaf.keyPkcs8Der, alpn: ["h2", "http/1.1"] }));
+      ch.handshake().then((info) => {
+        ch.start({
+          data: () => {
+            const body = `${info.sni}|${info.alpn}`;
+            ch.write(Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`));
+          },
+          end: () => ch.end(),
+          error: () => {},
+          drain: () => {},
+        });
+      }, () => {});
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    using c = engine.createConnector(SPEC);
+    const r = await engineGet(c, port, { host: "mitm.test", verify: verifyWithCa() });
+    expect(r.info.alpn).toBe("h2");
+    expect(r.response).toContain("mitm.test|h2");
+    server.close();
+  });
+
+  for (const alg of ["zlib", "brotli", "zstd"] as const) {
+    test(`certificate compression: ${alg} certificates decompress`, async () => {
+      const compressing = new NativeEngine({ serverCertCompression: alg });
+      const leaf = await pki.leaf("localhost");
+      let used = false;
+      const server = net.createServer((sock) => {
+        const ch = new SecureChannel(sock, compressing.accept({ certChainDer: leaf.chainDer, keyPkcs8Der: leaf.keyPkcs8Der, alpn: ["http/1.1"] }));
+        ch.handshake().then(() => {
+          used = true;
+          ch.start({
+            data: () => void ch.write(Buffer.from("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")),
+            end: () => ch.end(),
+            error: () => {},
+            drain: () => {},
+          });
+        }, () => {});
+      });
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      const port = (server.address() as AddressInfo).port;
+      using c = engine.createConnector({ ...SPEC, certCompression: [alg] });
+      const r = await engineGet(c, port, { host: "localhost", verify: verifyWithCa() });
+      expect(used).toBe(true);
+      expect(r.response).toContain("ok");
+      server.close();
+    });
+  }
+});
