@@ -1,37 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import * as net from "node:net";
 import type { AddressInfo } from "node:net";
+import * as net from "node:net";
 import { isProxyError } from "../src/errors/proxy-error.ts";
 import { SecureChannel } from "../src/proxy/secure-channel.ts";
 import type { ProfileSpec, VerifyPolicy } from "../src/upstream/engine.ts";
 import { NativeEngine } from "../src/upstream/native/native-engine.ts";
 import { engineGet } from "./helpers/engine-client.ts";
+import { TEST_SPEC } from "./helpers/spec.ts";
 import { makeTestPki, type Origin, startTlsOrigin, type TestPki } from "./helpers/tls-env.ts";
 
-/** A plain, Chrome-like spec written out here so the engine is tested apart from profiles/. */
-const SPEC: ProfileSpec = {
-  name: "engine-test",
-  minVersion: 0x0303,
-  maxVersion: 0x0304,
-  ciphers: [0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8],
-  groups: [4588, 29, 23, 24],
-  keyShares: [4588, 29],
-  sigalgs: [0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601],
-  grease: true,
-  extensionOrder: null,
-  permuteExtensions: true,
-  alpn: ["h2", "http/1.1"],
-  alps: { protocols: ["h2"], newCodepoint: true },
-  certCompression: ["brotli"],
-  ocspStapling: true,
-  signedCertTimestamps: true,
-  echGrease: true,
-  sessionTickets: true,
-  pskDheKe: true,
-  recordSizeLimit: null,
-  delegatedCredentials: null,
-  renegotiationInfo: true,
-};
+const SPEC = TEST_SPEC;
 
 let pki: TestPki;
 let engine: NativeEngine;
@@ -191,18 +169,28 @@ describe("native engine", () => {
   test("server mode: accepts a client, selects ALPN by our order, reports SNI", async () => {
     const leaf = await pki.leaf("mitm.test");
     const server = net.createServer((sock) => {
-      const ch = new SecureChannel(sock, engine.accept({ certChainDer: leaf.chainDer, keyPkcs8Der: leaf.keyPkcs8Der, alpn: ["h2", "http/1.1"] }));
-      ch.handshake().then((info) => {
-        ch.start({
-          data: () => {
-            const body = `${info.sni}|${info.alpn}`;
-            ch.write(Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`));
-          },
-          end: () => ch.end(),
-          error: () => {},
-          drain: () => {},
-        });
-      }, () => {});
+      const ch = new SecureChannel(
+        sock,
+        engine.accept({
+          certChainDer: leaf.chainDer,
+          keyPkcs8Der: leaf.keyPkcs8Der,
+          alpn: ["h2", "http/1.1"],
+        }),
+      );
+      ch.handshake().then(
+        (info) => {
+          ch.start({
+            data: () => {
+              const body = `${info.sni}|${info.alpn}`;
+              ch.write(Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`));
+            },
+            end: () => ch.end(),
+            error: () => {},
+            drain: () => {},
+          });
+        },
+        () => {},
+      );
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const port = (server.address() as AddressInfo).port;
@@ -219,16 +207,26 @@ describe("native engine", () => {
       const leaf = await pki.leaf("localhost");
       let used = false;
       const server = net.createServer((sock) => {
-        const ch = new SecureChannel(sock, compressing.accept({ certChainDer: leaf.chainDer, keyPkcs8Der: leaf.keyPkcs8Der, alpn: ["http/1.1"] }));
-        ch.handshake().then(() => {
-          used = true;
-          ch.start({
-            data: () => void ch.write(Buffer.from("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")),
-            end: () => ch.end(),
-            error: () => {},
-            drain: () => {},
-          });
-        }, () => {});
+        const ch = new SecureChannel(
+          sock,
+          compressing.accept({
+            certChainDer: leaf.chainDer,
+            keyPkcs8Der: leaf.keyPkcs8Der,
+            alpn: ["http/1.1"],
+          }),
+        );
+        ch.handshake().then(
+          () => {
+            used = true;
+            ch.start({
+              data: () => void ch.write(Buffer.from("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")),
+              end: () => ch.end(),
+              error: () => {},
+              drain: () => {},
+            });
+          },
+          () => {},
+        );
       });
       await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
       const port = (server.address() as AddressInfo).port;

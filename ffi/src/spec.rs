@@ -75,7 +75,8 @@ fn cipher_names(ids: &[u16]) -> Result<String, String> {
 fn sigalg_names(knob_name: &str, ids: &[u16]) -> Result<String, String> {
     let mut names = Vec::with_capacity(ids.len());
     for id in ids {
-        let n = unsafe { sys::SSL_get_signature_algorithm_name(*id, 0) };
+        // With the curve in the name ("ecdsa_secp256r1_sha256"): the form parse_sigalgs_list accepts.
+        let n = unsafe { sys::SSL_get_signature_algorithm_name(*id, 1) };
         if n.is_null() {
             return Err(format!("{knob_name}: 0x{id:04x} is not a signature algorithm BoringSSL supports"));
         }

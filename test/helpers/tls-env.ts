@@ -48,7 +48,11 @@ export async function startTlsOrigin(
   const server = tls.createServer(
     { key: leaf.keyPem, cert: leaf.chainPem, ALPNProtocols: opts.alpn ?? ["http/1.1"] },
     (s) => {
-      accepted.push({ alpn: s.alpnProtocol, resumed: s.isSessionReused(), servername: s.servername ?? false });
+      accepted.push({
+        alpn: s.alpnProtocol ?? false,
+        resumed: s.isSessionReused(),
+        servername: s.servername ?? false,
+      });
       if (opts.handler) return opts.handler(s);
       let buf = "";
       s.on("data", (d: Buffer) => {

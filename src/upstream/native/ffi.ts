@@ -85,11 +85,15 @@ export function loadNative(): NativeLib {
   const s = lib.symbols;
   const abi = s.pb_abi_version();
   if (abi !== EXPECTED_ABI) {
-    throw new ProxyError("NATIVE_UNAVAILABLE", `${path} has ABI ${abi}, expected ${EXPECTED_ABI}: rebuild it`);
+    throw new ProxyError(
+      "NATIVE_UNAVAILABLE",
+      `${path} has ABI ${abi}, expected ${EXPECTED_ABI}: rebuild it`,
+    );
   }
   // Bun returns pointers as numbers; a bigint would mean an address beyond 2^53 (never on x64/arm64).
   const handle = (p: Pointer | bigint | null): NativeHandle | null => {
-    if (typeof p === "bigint") throw new ProxyError("INTERNAL", "native handle outside the safe integer range");
+    if (typeof p === "bigint")
+      throw new ProxyError("INTERNAL", "native handle outside the safe integer range");
     return p === null || p === 0 ? null : p;
   };
   loaded = {
@@ -103,7 +107,15 @@ export function loadNative(): NativeLib {
       handle(s.pb_client_new(ctx, opts, opts.length, session.length > 0 ? session : null, session.length)),
     serverNew: (ctx, chain, key, alpn) =>
       handle(
-        s.pb_server_new(ctx, chain, chain.length, key, key.length, alpn.length > 0 ? alpn : null, alpn.length),
+        s.pb_server_new(
+          ctx,
+          chain,
+          chain.length,
+          key,
+          key.length,
+          alpn.length > 0 ? alpn : null,
+          alpn.length,
+        ),
       ),
     connFree: (h) => s.pb_conn_free(h),
     feed: (h, d) => s.pb_feed(h, d, d.length),

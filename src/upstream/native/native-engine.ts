@@ -39,7 +39,8 @@ function alpnWire(protocols: readonly string[]): Uint8Array {
   const parts: number[] = [];
   for (const p of protocols) {
     const b = encoder.encode(p);
-    if (b.length === 0 || b.length > 255) throw new ProxyError("TLS_CONFIG", `alpn: "${p}" must be 1..255 bytes`);
+    if (b.length === 0 || b.length > 255)
+      throw new ProxyError("TLS_CONFIG", `alpn: "${p}" must be 1..255 bytes`);
     parts.push(b.length, ...b);
   }
   return Uint8Array.from(parts);
@@ -197,7 +198,11 @@ class NativeConnector implements TlsConnector {
       verifyHostname: o.verify.verifyHostname,
       caFile: o.verify.caFile,
     };
-    const h = this.#lib.clientNew(this.#h, encoder.encode(JSON.stringify(opts)), o.session ?? new Uint8Array(0));
+    const h = this.#lib.clientNew(
+      this.#h,
+      encoder.encode(JSON.stringify(opts)),
+      o.session ?? new Uint8Array(0),
+    );
     if (h === null) {
       const why = this.#lib.lastError();
       throw new ProxyError(why.startsWith("cannot load CA file") ? "CONFIG_INVALID" : "TLS_CONFIG", why);

@@ -1,0 +1,65 @@
+# PolyTLS — build, test and run. `make run` and `make test` work on a fresh Debian machine:
+# prerequisites are checked first and installed with apt-get when running as root.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+BUN       := node_modules/.bin/bun
+TSC       := node_modules/.bin/tsc
+BIOME     := node_modules/.bin/biome
+NATIVE    := ffi/target/release/libpolyboring.so
+DIST      := dist/polytls
+SRC_FILES := $(shell find src profiles -type f 2>/dev/null) package.json
+FFI_FILES := $(shell find ffi/src -type f 2>/dev/null) ffi/Cargo.toml ffi/Cargo.lock ffi/build.rs
+# Debian packages the native build needs (BoringSSL: cmake, C/C++; btls-sys bindings: libclang;
+# patches are applied with git) and the tests use (python3, for a loopback connect-timeout peer).
+APT_PKGS  := cmake build-essential git libclang-dev python3 ca-certificates
+
+.PHONY: help prereqs deps native check test build run bench clean
+
+help:
+	@echo "make run    - start the MITM proxy on 127.0.0.1:8080 (default profile), building what is missing"
+	@echo "make test   - install prerequisites, build, typecheck, lint and run every test"
+	@echo "make build  - dist/polytls, one executable with the native library and profiles embedded"
+	@echo "make check  - typecheck (tsc --noEmit) and lint (biome)"
+	@echo "make bench  - proxy benchmarks against a direct connection (not a test)"
+
+prereqs:
+	@scripts/prereqs.sh $(APT_PKGS)
+
+node_modules/.installed: package.json package-lock.json | prereqs
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.installed
+
+$(NATIVE): $(FFI_FILES) | prereqs
+	@start=$$(date +%s); \
+	cargo build --release --locked --manifest-path ffi/Cargo.toml; \
+	echo "native build: $$(( $$(date +%s) - start )) s"
+	@touch $@
+
+native: $(NATIVE)
+
+check: deps
+	$(TSC) --noEmit -p tsconfig.json
+	$(BIOME) check src test bench
+
+$(DIST): $(SRC_FILES) $(NATIVE) node_modules/.installed
+	@mkdir -p dist
+	$(BUN) build src/cli/bin.ts --compile --minify --sourcemap=none --outfile $(DIST) \
+		--define 'POLYTLS_BUILD_BUN_VERSION="$(shell $(BUN) --version)"'
+	@ls -l $(DIST) | awk '{printf "dist/polytls: %.1f MiB\n", $$5/1048576}'
+
+build: $(DIST)
+
+test: deps native check build
+	scripts/run-tests.sh
+
+run: $(DIST)
+	$(DIST) run
+
+bench: deps native
+	$(BUN) bench/run.ts
+
+clean:
+	rm -rf dist node_modules ffi/target

@@ -1,0 +1,83 @@
+import { accessSync, constants } from "node:fs";
+import { defineCommand } from "citty";
+import { ProxyError } from "../../errors/proxy-error.ts";
+import { createLogger } from "../../log/logger.ts";
+import { ProfileRegistry } from "../../profiles/registry-store.ts";
+import { configArgs, configFromFlags, logArgs } from "../options.ts";
+import { startProxy } from "../serve.ts";
+
+export const runCommand = defineCommand({
+  meta: { name: "run", description: "Start the proxy (MITM by default)" },
+  args: {
+    profile: {
+      type: "string",
+      alias: "p",
+      description: "Default upstream profile (name or alias)",
+      valueHint: "NAME",
+    },
+    mode: { type: "string", description: "mitm (default) or passthrough", valueHint: "mitm|passthrough" },
+    listen: {
+      type: "string",
+      description: "Listen address (default 127.0.0.1:8080)",
+      valueHint: "HOST:PORT",
+    },
+    ...configArgs,
+    "upstream-ca-file": {
+      type: "string",
+      description: "Extra CA file trusted for upstream servers",
+      valueHint: "FILE",
+    },
+    "upstream-insecure-skip-verify": {
+      type: "boolean",
+      description: "Do not verify upstream certificates (lab only)",
+    },
+    "upstream-no-verify-hostname": {
+      type: "boolean",
+      description: "Verify the upstream chain but not its host name",
+    },
+    ...logArgs,
+    check: { type: "boolean", description: "Validate the configuration and profiles, then exit" },
+  },
+  async run({ args }) {
+    const config = configFromFlags(args);
+    const caFile = config.proxy.upstream.caFile;
+    if (caFile !== null) {
+      try {
+        accessSync(caFile, constants.R_OK);
+      } catch (err) {
+        throw new ProxyError("CONFIG_INVALID", `proxy.upstream.ca_file: cannot read ${caFile}`, {
+          cause: err,
+        });
+      }
+    }
+    if (args.check) {
+      const profiles = ProfileRegistry.fromConfig(config);
+      console.log(`configuration OK (${config.file ?? "defaults"}; ${profiles.names().length} profiles)`);
+      return;
+    }
+    const logger = createLogger({ level: config.log.level, format: config.log.format });
+    const running = await startProxy(config, logger);
+    const { host, port } = running.address;
+    logger.info("proxy listening", {
+      listen: `${host.includes(":") ? `[${host}]` : host}:${port}`,
+      mode: config.proxy.mitm.enabled ? "mitm" : "passthrough",
+      profile: config.proxy.upstream.defaultProfile,
+      ca: config.proxy.certificate.caCertPath,
+      caCreated: running.caCreated,
+    });
+    await new Promise<void>((resolve) => {
+      let stopping = false;
+      const onSignal = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info("shutting down", { signal, open: running.server.openConnections });
+        void running.stop().then((closed) => {
+          logger.info("stopped", { closedOpenTunnels: closed });
+          resolve();
+        });
+      };
+      process.once("SIGINT", () => onSignal("SIGINT"));
+      process.once("SIGTERM", () => onSignal("SIGTERM"));
+    });
+  },
+});

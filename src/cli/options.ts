@@ -1,0 +1,64 @@
+/** Flags shared by commands, and their mapping onto config overrides (flags beat the file). */
+import { join } from "node:path";
+import { loadConfig } from "../config/load.ts";
+import type { Config, ConfigOverrides } from "../config/schema.ts";
+import { ProxyError } from "../errors/proxy-error.ts";
+
+export const configArgs = {
+  config: { type: "string", description: "TOML config file", valueHint: "FILE" },
+  "ca-dir": {
+    type: "string",
+    description: "Folder of the MITM root CA (private.key, certificate.pem)",
+    valueHint: "DIR",
+  },
+} as const;
+
+export const logArgs = {
+  "log-format": { type: "string", description: "text (default) or json", valueHint: "text|json" },
+  "log-level": { type: "string", description: "debug, info (default), warn or error", valueHint: "LEVEL" },
+} as const;
+
+export interface FlagValues {
+  config?: string | undefined;
+  "ca-dir"?: string | undefined;
+  "log-format"?: string | undefined;
+  "log-level"?: string | undefined;
+  profile?: string | undefined;
+  mode?: string | undefined;
+  listen?: string | undefined;
+  "upstream-ca-file"?: string | undefined;
+  "upstream-insecure-skip-verify"?: boolean | undefined;
+  "upstream-no-verify-hostname"?: boolean | undefined;
+}
+
+export function overridesFrom(f: FlagValues): ConfigOverrides {
+  const proxy: NonNullable<ConfigOverrides["proxy"]> = {};
+  const log: NonNullable<ConfigOverrides["log"]> = {};
+  if (f.listen !== undefined) proxy.listen = { address: f.listen };
+  if (f.mode !== undefined) {
+    if (f.mode !== "mitm" && f.mode !== "passthrough") {
+      throw new ProxyError("CONFIG_INVALID", `--mode: expected "mitm" or "passthrough", got "${f.mode}"`);
+    }
+    proxy.mitm = { enabled: f.mode === "mitm" };
+  }
+  const upstream: NonNullable<typeof proxy.upstream> = {};
+  if (f.profile !== undefined) upstream.defaultProfile = f.profile;
+  if (f["upstream-ca-file"] !== undefined) upstream.caFile = f["upstream-ca-file"];
+  if (f["upstream-insecure-skip-verify"]) upstream.insecureSkipVerify = true;
+  if (f["upstream-no-verify-hostname"]) upstream.verifyHostname = false;
+  if (Object.keys(upstream).length > 0) proxy.upstream = upstream;
+  if (f["ca-dir"] !== undefined) {
+    proxy.certificate = {
+      caKeyPath: join(f["ca-dir"], "private.key"),
+      caCertPath: join(f["ca-dir"], "certificate.pem"),
+    };
+  }
+  if (f["log-format"] !== undefined) log.format = f["log-format"] as "text" | "json";
+  if (f["log-level"] !== undefined) log.level = f["log-level"] as "info";
+  return { proxy, log };
+}
+
+/** defaults < TOML (--config) < flags. */
+export function configFromFlags(f: FlagValues): Config {
+  return loadConfig({ ...(f.config !== undefined ? { file: f.config } : {}), overrides: overridesFrom(f) });
+}

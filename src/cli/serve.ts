@@ -1,0 +1,81 @@
+/**
+ * Wires a loaded configuration into a running proxy: engine, root CA, leaf cache, profiles,
+ * connectors, session cache, listener. Each component gets its slice of the config.
+ */
+import type { Config } from "../config/schema.ts";
+import { splitHostPort } from "../config/schema.ts";
+import { ProxyError } from "../errors/proxy-error.ts";
+import type { Logger } from "../log/logger.ts";
+import { LeafCache } from "../mitm/leaf-cache.ts";
+import { LeafMinter } from "../pki/leaf.ts";
+import { loadOrCreateRootCa, type RootCa } from "../pki/root-ca.ts";
+import { ProfileRegistry } from "../profiles/registry-store.ts";
+import { ProxyServer } from "../proxy/listener.ts";
+import { ConnectorPool } from "../upstream/connector-pool.ts";
+import { NativeEngine } from "../upstream/native/native-engine.ts";
+import { SessionCache } from "../upstream/session-cache.ts";
+
+/** TLS handshakes (client-facing and upstream) must finish within this, in ms. */
+export const HANDSHAKE_TIMEOUT_MS = 30_000; // same order as the connect timeout default
+/** On SIGINT/SIGTERM, open tunnels get this long to finish before they are closed, in ms. */
+export const DRAIN_TIMEOUT_MS = 5_000;
+
+export interface RunningProxy {
+  server: ProxyServer;
+  ca: RootCa;
+  caCreated: boolean;
+  address: { host: string; port: number };
+  stop(): Promise<number>;
+}
+
+export async function startProxy(config: Config, logger: Logger): Promise<RunningProxy> {
+  const { proxy } = config;
+  const profiles = ProfileRegistry.fromConfig(config);
+  const engine = new NativeEngine();
+  const connectors = new ConnectorPool(engine, profiles);
+  // Build the default profile's context now, so a spec BoringSSL refuses fails at start.
+  connectors.get(proxy.upstream.defaultProfile);
+  const { ca, created } = await loadOrCreateRootCa({
+    keyPath: proxy.certificate.caKeyPath,
+    certPath: proxy.certificate.caCertPath,
+  });
+  const leaves = new LeafCache(await LeafMinter.create(ca), { ttlSeconds: proxy.certificate.cacheTtl });
+  const listen = splitHostPort(proxy.listen.address);
+  if (typeof listen === "string") throw new ProxyError("CONFIG_INVALID", `proxy.listen.address: ${listen}`);
+  const server = new ProxyServer(
+    {
+      host: listen.host,
+      port: listen.port,
+      limits: { maxHeaderBytes: proxy.limits.maxHeaderBytes, maxHeaders: proxy.limits.maxHeaders },
+      headerTimeoutMs: proxy.limits.headerTimeoutMs,
+    },
+    {
+      mode: proxy.mitm.enabled ? "mitm" : "passthrough",
+      defaultProfile: proxy.upstream.defaultProfile,
+      connectTimeoutMs: proxy.upstream.connectTimeoutMs,
+      handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+      verify: {
+        verify: !proxy.upstream.insecureSkipVerify,
+        verifyHostname: proxy.upstream.verifyHostname,
+        caFile: proxy.upstream.caFile,
+      },
+      engine,
+      connectors,
+      sessions: new SessionCache(),
+      leaves,
+      logger,
+    },
+  );
+  const address = await server.listen();
+  return {
+    server,
+    ca,
+    caCreated: created,
+    address,
+    async stop() {
+      const closed = await server.stop(DRAIN_TIMEOUT_MS);
+      connectors.close();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * The config file schema: the one source of truth for every `[proxy.*]` and `[log]` key, its type,
+ * default and validation. `[profiles."name"]` tables are checked by the profile schema. TOML keys
+ * are snake_case; the typed `Config` uses the camelCase of the same names.
+ */
+import { DEFAULT_PROFILE } from "../profiles/builtin.ts";
+import { boolField, enumField, type Field, intField, pathField, stringField } from "./fields.ts";
+
+/** `host:port` or `[v6]:port`; returns a reason when invalid. */
+export function splitHostPort(address: string): { host: string; port: number } | string {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(address);
+  if (m === null) return `expected "host:port" or "[ipv6]:port", got "${address}"`;
+  const port = Number(m[3]);
+  if (port > 65535) return `port ${port} is out of range 0..65535`;
+  return { host: m[1] ?? m[2] ?? "", port };
+}
+
+const MAX_TIMEOUT_MS = 3_600_000; // ms; one hour, beyond any sane handshake or connect wait
+
+export const CONFIG_SCHEMA = {
+  proxy: {
+    listen: {
+      address: stringField(
+        'Address the proxy listens on, "host:port" (port 0 = any free port)',
+        "127.0.0.1:8080",
+        (v) => {
+          const r = splitHostPort(v);
+          return typeof r === "string" ? r : undefined;
+        },
+      ),
+    },
+    mitm: {
+      enabled: boolField(
+        "Intercept CONNECT tunnels (mint a leaf, re-originate TLS with a profile); false = blind relay",
+        true,
+      ),
+    },
+    upstream: {
+      default_profile: stringField(
+        "Profile (name or alias) used when the CONNECT has no X-PolyTLS-Upstream-Profile header",
+        DEFAULT_PROFILE,
+        (v) => (v === "" ? "expected a profile name" : undefined),
+      ),
+      ca_file: pathField(
+        "PEM file of extra CAs trusted for upstream servers, added to the system store",
+        null,
+      ),
+      insecure_skip_verify: boolField("Accept any upstream certificate (lab only)", false),
+      verify_hostname: boolField("Check that the upstream certificate matches the host", true),
+      connect_timeout_ms: intField("Upstream TCP connect timeout, milliseconds", 30_000, 1, MAX_TIMEOUT_MS),
+    },
+    certificate: {
+      ca_key_path: pathField("MITM root CA private key (PEM)", "ca/private.key"),
+      ca_cert_path: pathField(
+        "MITM root CA certificate (PEM); install it in the clients' trust store",
+        "ca/certificate.pem",
+      ),
+      cache_ttl: intField(
+        "How long a minted leaf certificate is reused, seconds (0 = never cached)",
+        3600,
+        0,
+        86_400 * 30,
+      ),
+    },
+    limits: {
+      header_timeout_ms: intField(
+        "Time a client has to send the whole CONNECT request, milliseconds",
+        10_000,
+        1,
+        MAX_TIMEOUT_MS,
+      ),
+      max_header_bytes: intField("Largest CONNECT request head accepted, bytes", 16_384, 256, 1_048_576),
+      max_headers: intField("Most header lines accepted in a CONNECT request", 64, 1, 1024),
+    },
+  },
+  log: {
+    level: enumField("Lowest level written", "info", ["debug", "info", "warn", "error"] as const),
+    format: enumField("text: one human-readable line per event; json: one JSON object per line", "text", [
+      "text",
+      "json",
+    ] as const),
+  },
+} as const;
+
+export interface SchemaSection {
+  readonly [key: string]: Field<unknown> | SchemaSection;
+}
+
+type Camel<S extends string> = S extends `${infer H}_${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S;
+
+/** The typed value of a schema section: camelCase keys, each field's value type. */
+export type SectionValue<S> = {
+  -readonly [K in keyof S & string as Camel<K>]: S[K] extends Field<infer T> ? T : SectionValue<S[K]>;
+};
+
+export type ProxyConfig = SectionValue<typeof CONFIG_SCHEMA.proxy>;
+export type ListenConfig = ProxyConfig["listen"];
+export type MitmConfig = ProxyConfig["mitm"];
+export type UpstreamConfig = ProxyConfig["upstream"];
+export type CertificateConfig = ProxyConfig["certificate"];
+export type LimitsConfig = ProxyConfig["limits"];
+export type LogConfig = SectionValue<typeof CONFIG_SCHEMA.log>;
+
+/** The whole configuration, as components receive it. Paths are absolute. */
+export interface Config {
+  proxy: ProxyConfig;
+  log: LogConfig;
+  /** User profile tables by name, as written (validated; resolved by ProfileRegistry). */
+  profiles: Record<string, Record<string, unknown>>;
+  /** The config file read, or null when running on defaults. */
+  file: string | null;
+}
+
+export type DeepPartial<T> = T extends readonly unknown[]
+  ? T
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> }
+    : T;
+
+/** Values from command-line flags; they win over the file. */
+export type ConfigOverrides = DeepPartial<Pick<Config, "proxy" | "log">>;
+
+export function isField(node: Field<unknown> | SchemaSection): node is Field<unknown> {
+  return (node as Field<unknown>).kind === "field";
+}
+
+export function camelCase(key: string): string {
+  return key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Reference of every config key: `path: type (default). doc`, one per line. */
+export function configSchemaDoc(section: SchemaSection = CONFIG_SCHEMA, prefix = ""): string[] {
+  const lines: string[] = [];
+  for (const [key, node] of Object.entries(section)) {
+    const path = prefix === "" ? key : `${prefix}.${key}`;
+    if (isField(node))
+      lines.push(`${path}: ${node.type} (${node.toToml(node.default) ?? "none"}). ${node.doc}`);
+    else lines.push(...configSchemaDoc(node, path));
+  }
+  return lines;
+}

@@ -1,0 +1,59 @@
+/**
+ * The client-facing TLS of a MITM tunnel (seed steps 6-8): present the leaf minted for the
+ * CONNECT host, replay the bytes read past the CONNECT head, complete the handshake offering the
+ * profile's ALPN list, then check that the client's SNI names the CONNECT host.
+ */
+import type { Socket } from "node:net";
+import { ProxyError } from "../errors/proxy-error.ts";
+import type { Leaf } from "../pki/leaf.ts";
+import type { Authority } from "../proxy/authority.ts";
+import { hostsEqual } from "../proxy/authority.ts";
+import { SecureChannel } from "../proxy/secure-channel.ts";
+import { withTimeout } from "../proxy/timeout.ts";
+import type { HandshakeInfo, UpstreamTlsEngine } from "../upstream/engine.ts";
+
+export interface AcceptedClient {
+  channel: SecureChannel;
+  info: HandshakeInfo;
+}
+
+/** Throws SNI_MISMATCH unless `sni` names `target` (absent SNI is fine only for IP literals). */
+export function checkSni(sni: string | null, target: Authority): void {
+  if (sni === null || sni === "") {
+    if (target.kind !== "dns") return;
+    throw new ProxyError("SNI_MISMATCH", `client sent no SNI for CONNECT host ${target.host}`);
+  }
+  if (!hostsEqual(sni, target.host)) {
+    throw new ProxyError("SNI_MISMATCH", `client SNI "${sni}" does not match CONNECT host ${target.host}`);
+  }
+}
+
+export async function acceptClient(opts: {
+  engine: UpstreamTlsEngine;
+  socket: Socket;
+  leftover: Uint8Array;
+  leaf: Leaf;
+  alpn: string[];
+  target: Authority;
+  timeoutMs: number;
+}): Promise<AcceptedClient> {
+  const conn = opts.engine.accept({
+    certChainDer: opts.leaf.chainDer,
+    keyPkcs8Der: opts.leaf.keyPkcs8Der,
+    alpn: opts.alpn,
+  });
+  const channel = new SecureChannel(opts.socket, conn);
+  channel.prime(opts.leftover);
+  opts.socket.resume();
+  try {
+    const info = await withTimeout(channel.handshake(), opts.timeoutMs, () => {
+      return new ProxyError("TLS_HANDSHAKE", `client TLS handshake timed out after ${opts.timeoutMs} ms`);
+    });
+    checkSni(info.sni, opts.target);
+    opts.socket.pause();
+    return { channel, info };
+  } catch (err) {
+    channel.destroy();
+    throw err;
+  }
+}

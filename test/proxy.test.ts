@@ -1,0 +1,322 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import * as http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import * as net from "node:net";
+import * as tls from "node:tls";
+import { NativeEngine } from "../src/upstream/native/native-engine.ts";
+import { blackholePort, type H2Origin, startH2Origin } from "./helpers/origins.ts";
+import {
+  connectRequest,
+  httpGet,
+  type ProxyHandle,
+  rawConnect,
+  startProxy,
+  tlsThroughProxy,
+} from "./helpers/proxy-env.ts";
+import { fixedProfiles, TEST_SPEC } from "./helpers/spec.ts";
+import { makeTestPki, type Origin, startTlsOrigin, type TestPki } from "./helpers/tls-env.ts";
+
+let pki: TestPki;
+let engine: NativeEngine;
+let h1: Origin; // HTTP/1.1-only TLS origin
+let h2: H2Origin; // h2-capable origin
+let proxy: ProxyHandle;
+const profiles = fixedProfiles([
+  TEST_SPEC,
+  { ...TEST_SPEC, name: "test-h1only", alpn: ["http/1.1"], alps: null },
+]);
+
+beforeAll(async () => {
+  pki = await makeTestPki();
+  engine = new NativeEngine();
+  const leaf = await pki.leaf("localhost");
+  h1 = await startTlsOrigin(leaf, { alpn: ["http/1.1"] });
+  h2 = await startH2Origin(leaf);
+  proxy = await startProxy({ pki, engine, profiles, defaultProfile: "test-chrome" });
+});
+
+afterAll(async () => {
+  await proxy.stop();
+  await h1.close();
+  await h2.close();
+});
+
+const tunnelLogs = () => proxy.logs.map((l) => JSON.parse(l)).filter((r) => r.msg === "tunnel closed");
+
+describe("errors before 200", () => {
+  const status = async (req: string) => {
+    const r = await rawConnect(proxy.port, req);
+    r.socket.destroy();
+    return r;
+  };
+
+  test("non-CONNECT method → 405 with Allow and Connection: close", async () => {
+    const r = await status("GET http://localhost/ HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    expect(r.status).toBe(405);
+    expect(r.head).toContain("Connection: close");
+    expect(r.head).toContain("Allow: CONNECT");
+  });
+
+  test("malformed request → 400; bad authority → 400", async () => {
+    expect((await status("CONNECT\r\n\r\n")).status).toBe(400);
+    expect((await status(connectRequest("localhost"))).status).toBe(400);
+    expect((await status(connectRequest("local host:443"))).status).toBe(400);
+  });
+
+  test("too large → 431 (bytes and header count)", async () => {
+    const big = `CONNECT localhost:1 HTTP/1.1\r\nX-Big: ${"a".repeat(17 * 1024)}\r\n\r\n`;
+    expect((await status(big)).status).toBe(431);
+    const many = `CONNECT localhost:1 HTTP/1.1\r\n${Array.from({ length: 65 }, (_, i) => `X-${i}: v\r\n`).join("")}\r\n`;
+    expect((await status(many)).status).toBe(431);
+  });
+
+  test("unknown profile → 400 naming the profile", async () => {
+    const r = await rawConnect(
+      proxy.port,
+      connectRequest(`localhost:${h1.port}`, { "X-PolyTLS-Upstream-Profile": "netscape-4" }),
+    );
+    expect(r.status).toBe(400);
+    expect(r.rest.toString()).toContain("netscape-4");
+    r.socket.destroy();
+  });
+
+  test("upstream refused → 502", async () => {
+    const srv = net.createServer();
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    const port = (srv.address() as AddressInfo).port;
+    await new Promise<void>((r) => srv.close(() => r()));
+    expect((await status(connectRequest(`127.0.0.1:${port}`))).status).toBe(502);
+  });
+
+  test("upstream connect timeout → 504", async () => {
+    const hole = await blackholePort();
+    const p = await startProxy({
+      pki,
+      engine,
+      profiles,
+      defaultProfile: "test-chrome",
+      connectTimeoutMs: 300,
+    });
+    try {
+      const r = await rawConnect(p.port, connectRequest(`127.0.0.1:${hole.port}`));
+      expect(r.status).toBe(504);
+      r.socket.destroy();
+    } finally {
+      hole.close();
+      await p.stop();
+    }
+  });
+
+  test("a client that stalls inside its headers is answered 408 and dropped", async () => {
+    const p = await startProxy({
+      pki,
+      engine,
+      profiles,
+      defaultProfile: "test-chrome",
+      headerTimeoutMs: 200,
+    });
+    try {
+      const r = await rawConnect(p.port, "CONNECT localhost:443 HTTP/1.1\r\nHost: loc");
+      expect(r.status).toBe(408);
+      await new Promise<void>((res) => r.socket.once("close", () => res()).resume());
+    } finally {
+      await p.stop();
+    }
+  });
+});
+
+describe("passthrough", () => {
+  test("relays raw bytes both ways (TLS end to end with the origin's own certificate)", async () => {
+    const p = await startProxy({ pki, engine, profiles, defaultProfile: "test-chrome", mode: "passthrough" });
+    try {
+      const t = await tlsThroughProxy(p.port, `127.0.0.1:${h1.port}`, {
+        ca: pki.ca.certPem,
+        servername: "localhost",
+      });
+      const res = await httpGet(t, "localhost", "/pass");
+      expect(res).toContain("hello /pass");
+      t.destroy();
+    } finally {
+      await p.stop();
+    }
+  });
+});
+
+describe("MITM", () => {
+  test("h1 client: the minted leaf verifies against the proxy CA and the request reaches the origin", async () => {
+    const t = await tlsThroughProxy(proxy.port, `localhost:${h1.port}`, {
+      ca: pki.ca.certPem,
+      servername: "localhost",
+    });
+    expect(t.authorized).toBe(true);
+    const cert = t.getPeerCertificate(true);
+    expect(cert.subjectaltname).toContain("DNS:localhost");
+    expect(t.alpnProtocol).toBe("http/1.1");
+    const res = await httpGet(t, "localhost", "/mitm");
+    expect(res).toContain("hello /mitm");
+    t.end();
+  });
+
+  test("h2 client: h2 end to end with the profile's ALPN list upstream", async () => {
+    const t = await tlsThroughProxy(proxy.port, `localhost:${h2.port}`, {
+      ca: pki.ca.certPem,
+      servername: "localhost",
+      alpn: ["h2", "http/1.1"],
+    });
+    expect(t.alpnProtocol).toBe("h2");
+    const session = http2.connect(`https://localhost:${h2.port}`, { createConnection: () => t });
+    const body = await new Promise<string>((resolve, reject) => {
+      const rq = session.request({ ":path": "/over-h2" });
+      let b = "";
+      rq.on("data", (d) => {
+        b += d;
+      });
+      rq.on("end", () => resolve(b));
+      rq.on("error", reject);
+      rq.end();
+    });
+    expect(body).toBe("2.0 /over-h2");
+    session.close();
+  });
+
+  test("h1 client to the h2-capable origin: upstream is offered only http/1.1", async () => {
+    const t = await tlsThroughProxy(proxy.port, `localhost:${h2.port}`, {
+      ca: pki.ca.certPem,
+      servername: "localhost",
+    });
+    const res = await httpGet(t, "localhost", "/h1-to-h2");
+    expect(res).toContain("1.1 /h1-to-h2");
+    t.destroy();
+  });
+
+  test("h2 client over an h1-only upstream: the tunnel is aborted, never relayed", async () => {
+    const t = await tlsThroughProxy(proxy.port, `localhost:${h1.port}`, {
+      ca: pki.ca.certPem,
+      servername: "localhost",
+      alpn: ["h2", "http/1.1"],
+    });
+    expect(t.alpnProtocol).toBe("h2");
+    const closed = await new Promise<boolean>((resolve) => {
+      t.on("error", () => {});
+      t.once("close", () => resolve(true));
+      t.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    });
+    expect(closed).toBe(true);
+    await Bun.sleep(20);
+    expect(tunnelLogs().some((r) => r.errorCode === "ALPN_MISMATCH")).toBe(true);
+  });
+
+  test("bytes sent together with the CONNECT (the ClientHello) are not lost", async () => {
+    // Capture a real ClientHello from a TLS client, then send it in the same write as CONNECT.
+    const sock = net.connect({ host: "127.0.0.1", port: proxy.port });
+    await new Promise<void>((r) => sock.once("connect", () => r()));
+    let hello: Buffer | null = null;
+    const fake = new (await import("node:stream")).Duplex({
+      read() {},
+      write(chunk: Buffer, _enc, cb) {
+        if (!hello) {
+          hello = chunk;
+          sock.write(Buffer.concat([Buffer.from(connectRequest(`localhost:${h1.port}`)), chunk]));
+        } else sock.write(chunk);
+        cb();
+      },
+    });
+    let headDone = false;
+    let pending = Buffer.alloc(0);
+    sock.on("data", (d: Buffer) => {
+      if (headDone) return fake.push(d);
+      pending = Buffer.concat([pending, d]);
+      const end = pending.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      expect(pending.subarray(0, end).toString()).toContain("200");
+      headDone = true;
+      if (pending.length > end + 4) fake.push(pending.subarray(end + 4));
+    });
+    const t = tls.connect({
+      socket: fake as unknown as net.Socket,
+      servername: "localhost",
+      ca: pki.ca.certPem,
+    });
+    await new Promise<void>((r, j) => {
+      t.once("secureConnect", r);
+      t.once("error", j);
+    });
+    expect(hello).not.toBeNull();
+    expect(await httpGet(t, "localhost", "/early")).toContain("hello /early");
+    t.destroy();
+    sock.destroy();
+  });
+
+  test("SNI that differs from the CONNECT host closes the tunnel", async () => {
+    const err = await tlsThroughProxy(proxy.port, `localhost:${h1.port}`, {
+      ca: pki.ca.certPem,
+      servername: "evil.test",
+      acceptAnyName: true,
+    })
+      .then(async (t) => {
+        // TLS 1.3: the server-side check runs after our Finished; the tunnel closes right after.
+        return await new Promise<string>((resolve) => {
+          t.on("error", () => {});
+          t.once("close", () => resolve("closed"));
+          t.write("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        });
+      })
+      .catch((e: Error) => `error: ${e.message}`);
+    expect(err === "closed" || err.startsWith("error")).toBe(true);
+    await Bun.sleep(20);
+    expect(tunnelLogs().some((r) => r.errorCode === "SNI_MISMATCH")).toBe(true);
+  });
+
+  test("the second connection to the same upstream resumes the TLS session", async () => {
+    const p = await startProxy({ pki, engine, profiles, defaultProfile: "test-chrome" });
+    try {
+      for (const path of ["/one", "/two"]) {
+        const t = await tlsThroughProxy(p.port, `localhost:${h1.port}`, {
+          ca: pki.ca.certPem,
+          servername: "localhost",
+        });
+        expect(await httpGet(t, "localhost", path)).toContain(`hello ${path}`);
+        t.end();
+        await new Promise((r) => t.once("close", r));
+      }
+      await Bun.sleep(20);
+      const recs = p.logs.map((l) => JSON.parse(l)).filter((r) => r.msg === "tunnel closed");
+      expect(recs.map((r) => r.resumed)).toEqual([false, true]);
+      expect(h1.accepted.at(-1)?.resumed).toBe(true);
+    } finally {
+      await p.stop();
+    }
+  });
+
+  test("upstream verification: fails without the CA, works with the CA file or skip-verify", async () => {
+    const noCa = await startProxy({ pki, engine, profiles, defaultProfile: "test-chrome", caFile: null });
+    const skip = await startProxy({
+      pki,
+      engine,
+      profiles,
+      defaultProfile: "test-chrome",
+      caFile: null,
+      verify: false,
+    });
+    try {
+      const t = await tlsThroughProxy(noCa.port, `localhost:${h1.port}`, {
+        ca: pki.ca.certPem,
+        servername: "localhost",
+      });
+      const res = await httpGet(t, "localhost", "/x").catch(() => "");
+      expect(res).toBe("");
+      await Bun.sleep(20);
+      const rec = noCa.logs.map((l) => JSON.parse(l)).find((r) => r.msg === "tunnel closed");
+      expect(rec?.errorCode).toBe("TLS_VERIFY");
+      const t2 = await tlsThroughProxy(skip.port, `localhost:${h1.port}`, {
+        ca: pki.ca.certPem,
+        servername: "localhost",
+      });
+      expect(await httpGet(t2, "localhost", "/skip")).toContain("hello /skip");
+      t2.destroy();
+    } finally {
+      await noCa.stop();
+      await skip.stop();
+    }
+  });
+});
