@@ -46,8 +46,7 @@ check: deps
 
 $(DIST): $(SRC_FILES) $(NATIVE) node_modules/.installed
 	@mkdir -p dist
-	$(BUN) build src/cli/bin.ts --compile --minify --sourcemap=none --outfile $(DIST) \
-		--define 'POLYTLS_BUILD_BUN_VERSION="$(shell $(BUN) --version)"'
+	$(BUN) build src/cli/bin.ts --compile --minify --sourcemap=none --outfile $(DIST)
 	@ls -l $(DIST) | awk '{printf "dist/polytls: %.1f MiB\n", $$5/1048576}'
 
 build: $(DIST)
