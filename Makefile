@@ -42,7 +42,7 @@ native: $(NATIVE)
 
 check: deps
 	$(TSC) --noEmit -p tsconfig.json
-	$(BIOME) check src test bench
+	$(BIOME) check
 
 $(DIST): $(SRC_FILES) $(NATIVE) node_modules/.installed
 	@mkdir -p dist

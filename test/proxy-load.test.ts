@@ -39,7 +39,12 @@ beforeAll(async () => {
       s.on("error", () => {});
     },
   });
-  proxy = await startProxy({ pki, engine, profiles: fixedProfiles([TEST_SPEC]), defaultProfile: "test-chrome" });
+  proxy = await startProxy({
+    pki,
+    engine,
+    profiles: fixedProfiles([TEST_SPEC]),
+    defaultProfile: "test-chrome",
+  });
 });
 
 afterAll(async () => {
