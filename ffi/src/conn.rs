@@ -3,6 +3,7 @@
 //! is copied into the BIO or the SSL before the call returns.
 
 use crate::error::*;
+use crate::pipe::{self, Pipe};
 use crate::spec::ClientDefaults;
 use btls_sys as sys;
 use std::ffi::{c_void, CStr};
@@ -11,8 +12,10 @@ use std::sync::OnceLock;
 
 pub struct Conn {
     pub ssl: *mut sys::SSL,
-    rbio: *mut sys::BIO,
-    wbio: *mut sys::BIO,
+    /// Ciphertext received from the peer, not yet consumed by the SSL.
+    input: Box<Pipe>,
+    /// Ciphertext the SSL produced, not yet taken by the caller.
+    output: Box<Pipe>,
     /// Server side: ALPN protocols in server preference order (wire format pieces).
     pub server_alpn: Vec<Vec<u8>>,
     /// Client side: the newest session the server gave us, not yet taken.
@@ -93,19 +96,24 @@ pub fn alpn_wire(protocols: &[String]) -> Result<Vec<u8>, String> {
 impl Conn {
     /// Wraps a fresh SSL with memory BIOs and links it back to the boxed Conn.
     pub unsafe fn new(ssl: *mut sys::SSL, is_server: bool) -> Result<Box<Conn>, String> {
-        let rbio = sys::BIO_new(sys::BIO_s_mem());
-        let wbio = sys::BIO_new(sys::BIO_s_mem());
+        let mut input = Box::<Pipe>::default();
+        let mut output = Box::<Pipe>::default();
+        let rbio = pipe::new_bio(&mut *input);
+        let wbio = pipe::new_bio(&mut *output);
         if rbio.is_null() || wbio.is_null() {
+            sys::BIO_free(rbio);
+            sys::BIO_free(wbio);
             sys::SSL_free(ssl);
             return Err("BIO_new failed".into());
         }
-        // An empty read BIO means "no data yet", not end of stream.
-        sys::BIO_set_mem_eof_return(rbio, -1);
         sys::SSL_set_bio(ssl, rbio, wbio);
+        // Free certificates, keys and lists once the handshake is done: an idle tunnel then
+        // keeps only its keys and record state.
+        sys::SSL_set_shed_handshake_config(ssl, 1);
         let mut conn = Box::new(Conn {
             ssl,
-            rbio,
-            wbio,
+            input,
+            output,
             server_alpn: Vec::new(),
             new_session: std::ptr::null_mut(),
             is_server,
@@ -168,27 +176,18 @@ impl Conn {
         Ok(())
     }
 
-    pub unsafe fn feed(&mut self, data: &[u8]) -> i32 {
-        if data.is_empty() {
-            return PB_OK;
-        }
-        let n = sys::BIO_write(self.rbio, data.as_ptr() as *const c_void, data.len() as c_int);
-        if n as usize != data.len() {
-            return fail(PB_ERR, "feed: BIO_write failed");
-        }
+    pub fn feed(&mut self, data: &[u8]) -> i32 {
+        self.input.push(data);
         PB_OK
     }
 
-    pub unsafe fn pending_output(&self) -> usize {
-        sys::BIO_ctrl_pending(self.wbio)
+    pub fn pending_output(&self) -> usize {
+        self.output.len()
     }
 
-    pub unsafe fn take_output(&mut self, out: &mut [u8]) -> i32 {
-        if out.is_empty() || self.pending_output() == 0 {
-            return 0;
-        }
-        let n = sys::BIO_read(self.wbio, out.as_mut_ptr() as *mut c_void, out.len().min(i32::MAX as usize) as c_int);
-        n.max(0)
+    pub fn take_output(&mut self, out: &mut [u8]) -> i32 {
+        let cap = out.len().min(i32::MAX as usize);
+        self.output.pull(&mut out[..cap]) as i32
     }
 
     /// Maps a failed SSL call to a status, distinguishing certificate verification failures.
@@ -221,16 +220,25 @@ impl Conn {
         self.error_status(r, "handshake")
     }
 
-    /// > 0 = bytes read, 0 = needs more input, PB_EOF = close_notify, < 0 = error.
+    /// > 0 = bytes read, 0 = needs more input, PB_EOF = close_notify, < 0 = error. Reads as
+    /// many records as fit, so one call moves a whole burst (SSL_read returns one record).
     pub unsafe fn read(&mut self, out: &mut [u8]) -> i32 {
-        if out.is_empty() {
-            return 0;
+        let cap = out.len().min(i32::MAX as usize);
+        let mut total = 0usize;
+        while total < cap {
+            let want = (cap - total) as c_int;
+            let r = sys::SSL_read(self.ssl, out[total..].as_mut_ptr() as *mut c_void, want);
+            if r > 0 {
+                total += r as usize;
+                continue;
+            }
+            if total > 0 {
+                // Data first; an EOF or error shows again on the next call.
+                break;
+            }
+            return self.error_status(r, "read");
         }
-        let r = sys::SSL_read(self.ssl, out.as_mut_ptr() as *mut c_void, out.len().min(i32::MAX as usize) as c_int);
-        if r > 0 {
-            return r;
-        }
-        self.error_status(r, "read")
+        total as i32
     }
 
     pub unsafe fn write(&mut self, data: &[u8]) -> i32 {
@@ -253,7 +261,7 @@ impl Drop for Conn {
             if !self.new_session.is_null() {
                 sys::SSL_SESSION_free(self.new_session);
             }
-            sys::SSL_free(self.ssl); // frees both BIOs
+            sys::SSL_free(self.ssl); // frees both BIOs before the pipes they point to
         }
     }
 }

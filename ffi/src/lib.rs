@@ -8,6 +8,7 @@
 mod compress;
 mod conn;
 mod error;
+mod pipe;
 mod spec;
 mod trust;
 

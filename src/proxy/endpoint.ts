@@ -6,6 +6,20 @@ import type { Socket } from "node:net";
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { SecureChannel } from "./secure-channel.ts";
 
+/**
+ * Bytes a tunnel side may hold in its socket's write buffer before the relay stops reading from
+ * the other side. Larger than the stream default (16 KiB) so a bulk transfer keeps both sockets
+ * busy instead of pausing after every chunk; it is also the memory bound per direction.
+ */
+export const RELAY_HIGH_WATER_BYTES = 64 * 1024;
+
+/** Writes and reports whether there is room for more (the relay pauses the other side if not). */
+export function writeWithRoom(socket: Socket, chunk: Uint8Array): boolean {
+  if (socket.destroyed || socket.writableEnded) return false;
+  socket.write(chunk);
+  return socket.writableLength < RELAY_HIGH_WATER_BYTES;
+}
+
 export interface EndpointHandlers {
   data(chunk: Uint8Array): void;
   /** The peer finished sending. */
@@ -42,7 +56,7 @@ export function socketEndpoint(socket: Socket, leftover: Uint8Array = new Uint8A
       if (leftover.length > 0) h.data(leftover);
       socket.resume();
     },
-    write: (chunk) => !socket.destroyed && socket.write(chunk),
+    write: (chunk) => writeWithRoom(socket, chunk),
     end: () => {
       if (!socket.destroyed) socket.end();
     },

@@ -6,6 +6,7 @@
 import type { Socket } from "node:net";
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { HandshakeInfo, TlsConnection } from "../upstream/engine.ts";
+import { writeWithRoom } from "./endpoint.ts";
 
 export interface ChannelEvents {
   /** Decrypted bytes from the peer. */
@@ -92,8 +93,7 @@ export class SecureChannel {
   #flush(): boolean {
     let ok = true;
     for (let out = this.conn.takeOutput(); out !== null; out = this.conn.takeOutput()) {
-      if (this.socket.destroyed || this.socket.writableEnded) return false;
-      ok = this.socket.write(out);
+      ok = writeWithRoom(this.socket, out);
     }
     return ok;
   }

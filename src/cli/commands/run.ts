@@ -58,14 +58,9 @@ export const runCommand = defineCommand({
     const logger = createLogger({ level: config.log.level, format: config.log.format });
     const running = await startProxy(config, logger);
     const { host, port } = running.address;
-    logger.info("proxy listening", {
-      listen: `${host.includes(":") ? `[${host}]` : host}:${port}`,
-      mode: config.proxy.mitm.enabled ? "mitm" : "passthrough",
-      profile: config.proxy.upstream.defaultProfile,
-      ca: config.proxy.certificate.caCertPath,
-      caCreated: running.caCreated,
-    });
-    await new Promise<void>((resolve) => {
+    // Signal handlers go in before "proxy listening" is logged: a supervisor that stops the proxy as
+    // soon as it reports ready must get a clean shutdown, not the default SIGTERM death (status 143).
+    const stopped = new Promise<void>((resolve) => {
       let stopping = false;
       const onSignal = (signal: string) => {
         if (stopping) return;
@@ -79,5 +74,13 @@ export const runCommand = defineCommand({
       process.once("SIGINT", () => onSignal("SIGINT"));
       process.once("SIGTERM", () => onSignal("SIGTERM"));
     });
+    logger.info("proxy listening", {
+      listen: `${host.includes(":") ? `[${host}]` : host}:${port}`,
+      mode: config.proxy.mitm.enabled ? "mitm" : "passthrough",
+      profile: config.proxy.upstream.defaultProfile,
+      ca: config.proxy.certificate.caCertPath,
+      caCreated: running.caCreated,
+    });
+    await stopped;
   },
 });

@@ -19,14 +19,17 @@ import { loadNative, type NativeHandle, type NativeLib } from "./ffi.ts";
 const PB_EOF = -2;
 const PB_ERR_VERIFY = -3;
 
-/** Plaintext read size per call: one TLS record carries at most 16 KiB (RFC 8446 §5.1). */
-const READ_CHUNK_BYTES = 64 * 1024;
+/** Plaintext bytes one read() may return: several 16 KiB records (RFC 8446 §5.1), so a bulk
+ * transfer moves in few large chunks (fewer FFI calls and socket writes). */
+const READ_CHUNK_BYTES = 128 * 1024;
 /** A session blob is ~1-2 KiB; larger ones are retried with the exact size. */
 const SESSION_BUFFER_BYTES = 4096;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const scratch = new Uint8Array(READ_CHUNK_BYTES);
+/** Reads larger than this hand the read buffer itself to the caller (no copy) and start a new one. */
+const HAND_OVER_BYTES = 16 * 1024;
+let scratch: Uint8Array = Buffer.allocUnsafe(READ_CHUNK_BYTES);
 
 const connFinalizer = new FinalizationRegistry<{ lib: NativeLib; h: NativeHandle }>(({ lib, h }) =>
   lib.connFree(h),
@@ -88,7 +91,7 @@ class NativeConnection implements TlsConnection {
     const h = this.#handle();
     const n = this.#lib.pendingOutput(h);
     if (n <= 0) return null;
-    const out = new Uint8Array(n);
+    const out: Uint8Array = Buffer.allocUnsafe(n); // every byte is overwritten below
     const got = this.#lib.takeOutput(h, out);
     return got === n ? out : out.subarray(0, Math.max(0, got));
   }
@@ -103,6 +106,11 @@ class NativeConnection implements TlsConnection {
 
   read(): Uint8Array | null | "eof" {
     const r = this.#lib.read(this.#handle(), scratch);
+    if (r > HAND_OVER_BYTES) {
+      const out = scratch.subarray(0, r);
+      scratch = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+      return out;
+    }
     if (r > 0) return scratch.slice(0, r);
     if (r === 0) return null;
     if (r === PB_EOF) return "eof";

@@ -1,0 +1,253 @@
+/**
+ * The `polytls` commands, run from source (`bun src/cli/main.ts ...`, faster than the compiled
+ * executable) in temp folders: `ca init|path|export`, `profiles list|show`, flag/file precedence and
+ * relative paths in config files.
+ */
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { X509Certificate } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parse as parseToml } from "smol-toml";
+import { configFromFlags } from "../src/cli/options.ts";
+import { BUILTIN_ALIASES, BUILTIN_PROFILES } from "../src/profiles/builtin.ts";
+import { CLI_MAIN, killAll, makeSandbox, RunningChild, runToEnd } from "./helpers/exe-process.ts";
+
+const TEST_TIMEOUT_MS = 20_000; // ms; bun's default of 5 s is tight for several child processes on slow CI
+setDefaultTimeout(TEST_TIMEOUT_MS);
+const EXAMPLE_CONFIG = resolve(import.meta.dir, "../config/example.toml");
+
+let root: string;
+let env: Record<string, string>;
+
+beforeAll(() => {
+  ({ root, env } = makeSandbox("polytls-cli-"));
+});
+
+afterAll(async () => {
+  await killAll();
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** A new empty working folder for one test. */
+function workdir(): string {
+  return mkdtempSync(join(root, "cwd-"));
+}
+
+function cli(cwd: string, ...args: string[]) {
+  return runToEnd([process.execPath, CLI_MAIN, ...args], { cwd, env });
+}
+
+/** Runs a command that must succeed; returns its stdout. */
+async function ok(cwd: string, ...args: string[]): Promise<string> {
+  const r = await cli(cwd, ...args);
+  if (r.code !== 0) throw new Error(`polytls ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+  return r.stdoutText;
+}
+
+describe("ca", () => {
+  test("init creates the CA; a second init refuses and changes nothing; --force replaces it", async () => {
+    const cwd = workdir();
+    const keyPath = join(cwd, "ca/private.key");
+    const certPath = join(cwd, "ca/certificate.pem");
+    expect(await ok(cwd, "ca", "init")).toContain(`created ${certPath}`);
+    expect(statSync(keyPath).mode & 0o777).toBe(0o600);
+    const key = readFileSync(keyPath);
+    const cert = readFileSync(certPath);
+    expect(new X509Certificate(cert).ca).toBe(true);
+
+    const again = await cli(cwd, "ca", "init");
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain("CA_EXISTS");
+    expect(readFileSync(keyPath).equals(key)).toBe(true);
+    expect(readFileSync(certPath).equals(cert)).toBe(true);
+
+    await ok(cwd, "ca", "init", "--force");
+    const newCert = readFileSync(certPath);
+    expect(newCert.equals(cert)).toBe(false);
+    expect(readFileSync(keyPath).equals(key)).toBe(false);
+    expect(statSync(keyPath).mode & 0o777).toBe(0o600);
+    // The replacement pair is consistent: export loads it (it checks the key against the cert).
+    expect(await ok(cwd, "ca", "export")).toBe(newCert.toString("utf8"));
+  });
+
+  test("path prints the configured certificate path, honouring --ca-dir and --config", async () => {
+    const cwd = workdir();
+    expect((await ok(cwd, "ca", "path")).trim()).toBe(join(cwd, "ca/certificate.pem"));
+    // A relative --ca-dir resolves against the working directory.
+    expect((await ok(cwd, "ca", "path", "--ca-dir", "elsewhere")).trim()).toBe(
+      join(cwd, "elsewhere/certificate.pem"),
+    );
+    // Relative paths in a config file resolve against the file's folder, not the working directory.
+    mkdirSync(join(cwd, "conf"));
+    writeFileSync(
+      join(cwd, "conf/polytls.toml"),
+      '[proxy.certificate]\nca_key_path = "keys/root.key"\nca_cert_path = "keys/root.pem"\n',
+    );
+    expect((await ok(cwd, "ca", "path", "--config", "conf/polytls.toml")).trim()).toBe(
+      join(cwd, "conf/keys/root.pem"),
+    );
+    // A flag beats the file.
+    expect((await ok(cwd, "ca", "path", "--config", "conf/polytls.toml", "--ca-dir", "/srv/ca")).trim()).toBe(
+      "/srv/ca/certificate.pem",
+    );
+  });
+
+  test("export writes PEM, and --der the same certificate as DER", async () => {
+    const cwd = workdir();
+    const missing = await cli(cwd, "ca", "export");
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain("CA_INVALID");
+    expect(missing.stderr).toContain("ca init");
+
+    await ok(cwd, "ca", "init", "--ca-dir", "root");
+    const onDisk = readFileSync(join(cwd, "root/certificate.pem"), "utf8");
+    const pem = await ok(cwd, "ca", "export", "--ca-dir", "root");
+    expect(pem).toStartWith("-----BEGIN CERTIFICATE-----\n");
+    expect(pem).toBe(onDisk);
+
+    const der = await cli(cwd, "ca", "export", "--der", "--ca-dir", "root");
+    expect(der.code).toBe(0);
+    expect(der.stdout[0]).toBe(0x30); // DER SEQUENCE, not text
+    const fromDer = new X509Certificate(Buffer.from(der.stdout));
+    const fromPem = new X509Certificate(pem);
+    expect(fromDer.raw.equals(fromPem.raw)).toBe(true);
+    expect(fromDer.fingerprint256).toBe(fromPem.fingerprint256);
+    expect(fromDer.subject).toContain("PolyTLS Root CA");
+  });
+
+  test("init follows relative CA paths of a config file into the file's folder", async () => {
+    const cwd = workdir();
+    mkdirSync(join(cwd, "conf"));
+    writeFileSync(
+      join(cwd, "conf/polytls.toml"),
+      '[proxy.certificate]\nca_key_path = "keys/root.key"\nca_cert_path = "keys/root.pem"\n',
+    );
+    const sub = join(cwd, "somewhere/else");
+    mkdirSync(sub, { recursive: true });
+    expect(await ok(sub, "ca", "init", "--config", "../../conf/polytls.toml")).toContain(
+      join(cwd, "conf/keys/root.pem"),
+    );
+    expect(statSync(join(cwd, "conf/keys/root.key")).mode & 0o777).toBe(0o600);
+    expect(new X509Certificate(readFileSync(join(cwd, "conf/keys/root.pem"))).ca).toBe(true);
+  });
+});
+
+describe("profiles", () => {
+  test("list prints every built-in with its aliases, and user profiles of the config", async () => {
+    const cwd = workdir();
+    const lines = (await ok(cwd, "profiles", "list")).trim().split("\n");
+    expect(lines.length).toBe(BUILTIN_PROFILES.length);
+    for (const { name } of BUILTIN_PROFILES) {
+      const line = lines.find((l) => l.startsWith(`${name} `));
+      expect(line).toBeDefined();
+      for (const [alias, target] of Object.entries(BUILTIN_ALIASES)) {
+        if (target === name) expect(line).toMatch(new RegExp(`\\(alias: [^)]*\\b${alias}\\b`));
+      }
+    }
+    const withUser = await ok(cwd, "profiles", "list", "--config", EXAMPLE_CONFIG);
+    expect(withUser).toContain("chrome-http1 — Chrome 143 offering HTTP/1.1 only");
+  });
+
+  test("show chrome prints TOML that parses and names chrome-143-macos-arm64; it loads back as a config", async () => {
+    const cwd = workdir();
+    const text = await ok(cwd, "profiles", "show", "chrome");
+    const doc = parseToml(text) as { profiles: Record<string, Record<string, unknown>> };
+    expect(Object.keys(doc.profiles)).toEqual(["chrome-143-macos-arm64"]);
+    const chrome = doc.profiles["chrome-143-macos-arm64"] ?? {};
+    expect(chrome.ciphers).toContain("TLS_AES_128_GCM_SHA256");
+    expect(chrome.alpn).toEqual(["h2", "http/1.1"]);
+    // The printed profile is a valid config that replaces the built-in with identical settings.
+    writeFileSync(join(cwd, "shown.toml"), text);
+    expect(await ok(cwd, "profiles", "show", "chrome-143-macos-arm64", "--config", "shown.toml")).toBe(text);
+    // A user profile is shown fully resolved (its `extends` applied).
+    const user = parseToml(await ok(cwd, "profiles", "show", "chrome-http1", "--config", EXAMPLE_CONFIG));
+    const http1 = (user as typeof doc).profiles["chrome-http1"] ?? {};
+    expect(http1.alpn).toEqual(["http/1.1"]);
+    expect(http1.ciphers).toEqual(chrome.ciphers);
+    expect(http1.extends).toBeUndefined();
+  });
+
+  test("show of an unknown profile exits non-zero with UNKNOWN_PROFILE", async () => {
+    const r = await cli(workdir(), "profiles", "show", "nope");
+    expect(r.code).not.toBe(0);
+    expect(r.stdoutText).toBe("");
+    expect(r.stderr).toContain("UNKNOWN_PROFILE");
+    expect(r.stderr).toContain('"nope"');
+  });
+});
+
+describe("configuration precedence", () => {
+  test("run: --listen and --log-format beat [proxy.listen] and [log] of the file", async () => {
+    const cwd = workdir();
+    writeFileSync(
+      join(cwd, "polytls.toml"),
+      '[proxy.listen]\naddress = "127.0.0.1:1"\n[log]\nformat = "text"\n[proxy.upstream]\ndefault_profile = "safari"\n',
+    );
+    const proxy = new RunningChild(
+      [
+        process.execPath,
+        CLI_MAIN,
+        "run",
+        "--config",
+        "polytls.toml",
+        "--listen",
+        "127.0.0.1:0",
+        "--log-format",
+        "json",
+        "--ca-dir",
+        "ca",
+      ],
+      { cwd, env },
+    );
+    const listening = await proxy.waitForLog("proxy listening");
+    expect(listening.listen).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(listening.listen).not.toBe("127.0.0.1:1");
+    // Keys without a flag still come from the file (an alias is kept as written).
+    expect(listening.profile).toBe("safari");
+    proxy.signal("SIGINT");
+    expect(await proxy.waitForExit(5_000)).toBe(0);
+  });
+
+  test("configFromFlags: defaults < file < flags, relative file paths against the file's folder", () => {
+    const dir = workdir();
+    const file = join(dir, "conf", "polytls.toml");
+    mkdirSync(join(dir, "conf"));
+    writeFileSync(
+      file,
+      [
+        "[proxy.listen]",
+        'address = "127.0.0.1:9999"',
+        "[proxy.upstream]",
+        'default_profile = "firefox"',
+        'ca_file = "trust/upstream.pem"',
+        "connect_timeout_ms = 1234",
+        "[log]",
+        'format = "text"',
+        'level = "warn"',
+      ].join("\n"),
+    );
+    const fromFile = configFromFlags({ config: file });
+    expect(fromFile.proxy.listen.address).toBe("127.0.0.1:9999");
+    expect(fromFile.proxy.upstream.defaultProfile).toBe("firefox");
+    expect(fromFile.proxy.upstream.caFile).toBe(join(dir, "conf/trust/upstream.pem"));
+    expect(fromFile.log).toEqual({ format: "text", level: "warn" });
+    expect(fromFile.file).toBe(file);
+
+    const flagged = configFromFlags({
+      config: file,
+      listen: "127.0.0.1:0",
+      profile: "safari",
+      "log-format": "json",
+      "upstream-ca-file": "/etc/other.pem",
+      mode: "passthrough",
+    });
+    expect(flagged.proxy.listen.address).toBe("127.0.0.1:0");
+    expect(flagged.proxy.upstream.defaultProfile).toBe("safari");
+    expect(flagged.proxy.upstream.caFile).toBe("/etc/other.pem");
+    expect(flagged.proxy.mitm.enabled).toBe(false);
+    expect(flagged.log).toEqual({ format: "json", level: "warn" });
+    expect(flagged.proxy.upstream.connectTimeoutMs).toBe(1234);
+    // Defaults (no file): CA paths under the working directory.
+    expect(configFromFlags({}).proxy.certificate.caCertPath).toBe(resolve("ca/certificate.pem"));
+  });
+});
