@@ -6,7 +6,13 @@ SHELL := /bin/bash
 BUN       := node_modules/.bin/bun
 TSC       := node_modules/.bin/tsc
 BIOME     := node_modules/.bin/biome
+ifeq ($(shell uname -s),Darwin)
+NATIVE    := ffi/target/release/libpolyboring.dylib
+else
 NATIVE    := ffi/target/release/libpolyboring.so
+endif
+# The copy bun build embeds: one fixed name for every OS (src/cli/bin.ts imports it).
+EMBED     := ffi/target/release/libpolyboring.embed
 DIST      := dist/polytls
 SRC_FILES := $(shell find src profiles -type f 2>/dev/null) package.json
 FFI_FILES := $(shell find ffi/src -type f 2>/dev/null) ffi/Cargo.toml ffi/Cargo.lock ffi/build.rs
@@ -38,13 +44,16 @@ $(NATIVE): $(FFI_FILES) | prereqs
 	echo "native build: $$(( $$(date +%s) - start )) s"
 	@touch $@
 
+$(EMBED): $(NATIVE)
+	cp $< $@
+
 native: $(NATIVE)
 
 check: deps
 	$(TSC) --noEmit -p tsconfig.json
 	$(BIOME) check
 
-$(DIST): $(SRC_FILES) $(NATIVE) node_modules/.installed
+$(DIST): $(SRC_FILES) $(EMBED) node_modules/.installed
 	@mkdir -p dist
 	$(BUN) build src/cli/bin.ts --compile --minify --sourcemap=none --outfile $(DIST)
 	@ls -l $(DIST) | awk '{printf "dist/polytls: %.1f MiB\n", $$5/1048576}'

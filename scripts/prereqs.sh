@@ -8,16 +8,21 @@ have cmake || missing+=(cmake)
 { have cc && have c++; } || missing+=(build-essential)
 have git || missing+=(git)
 have python3 || missing+=(python3)
-[ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
 libclang_ok() {
   [ -n "${LIBCLANG_PATH:-}" ] && return 0
   ls /usr/lib/llvm-*/lib/libclang.so* /usr/lib/x86_64-linux-gnu/libclang*.so* /usr/lib/aarch64-linux-gnu/libclang*.so* >/dev/null 2>&1 \
     && ls /usr/lib/llvm-*/lib/clang/*/include/stddef.h >/dev/null 2>&1
 }
-if [ "$(uname -s)" = Linux ]; then libclang_ok || missing+=(libclang-dev); fi
+if [ "$(uname -s)" = Linux ]; then
+  libclang_ok || missing+=(libclang-dev)
+  [ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
+fi
 
 if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ] && have apt-get; then
+  if [ "$(uname -s)" = Darwin ]; then
+    echo "prereqs: missing ${missing[*]}: install Xcode command line tools (xcode-select --install) and: brew install cmake" >&2
+    exit 1
+  elif [ "$(id -u)" = 0 ] && have apt-get; then
     echo "prereqs: installing ${missing[*]} with apt-get"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq

@@ -135,9 +135,19 @@ describe("LeafCache", () => {
     expect(minter.calls.map((c) => c.host)).toEqual(["a.test", "b.test", "c.test", "b.test"]);
   });
 
+  test("ttl 0 never reuses a minted leaf, but concurrent requests still share one mint", async () => {
+    const minter = new FakeMinter();
+    const cache = new LeafCache(minter, { ttlSeconds: 0 });
+    const [a, b] = await Promise.all([cache.get("zero.test"), cache.get("zero.test")]);
+    expect(a).toBe(b);
+    expect(minter.calls).toHaveLength(1);
+    await cache.get("zero.test");
+    expect(minter.calls).toHaveLength(2);
+  });
+
   test("invalid options are CONFIG_INVALID", () => {
     const minter = new FakeMinter();
-    for (const opts of [{ ttlSeconds: 0 }, { ttlSeconds: Number.NaN }, { ttlSeconds: 60, maxEntries: 0 }]) {
+    for (const opts of [{ ttlSeconds: -1 }, { ttlSeconds: Number.NaN }, { ttlSeconds: 60, maxEntries: 0 }]) {
       let caught: unknown;
       try {
         new LeafCache(minter, opts);

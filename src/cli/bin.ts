@@ -3,7 +3,7 @@
  * built-in profiles are embedded by their own text imports) and registers it before the CLI runs.
  */
 import { readFileSync } from "node:fs";
-import libPath from "../../ffi/target/release/libpolyboring.so" with { type: "file" };
+import libPath from "../../ffi/target/release/libpolyboring.embed" with { type: "file" };
 import { registerEmbeddedLibrary } from "../upstream/native/locate.ts";
 import { cli } from "./main.ts";
 

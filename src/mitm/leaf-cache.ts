@@ -44,10 +44,11 @@ export class LeafCache {
   readonly #entries = new Map<string, Entry>();
 
   constructor(minter: LeafSource, opts: LeafCacheOptions) {
-    if (!(Number.isFinite(opts.ttlSeconds) && opts.ttlSeconds > 0)) {
+    // 0 = a leaf is never reused once minted (requests arriving while it is minted still share it).
+    if (!(Number.isFinite(opts.ttlSeconds) && opts.ttlSeconds >= 0)) {
       throw new ProxyError(
         "CONFIG_INVALID",
-        `leaf cache ttlSeconds must be a positive number, got ${opts.ttlSeconds}`,
+        `leaf cache ttlSeconds must be a number >= 0, got ${opts.ttlSeconds}`,
       );
     }
     const maxEntries = opts.maxEntries ?? DEFAULT_LEAF_CACHE_MAX_ENTRIES;

@@ -1,5 +1,5 @@
 /** Files imported `with { type: "file" }`: the import is the file's path (embedded when compiled). */
-declare module "*.so" {
+declare module "*.embed" {
   const path: string;
   export default path;
 }

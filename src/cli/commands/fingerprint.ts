@@ -37,7 +37,10 @@ export const fingerprintCommand = defineCommand({
       ? fingerprintFromFile(readFileSync(args.compare, "utf8"), args.compare)
       : null;
     const rows = hellos.map((h, i) => ({
-      connection: i === 0 ? "first (fresh)" : "second (resumption offered)",
+      connection:
+        i === 0
+          ? "first connection (fresh)"
+          : `second connection to the same host (${h.fingerprint.extensions.includes(41) ? "resumption offered" : "no resumption: the profile does not offer it"})`,
       ...summarize(h.fingerprint),
       ...(expected
         ? {
