@@ -4,6 +4,7 @@ import * as net from "node:net";
 import { isProxyError } from "../src/errors/proxy-error.ts";
 import { SecureChannel } from "../src/proxy/secure-channel.ts";
 import type { ProfileSpec, VerifyPolicy } from "../src/upstream/engine.ts";
+import { locateNativeLibrary } from "../src/upstream/native/locate.ts";
 import { NativeEngine } from "../src/upstream/native/native-engine.ts";
 import { engineGet } from "./helpers/engine-client.ts";
 import { TEST_SPEC } from "./helpers/spec.ts";
@@ -237,4 +238,22 @@ describe("native engine", () => {
       server.close();
     });
   }
+});
+
+describe("symbol isolation", () => {
+  test("libpolyboring exports only pb_* symbols (Bun's own BoringSSL must not be shadowed)", () => {
+    const lib = locateNativeLibrary();
+    const args = process.platform === "darwin" ? ["-gU", lib] : ["-D", "--defined-only", lib];
+    const out = Bun.spawnSync(["nm", ...args]);
+    expect(out.exitCode).toBe(0);
+    const names = out.stdout
+      .toString()
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/).at(-1) ?? "")
+      .filter((n) => n !== "")
+      .map((n) => n.replace(/^_/, ""));
+    expect(names.length).toBeGreaterThan(10);
+    expect(names.filter((n) => !n.startsWith("pb_"))).toEqual([]);
+    expect(names).toContain("pb_client_ctx_new");
+  });
 });

@@ -320,3 +320,77 @@ describe("MITM", () => {
     }
   });
 });
+
+describe("IP literal targets and half-close", () => {
+  test("IPv4 and bracketed IPv6 CONNECT targets: IP SAN leaf, no SNI needed", async () => {
+    const leaf = await pki.leaf("127.0.0.1");
+    const leaf6 = await pki.leaf("::1");
+    const o4 = await startTlsOrigin(leaf);
+    const o6server = tls.createServer({ key: leaf6.keyPem, cert: leaf6.chainPem }, (s) => {
+      s.once("data", () => s.end("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nv6"));
+      s.on("error", () => {});
+    });
+    await new Promise<void>((r) => o6server.listen(0, "::1", r));
+    const p6 = (o6server.address() as AddressInfo).port;
+    try {
+      for (const [target, host, body] of [
+        [`127.0.0.1:${o4.port}`, "127.0.0.1", "hello /ip"],
+        [`[::1]:${p6}`, "::1", "v6"],
+      ] as const) {
+        const { socket, status } = await rawConnect(proxy.port, connectRequest(target));
+        expect(status).toBe(200);
+        const t = tls.connect({ socket, host, ca: pki.ca.certPem });
+        await new Promise<void>((r, j) => {
+          t.once("secureConnect", r);
+          t.once("error", j);
+        });
+        expect(t.authorized).toBe(true);
+        expect(t.getPeerCertificate().subjectaltname).toContain("IP Address:");
+        expect(await httpGet(t, host, "/ip")).toContain(body);
+        t.destroy();
+      }
+    } finally {
+      await o4.close();
+      o6server.close();
+    }
+  });
+
+  test("half-close passes through: the client ends its side and still gets the answer", async () => {
+    const leaf = await pki.leaf("localhost");
+    // Answers only after the client has finished sending (EOF), like a request-then-shutdown client expects.
+    const origin = await startTlsOrigin(leaf, {
+      handler(s) {
+        let got = "";
+        s.on("data", (d: Buffer) => {
+          got += d.toString();
+        });
+        s.on("end", () => s.end(`HTTP/1.1 200 OK\r\nContent-Length: ${got.length}\r\n\r\n${got}`));
+        s.on("error", () => {});
+      },
+    });
+    try {
+      for (const mode of ["mitm", "passthrough"] as const) {
+        const p =
+          mode === "mitm"
+            ? proxy
+            : await startProxy({ pki, engine, profiles, defaultProfile: "test-chrome", mode: "passthrough" });
+        const t = await tlsThroughProxy(p.port, `localhost:${origin.port}`, {
+          ca: pki.ca.certPem,
+          servername: "localhost",
+        });
+        const response = new Promise<string>((resolve) => {
+          let text = "";
+          t.on("data", (d: Buffer) => {
+            text += d.toString();
+          });
+          t.on("end", () => resolve(text));
+        });
+        t.end("ping-then-eof");
+        expect(await response).toContain("\r\n\r\nping-then-eof");
+        if (p !== proxy) await p.stop();
+      }
+    } finally {
+      await origin.close();
+    }
+  });
+});

@@ -54,6 +54,14 @@ export function socketEndpoint(socket: Socket, leftover: Uint8Array = new Uint8A
       socket.on("drain", () => h.drain());
       socket.on("close", () => h.close());
       if (leftover.length > 0) h.data(leftover);
+      if (socket.destroyed) {
+        // Closed before the relay started: its listeners above will never fire.
+        queueMicrotask(() => {
+          h.end();
+          h.close();
+        });
+        return;
+      }
       socket.resume();
     },
     write: (chunk) => writeWithRoom(socket, chunk),

@@ -26,6 +26,8 @@ export class SecureChannel {
   #handshakeWaiter: { resolve(i: HandshakeInfo): void; reject(e: ProxyError): void } | null = null;
   #established = false;
   #ended = false;
+  #endDelivered = false;
+  #failure: ProxyError | null = null;
   #destroyed = false;
   /** Called with each session the upstream sends (client side), for the session cache. */
   onSession: ((session: Uint8Array) => void) | null = null;
@@ -34,7 +36,7 @@ export class SecureChannel {
     this.socket = socket;
     this.conn = conn;
     socket.on("data", (d: Buffer) => this.#onCiphertext(d));
-    socket.on("end", () => this.#onPeerEnd(false));
+    socket.on("end", () => this.#onPeerEnd());
     socket.on("error", (e) => this.#fail(ProxyError.wrap(e, "IO")));
     socket.on("close", () => this.#fail(new ProxyError("IO", "connection closed")));
     socket.on("drain", () => this.#events?.drain());
@@ -55,8 +57,14 @@ export class SecureChannel {
 
   /** Starts delivering plaintext; call once, after the handshake. */
   start(events: ChannelEvents): void {
+    if (this.#destroyed) {
+      // Failed (or the socket closed) between the handshake and the relay.
+      events.error(this.#failure ?? new ProxyError("IO", "connection closed"));
+      return;
+    }
     this.#events = events;
     this.#drainPlaintext();
+    this.#deliverEnd(); // the peer may have finished before the relay started
   }
 
   /** Encrypts and sends; returns false when the socket buffer is full (wait for drain). */
@@ -136,7 +144,7 @@ export class SecureChannel {
       const r = this.conn.read();
       if (r === null) break;
       if (r === "eof") {
-        this.#onPeerEnd(true);
+        this.#onPeerEnd();
         break;
       }
       ev.data(r);
@@ -151,18 +159,28 @@ export class SecureChannel {
     for (let s = this.conn.takeSession(); s !== null; s = this.conn.takeSession()) this.onSession(s);
   }
 
-  #onPeerEnd(_closeNotify: boolean): void {
-    if (this.#ended || this.#destroyed) return;
+  /** close_notify or TCP FIN: either ends the peer's direction (a FIN alone is a truncation,
+   * which HTTP framing detects; refusing it would break many servers). */
+  #onPeerEnd(): void {
+    if (this.#destroyed) return;
     if (!this.#established) {
       this.#fail(new ProxyError("TLS_HANDSHAKE", "peer closed the connection during the TLS handshake"));
       return;
     }
     this.#ended = true;
-    this.#events?.end();
+    this.#deliverEnd();
+  }
+
+  /** Tells the relay once, after every decrypted byte was delivered. */
+  #deliverEnd(): void {
+    if (!this.#ended || this.#endDelivered || !this.#events) return;
+    this.#endDelivered = true;
+    this.#events.end();
   }
 
   #fail(err: ProxyError): void {
     if (this.#destroyed) return;
+    this.#failure = err;
     const w = this.#handshakeWaiter;
     this.#handshakeWaiter = null;
     const ev = this.#events;
