@@ -3,6 +3,7 @@ import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import * as net from "node:net";
 import * as tls from "node:tls";
+import { accessPolicy } from "../src/proxy/access.ts";
 import { NativeEngine } from "../src/upstream/native/native-engine.ts";
 import { blackholePort, type H2Origin, startH2Origin } from "./helpers/origins.ts";
 import {
@@ -78,6 +79,41 @@ describe("errors before 200", () => {
     expect(r.status).toBe(400);
     expect(r.rest.toString()).toContain("netscape-4");
     r.socket.destroy();
+  });
+
+  test("proxy authentication (407) and the port allow-list (403) are enforced before dialling", async () => {
+    const p = await startProxy({
+      pki,
+      engine,
+      profiles,
+      defaultProfile: "test-chrome",
+      access: accessPolicy(["alice:pw"], [h1.port]),
+    });
+    try {
+      const auth = { "Proxy-Authorization": `Basic ${Buffer.from("alice:pw").toString("base64")}` };
+      const none = await rawConnect(p.port, connectRequest(`localhost:${h1.port}`));
+      expect(none.status).toBe(407);
+      expect(none.head).toContain("Proxy-Authenticate: Basic");
+      none.socket.destroy();
+      const bad = await rawConnect(
+        p.port,
+        connectRequest(`localhost:${h1.port}`, { "Proxy-Authorization": "Basic YWxpY2U6bm8=" }),
+      );
+      expect(bad.status).toBe(407);
+      bad.socket.destroy();
+      const port = await rawConnect(p.port, connectRequest("localhost:1", auth));
+      expect(port.status).toBe(403);
+      port.socket.destroy();
+      const t = await tlsThroughProxy(p.port, `localhost:${h1.port}`, {
+        ca: pki.ca.certPem,
+        servername: "localhost",
+        headers: auth,
+      });
+      expect(await httpGet(t, "localhost", "/authed")).toContain("hello /authed");
+      t.destroy();
+    } finally {
+      await p.stop();
+    }
   });
 
   test("upstream refused → 502", async () => {

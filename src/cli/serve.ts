@@ -10,6 +10,7 @@ import { LeafCache } from "../mitm/leaf-cache.ts";
 import { LeafMinter } from "../pki/leaf.ts";
 import { loadOrCreateRootCa, type RootCa } from "../pki/root-ca.ts";
 import { ProfileRegistry } from "../profiles/registry-store.ts";
+import { accessPolicy } from "../proxy/access.ts";
 import { ProxyServer } from "../proxy/listener.ts";
 import { ConnectorPool } from "../upstream/connector-pool.ts";
 import { NativeEngine } from "../upstream/native/native-engine.ts";
@@ -51,6 +52,7 @@ export async function startProxy(config: Config, logger: Logger): Promise<Runnin
     },
     {
       mode: proxy.mitm.enabled ? "mitm" : "passthrough",
+      access: accessPolicy(proxy.auth.users, proxy.access.allowedPorts),
       defaultProfile: proxy.upstream.defaultProfile,
       connectTimeoutMs: proxy.upstream.connectTimeoutMs,
       handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,

@@ -160,6 +160,57 @@ export function enumField<const V extends string>(doc: string, def: V, values: r
   });
 }
 
+/** A list of strings, each checked by `check` (which returns a reason when invalid). */
+export function stringListField(doc: string, check: (value: string) => string | undefined): Field<string[]> {
+  return field({
+    type: "array of strings",
+    doc,
+    default: [],
+    parse(raw, ctx) {
+      if (!Array.isArray(raw)) {
+        ctx.issues.add(ctx.path, `expected an array of strings, got ${describe(raw)}`);
+        return undefined;
+      }
+      const before = ctx.issues.count;
+      raw.forEach((item, i) => {
+        const where = indexPath(ctx.path, i);
+        if (typeof item !== "string") ctx.issues.add(where, `expected a string, got ${describe(item)}`);
+        else {
+          const problem = check(item);
+          if (problem !== undefined) ctx.issues.add(where, problem);
+        }
+      });
+      return ctx.issues.count > before ? undefined : [...(raw as string[])];
+    },
+    toToml: (v) => `[${v.map(tomlString).join(", ")}]`,
+  });
+}
+
+/** A list of TCP ports (1..65535). */
+export function portListField(doc: string): Field<number[]> {
+  return field({
+    type: "array of integers 1..65535",
+    doc,
+    default: [],
+    parse(raw, ctx) {
+      if (!Array.isArray(raw)) {
+        ctx.issues.add(ctx.path, `expected an array of ports, got ${describe(raw)}`);
+        return undefined;
+      }
+      const before = ctx.issues.count;
+      const out: number[] = [];
+      raw.forEach((item, i) => {
+        const n = typeof item === "bigint" ? Number(item) : item;
+        if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > 65535) {
+          ctx.issues.add(indexPath(ctx.path, i), `expected a port 1..65535, got ${describe(item)}`);
+        } else out.push(n);
+      });
+      return ctx.issues.count > before ? undefined : out;
+    },
+    toToml: (v) => `[${v.join(", ")}]`,
+  });
+}
+
 /**
  * A file path. Relative values are resolved against `ctx.baseDir` (the config file's folder for
  * values from the file, the working directory for defaults and flags). `nullable` allows "no file"

@@ -4,7 +4,16 @@
  * are snake_case; the typed `Config` uses the camelCase of the same names.
  */
 import { DEFAULT_PROFILE } from "../profiles/builtin.ts";
-import { boolField, enumField, type Field, intField, pathField, stringField } from "./fields.ts";
+import {
+  boolField,
+  enumField,
+  type Field,
+  intField,
+  pathField,
+  portListField,
+  stringField,
+  stringListField,
+} from "./fields.ts";
 
 /** `host:port` or `[v6]:port`; returns a reason when invalid. */
 export function splitHostPort(address: string): { host: string; port: number } | string {
@@ -62,6 +71,18 @@ export const CONFIG_SCHEMA = {
         86_400 * 30,
       ),
     },
+    auth: {
+      users: stringListField(
+        'Proxy users as "name:password"; when not empty, every CONNECT needs Proxy-Authorization: Basic (else 407)',
+        (v) =>
+          /^[^:]+:.+$/.test(v)
+            ? undefined
+            : 'expected "name:password" (a name without ":", a non-empty password)',
+      ),
+    },
+    access: {
+      allowed_ports: portListField("Target ports a CONNECT may reach; empty = any port (others get 403)"),
+    },
     limits: {
       header_timeout_ms: intField(
         "Time a client has to send the whole CONNECT request, milliseconds",
@@ -99,6 +120,8 @@ export type MitmConfig = ProxyConfig["mitm"];
 export type UpstreamConfig = ProxyConfig["upstream"];
 export type CertificateConfig = ProxyConfig["certificate"];
 export type LimitsConfig = ProxyConfig["limits"];
+export type AuthConfig = ProxyConfig["auth"];
+export type AccessConfig = ProxyConfig["access"];
 export type LogConfig = SectionValue<typeof CONFIG_SCHEMA.log>;
 
 /** The whole configuration, as components receive it. Paths are absolute. */

@@ -51,7 +51,12 @@ export function errorResponse(err: unknown): string {
   const reason = REASON[status] ?? "Error";
   const detail = err instanceof ProxyError ? err.message : "internal proxy error";
   const body = `${status} ${reason}: ${detail.replace(/[\r\n]+/g, " ")}\n`;
-  const extra = status === 405 ? "Allow: CONNECT\r\n" : "";
+  const extra =
+    status === 405
+      ? "Allow: CONNECT\r\n"
+      : status === 407
+        ? 'Proxy-Authenticate: Basic realm="polytls", charset="UTF-8"\r\n'
+        : "";
   return (
     `HTTP/1.1 ${status} ${reason}\r\n` +
     "Content-Type: text/plain; charset=utf-8\r\n" +

@@ -14,6 +14,7 @@ import type { Leaf } from "../pki/leaf.ts";
 import type { ConnectorPool } from "../upstream/connector-pool.ts";
 import type { UpstreamTlsEngine, VerifyPolicy } from "../upstream/engine.ts";
 import { SessionCache } from "../upstream/session-cache.ts";
+import { type AccessPolicy, checkAccess } from "./access.ts";
 import { formatAuthority } from "./authority.ts";
 import type { ConnectRequest } from "./connect-parser.ts";
 import { dial } from "./dial.ts";
@@ -26,6 +27,7 @@ export const ESTABLISHED = "HTTP/1.1 200 Connection Established\r\n\r\n";
 
 export interface TunnelDeps {
   mode: "mitm" | "passthrough";
+  access: AccessPolicy;
   defaultProfile: string;
   connectTimeoutMs: number;
   handshakeTimeoutMs: number;
@@ -66,6 +68,8 @@ export async function runTunnel(client: Socket, req: ConnectRequest, deps: Tunne
   let upstream: Socket | null = null;
   const closeables: { destroy(): void }[] = [];
   try {
+    // Who may connect where (407 / 403), before anything is dialled.
+    checkAccess(deps.access, req.proxyAuthorization, target);
     // Step 2: profile and connector (MITM only; passthrough never speaks TLS).
     const selected = deps.mode === "mitm" ? deps.connectors.get(req.profile ?? deps.defaultProfile) : null;
     rec.profile = selected?.name ?? null;

@@ -3,6 +3,7 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { createLogger } from "../../src/log/logger.ts";
 import { LeafCache } from "../../src/mitm/leaf-cache.ts";
+import { type AccessPolicy, OPEN_ACCESS } from "../../src/proxy/access.ts";
 import { DEFAULT_CONNECT_LIMITS } from "../../src/proxy/connect-parser.ts";
 import { ProxyServer } from "../../src/proxy/listener.ts";
 import type { TunnelDeps } from "../../src/proxy/tunnel.ts";
@@ -30,11 +31,13 @@ export async function startProxy(opts: {
   verifyHostname?: boolean;
   connectTimeoutMs?: number;
   headerTimeoutMs?: number;
+  access?: AccessPolicy;
 }): Promise<ProxyHandle> {
   const logs: string[] = [];
   const sessions = new SessionCache();
   const deps: TunnelDeps = {
     mode: opts.mode ?? "mitm",
+    access: opts.access ?? OPEN_ACCESS,
     defaultProfile: opts.defaultProfile,
     connectTimeoutMs: opts.connectTimeoutMs ?? 5000,
     handshakeTimeoutMs: 5000,
