@@ -15,7 +15,7 @@ endif
 EMBED     := ffi/target/release/libpolyboring.embed
 DIST      := dist/polytls
 SRC_FILES := $(shell find src profiles -type f 2>/dev/null) package.json
-FFI_FILES := $(shell find ffi/src -type f 2>/dev/null) ffi/Cargo.toml ffi/Cargo.lock ffi/build.rs
+FFI_FILES := $(shell find ffi/src -type f 2>/dev/null) ffi/Cargo.toml ffi/Cargo.lock ffi/build.rs ffi/.cargo/config.toml
 # Debian packages the native build needs (BoringSSL: cmake, C/C++; btls-sys bindings: libclang;
 # patches are applied with git) and the tests use (python3, for a loopback connect-timeout peer).
 APT_PKGS  := cmake build-essential git libclang-dev python3 ca-certificates
@@ -39,8 +39,8 @@ node_modules/.installed: package.json package-lock.json | prereqs
 deps: node_modules/.installed
 
 $(NATIVE): $(FFI_FILES) | prereqs
-	@start=$$(date +%s); \
-	cargo build --release --locked --manifest-path ffi/Cargo.toml; \
+	@set -e; start=$$(date +%s); \
+	(cd ffi && cargo build --release --locked); \
 	echo "native build: $$(( $$(date +%s) - start )) s"
 	@touch $@
 
