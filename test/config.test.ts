@@ -129,7 +129,7 @@ describe("loadConfig", () => {
     expect(lines).toContain("extra: unknown key");
     expect(lines).toContain('proxy.listen.address: expected "host:port" or "[ipv6]:port", got "localhost"');
     expect(lines).toContain("proxy.limits.max_headers: 0 is out of range 1..1024");
-    expect(lines.some((l) => l.startsWith("proxy.auth.users[1]: expected \"name:password\""))).toBe(true);
+    expect(lines.some((l) => l.startsWith('proxy.auth.users[1]: expected "name:password"'))).toBe(true);
     expect(lines).toContain("proxy.access.allowed_ports[1]: expected a port 1..65535, got integer 70000");
     expect(lines).toContain('proxy.upstream.verify_hostname: expected a boolean, got string "yes"');
     expect(lines).toContain('proxy.upstream.default_profile: unknown profile "opera"');

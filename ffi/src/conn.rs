@@ -123,16 +123,16 @@ impl Conn {
         Ok(conn)
     }
 
-    pub unsafe fn apply_client(&mut self, d: &ClientDefaults, o: &ClientOptions) -> Result<(), String> {
+    pub unsafe fn apply_client(&mut self, d: &ClientDefaults, o: &ClientOptions) -> Result<(), Failure> {
         let ssl = self.ssl;
         sys::SSL_set_connect_state(ssl);
         let ip = o.host.parse::<std::net::IpAddr>().is_ok();
         let chost = std::ffi::CString::new(o.host.as_str()).map_err(|_| "host: NUL byte".to_string())?;
         if !ip && sys::SSL_set_tlsext_host_name(ssl, chost.as_ptr()) != 1 {
-            return Err(format!("host: cannot use \"{}\" as SNI", o.host));
+            return Err(format!("host: cannot use \"{}\" as SNI", o.host).into());
         }
         if !d.key_shares.is_empty() && sys::SSL_set1_client_key_shares(ssl, d.key_shares.as_ptr(), d.key_shares.len()) != 1 {
-            return Err(format!("key_shares: BoringSSL refused {:?}", d.key_shares));
+            return Err(format!("key_shares: BoringSSL refused {:?}", d.key_shares).into());
         }
         let alpn = o.alpn.as_ref().unwrap_or(&d.alpn);
         if !alpn.is_empty() {
@@ -145,7 +145,7 @@ impl Conn {
         if let (true, Some(alps)) = (o.alps, &d.alps) {
             for p in alps.protocols.iter().filter(|p| alpn.contains(p)) {
                 if sys::SSL_add_application_settings(ssl, p.as_ptr(), p.len(), std::ptr::null(), 0) != 1 {
-                    return Err(format!("alps: refused \"{p}\""));
+                    return Err(format!("alps: refused \"{p}\"").into());
                 }
             }
             sys::SSL_set_alps_use_new_codepoint(ssl, alps.new_codepoint as c_int);
@@ -154,7 +154,7 @@ impl Conn {
             sys::SSL_set_enable_ech_grease(ssl, 1);
         }
         if o.verify {
-            let store = crate::trust::store_for(o.ca_file.as_deref())?;
+            let store = crate::trust::store_for(o.ca_file.as_deref()).map_err(Failure::config)?;
             if sys::SSL_set1_verify_cert_store(ssl, store) != 1 {
                 return Err("verify: cannot set trust store".into());
             }
@@ -167,7 +167,7 @@ impl Conn {
                     sys::SSL_set1_host(ssl, chost.as_ptr())
                 };
                 if ok != 1 {
-                    return Err(format!("verify: cannot check host \"{}\"", o.host));
+                    return Err(format!("verify: cannot check host \"{}\"", o.host).into());
                 }
             }
         } else {

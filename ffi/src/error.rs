@@ -11,17 +11,56 @@ pub const PB_ERR: i32 = -1;
 pub const PB_EOF: i32 = -2;
 pub const PB_ERR_VERIFY: i32 = -3;
 pub const PB_ERR_ARG: i32 = -4;
+/// A constructor failed because of local configuration (e.g. an unreadable upstream CA file),
+/// not because of the profile or the peer.
+pub const PB_ERR_CONFIG: i32 = -5;
 
 thread_local! {
-    static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
+    static LAST_ERROR: RefCell<(i32, String)> = const { RefCell::new((0, String::new())) };
 }
 
 pub fn set_last_error(msg: impl Into<String>) {
-    LAST_ERROR.with(|e| *e.borrow_mut() = msg.into());
+    set_last_error_code(PB_ERR, msg);
+}
+
+pub fn set_last_error_code(code: i32, msg: impl Into<String>) {
+    LAST_ERROR.with(|e| *e.borrow_mut() = (code, msg.into()));
+}
+
+pub fn last_error_code() -> i32 {
+    LAST_ERROR.with(|e| e.borrow().0)
+}
+
+/// Why a constructor failed: a status code (PB_ERR, PB_ERR_CONFIG...) and a readable reason.
+pub struct Failure {
+    pub code: i32,
+    pub msg: String,
+}
+
+impl Failure {
+    pub fn config(msg: impl Into<String>) -> Failure {
+        Failure { code: PB_ERR_CONFIG, msg: msg.into() }
+    }
+
+    pub fn context(self, prefix: &str) -> Failure {
+        Failure { code: self.code, msg: format!("{prefix}: {}", self.msg) }
+    }
+}
+
+impl From<String> for Failure {
+    fn from(msg: String) -> Failure {
+        Failure { code: PB_ERR, msg }
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(msg: &str) -> Failure {
+        Failure { code: PB_ERR, msg: msg.to_string() }
+    }
 }
 
 pub fn last_error() -> String {
-    LAST_ERROR.with(|e| e.borrow().clone())
+    LAST_ERROR.with(|e| e.borrow().1.clone())
 }
 
 /// Drains BoringSSL's error queue into one readable line ("" when empty).

@@ -20,7 +20,7 @@ use std::ffi::CStr;
 use std::os::raw::c_int;
 
 /// Bumped on every incompatible change of the functions below; checked by the TS binding.
-pub const PB_ABI_VERSION: u32 = 1;
+pub const PB_ABI_VERSION: u32 = 2;
 
 pub struct Ctx {
     ctx: *mut sys::SSL_CTX,
@@ -67,6 +67,27 @@ pub unsafe extern "C" fn pb_last_error(out: *mut u8, cap: usize) -> i32 {
     put_bytes(last_error().as_bytes(), out, cap)
 }
 
+/// The status code of the last failure (PB_ERR, PB_ERR_VERIFY, PB_ERR_CONFIG...).
+#[no_mangle]
+pub extern "C" fn pb_last_error_code() -> i32 {
+    last_error_code()
+}
+
+/// Turns an inner constructor's result into a handle, or NULL with the reason in pb_last_error.
+fn handle<T>(r: Result<Box<T>, Failure>) -> *mut T {
+    match r {
+        Ok(b) => Box::into_raw(b),
+        Err(f) => {
+            set_last_error_code(f.code, f.msg);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+fn json<'a, T: serde::Deserialize<'a>>(what: &str, bytes: &'a [u8]) -> Result<T, String> {
+    serde_json::from_slice(bytes).map_err(|e| format!("{what}: {e}"))
+}
+
 unsafe fn new_ctx() -> Result<*mut sys::SSL_CTX, String> {
     let ctx = sys::SSL_CTX_new(sys::TLS_method());
     if ctx.is_null() {
@@ -75,28 +96,21 @@ unsafe fn new_ctx() -> Result<*mut sys::SSL_CTX, String> {
     Ok(ctx)
 }
 
-/// Builds a client context from a JSON profile spec. NULL on error (see pb_last_error).
-#[no_mangle]
-pub unsafe extern "C" fn pb_client_ctx_new(spec: *const u8, len: usize) -> *mut Ctx {
-    take_ssl_errors();
-    let spec: ProfileSpec = match serde_json::from_slice(input(spec, len)) {
-        Ok(s) => s,
-        Err(e) => {
-            set_last_error(format!("profile spec: {e}"));
-            return std::ptr::null_mut();
-        }
-    };
-    let ctx = match new_ctx() {
-        Ok(c) => c,
-        Err(e) => {
-            set_last_error(e);
-            return std::ptr::null_mut();
-        }
-    };
+unsafe fn new_conn(ctx: *mut Ctx, is_server: bool) -> Result<(&'static Ctx, Box<Conn>), String> {
+    let ctx = ctx.as_ref().ok_or("null context")?;
+    let ssl = sys::SSL_new(ctx.ctx);
+    if ssl.is_null() {
+        return Err(format!("SSL_new failed: {}", take_ssl_errors()));
+    }
+    Ok((ctx, Conn::new(ssl, is_server)?))
+}
+
+unsafe fn client_ctx(spec: &[u8]) -> Result<Box<Ctx>, Failure> {
+    let spec: ProfileSpec = json("profile spec", spec)?;
+    let ctx = new_ctx()?;
     if let Err(e) = spec::configure_client(ctx, &spec) {
         sys::SSL_CTX_free(ctx);
-        set_last_error(format!("profile \"{}\": {e}", spec.name));
-        return std::ptr::null_mut();
+        return Err(format!("profile \"{}\": {e}", spec.name).into());
     }
     sys::SSL_CTX_set_session_cache_mode(ctx, sys::SSL_SESS_CACHE_CLIENT as c_int);
     sys::SSL_CTX_sess_set_new_cb(ctx, Some(conn::on_new_session));
@@ -106,7 +120,14 @@ pub unsafe extern "C" fn pb_client_ctx_new(spec: *const u8, len: usize) -> *mut 
         key_shares: spec.key_shares,
         ech_grease: spec.ech_grease,
     };
-    Box::into_raw(Box::new(Ctx { ctx, client: Some(defaults) }))
+    Ok(Box::new(Ctx { ctx, client: Some(defaults) }))
+}
+
+/// Builds a client context from a JSON profile spec. NULL on error (see pb_last_error).
+#[no_mangle]
+pub unsafe extern "C" fn pb_client_ctx_new(spec: *const u8, len: usize) -> *mut Ctx {
+    take_ssl_errors();
+    handle(client_ctx(input(spec, len)))
 }
 
 #[derive(serde::Deserialize)]
@@ -117,42 +138,29 @@ struct ServerOptions {
     cert_compression: Option<String>,
 }
 
-/// Builds a server context (the client-facing MITM side). NULL on error.
-#[no_mangle]
-pub unsafe extern "C" fn pb_server_ctx_new(opts: *const u8, len: usize) -> *mut Ctx {
-    take_ssl_errors();
-    let raw = input(opts, len);
-    let opts: ServerOptions = match serde_json::from_slice(if raw.is_empty() { b"{}" } else { raw }) {
-        Ok(o) => o,
-        Err(e) => {
-            set_last_error(format!("server options: {e}"));
-            return std::ptr::null_mut();
-        }
-    };
-    let ctx = match new_ctx() {
-        Ok(c) => c,
-        Err(e) => {
-            set_last_error(e);
-            return std::ptr::null_mut();
-        }
-    };
-    sys::SSL_CTX_set_min_proto_version(ctx, sys::TLS1_2_VERSION as u16);
-    sys::SSL_CTX_set_alpn_select_cb(ctx, Some(conn::select_alpn), std::ptr::null_mut());
+unsafe fn server_ctx(raw: &[u8]) -> Result<Box<Ctx>, Failure> {
+    let opts: ServerOptions = json("server options", if raw.is_empty() { b"{}" } else { raw })?;
     let comp: Option<(u16, sys::ssl_cert_compression_func_t)> = match opts.cert_compression.as_deref() {
         None => None,
         Some("zlib") => Some((compress::ZLIB, Some(compress::compress_zlib))),
         Some("brotli") => Some((compress::BROTLI, Some(compress::compress_brotli))),
         Some("zstd") => Some((compress::ZSTD, Some(compress::compress_zstd))),
-        Some(other) => {
-            sys::SSL_CTX_free(ctx);
-            set_last_error(format!("server options: unknown cert compression \"{other}\""));
-            return std::ptr::null_mut();
-        }
+        Some(other) => return Err(format!("server options: unknown cert compression \"{other}\"").into()),
     };
+    let ctx = new_ctx()?;
+    sys::SSL_CTX_set_min_proto_version(ctx, sys::TLS1_2_VERSION as u16);
+    sys::SSL_CTX_set_alpn_select_cb(ctx, Some(conn::select_alpn), std::ptr::null_mut());
     if let Some((id, f)) = comp {
         sys::SSL_CTX_add_cert_compression_alg(ctx, id, f, None);
     }
-    Box::into_raw(Box::new(Ctx { ctx, client: None }))
+    Ok(Box::new(Ctx { ctx, client: None }))
+}
+
+/// Builds a server context (the client-facing MITM side). NULL on error.
+#[no_mangle]
+pub unsafe extern "C" fn pb_server_ctx_new(opts: *const u8, len: usize) -> *mut Ctx {
+    take_ssl_errors();
+    handle(server_ctx(input(opts, len)))
 }
 
 #[no_mangle]
@@ -162,9 +170,28 @@ pub unsafe extern "C" fn pb_ctx_free(ctx: *mut Ctx) {
     }
 }
 
+unsafe fn client_conn(ctx: *mut Ctx, opts: &[u8], session: &[u8]) -> Result<Box<Conn>, Failure> {
+    let (ctx, mut conn) = new_conn(ctx, false)?;
+    let defaults = ctx.client.as_ref().ok_or("not a client context")?;
+    let opts: ClientOptions = json("connect options", opts)?;
+    conn.apply_client(defaults, &opts).map_err(|f| {
+        let ssl = take_ssl_errors();
+        if ssl.is_empty() { f } else { Failure { code: f.code, msg: format!("{} ({ssl})", f.msg) } }
+    })?;
+    if !session.is_empty() {
+        // An unparsable session is ignored: a full handshake follows.
+        let s = sys::SSL_SESSION_from_bytes(session.as_ptr(), session.len(), ctx.ctx);
+        if !s.is_null() {
+            sys::SSL_set_session(conn.ssl, s);
+            sys::SSL_SESSION_free(s);
+        }
+        take_ssl_errors();
+    }
+    Ok(conn)
+}
+
 /// A client connection. `opts` is JSON ({host, alpn?, alps?, verify, verifyHostname, caFile?});
-/// `session` (may be empty) is a session from pb_take_session to offer for resumption; an
-/// unparsable session is ignored (a fresh handshake follows).
+/// `session` (may be empty) is a session from pb_take_session to offer for resumption.
 #[no_mangle]
 pub unsafe extern "C" fn pb_client_new(
     ctx: *mut Ctx,
@@ -174,47 +201,50 @@ pub unsafe extern "C" fn pb_client_new(
     session_len: usize,
 ) -> *mut Conn {
     take_ssl_errors();
-    let Some(ctx) = ctx.as_ref() else {
-        set_last_error("client: null context");
-        return std::ptr::null_mut();
-    };
-    let Some(defaults) = ctx.client.as_ref() else {
-        set_last_error("client: not a client context");
-        return std::ptr::null_mut();
-    };
-    let opts: ClientOptions = match serde_json::from_slice(input(opts, opts_len)) {
-        Ok(o) => o,
-        Err(e) => {
-            set_last_error(format!("connect options: {e}"));
-            return std::ptr::null_mut();
+    handle(client_conn(ctx, input(opts, opts_len), input(session, session_len)).map_err(|f| f.context("client")))
+}
+
+unsafe fn server_conn(ctx: *mut Ctx, mut der: &[u8], key: &[u8], mut alpn: &[u8]) -> Result<Box<Conn>, Failure> {
+    let (_, mut conn) = new_conn(ctx, true)?;
+    let ssl = conn.ssl;
+    sys::SSL_set_accept_state(ssl);
+    let mut first = true;
+    while !der.is_empty() {
+        let mut p = der.as_ptr();
+        let x = sys::d2i_X509(std::ptr::null_mut(), &mut p, der.len() as _);
+        if x.is_null() {
+            return Err(format!("certificate chain is not DER ({})", take_ssl_errors()).into());
         }
-    };
-    let ssl = sys::SSL_new(ctx.ctx);
-    if ssl.is_null() {
-        fail(PB_ERR, "SSL_new");
-        return std::ptr::null_mut();
-    }
-    let mut conn = match Conn::new(ssl, false) {
-        Ok(c) => c,
-        Err(e) => {
-            set_last_error(e);
-            return std::ptr::null_mut();
+        let ok = if first { sys::SSL_use_certificate(ssl, x) } else { sys::SSL_add1_chain_cert(ssl, x) };
+        sys::X509_free(x);
+        if ok != 1 {
+            return Err(format!("certificate refused ({})", take_ssl_errors()).into());
         }
-    };
-    if let Err(e) = conn.apply_client(defaults, &opts) {
-        set_last_error(format!("{e} {}", take_ssl_errors()).trim_end().to_string());
-        return std::ptr::null_mut();
+        first = false;
+        der = &der[(p as usize - der.as_ptr() as usize)..];
     }
-    let sess = input(session, session_len);
-    if !sess.is_empty() {
-        let s = sys::SSL_SESSION_from_bytes(sess.as_ptr(), sess.len(), ctx.ctx);
-        if !s.is_null() {
-            sys::SSL_set_session(conn.ssl, s);
-            sys::SSL_SESSION_free(s);
+    if first {
+        return Err("empty certificate chain".into());
+    }
+    let mut cbs = sys::CBS { data: key.as_ptr(), len: key.len() };
+    let pkey = sys::EVP_parse_private_key(&mut cbs);
+    if pkey.is_null() {
+        return Err(format!("private key is not PKCS#8 DER ({})", take_ssl_errors()).into());
+    }
+    let ok = sys::SSL_use_PrivateKey(ssl, pkey);
+    sys::EVP_PKEY_free(pkey);
+    if ok != 1 || sys::SSL_check_private_key(ssl) != 1 {
+        return Err(format!("private key does not match the certificate ({})", take_ssl_errors()).into());
+    }
+    while let Some((&l, rest)) = alpn.split_first() {
+        let l = l as usize;
+        if l == 0 || l > rest.len() {
+            return Err("malformed ALPN list".into());
         }
-        take_ssl_errors();
+        conn.server_alpn.push(rest[..l].to_vec());
+        alpn = &rest[l..];
     }
-    Box::into_raw(conn)
+    Ok(conn)
 }
 
 /// A server connection presenting `chain` (concatenated DER certificates, leaf first) with
@@ -230,69 +260,10 @@ pub unsafe extern "C" fn pb_server_new(
     alpn_len: usize,
 ) -> *mut Conn {
     take_ssl_errors();
-    let Some(ctx) = ctx.as_ref() else {
-        set_last_error("server: null context");
-        return std::ptr::null_mut();
-    };
-    let ssl = sys::SSL_new(ctx.ctx);
-    if ssl.is_null() {
-        fail(PB_ERR, "SSL_new");
-        return std::ptr::null_mut();
-    }
-    let mut conn = match Conn::new(ssl, true) {
-        Ok(c) => c,
-        Err(e) => {
-            set_last_error(e);
-            return std::ptr::null_mut();
-        }
-    };
-    sys::SSL_set_accept_state(ssl);
-    let mut der = input(chain, chain_len);
-    let mut first = true;
-    while !der.is_empty() {
-        let mut p = der.as_ptr();
-        let x = sys::d2i_X509(std::ptr::null_mut(), &mut p, der.len() as _);
-        if x.is_null() {
-            fail(PB_ERR_ARG, "server: certificate chain is not DER");
-            return std::ptr::null_mut();
-        }
-        let ok = if first { sys::SSL_use_certificate(ssl, x) } else { sys::SSL_add1_chain_cert(ssl, x) };
-        sys::X509_free(x);
-        if ok != 1 {
-            fail(PB_ERR_ARG, "server: certificate refused");
-            return std::ptr::null_mut();
-        }
-        first = false;
-        der = &der[(p as usize - der.as_ptr() as usize)..];
-    }
-    if first {
-        set_last_error("server: empty certificate chain");
-        return std::ptr::null_mut();
-    }
-    let k = input(key, key_len);
-    let mut cbs = sys::CBS { data: k.as_ptr(), len: k.len() };
-    let pkey = sys::EVP_parse_private_key(&mut cbs);
-    if pkey.is_null() {
-        fail(PB_ERR_ARG, "server: private key is not PKCS#8 DER");
-        return std::ptr::null_mut();
-    }
-    let ok = sys::SSL_use_PrivateKey(ssl, pkey);
-    sys::EVP_PKEY_free(pkey);
-    if ok != 1 || sys::SSL_check_private_key(ssl) != 1 {
-        fail(PB_ERR_ARG, "server: private key does not match the certificate");
-        return std::ptr::null_mut();
-    }
-    let mut a = input(alpn, alpn_len);
-    while let Some((&l, rest)) = a.split_first() {
-        let l = l as usize;
-        if l == 0 || l > rest.len() {
-            set_last_error("server: malformed ALPN list");
-            return std::ptr::null_mut();
-        }
-        conn.server_alpn.push(rest[..l].to_vec());
-        a = &rest[l..];
-    }
-    Box::into_raw(conn)
+    handle(
+        server_conn(ctx, input(chain, chain_len), input(key, key_len), input(alpn, alpn_len))
+            .map_err(|f| f.context("server")),
+    )
 }
 
 #[no_mangle]

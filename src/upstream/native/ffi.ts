@@ -8,7 +8,7 @@ import { ProxyError } from "../../errors/proxy-error.ts";
 import { locateNativeLibrary } from "./locate.ts";
 
 /** ABI revision this binding was written against (PB_ABI_VERSION in ffi/src/lib.rs). */
-const EXPECTED_ABI = 1;
+const EXPECTED_ABI = 2;
 
 const { ptr, i32, u32 } = FFIType;
 // size_t: passed as a JS number, converted to 64 bits (no buffer here comes near 2^53).
@@ -18,6 +18,7 @@ const SYMBOLS = {
   pb_abi_version: { args: [], returns: u32 },
   pb_version: { args: [ptr, usize], returns: i32 },
   pb_last_error: { args: [ptr, usize], returns: i32 },
+  pb_last_error_code: { args: [], returns: i32 },
   pb_client_ctx_new: { args: [ptr, usize], returns: ptr },
   pb_server_ctx_new: { args: [ptr, usize], returns: ptr },
   pb_ctx_free: { args: [ptr], returns: FFIType.void },
@@ -42,6 +43,8 @@ export interface NativeLib {
   abiVersion(): number;
   version(): string;
   lastError(): string;
+  /** Status code of the last failure (see ffi/src/error.rs). */
+  lastErrorCode(): number;
   clientCtxNew(specJson: Uint8Array): NativeHandle | null;
   serverCtxNew(optsJson: Uint8Array): NativeHandle | null;
   ctxFree(h: NativeHandle): void;
@@ -100,6 +103,7 @@ export function loadNative(): NativeLib {
     abiVersion: () => abi,
     version: () => readString((o, c) => s.pb_version(o, c)),
     lastError: () => readString((o, c) => s.pb_last_error(o, c)),
+    lastErrorCode: () => s.pb_last_error_code(),
     clientCtxNew: (spec) => handle(s.pb_client_ctx_new(spec, spec.length)),
     serverCtxNew: (opts) => handle(s.pb_server_ctx_new(opts, opts.length)),
     ctxFree: (h) => s.pb_ctx_free(h),

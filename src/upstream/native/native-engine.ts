@@ -18,6 +18,7 @@ import { loadNative, type NativeHandle, type NativeLib } from "./ffi.ts";
 /** Status codes of ffi/src/error.rs. */
 const PB_EOF = -2;
 const PB_ERR_VERIFY = -3;
+const PB_ERR_CONFIG = -5;
 
 /** Plaintext bytes one read() may return: several 16 KiB records (RFC 8446 §5.1), so a bulk
  * transfer moves in few large chunks (fewer FFI calls and socket writes). */
@@ -212,8 +213,8 @@ class NativeConnector implements TlsConnector {
       o.session ?? new Uint8Array(0),
     );
     if (h === null) {
-      const why = this.#lib.lastError();
-      throw new ProxyError(why.startsWith("cannot load CA file") ? "CONFIG_INVALID" : "TLS_CONFIG", why);
+      const local = this.#lib.lastErrorCode() === PB_ERR_CONFIG; // e.g. an unreadable upstream CA file
+      throw new ProxyError(local ? "CONFIG_INVALID" : "TLS_CONFIG", this.#lib.lastError());
     }
     return new NativeConnection(this.#lib, h);
   }
