@@ -8,10 +8,11 @@ have cmake || missing+=(cmake)
 { have cc && have c++; } || missing+=(build-essential)
 have git || missing+=(git)
 have python3 || missing+=(python3)
+exists_any() { local f; for f in "$@"; do [ -e "$f" ] && return 0; done; return 1; }
 libclang_ok() {
   [ -n "${LIBCLANG_PATH:-}" ] && return 0
-  ls /usr/lib/llvm-*/lib/libclang.so* /usr/lib/x86_64-linux-gnu/libclang*.so* /usr/lib/aarch64-linux-gnu/libclang*.so* >/dev/null 2>&1 \
-    && ls /usr/lib/llvm-*/lib/clang/*/include/stddef.h >/dev/null 2>&1
+  exists_any /usr/lib/llvm-*/lib/libclang.so* /usr/lib/*-linux-gnu/libclang*.so* \
+    && exists_any /usr/lib/llvm-*/lib/clang/*/include/stddef.h
 }
 if [ "$(uname -s)" = Linux ]; then
   libclang_ok || missing+=(libclang-dev)
