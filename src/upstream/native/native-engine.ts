@@ -31,6 +31,7 @@ const decoder = new TextDecoder();
 /** Reads larger than this hand the read buffer itself to the caller (no copy) and start a new one. */
 const HAND_OVER_BYTES = 16 * 1024;
 let scratch: Uint8Array = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+const sessionScratch = new Uint8Array(SESSION_BUFFER_BYTES);
 
 const connFinalizer = new FinalizationRegistry<{ lib: NativeLib; h: NativeHandle }>(({ lib, h }) =>
   lib.connFree(h),
@@ -160,7 +161,9 @@ class NativeConnection implements TlsConnection {
 
   takeSession(): Uint8Array | null {
     const h = this.#handle();
-    let buf = new Uint8Array(SESSION_BUFFER_BYTES);
+    // Called after every read burst; the shared buffer keeps the common "no new session" answer
+    // free of allocations.
+    let buf = sessionScratch;
     let n = this.#lib.takeSession(h, buf);
     if (n > buf.length) {
       buf = new Uint8Array(n);
