@@ -430,3 +430,48 @@ describe("IP literal targets and half-close", () => {
     }
   });
 });
+
+describe("peers that leave early", () => {
+  const waitForRecord = async (pred: (r: Record<string, unknown>) => boolean, ms: number) => {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      const hit = tunnelLogs().find(pred);
+      if (hit) return hit;
+      await Bun.sleep(20);
+    }
+    return null;
+  };
+
+  test("a client that disconnects right after CONNECT ends its tunnel at once", async () => {
+    const sock = net.connect({ host: "127.0.0.1", port: proxy.port });
+    await new Promise<void>((r) => sock.once("connect", () => r()));
+    const localPort = sock.localPort;
+    sock.end(connectRequest(`localhost:${h1.port}`));
+    sock.destroy();
+    const rec = await waitForRecord((r) => String(r.client).endsWith(`:${localPort}`), 3000);
+    expect(rec).not.toBeNull();
+    expect(rec?.errorCode).not.toBeNull();
+  });
+
+  test("an upstream that closes before the TLS handshake fails the tunnel at once (reset)", async () => {
+    const rude = net.createServer((s) => s.destroy());
+    await new Promise<void>((r) => rude.listen(0, "127.0.0.1", r));
+    const port = (rude.address() as AddressInfo).port;
+    try {
+      const t = await tlsThroughProxy(proxy.port, `localhost:${port}`, {
+        ca: pki.ca.certPem,
+        servername: "localhost",
+      });
+      const closed = await new Promise<boolean>((resolve) => {
+        t.on("error", () => {});
+        t.once("close", () => resolve(true));
+        t.write("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+      });
+      expect(closed).toBe(true);
+      const rec = await waitForRecord((r) => r.host === `localhost:${port}`, 3000);
+      expect(["TLS_HANDSHAKE", "IO"]).toContain(String(rec?.errorCode));
+    } finally {
+      rude.close();
+    }
+  });
+});

@@ -50,6 +50,12 @@ export class SecureChannel {
   /** Runs the handshake to completion. */
   handshake(): Promise<HandshakeInfo> {
     return new Promise((resolve, reject) => {
+      if (this.socket.destroyed || this.#destroyed) {
+        // The peer went away before the handshake began: its close event is already past.
+        this.destroy();
+        reject(this.#failure ?? new ProxyError("IO", "connection closed before the TLS handshake"));
+        return;
+      }
       this.#handshakeWaiter = { resolve, reject };
       this.#step();
     });
