@@ -5,8 +5,9 @@
 use crate::error::*;
 use crate::pipe::{self, Pipe};
 use crate::spec::ClientDefaults;
+use crate::verify::VerifyConfig;
 use btls_sys as sys;
-use std::ffi::{c_void, CStr};
+use std::ffi::c_void;
 use std::os::raw::{c_int, c_uint};
 use std::sync::OnceLock;
 
@@ -20,6 +21,10 @@ pub struct Conn {
     pub server_alpn: Vec<Vec<u8>>,
     /// Client side: the newest session the server gave us, not yet taken.
     pub new_session: *mut sys::SSL_SESSION,
+    /// Client side: what the certificate check needs (None = verification off).
+    pub verify: Option<VerifyConfig>,
+    /// Client side: why the certificate check failed.
+    pub verify_error: Option<String>,
     pub is_server: bool,
 }
 
@@ -31,7 +36,7 @@ pub fn ex_index() -> c_int {
     })
 }
 
-unsafe fn conn_of(ssl: *const sys::SSL) -> *mut Conn {
+pub unsafe fn conn_of(ssl: *const sys::SSL) -> *mut Conn {
     sys::SSL_get_ex_data(ssl, ex_index()) as *mut Conn
 }
 
@@ -116,6 +121,8 @@ impl Conn {
             output,
             server_alpn: Vec::new(),
             new_session: std::ptr::null_mut(),
+            verify: None,
+            verify_error: None,
             is_server,
         });
         let raw: *mut Conn = &mut *conn;
@@ -154,24 +161,10 @@ impl Conn {
             sys::SSL_set_enable_ech_grease(ssl, 1);
         }
         if o.verify {
+            // Checked by verify::on_verify (the context's custom-verify hook).
             let store = crate::trust::store_for(o.ca_file.as_deref()).map_err(Failure::config)?;
-            if sys::SSL_set1_verify_cert_store(ssl, store) != 1 {
-                return Err("verify: cannot set trust store".into());
-            }
-            sys::SSL_set_verify(ssl, sys::SSL_VERIFY_PEER as c_int, None);
-            if o.verify_hostname {
-                let param = sys::SSL_get0_param(ssl);
-                let ok = if ip {
-                    sys::X509_VERIFY_PARAM_set1_ip_asc(param, chost.as_ptr())
-                } else {
-                    sys::SSL_set1_host(ssl, chost.as_ptr())
-                };
-                if ok != 1 {
-                    return Err(format!("verify: cannot check host \"{}\"", o.host).into());
-                }
-            }
-        } else {
-            sys::SSL_set_verify(ssl, sys::SSL_VERIFY_NONE as c_int, None);
+            let host = if o.verify_hostname { Some((chost.clone(), ip)) } else { None };
+            self.verify = Some(VerifyConfig { store, host });
         }
         Ok(())
     }
@@ -199,14 +192,10 @@ impl Conn {
         if e == sys::SSL_ERROR_ZERO_RETURN as c_int {
             return PB_EOF;
         }
-        if !self.is_server {
-            let v = sys::SSL_get_verify_result(self.ssl);
-            if v != sys::X509_V_OK as i64 {
-                let reason = CStr::from_ptr(sys::X509_verify_cert_error_string(v)).to_string_lossy();
-                take_ssl_errors();
-                set_last_error(format!("certificate verify failed: {reason} (X509 error {v})"));
-                return PB_ERR_VERIFY;
-            }
+        if let Some(reason) = self.verify_error.as_ref() {
+            take_ssl_errors();
+            set_last_error(format!("certificate verify failed: {reason}"));
+            return PB_ERR_VERIFY;
         }
         fail(PB_ERR, what)
     }

@@ -11,6 +11,7 @@ mod error;
 mod pipe;
 mod spec;
 mod trust;
+mod verify;
 
 use btls_sys as sys;
 use conn::{ClientOptions, Conn};
@@ -88,8 +89,8 @@ fn json<'a, T: serde::Deserialize<'a>>(what: &str, bytes: &'a [u8]) -> Result<T,
     serde_json::from_slice(bytes).map_err(|e| format!("{what}: {e}"))
 }
 
-unsafe fn new_ctx() -> Result<*mut sys::SSL_CTX, String> {
-    let ctx = sys::SSL_CTX_new(sys::TLS_method());
+unsafe fn new_ctx(method: *const sys::SSL_METHOD) -> Result<*mut sys::SSL_CTX, String> {
+    let ctx = sys::SSL_CTX_new(method);
     if ctx.is_null() {
         return Err(format!("SSL_CTX_new failed: {}", take_ssl_errors()));
     }
@@ -105,13 +106,29 @@ unsafe fn new_conn(ctx: *mut Ctx, is_server: bool) -> Result<(&'static Ctx, Box<
     Ok((ctx, Conn::new(ssl, is_server)?))
 }
 
+struct Pool(*mut sys::CRYPTO_BUFFER_POOL);
+unsafe impl Send for Pool {}
+unsafe impl Sync for Pool {}
+static CERT_POOL: std::sync::OnceLock<Pool> = std::sync::OnceLock::new();
+
+/// One certificate pool for the process (BoringSSL's pool is thread-safe). It is never freed: it
+/// must outlive every context, connection and session that refers to it.
+fn cert_pool() -> *mut sys::CRYPTO_BUFFER_POOL {
+    CERT_POOL.get_or_init(|| Pool(unsafe { sys::CRYPTO_BUFFER_POOL_new() })).0
+}
+
 unsafe fn client_ctx(spec: &[u8]) -> Result<Box<Ctx>, Failure> {
     let spec: ProfileSpec = json("profile spec", spec)?;
-    let ctx = new_ctx()?;
+    // Certificates stay raw buffers (no X509 objects kept per connection); verify.rs checks them.
+    let ctx = new_ctx(sys::TLS_with_buffers_method())?;
     if let Err(e) = spec::configure_client(ctx, &spec) {
         sys::SSL_CTX_free(ctx);
         return Err(format!("profile \"{}\": {e}", spec.name).into());
     }
+    // Certificates received are interned: every connection to the same origin shares one copy
+    // of its chain instead of holding its own.
+    sys::SSL_CTX_set0_buffer_pool(ctx, cert_pool());
+    sys::SSL_CTX_set_custom_verify(ctx, sys::SSL_VERIFY_PEER as c_int, Some(verify::on_verify));
     sys::SSL_CTX_set_session_cache_mode(ctx, sys::SSL_SESS_CACHE_CLIENT as c_int);
     sys::SSL_CTX_sess_set_new_cb(ctx, Some(conn::on_new_session));
     let defaults = ClientDefaults {
@@ -147,7 +164,7 @@ unsafe fn server_ctx(raw: &[u8]) -> Result<Box<Ctx>, Failure> {
         Some("zstd") => Some((compress::ZSTD, Some(compress::compress_zstd))),
         Some(other) => return Err(format!("server options: unknown cert compression \"{other}\"").into()),
     };
-    let ctx = new_ctx()?;
+    let ctx = new_ctx(sys::TLS_method())?;
     sys::SSL_CTX_set_min_proto_version(ctx, sys::TLS1_2_VERSION as u16);
     sys::SSL_CTX_set_alpn_select_cb(ctx, Some(conn::select_alpn), std::ptr::null_mut());
     if let Some((id, f)) = comp {
