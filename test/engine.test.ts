@@ -3,8 +3,9 @@ import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import * as net from "node:net";
 import { isProxyError } from "../src/errors/proxy-error.ts";
+import type { Leaf } from "../src/pki/leaf.ts";
 import { SecureChannel } from "../src/proxy/secure-channel.ts";
-import type { ProfileSpec, VerifyPolicy } from "../src/upstream/engine.ts";
+import type { HandshakeInfo, ProfileSpec, VerifyPolicy } from "../src/upstream/engine.ts";
 import { locateNativeLibrary } from "../src/upstream/native/locate.ts";
 import { NativeEngine } from "../src/upstream/native/native-engine.ts";
 import { engineGet } from "./helpers/engine-client.ts";
@@ -185,76 +186,74 @@ describe("native engine", () => {
 
   test("server mode: accepts a client, selects ALPN by our order, reports SNI", async () => {
     const leaf = await pki.leaf("mitm.test");
-    const server = net.createServer((sock) => {
-      const ch = new SecureChannel(
-        sock,
-        engine.accept({
-          certChainDer: leaf.chainDer,
-          keyPkcs8Der: leaf.keyPkcs8Der,
-          alpn: ["h2", "http/1.1"],
-        }),
-      );
-      ch.handshake().then(
-        (info) => {
-          ch.start({
-            data: () => {
-              const body = `${info.sni}|${info.alpn}`;
-              ch.write(Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`));
-            },
-            end: () => ch.end(),
-            error: () => {},
-            drain: () => {},
-          });
-        },
-        () => {},
-      );
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const port = (server.address() as AddressInfo).port;
+    const server = await startEngineServer(
+      engine,
+      leaf,
+      ["h2", "http/1.1"],
+      (info) => `${info.sni}|${info.alpn}`,
+    );
     using c = engine.createConnector(SPEC);
-    const r = await engineGet(c, port, { host: "mitm.test", verify: verifyWithCa() });
+    const r = await engineGet(c, server.port, { host: "mitm.test", verify: verifyWithCa() });
     expect(r.info.alpn).toBe("h2");
     expect(r.response).toContain("mitm.test|h2");
     server.close();
   });
 
   for (const alg of ["zlib", "brotli", "zstd"] as const) {
-    test(`certificate compression: ${alg} certificates decompress`, async () => {
-      const compressing = new NativeEngine({ serverCertCompression: alg });
+    test(`certificate compression: ${alg}-compressed certificates are decompressed`, async () => {
       const leaf = await pki.leaf("localhost");
-      let used = false;
-      const server = net.createServer((sock) => {
-        const ch = new SecureChannel(
-          sock,
-          compressing.accept({
-            certChainDer: leaf.chainDer,
-            keyPkcs8Der: leaf.keyPkcs8Der,
-            alpn: ["http/1.1"],
-          }),
-        );
-        ch.handshake().then(
-          () => {
-            used = true;
-            ch.start({
-              data: () => void ch.write(Buffer.from("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")),
-              end: () => ch.end(),
-              error: () => {},
-              drain: () => {},
-            });
-          },
-          () => {},
-        );
-      });
-      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-      const port = (server.address() as AddressInfo).port;
+      const plain = await startEngineServer(engine, leaf, ["http/1.1"], () => "ok");
+      const packed = await startEngineServer(
+        new NativeEngine({ serverCertCompression: alg }),
+        leaf,
+        ["http/1.1"],
+        () => "ok",
+      );
       using c = engine.createConnector({ ...SPEC, certCompression: [alg] });
-      const r = await engineGet(c, port, { host: "localhost", verify: verifyWithCa() });
-      expect(used).toBe(true);
-      expect(r.response).toContain("ok");
-      server.close();
+      for (const server of [plain, packed]) {
+        const r = await engineGet(c, server.port, { host: "localhost", verify: verifyWithCa() });
+        expect(r.response).toContain("ok");
+        server.close();
+      }
+      // The server's handshake flight is smaller only if it really sent a CompressedCertificate,
+      // which the client then had to decompress (and verify) for the handshake to succeed.
+      expect(packed.flightBytes[0]).toBeLessThan(plain.flightBytes[0]!);
     });
   }
 });
+
+/** An engine-side TLS server on 127.0.0.1:0 answering every request with `body(info)`. */
+async function startEngineServer(
+  eng: NativeEngine,
+  leaf: Leaf,
+  alpn: string[],
+  body: (info: HandshakeInfo) => string,
+): Promise<{ port: number; flightBytes: number[]; close(): void }> {
+  const flightBytes: number[] = [];
+  const server = net.createServer((sock) => {
+    const ch = new SecureChannel(
+      sock,
+      eng.accept({ certChainDer: leaf.chainDer, keyPkcs8Der: leaf.keyPkcs8Der, alpn }),
+    );
+    ch.handshake().then(
+      (info) => {
+        flightBytes.push(sock.bytesWritten);
+        ch.start({
+          data: () => {
+            const text = body(info);
+            ch.write(Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${text.length}\r\n\r\n${text}`));
+          },
+          end: () => ch.end(),
+          error: () => {},
+          drain: () => {},
+        });
+      },
+      () => {},
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { port: (server.address() as AddressInfo).port, flightBytes, close: () => server.close() };
+}
 
 describe("symbol isolation", () => {
   test("libpolyboring exports only pb_* symbols (Bun's own BoringSSL must not be shadowed)", () => {

@@ -38,6 +38,18 @@ fn read_exact_then_eof(mut reader: impl Read, dst: &mut [u8]) -> bool {
     matches!(reader.read(&mut extra), Ok(0))
 }
 
+/// The three decoders differ only in how they fill the announced number of bytes.
+unsafe fn decompress(
+    out: *mut *mut sys::CRYPTO_BUFFER,
+    len: usize,
+    input: *const u8,
+    in_len: usize,
+    decode: impl FnOnce(&[u8], &mut [u8]) -> bool,
+) -> c_int {
+    let src = std::slice::from_raw_parts(input, in_len);
+    with_buffer(out, len, |dst| decode(src, dst))
+}
+
 pub unsafe extern "C" fn decompress_zlib(
     _ssl: *mut sys::SSL,
     out: *mut *mut sys::CRYPTO_BUFFER,
@@ -45,8 +57,7 @@ pub unsafe extern "C" fn decompress_zlib(
     input: *const u8,
     in_len: usize,
 ) -> c_int {
-    let src = std::slice::from_raw_parts(input, in_len);
-    with_buffer(out, len, |dst| read_exact_then_eof(flate2::read::ZlibDecoder::new(src), dst))
+    decompress(out, len, input, in_len, |src, dst| read_exact_then_eof(flate2::read::ZlibDecoder::new(src), dst))
 }
 
 pub unsafe extern "C" fn decompress_brotli(
@@ -56,8 +67,9 @@ pub unsafe extern "C" fn decompress_brotli(
     input: *const u8,
     in_len: usize,
 ) -> c_int {
-    let src = std::slice::from_raw_parts(input, in_len);
-    with_buffer(out, len, |dst| read_exact_then_eof(brotli_decompressor::Decompressor::new(src, 4096), dst))
+    decompress(out, len, input, in_len, |src, dst| {
+        read_exact_then_eof(brotli_decompressor::Decompressor::new(src, 4096), dst)
+    })
 }
 
 pub unsafe extern "C" fn decompress_zstd(
@@ -67,8 +79,9 @@ pub unsafe extern "C" fn decompress_zstd(
     input: *const u8,
     in_len: usize,
 ) -> c_int {
-    let src = std::slice::from_raw_parts(input, in_len);
-    with_buffer(out, len, |dst| matches!(zstd::bulk::decompress_to_buffer(src, dst), Ok(n) if n == dst.len()))
+    decompress(out, len, input, in_len, |src, dst| {
+        matches!(zstd::bulk::decompress_to_buffer(src, dst), Ok(n) if n == dst.len())
+    })
 }
 
 /// Compressors, so a server context can send compressed certificates (tests use this to exercise
