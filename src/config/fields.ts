@@ -160,55 +160,61 @@ export function enumField<const V extends string>(doc: string, def: V, values: r
   });
 }
 
-/** A list of strings, each checked by `check` (which returns a reason when invalid). */
-export function stringListField(doc: string, check: (value: string) => string | undefined): Field<string[]> {
+/** An array whose items are checked one by one; every bad item is reported with its index. */
+function arrayField<T>(
+  doc: string,
+  type: string,
+  item: (raw: unknown) => { value: T } | { problem: string },
+  toToml: (v: T[]) => string,
+): Field<T[]> {
   return field({
-    type: "array of strings",
+    type,
     doc,
     default: [],
     parse(raw, ctx) {
       if (!Array.isArray(raw)) {
-        ctx.issues.add(ctx.path, `expected an array of strings, got ${describe(raw)}`);
+        ctx.issues.add(ctx.path, `expected an ${type}, got ${describe(raw)}`);
         return undefined;
       }
-      const before = ctx.issues.count;
-      raw.forEach((item, i) => {
-        const where = indexPath(ctx.path, i);
-        if (typeof item !== "string") ctx.issues.add(where, `expected a string, got ${describe(item)}`);
-        else {
-          const problem = check(item);
-          if (problem !== undefined) ctx.issues.add(where, problem);
-        }
+      const out: T[] = [];
+      raw.forEach((r, i) => {
+        const res = item(r);
+        if ("problem" in res) ctx.issues.add(indexPath(ctx.path, i), res.problem);
+        else out.push(res.value);
       });
-      return ctx.issues.count > before ? undefined : [...(raw as string[])];
+      return out.length === raw.length ? out : undefined;
     },
-    toToml: (v) => `[${v.map(tomlString).join(", ")}]`,
+    toToml,
   });
+}
+
+/** A list of strings, each checked by `check` (which returns a reason when invalid). */
+export function stringListField(doc: string, check: (value: string) => string | undefined): Field<string[]> {
+  return arrayField<string>(
+    doc,
+    "array of strings",
+    (raw) => {
+      if (typeof raw !== "string") return { problem: `expected a string, got ${describe(raw)}` };
+      const problem = check(raw);
+      return problem === undefined ? { value: raw } : { problem };
+    },
+    (v) => `[${v.map(tomlString).join(", ")}]`,
+  );
 }
 
 /** A list of TCP ports (1..65535). */
 export function portListField(doc: string): Field<number[]> {
-  return field({
-    type: "array of integers 1..65535",
+  return arrayField<number>(
     doc,
-    default: [],
-    parse(raw, ctx) {
-      if (!Array.isArray(raw)) {
-        ctx.issues.add(ctx.path, `expected an array of ports, got ${describe(raw)}`);
-        return undefined;
-      }
-      const before = ctx.issues.count;
-      const out: number[] = [];
-      raw.forEach((item, i) => {
-        const n = typeof item === "bigint" ? Number(item) : item;
-        if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > 65535) {
-          ctx.issues.add(indexPath(ctx.path, i), `expected a port 1..65535, got ${describe(item)}`);
-        } else out.push(n);
-      });
-      return ctx.issues.count > before ? undefined : out;
+    "array of integers 1..65535",
+    (raw) => {
+      const n = typeof raw === "bigint" ? Number(raw) : raw;
+      return typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= 65535
+        ? { value: n }
+        : { problem: `expected a port 1..65535, got ${describe(raw)}` };
     },
-    toToml: (v) => `[${v.join(", ")}]`,
-  });
+    (v) => `[${v.join(", ")}]`,
+  );
 }
 
 /**
