@@ -16,10 +16,6 @@ import { ConnectorPool } from "../upstream/connector-pool.ts";
 import { NativeEngine } from "../upstream/native/native-engine.ts";
 import { SessionCache } from "../upstream/session-cache.ts";
 
-/** TLS handshakes (client-facing and upstream) must finish within this, in ms. */
-export const HANDSHAKE_TIMEOUT_MS = 30_000; // same order as the connect timeout default
-/** On SIGINT/SIGTERM, open tunnels get this long to finish before they are closed, in ms. */
-export const DRAIN_TIMEOUT_MS = 5_000;
 
 export interface RunningProxy {
   server: ProxyServer;
@@ -49,13 +45,19 @@ export async function startProxy(config: Config, logger: Logger): Promise<Runnin
       port: listen.port,
       limits: { maxHeaderBytes: proxy.limits.maxHeaderBytes, maxHeaders: proxy.limits.maxHeaders },
       headerTimeoutMs: proxy.limits.headerTimeoutMs,
+      maxTunnels: proxy.limits.maxTunnels,
+      maxTunnelsPerClient: proxy.limits.maxTunnelsPerClient,
+      authFailures: { max: proxy.auth.maxFailures, windowMs: proxy.auth.failureWindowMs },
     },
     {
       mode: proxy.mitm.enabled ? "mitm" : "passthrough",
       access: accessPolicy(proxy.auth.users, proxy.access.allowedPorts),
       defaultProfile: proxy.upstream.defaultProfile,
       connectTimeoutMs: proxy.upstream.connectTimeoutMs,
-      handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+      clientHandshakeTimeoutMs: proxy.limits.clientHandshakeTimeoutMs,
+      upstreamHandshakeTimeoutMs: proxy.upstream.handshakeTimeoutMs,
+      idleTimeoutMs: proxy.limits.idleTimeoutMs,
+      targetGuard: { denyPrivate: proxy.access.denyPrivate, denyCidrs: proxy.access.denyCidrs },
       verify: {
         verify: !proxy.upstream.insecureSkipVerify,
         verifyHostname: proxy.upstream.verifyHostname,
@@ -75,7 +77,7 @@ export async function startProxy(config: Config, logger: Logger): Promise<Runnin
     caCreated: created,
     address,
     async stop() {
-      const closed = await server.stop(DRAIN_TIMEOUT_MS);
+      const closed = await server.stop(proxy.limits.drainTimeoutMs);
       connectors.close();
       return closed;
     },

@@ -3,6 +3,7 @@
  * default and validation. `[profiles."name"]` tables are checked by the profile schema. TOML keys
  * are snake_case; the typed `Config` uses the camelCase of the same names.
  */
+import { isIP } from "node:net";
 import { DEFAULT_PROFILE } from "../profiles/builtin.ts";
 import {
   boolField,
@@ -25,6 +26,16 @@ export function splitHostPort(address: string): { host: string; port: number } |
 }
 
 const MAX_TIMEOUT_MS = 3_600_000; // ms; one hour, beyond any sane handshake or connect wait
+const DAY_MS = 86_400_000; // ms
+
+/** `address/prefix` with an IPv4 (prefix 0..32) or IPv6 (0..128) address; returns a reason when invalid. */
+export function cidrProblem(v: string): string | undefined {
+  const m = /^([^/\s]+)\/(\d{1,3})$/.exec(v);
+  const family = m?.[1] ? isIP(m[1]) : 0;
+  if (!m || family === 0) return `expected "address/prefix" (e.g. "10.0.0.0/8" or "fc00::/7"), got "${v}"`;
+  const max = family === 4 ? 32 : 128;
+  return Number(m[2]) > max ? `prefix /${m[2]} is longer than ${max} bits` : undefined;
+}
 
 export const CONFIG_SCHEMA = {
   proxy: {
@@ -57,6 +68,12 @@ export const CONFIG_SCHEMA = {
       insecure_skip_verify: boolField("Accept any upstream certificate (lab only)", false),
       verify_hostname: boolField("Check that the upstream certificate matches the host", true),
       connect_timeout_ms: intField("Upstream TCP connect timeout, milliseconds", 30_000, 1, MAX_TIMEOUT_MS),
+      handshake_timeout_ms: intField(
+        "Upstream TLS handshake timeout (after the TCP connect), milliseconds",
+        30_000,
+        1,
+        MAX_TIMEOUT_MS,
+      ),
     },
     certificate: {
       ca_key_path: pathField("MITM root CA private key (PEM)", "ca/private.key"),
@@ -79,9 +96,24 @@ export const CONFIG_SCHEMA = {
             ? undefined
             : 'expected "name:password" (a name without ":", a non-empty password)',
       ),
+      max_failures: intField(
+        "Failed proxy logins one client IP may make per failure window; beyond it, 429 until the window has passed",
+        10,
+        1,
+        1_000_000,
+      ),
+      failure_window_ms: intField("The window over which failed proxy logins are counted, milliseconds", 60_000, 1, DAY_MS),
     },
     access: {
       allowed_ports: portListField("Target ports a CONNECT may reach; empty = any port (others get 403)"),
+      deny_private: boolField(
+        "Refuse targets that resolve to loopback, private, link-local, CGNAT, multicast or unspecified addresses (403); checked after DNS resolution",
+        false,
+      ),
+      deny_cidrs: stringListField(
+        'Extra target address ranges refused after DNS resolution (403), e.g. ["10.0.0.0/8", "fd00::/8"]',
+        cidrProblem,
+      ),
     },
     limits: {
       header_timeout_ms: intField(
@@ -92,6 +124,31 @@ export const CONFIG_SCHEMA = {
       ),
       max_header_bytes: intField("Largest CONNECT request head accepted, bytes", 16_384, 256, 1_048_576),
       max_headers: intField("Most header lines accepted in a CONNECT request", 64, 1, 1024),
+      max_tunnels: intField("Most tunnels open at once; beyond it a CONNECT gets 503", 8_192, 1, 1_000_000),
+      max_tunnels_per_client: intField(
+        "Most tunnels open at once from one client IP address; beyond it a CONNECT gets 429",
+        1_024,
+        1,
+        1_000_000,
+      ),
+      idle_timeout_ms: intField(
+        "A tunnel in which no byte moved either way for this long is closed (after 200), milliseconds",
+        300_000,
+        1,
+        DAY_MS,
+      ),
+      client_handshake_timeout_ms: intField(
+        "Client-facing TLS handshake timeout in MITM mode (after 200), milliseconds",
+        30_000,
+        1,
+        MAX_TIMEOUT_MS,
+      ),
+      drain_timeout_ms: intField(
+        "On SIGINT/SIGTERM, open tunnels get this long to finish before they are reset and logged, milliseconds",
+        5_000,
+        0,
+        MAX_TIMEOUT_MS,
+      ),
     },
   },
   log: {

@@ -12,6 +12,11 @@ export type ErrorCode =
   | "UNKNOWN_PROFILE" // X-PolyTLS-Upstream-Profile names no profile → 400
   | "FORBIDDEN" // target refused by policy → 403
   | "PROXY_AUTH_REQUIRED" // credentials missing or wrong → 407
+  | "AUTH_RATE_LIMITED" // too many failed proxy logins from this client IP → 429
+  | "CAPACITY" // proxy.limits.max_tunnels open tunnels already → 503
+  | "CLIENT_LIMIT" // proxy.limits.max_tunnels_per_client from this client IP already → 429
+  | "LOOP_DETECTED" // the target is the proxy's own listen address → 508
+  | "TARGET_DENIED" // target address refused by proxy.access.deny_private / deny_cidrs → 403
   // Upstream TCP.
   | "UPSTREAM_UNREACHABLE" // refused / unresolvable → 502
   | "UPSTREAM_TIMEOUT" // connect timeout → 504
@@ -23,6 +28,13 @@ export type ErrorCode =
   | "SNI_MISMATCH" // client SNI differs from the CONNECT host
   | "ALPN_MISMATCH" // client and upstream ALPN are not compatible
   | "NATIVE_UNAVAILABLE" // libpolyboring could not be loaded
+  // After `200` (the tunnel is reset / truncated, never closed cleanly).
+  | "IDLE_TIMEOUT" // no byte either way for proxy.limits.idle_timeout_ms
+  | "UPSTREAM_TRUNCATED" // the upstream closed TCP without TLS close_notify
+  | "SHUTDOWN" // the proxy is stopping and the drain time ran out
+  // HTTP layer (MITM HTTP mode).
+  | "HTTP_BAD_REQUEST" // malformed or unsafe client request (smuggling forms…) → 400
+  | "HTTP_PROTOCOL" // HTTP/1.1 or HTTP/2 protocol error (either side)
   // Configuration and files.
   | "CONFIG_INVALID" // a config / profile key is wrong (message names the key path)
   | "CA_INVALID" // CA files unreadable, corrupt or mismatched (message names the file)

@@ -14,6 +14,11 @@ const STATUS: Record<ErrorCode, number> = {
   UNKNOWN_PROFILE: 400,
   FORBIDDEN: 403,
   PROXY_AUTH_REQUIRED: 407,
+  AUTH_RATE_LIMITED: 429,
+  CAPACITY: 503,
+  CLIENT_LIMIT: 429,
+  LOOP_DETECTED: 508,
+  TARGET_DENIED: 403,
   UPSTREAM_UNREACHABLE: 502,
   UPSTREAM_TIMEOUT: 504,
   TLS_CONFIG: 502,
@@ -23,6 +28,11 @@ const STATUS: Record<ErrorCode, number> = {
   SNI_MISMATCH: 502,
   ALPN_MISMATCH: 502,
   NATIVE_UNAVAILABLE: 502,
+  IDLE_TIMEOUT: 504,
+  UPSTREAM_TRUNCATED: 502,
+  SHUTDOWN: 503,
+  HTTP_BAD_REQUEST: 400,
+  HTTP_PROTOCOL: 502,
   CONFIG_INVALID: 502,
   CA_INVALID: 502,
   CA_EXISTS: 502,
@@ -36,9 +46,12 @@ const REASON: Record<number, string> = {
   405: "Method Not Allowed",
   407: "Proxy Authentication Required",
   408: "Request Timeout",
+  429: "Too Many Requests",
   431: "Request Header Fields Too Large",
   502: "Bad Gateway",
+  503: "Service Unavailable",
   504: "Gateway Timeout",
+  508: "Loop Detected",
 };
 
 export function statusFor(err: unknown): number {
@@ -56,7 +69,9 @@ export function errorResponse(err: unknown): string {
       ? "Allow: CONNECT\r\n"
       : status === 407
         ? 'Proxy-Authenticate: Basic realm="polytls", charset="UTF-8"\r\n'
-        : "";
+        : status === 429 || status === 503
+          ? "Retry-After: 1\r\n"
+          : "";
   return (
     `HTTP/1.1 ${status} ${reason}\r\n` +
     "Content-Type: text/plain; charset=utf-8\r\n" +

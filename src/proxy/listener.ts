@@ -16,6 +16,11 @@ export interface ListenerOptions {
   limits: ConnectLimits;
   /** A client must finish its CONNECT head within this time. */
   headerTimeoutMs: number;
+  /** Most tunnels open at once (CAPACITY, 503) and per client IP (CLIENT_LIMIT, 429). */
+  maxTunnels: number;
+  maxTunnelsPerClient: number;
+  /** Failed proxy logins per client IP within the window before AUTH_RATE_LIMITED (429). */
+  authFailures: { max: number; windowMs: number };
 }
 
 /** Reads one CONNECT head from `socket`; resolves with the request (socket paused) or rejects. */

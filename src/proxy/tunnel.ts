@@ -30,7 +30,14 @@ export interface TunnelDeps {
   access: AccessPolicy;
   defaultProfile: string;
   connectTimeoutMs: number;
-  handshakeTimeoutMs: number;
+  /** Client-facing TLS handshake bound (proxy.limits.client_handshake_timeout_ms). */
+  clientHandshakeTimeoutMs: number;
+  /** Upstream TLS handshake bound (proxy.upstream.handshake_timeout_ms). */
+  upstreamHandshakeTimeoutMs: number;
+  /** After `200`: a tunnel with no byte either way for this long is closed (IDLE_TIMEOUT). */
+  idleTimeoutMs: number;
+  /** Target address rules applied after DNS resolution (loop protection always; deny lists opt-in). */
+  targetGuard: { denyPrivate: boolean; denyCidrs: readonly string[] };
   verify: VerifyPolicy;
   engine: UpstreamTlsEngine;
   connectors: ConnectorPool;
@@ -46,7 +53,16 @@ function reset(socket: Socket): void {
   else socket.destroy();
 }
 
-export async function runTunnel(client: Socket, req: ConnectRequest, deps: TunnelDeps): Promise<void> {
+/**
+ * `signal` aborts when the proxy stops and the drain time has run out: the tunnel then ends with
+ * SHUTDOWN (reset after `200`) and is logged like any other.
+ */
+export async function runTunnel(
+  client: Socket,
+  req: ConnectRequest,
+  deps: TunnelDeps,
+  _signal?: AbortSignal,
+): Promise<void> {
   const started = performance.now();
   const target = req.target;
   const rec: TunnelRecord = {
@@ -100,7 +116,7 @@ export async function runTunnel(client: Socket, req: ConnectRequest, deps: Tunne
       leaf: await leafPromise,
       alpn: selected.spec.alpn,
       target,
-      timeoutMs: deps.handshakeTimeoutMs,
+      timeoutMs: deps.clientHandshakeTimeoutMs,
     });
     closeables.push(accepted.channel);
     rec.clientAlpn = accepted.info.alpn;
@@ -119,10 +135,10 @@ export async function runTunnel(client: Socket, req: ConnectRequest, deps: Tunne
     closeables.push(up);
     up.onSession = (s) => deps.sessions.set(sessionKey, s);
     upstream.resume();
-    const info = await withTimeout(up.handshake(), deps.handshakeTimeoutMs, () => {
+    const info = await withTimeout(up.handshake(), deps.upstreamHandshakeTimeoutMs, () => {
       return new ProxyError(
         "TLS_HANDSHAKE",
-        `upstream TLS handshake timed out after ${deps.handshakeTimeoutMs} ms`,
+        `upstream TLS handshake timed out after ${deps.upstreamHandshakeTimeoutMs} ms`,
       );
     });
     rec.upstreamAlpn = info.alpn;

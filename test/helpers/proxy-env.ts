@@ -5,7 +5,7 @@ import { createLogger } from "../../src/log/logger.ts";
 import { LeafCache } from "../../src/mitm/leaf-cache.ts";
 import { type AccessPolicy, OPEN_ACCESS } from "../../src/proxy/access.ts";
 import { DEFAULT_CONNECT_LIMITS } from "../../src/proxy/connect-parser.ts";
-import { ProxyServer } from "../../src/proxy/listener.ts";
+import { type ListenerOptions, ProxyServer } from "../../src/proxy/listener.ts";
 import type { TunnelDeps } from "../../src/proxy/tunnel.ts";
 import { ConnectorPool, type ProfileSource } from "../../src/upstream/connector-pool.ts";
 import type { UpstreamTlsEngine } from "../../src/upstream/engine.ts";
@@ -32,6 +32,9 @@ export async function startProxy(opts: {
   connectTimeoutMs?: number;
   headerTimeoutMs?: number;
   access?: AccessPolicy;
+  /** Overrides of the remaining TunnelDeps / ListenerOptions fields (limits, guard, timeouts). */
+  deps?: Partial<TunnelDeps>;
+  listener?: Partial<Omit<ListenerOptions, "host" | "port">>;
 }): Promise<ProxyHandle> {
   const logs: string[] = [];
   const sessions = new SessionCache();
@@ -40,7 +43,10 @@ export async function startProxy(opts: {
     access: opts.access ?? OPEN_ACCESS,
     defaultProfile: opts.defaultProfile,
     connectTimeoutMs: opts.connectTimeoutMs ?? 5000,
-    handshakeTimeoutMs: 5000,
+    clientHandshakeTimeoutMs: 5000,
+    upstreamHandshakeTimeoutMs: 5000,
+    idleTimeoutMs: 60_000,
+    targetGuard: { denyPrivate: false, denyCidrs: [] },
     verify: {
       verify: opts.verify ?? true,
       verifyHostname: opts.verifyHostname ?? true,
@@ -51,6 +57,7 @@ export async function startProxy(opts: {
     sessions,
     leaves: new LeafCache(opts.pki.minter, { ttlSeconds: 3600 }),
     logger: createLogger({ level: "debug", format: "json", sink: (l) => logs.push(l) }),
+    ...opts.deps,
   };
   const proxy = new ProxyServer(
     {
@@ -58,6 +65,10 @@ export async function startProxy(opts: {
       port: 0,
       limits: DEFAULT_CONNECT_LIMITS,
       headerTimeoutMs: opts.headerTimeoutMs ?? 5000,
+      maxTunnels: 10_000,
+      maxTunnelsPerClient: 10_000,
+      authFailures: { max: 1_000, windowMs: 60_000 },
+      ...opts.listener,
     },
     deps,
   );
