@@ -20,7 +20,7 @@ FFI_FILES := $(shell find ffi/src -type f 2>/dev/null) ffi/Cargo.toml ffi/Cargo.
 # patches are applied with git) and the tests use (python3, for a loopback connect-timeout peer).
 APT_PKGS  := cmake build-essential git libclang-dev python3 ca-certificates
 
-.PHONY: help prereqs deps native check test build run bench clean
+.PHONY: help prereqs deps native check test build run bench soak clean
 
 help:
 	@echo "make run    - start the MITM proxy on 127.0.0.1:8080 (default profile), building what is missing"
@@ -28,6 +28,7 @@ help:
 	@echo "make build  - dist/polytls, one executable with the native library and profiles embedded"
 	@echo "make check  - typecheck (tsc --noEmit) and lint (biome)"
 	@echo "make bench  - proxy benchmarks against a direct connection (not a test)"
+	@echo "make soak   - bounded endurance run: 12,000 mixed tunnels, 2,000 idle at the cap (~1-2 min, not a test)"
 
 prereqs:
 	@scripts/prereqs.sh $(APT_PKGS)
@@ -68,6 +69,9 @@ run: $(DIST)
 
 bench: deps native
 	$(BUN) bench/run.ts
+
+soak: deps native
+	$(BUN) bench/soak.ts
 
 clean:
 	rm -rf dist node_modules ffi/target

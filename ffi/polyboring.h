@@ -24,7 +24,7 @@
 extern "C" {
 #endif
 
-#define PB_ABI_VERSION 2
+#define PB_ABI_VERSION 3
 
 #define PB_OK 0
 #define PB_ERR (-1)        /* TLS or internal failure; see pb_last_error */
@@ -41,13 +41,22 @@ uint32_t pb_abi_version(void);
 int32_t pb_version(uint8_t *out, size_t cap);
 int32_t pb_last_error(uint8_t *out, size_t cap);
 int32_t pb_last_error_code(void);
+/*
+ * Raises the process's soft RLIMIT_NOFILE to its hard limit. Returns the soft limit now in
+ * force, or PB_ERR (reason in pb_last_error).
+ */
+int64_t pb_raise_nofile_limit(void);
 
 /*
  * A client context from a profile spec (JSON, camelCase keys; see ProfileSpec in
  * src/upstream/engine.ts): minVersion, maxVersion, ciphers, groups, keyShares, sigalgs, grease,
  * extensionOrder, permuteExtensions, alpn, alps {protocols, newCodepoint}, certCompression,
  * ocspStapling, signedCertTimestamps, echGrease, sessionTickets, pskDheKe, recordSizeLimit,
- * delegatedCredentials, renegotiationInfo. A refusal names the knob ("groups: 0x9999 ...").
+ * delegatedCredentials, renegotiationInfo. A refusal (PB_ERR_CONFIG) names the knob
+ * ("groups: 0x9999 ..."), including a ClientHello that would break RFC 8446: pre_shared_key not
+ * last or without psk_key_exchange_modes, a key share outside groups, TLS 1.3 without a TLS 1.3
+ * suite, an explicit extension order without supported_versions or key_share. A context whose
+ * spec has pskDheKe = false keeps no session (pb_take_session always returns 0).
  */
 pb_ctx *pb_client_ctx_new(const uint8_t *spec_json, size_t len);
 /* A server context; options JSON (may be empty): {"certCompression": "zlib"|"brotli"|"zstd"}. */
@@ -57,7 +66,8 @@ void pb_ctx_free(pb_ctx *ctx);
 /*
  * A client connection. opts JSON: {host, alpn?: [..], alps?: bool, verify: bool,
  * verifyHostname: bool, caFile?: string}. host is the SNI (unless an IP literal) and the name
- * checked against the certificate. session (may be empty) comes from pb_take_session.
+ * checked against the certificate. session (may be empty) comes from pb_take_session; a context
+ * with pskDheKe = false refuses any session (NULL, PB_ERR_CONFIG).
  */
 pb_conn *pb_client_new(pb_ctx *ctx, const uint8_t *opts_json, size_t opts_len,
                        const uint8_t *session, size_t session_len);
@@ -74,7 +84,11 @@ int32_t pb_feed(pb_conn *conn, const uint8_t *data, size_t len);
 /* Bytes of ciphertext waiting to be sent, and taking them (returns the count copied). */
 int32_t pb_pending_output(pb_conn *conn);
 int32_t pb_take_output(pb_conn *conn, uint8_t *out, size_t cap);
-/* 1 = handshake complete, 0 = needs more input, < 0 = error. */
+/*
+ * 1 = handshake complete, 0 = needs more input, < 0 = error. A failure's pb_last_error names the
+ * TLS alert when one ended the handshake ("handshake: received alert handshake_failure",
+ * "handshake: sent alert decode_error (<reason>)"), else BoringSSL's reason.
+ */
 int32_t pb_handshake(pb_conn *conn);
 /* > 0 = plaintext bytes (as many records as fit), 0 = needs more input, PB_EOF, < 0 = error. */
 int32_t pb_read(pb_conn *conn, uint8_t *out, size_t cap);

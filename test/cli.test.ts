@@ -72,22 +72,25 @@ describe("ca", () => {
 
   test("path prints the configured certificate path, honouring --ca-dir and --config", async () => {
     const cwd = workdir();
-    expect((await ok(cwd, "ca", "path")).trim()).toBe(join(cwd, "ca/certificate.pem"));
+    /** With no CA there yet, `ca path` still prints where it goes, says so, and exits 1. */
+    const printedPath = async (dir: string, ...args: string[]) => {
+      const r = await cli(dir, "ca", "path", ...args);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("does not exist yet");
+      return r.stdoutText.trim();
+    };
+    expect(await printedPath(cwd)).toBe(join(cwd, "ca/certificate.pem"));
     // A relative --ca-dir resolves against the working directory.
-    expect((await ok(cwd, "ca", "path", "--ca-dir", "elsewhere")).trim()).toBe(
-      join(cwd, "elsewhere/certificate.pem"),
-    );
+    expect(await printedPath(cwd, "--ca-dir", "elsewhere")).toBe(join(cwd, "elsewhere/certificate.pem"));
     // Relative paths in a config file resolve against the file's folder, not the working directory.
     mkdirSync(join(cwd, "conf"));
     writeFileSync(
       join(cwd, "conf/polytls.toml"),
       '[proxy.certificate]\nca_key_path = "keys/root.key"\nca_cert_path = "keys/root.pem"\n',
     );
-    expect((await ok(cwd, "ca", "path", "--config", "conf/polytls.toml")).trim()).toBe(
-      join(cwd, "conf/keys/root.pem"),
-    );
+    expect(await printedPath(cwd, "--config", "conf/polytls.toml")).toBe(join(cwd, "conf/keys/root.pem"));
     // A flag beats the file.
-    expect((await ok(cwd, "ca", "path", "--config", "conf/polytls.toml", "--ca-dir", "/srv/ca")).trim()).toBe(
+    expect(await printedPath(cwd, "--config", "conf/polytls.toml", "--ca-dir", "/srv/ca")).toBe(
       "/srv/ca/certificate.pem",
     );
   });

@@ -74,7 +74,11 @@ describe("loadConfig", () => {
       cwd: tmp,
       overrides: { proxy: { limits: { maxHeaders: 20 } }, log: { format: "json" } },
     });
-    expect(config.proxy.limits).toMatchObject({ headerTimeoutMs: 10_000, maxHeaderBytes: 2048, maxHeaders: 20 });
+    expect(config.proxy.limits).toMatchObject({
+      headerTimeoutMs: 10_000,
+      maxHeaderBytes: 2048,
+      maxHeaders: 20,
+    });
     expect(config.proxy.limits.maxTunnels).toBe(8_192);
     expect(config.log).toEqual({ level: "debug", format: "json" });
   });

@@ -3,12 +3,11 @@ import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import * as net from "node:net";
 import { isProxyError } from "../src/errors/proxy-error.ts";
-import type { Leaf } from "../src/pki/leaf.ts";
-import { SecureChannel } from "../src/proxy/secure-channel.ts";
-import type { HandshakeInfo, ProfileSpec, VerifyPolicy } from "../src/upstream/engine.ts";
+import type { ProfileSpec, VerifyPolicy } from "../src/upstream/engine.ts";
 import { locateNativeLibrary } from "../src/upstream/native/locate.ts";
 import { NativeEngine } from "../src/upstream/native/native-engine.ts";
 import { engineGet } from "./helpers/engine-client.ts";
+import { startEngineServer } from "./helpers/engine-origin.ts";
 import { TEST_SPEC } from "./helpers/spec.ts";
 import { makeTestPki, type Origin, startTlsOrigin, type TestPki } from "./helpers/tls-env.ts";
 
@@ -159,6 +158,35 @@ describe("native engine", () => {
     }
   });
 
+  test("a failed handshake names the TLS alert received or sent, with one prefix", () => {
+    using c = engine.createConnector(SPEC);
+    const reason = (bytes: number[]): string => {
+      using k = c.connect({ host: "localhost", verify: verifyWithCa() });
+      k.handshake();
+      k.takeOutput();
+      k.feed(Uint8Array.from(bytes));
+      try {
+        k.handshake();
+      } catch (e) {
+        expect(isProxyError(e, "TLS_HANDSHAKE")).toBe(true);
+        return (e as Error).message;
+      }
+      return "no failure";
+    };
+    // A fatal handshake_failure alert record from the server.
+    expect(reason([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 40])).toBe(
+      "handshake: received alert handshake_failure",
+    );
+    // A ServerHello cut short: we send decode_error, with BoringSSL's reason.
+    expect(reason([0x16, 0x03, 0x03, 0x00, 0x04, 0x02, 0x00, 0x00, 0x00])).toBe(
+      "handshake: sent alert decode_error (SSL routines: DECODE_ERROR)",
+    );
+    // Not TLS at all.
+    expect(reason([0x41, 0x41, 0x41, 0x41, 0x41, 0x41])).toStartWith(
+      "handshake: sent alert protocol_version",
+    );
+  });
+
   test("the handshake succeeds when bytes arrive split into random small chunks", async () => {
     using c = engine.createConnector(SPEC);
     // A relay that re-chunks every server→client byte into 1..7 byte pieces.
@@ -221,39 +249,6 @@ describe("native engine", () => {
     });
   }
 });
-
-/** An engine-side TLS server on 127.0.0.1:0 answering every request with `body(info)`. */
-async function startEngineServer(
-  eng: NativeEngine,
-  leaf: Leaf,
-  alpn: string[],
-  body: (info: HandshakeInfo) => string,
-): Promise<{ port: number; flightBytes: number[]; close(): void }> {
-  const flightBytes: number[] = [];
-  const server = net.createServer((sock) => {
-    const ch = new SecureChannel(
-      sock,
-      eng.accept({ certChainDer: leaf.chainDer, keyPkcs8Der: leaf.keyPkcs8Der, alpn }),
-    );
-    ch.handshake().then(
-      (info) => {
-        flightBytes.push(sock.bytesWritten);
-        ch.start({
-          data: () => {
-            const text = body(info);
-            ch.write(Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${text.length}\r\n\r\n${text}`));
-          },
-          end: () => ch.end(),
-          error: () => {},
-          drain: () => {},
-        });
-      },
-      () => {},
-    );
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { port: (server.address() as AddressInfo).port, flightBytes, close: () => server.close() };
-}
 
 describe("symbol isolation", () => {
   test("libpolyboring exports only pb_* symbols (Bun's own BoringSSL must not be shadowed)", () => {

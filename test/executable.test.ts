@@ -247,7 +247,9 @@ describe("corrupt CA files", () => {
       "private.key": readFileSync(pki.caKeyPath),
     };
     const files = { ...good, [which]: Buffer.from("-----BEGIN GARBAGE-----\nnot a pem\n") };
-    for (const [name, data] of Object.entries(files)) writeFileSync(join(dir, "ca", name), data);
+    // Mode 0600: a key other users could read is refused before its content is even looked at.
+    for (const [name, data] of Object.entries(files))
+      writeFileSync(join(dir, "ca", name), data, { mode: 0o600 });
     const proxy = startRun(dir, exe);
     const code = await proxy.waitForExit(10_000);
     expect(code).not.toBe(0);

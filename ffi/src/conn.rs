@@ -2,6 +2,7 @@
 //! drains ciphertext to send from `wbio`. Native code never keeps a caller pointer: every input
 //! is copied into the BIO or the SSL before the call returns.
 
+use crate::alert::alert_name;
 use crate::error::*;
 use crate::pipe::{self, Pipe};
 use crate::spec::ClientDefaults;
@@ -25,6 +26,9 @@ pub struct Conn {
     pub verify: Option<VerifyConfig>,
     /// Client side: why the certificate check failed.
     pub verify_error: Option<String>,
+    /// The last fatal alert received from the peer / sent to it (alert.rs), for error reasons.
+    pub alert_received: Option<u8>,
+    pub alert_sent: Option<u8>,
     pub is_server: bool,
 }
 
@@ -123,6 +127,8 @@ impl Conn {
             new_session: std::ptr::null_mut(),
             verify: None,
             verify_error: None,
+            alert_received: None,
+            alert_sent: None,
             is_server,
         });
         let raw: *mut Conn = &mut *conn;
@@ -197,7 +203,24 @@ impl Conn {
             set_last_error(format!("certificate verify failed: {reason}"));
             return PB_ERR_VERIFY;
         }
-        fail(PB_ERR, what)
+        set_last_error(self.failure_reason(e, what));
+        PB_ERR
+    }
+
+    /// "<what>: received alert <name>", "<what>: sent alert <name> (<reason>)" or
+    /// "<what>: <BoringSSL reason>": the alert when one ended the connection, else the library's
+    /// reason. Drains BoringSSL's error queue.
+    unsafe fn failure_reason(&self, ssl_error: c_int, what: &str) -> String {
+        let queued = take_ssl_errors();
+        // A received alert shows in the queue only as a reason code without a useful string.
+        if let Some(a) = self.alert_received {
+            return format!("{what}: received alert {}", alert_name(a));
+        }
+        let reason = if queued.is_empty() { format!("TLS error {ssl_error}") } else { queued };
+        match self.alert_sent {
+            Some(a) => format!("{what}: sent alert {} ({reason})", alert_name(a)),
+            None => format!("{what}: {reason}"),
+        }
     }
 
     /// 1 = handshake complete, 0 = needs more input, < 0 = error.

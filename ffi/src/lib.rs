@@ -8,7 +8,10 @@
 mod compress;
 mod conn;
 mod error;
+mod alert;
+mod limits;
 mod pipe;
+mod rules;
 mod spec;
 mod trust;
 mod verify;
@@ -21,7 +24,7 @@ use std::ffi::CStr;
 use std::os::raw::c_int;
 
 /// Bumped on every incompatible change of the functions below; checked by the TS binding.
-pub const PB_ABI_VERSION: u32 = 2;
+pub const PB_ABI_VERSION: u32 = 3;
 
 pub struct Ctx {
     ctx: *mut sys::SSL_CTX,
@@ -123,19 +126,27 @@ unsafe fn client_ctx(spec: &[u8]) -> Result<Box<Ctx>, Failure> {
     let ctx = new_ctx(sys::TLS_with_buffers_method())?;
     if let Err(e) = spec::configure_client(ctx, &spec) {
         sys::SSL_CTX_free(ctx);
-        return Err(format!("profile \"{}\": {e}", spec.name).into());
+        return Err(Failure::config(format!("profile \"{}\": {e}", spec.name)));
     }
     // Certificates received are interned: every connection to the same origin shares one copy
     // of its chain instead of holding its own.
     sys::SSL_CTX_set0_buffer_pool(ctx, cert_pool());
     sys::SSL_CTX_set_custom_verify(ctx, sys::SSL_VERIFY_PEER as c_int, Some(verify::on_verify));
-    sys::SSL_CTX_set_session_cache_mode(ctx, sys::SSL_SESS_CACHE_CLIENT as c_int);
-    sys::SSL_CTX_sess_set_new_cb(ctx, Some(conn::on_new_session));
+    sys::SSL_CTX_set_info_callback(ctx, Some(alert::on_info));
+    // Sessions are kept only when the profile may offer them (RFC 8446 §4.2.9): a profile without
+    // psk_key_exchange_modes must never send pre_shared_key, so it never sees a session at all.
+    if spec.psk_dhe_ke {
+        sys::SSL_CTX_set_session_cache_mode(ctx, sys::SSL_SESS_CACHE_CLIENT as c_int);
+        sys::SSL_CTX_sess_set_new_cb(ctx, Some(conn::on_new_session));
+    } else {
+        sys::SSL_CTX_set_session_cache_mode(ctx, sys::SSL_SESS_CACHE_OFF as c_int);
+    }
     let defaults = ClientDefaults {
         alpn: spec.alpn,
         alps: spec.alps,
         key_shares: spec.key_shares,
         ech_grease: spec.ech_grease,
+        resumption: spec.psk_dhe_ke,
     };
     Ok(Box::new(Ctx { ctx, client: Some(defaults) }))
 }
@@ -167,6 +178,7 @@ unsafe fn server_ctx(raw: &[u8]) -> Result<Box<Ctx>, Failure> {
     let ctx = new_ctx(sys::TLS_method())?;
     sys::SSL_CTX_set_min_proto_version(ctx, sys::TLS1_2_VERSION as u16);
     sys::SSL_CTX_set_alpn_select_cb(ctx, Some(conn::select_alpn), std::ptr::null_mut());
+    sys::SSL_CTX_set_info_callback(ctx, Some(alert::on_info));
     if let Some((id, f)) = comp {
         sys::SSL_CTX_add_cert_compression_alg(ctx, id, f, None);
     }
@@ -195,6 +207,12 @@ unsafe fn client_conn(ctx: *mut Ctx, opts: &[u8], session: &[u8]) -> Result<Box<
         let ssl = take_ssl_errors();
         if ssl.is_empty() { f } else { Failure { code: f.code, msg: format!("{} ({ssl})", f.msg) } }
     })?;
+    if !session.is_empty() && !defaults.resumption {
+        return Err(Failure::config(
+            "session: this profile sends no psk_key_exchange_modes (psk_dhe_ke = false), so it must \
+             not offer a session (RFC 8446 §4.2.9)",
+        ));
+    }
     if !session.is_empty() {
         // An unparsable session is ignored: a full handshake follows.
         let s = sys::SSL_SESSION_from_bytes(session.as_ptr(), session.len(), ctx.ctx);

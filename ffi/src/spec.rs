@@ -46,6 +46,9 @@ pub struct ClientDefaults {
     pub alps: Option<Alps>,
     pub key_shares: Vec<u16>,
     pub ech_grease: bool,
+    /// The profile sends psk_key_exchange_modes, so it may offer a session. Without it a
+    /// pre_shared_key is forbidden (RFC 8446 §4.2.9): no session is kept or accepted.
+    pub resumption: bool,
 }
 
 fn knob(name: &str, detail: String) -> String {
@@ -91,6 +94,7 @@ fn version_ok(v: u16) -> bool {
 
 /// Applies every knob of `spec` to a fresh client SSL_CTX. On error the caller frees `ctx`.
 pub unsafe fn configure_client(ctx: *mut sys::SSL_CTX, spec: &ProfileSpec) -> Result<(), String> {
+    crate::rules::check(spec)?;
     if !version_ok(spec.min_version) || !version_ok(spec.max_version) || spec.min_version > spec.max_version {
         return Err(format!(
             "tls versions: min 0x{:04x} / max 0x{:04x} must be within 0x0301..0x0304 and min <= max",
@@ -127,11 +131,6 @@ pub unsafe fn configure_client(ctx: *mut sys::SSL_CTX, spec: &ProfileSpec) -> Re
     }
     if spec.groups.is_empty() || sys::SSL_CTX_set1_group_ids(ctx, spec.groups.as_ptr(), spec.groups.len()) != 1 {
         return Err(knob("groups", format!("BoringSSL refused {:?}", spec.groups)));
-    }
-    for k in &spec.key_shares {
-        if !spec.groups.contains(k) {
-            return Err(format!("key_shares: {k} is not in groups"));
-        }
     }
 
     sigalg_names("signature_algorithms", &spec.sigalgs)?;

@@ -2,6 +2,8 @@
 /** The `polytls` command line. */
 import { defineCommand, runMain } from "citty";
 import { ProxyError } from "../errors/proxy-error.ts";
+import { scrubSecrets } from "../log/redact.ts";
+import { type CommandLike, checkArgv, USAGE_EXIT_CODE, UsageError } from "./argv-check.ts";
 import { caCommand } from "./commands/ca.ts";
 import { fingerprintCommand } from "./commands/fingerprint.ts";
 import { profilesCommand } from "./commands/profiles.ts";
@@ -30,7 +32,8 @@ interface CommandNode {
 
 /**
  * Makes every command's failure one clear line on stderr (`polytls: CONFIG_INVALID: <key path>:
- * <reason>`) and exit status 1, instead of citty's stack trace.
+ * <reason>`) and exit status 1, instead of citty's stack trace. Credential-shaped text in the
+ * message (a URL with a password given as a path, say) is scrubbed like in a log line.
  */
 function guard(cmd: CommandNode): void {
   const run = cmd.run;
@@ -40,7 +43,7 @@ function guard(cmd: CommandNode): void {
         await run(ctx);
       } catch (err) {
         const msg = err instanceof ProxyError ? `${err.code}: ${err.message}` : String(err);
-        console.error(`polytls: ${msg}`);
+        console.error(`polytls: ${scrubSecrets(msg)}`);
         process.exit(1);
       }
     };
@@ -49,11 +52,26 @@ function guard(cmd: CommandNode): void {
 }
 guard(main as CommandNode);
 
-/** Runs the CLI. */
+/** citty shows the usage, and runs nothing, when any argument asks for help. */
+const HELP_FLAGS: readonly string[] = ["--help", "-h"];
+
+/**
+ * Runs the CLI. The whole command line is checked first (argv-check.ts): an unknown option, a stray
+ * argument or an unknown command is `polytls: USAGE: …` and exit status 2, before anything runs.
+ */
 export async function cli(argv: string[]): Promise<void> {
   if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
     console.log(versionText());
     return;
+  }
+  if (!argv.some((a) => HELP_FLAGS.includes(a))) {
+    try {
+      await checkArgv(main as CommandLike, argv);
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      console.error(`polytls: USAGE: ${scrubSecrets(err.message)}`);
+      process.exit(USAGE_EXIT_CODE);
+    }
   }
   await runMain(main, { rawArgs: argv });
 }

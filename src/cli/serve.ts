@@ -11,18 +11,38 @@ import { LeafMinter } from "../pki/leaf.ts";
 import { loadOrCreateRootCa, type RootCa } from "../pki/root-ca.ts";
 import { ProfileRegistry } from "../profiles/registry-store.ts";
 import { accessPolicy } from "../proxy/access.ts";
-import { ProxyServer } from "../proxy/listener.ts";
+import { openFilesSoftLimit, tunnelsThatFit } from "../proxy/fd-limit.ts";
+import { ProxyServer, type StopReport } from "../proxy/listener.ts";
 import { ConnectorPool } from "../upstream/connector-pool.ts";
+import { raiseFdLimit } from "../upstream/native/fd-limit.ts";
 import { NativeEngine } from "../upstream/native/native-engine.ts";
 import { SessionCache } from "../upstream/session-cache.ts";
-
 
 export interface RunningProxy {
   server: ProxyServer;
   ca: RootCa;
   caCreated: boolean;
   address: { host: string; port: number };
-  stop(): Promise<number>;
+  stop(): Promise<StopReport>;
+}
+
+/**
+ * proxy.limits.max_tunnels, lowered (with one warning) when two descriptors per tunnel plus a
+ * reserve do not fit in the open-file soft limit.
+ */
+function fittedMaxTunnels(maxTunnels: number, logger: Logger): number {
+  // Bun raises the soft limit at start-up on Linux already; this makes it explicit and covers
+  // runtimes that do not. procfs is the fallback reading when the native call is unavailable.
+  const limit = raiseFdLimit() ?? openFilesSoftLimit();
+  if (limit === null) return maxTunnels;
+  const fit = tunnelsThatFit(limit);
+  if (fit >= maxTunnels) return maxTunnels;
+  logger.warn("proxy.limits.max_tunnels lowered to fit the open-file limit", {
+    configured: maxTunnels,
+    maxTunnels: fit,
+    openFilesLimit: limit,
+  });
+  return fit;
 }
 
 export async function startProxy(config: Config, logger: Logger): Promise<RunningProxy> {
@@ -45,7 +65,7 @@ export async function startProxy(config: Config, logger: Logger): Promise<Runnin
       port: listen.port,
       limits: { maxHeaderBytes: proxy.limits.maxHeaderBytes, maxHeaders: proxy.limits.maxHeaders },
       headerTimeoutMs: proxy.limits.headerTimeoutMs,
-      maxTunnels: proxy.limits.maxTunnels,
+      maxTunnels: fittedMaxTunnels(proxy.limits.maxTunnels, logger),
       maxTunnelsPerClient: proxy.limits.maxTunnelsPerClient,
       authFailures: { max: proxy.auth.maxFailures, windowMs: proxy.auth.failureWindowMs },
     },
@@ -77,9 +97,9 @@ export async function startProxy(config: Config, logger: Logger): Promise<Runnin
     caCreated: created,
     address,
     async stop() {
-      const closed = await server.stop(proxy.limits.drainTimeoutMs);
+      const report = await server.stop(proxy.limits.drainTimeoutMs);
       connectors.close();
-      return closed;
+      return report;
     },
   };
 }

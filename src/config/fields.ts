@@ -173,7 +173,9 @@ function arrayField<T>(
     default: [],
     parse(raw, ctx) {
       if (!Array.isArray(raw)) {
-        ctx.issues.add(ctx.path, `expected an ${type}, got ${describe(raw)}`);
+        // A string is not echoed: list fields hold credentials (proxy.auth.users).
+        const got = typeof raw === "string" ? 'a string (write a list: ["..."])' : describe(raw);
+        ctx.issues.add(ctx.path, `expected an ${type}, got ${got}`);
         return undefined;
       }
       const out: T[] = [];

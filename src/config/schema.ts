@@ -102,7 +102,12 @@ export const CONFIG_SCHEMA = {
         1,
         1_000_000,
       ),
-      failure_window_ms: intField("The window over which failed proxy logins are counted, milliseconds", 60_000, 1, DAY_MS),
+      failure_window_ms: intField(
+        "The window over which failed proxy logins are counted, milliseconds",
+        60_000,
+        1,
+        DAY_MS,
+      ),
     },
     access: {
       allowed_ports: portListField("Target ports a CONNECT may reach; empty = any port (others get 403)"),

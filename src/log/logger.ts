@@ -1,12 +1,12 @@
-import { type CleanValue, cleanValue, type LogFields } from "./redact.ts";
+import { type CleanValue, cleanValue, type LogFields, scrubSecrets } from "./redact.ts";
 
 /**
  * A tiny structured logger. One line per event, either
  *   text: `2026-11-25T11:00:00.000Z INFO tunnel closed host=example.com:443 profile=chrome`
  *   json: `{"ts":"2026-11-25T11:00:00.000Z","level":"info","msg":"tunnel closed","host":"example.com:443"}`
  * Every field goes through the guard in redact.ts (secret-looking names are redacted, buffers and
- * objects are never dumped). The sink receives the line without a trailing newline; the default
- * sink writes it plus "\n" to stderr.
+ * objects are never dumped, credential-shaped text is scrubbed); the message is scrubbed too. The
+ * sink receives the line without a trailing newline; the default sink writes it plus "\n" to stderr.
  */
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -66,7 +66,7 @@ function make(minLevel: LogLevel, bound: LogFields, emit: Emit): Logger {
       const v = cleanValue(name, value);
       if (v !== undefined) clean.push([RESERVED.has(name) ? `field_${name}` : name, v]);
     }
-    emit(level, msg, clean);
+    emit(level, scrubSecrets(msg), clean);
   };
   return {
     level: minLevel,

@@ -29,8 +29,10 @@ export interface TunnelRecord {
   /** Application bytes relayed upstream → client. */
   bytesDown: number;
   durationMs: number;
-  /** Why the tunnel failed, null when it closed normally. */
+  /** Why the tunnel failed, null when it closed normally (however the client closed). */
   errorCode: ErrorCode | null;
+  /** The failure in words, one prefix naming the side ("upstream TLS handshake: …"); absent on success. */
+  reason?: string;
 }
 
 /** Logs `tunnel closed` at info, or at warn when the tunnel ended with an error. */
@@ -49,5 +51,6 @@ export function logTunnel(logger: Logger, rec: TunnelRecord): void {
     bytesDown: rec.bytesDown,
     durationMs: Math.round(rec.durationMs),
     errorCode: rec.errorCode,
+    reason: rec.errorCode === null ? undefined : rec.reason,
   });
 }

@@ -9,7 +9,7 @@ import type { Leaf } from "../pki/leaf.ts";
 import type { Authority } from "../proxy/authority.ts";
 import { hostsEqual } from "../proxy/authority.ts";
 import { SecureChannel } from "../proxy/secure-channel.ts";
-import { withTimeout } from "../proxy/timeout.ts";
+import { withAbort, withTimeout } from "../proxy/timeout.ts";
 import type { HandshakeInfo, UpstreamTlsEngine } from "../upstream/engine.ts";
 
 export interface AcceptedClient {
@@ -36,24 +36,33 @@ export async function acceptClient(opts: {
   alpn: string[];
   target: Authority;
   timeoutMs: number;
+  /** Aborting (proxy stopping) fails the handshake with SHUTDOWN. */
+  signal?: AbortSignal;
 }): Promise<AcceptedClient> {
   const conn = opts.engine.accept({
     certChainDer: opts.leaf.chainDer,
     keyPkcs8Der: opts.leaf.keyPkcs8Der,
     alpn: opts.alpn,
   });
-  const channel = new SecureChannel(opts.socket, conn);
+  const channel = new SecureChannel(opts.socket, conn, "client");
   channel.prime(opts.leftover);
   opts.socket.resume();
   try {
-    const info = await withTimeout(channel.handshake(), opts.timeoutMs, () => {
+    const handshake = withTimeout(channel.handshake(), opts.timeoutMs, () => {
       return new ProxyError("TLS_HANDSHAKE", `client TLS handshake timed out after ${opts.timeoutMs} ms`);
     });
+    const info = await withAbort(
+      handshake,
+      opts.signal,
+      () => new ProxyError("SHUTDOWN", "the proxy is stopping"),
+    );
     checkSni(info.sni, opts.target);
     opts.socket.pause();
     return { channel, info };
   } catch (err) {
-    channel.destroy();
+    // A TLS failure of the channel itself already sent its alert and closed; a timeout, an abort
+    // or the SNI check resets the connection, as every failure after `200` does.
+    channel.reset();
     throw err;
   }
 }

@@ -1,11 +1,14 @@
 /**
- * The proxy's root CA: creating it, loading it from its two PEM files, and checking those files.
- * Existing files are never overwritten or deleted, except by `createRootCa` with `force`.
+ * The proxy's root CA: creating it, loading it from its two PEM files, and checking those files
+ * (their permissions first, ca-safety.ts, then their content). Existing files are never
+ * overwritten or deleted, except by `createRootCa` with `force`.
  */
 import { createHash } from "node:crypto";
+import { dirname } from "node:path";
 import type { X509Certificate } from "@peculiar/x509";
 import { ProxyError } from "../errors/proxy-error.ts";
 import { type CaFile, caFileExists, createCaFilesExclusive, readCaFile, replaceCaFiles } from "./ca-files.ts";
+import { checkCaFolder, checkCaKeyFile } from "./ca-safety.ts";
 import {
   CLOCK_SKEW_BACKDATE_MS,
   EC_KEY_PARAMS,
@@ -66,8 +69,7 @@ export class RootCa {
 
   /** SHA-256 of the certificate DER as colon-separated upper-case hex (as browsers display it). */
   get sha256Fingerprint(): string {
-    const hex = createHash("sha256").update(this.#certDer).digest("hex").toUpperCase();
-    return hex.match(/../g)?.join(":") ?? hex;
+    return sha256Fingerprint(this.#certDer);
   }
 
   toJSON(): { subject: string; notAfter: string; sha256Fingerprint: string } {
@@ -81,6 +83,15 @@ export class RootCa {
   [INSPECT](): string {
     return `RootCa { subject: ${JSON.stringify(this.subject)}, notAfter: ${this.notAfter.toISOString()}, privateKey: [hidden] }`;
   }
+}
+
+/**
+ * SHA-256 of a certificate's DER as colon-separated upper-case hex, the form of
+ * `openssl x509 -noout -fingerprint -sha256` and of browsers' certificate viewers.
+ */
+export function sha256Fingerprint(der: Uint8Array): string {
+  const hex = createHash("sha256").update(der).digest("hex").toUpperCase();
+  return hex.match(/../g)?.join(":") ?? hex;
 }
 
 /** Generates a new root CA valid from `now` − 1 h for 10 years. Returns the CA and its key as PKCS#8 PEM. */
@@ -153,7 +164,14 @@ async function keyMatchesCert(key: CryptoKey, cert: X509Certificate): Promise<bo
   return crypto.subtle.verify(SIGNING_ALGORITHM, publicKey, signature, challenge);
 }
 
+/** Refuses CA files other users could read or replace, before anything is read (ca-safety.ts). */
+async function checkCaFiles(paths: CaPaths): Promise<void> {
+  for (const dir of new Set([dirname(paths.keyPath), dirname(paths.certPath)])) await checkCaFolder(dir);
+  await checkCaKeyFile(paths.keyPath);
+}
+
 async function readRootCa(paths: CaPaths, now: Date): Promise<RootCa> {
+  await checkCaFiles(paths);
   const keyText = await readCaFile(paths.keyPath, "CA key");
   const certText = await readCaFile(paths.certPath, "CA certificate");
   const cert = parseCaCert(certText, paths.certPath, now);
@@ -189,7 +207,8 @@ function caFiles(paths: CaPaths, ca: RootCa, keyPem: string): CaFile[] {
 
 /**
  * Loads the CA, or creates both files when neither exists. Exactly one file present, an unreadable or
- * corrupt file, or a key that does not match the certificate is CA_INVALID naming the file.
+ * corrupt file, a key or folder other users could read or replace (ca-safety.ts), or a key that does
+ * not match the certificate is CA_INVALID naming the file.
  */
 export async function loadOrCreateRootCa(
   paths: CaPaths,
@@ -231,4 +250,17 @@ export async function createRootCa(paths: CaPaths, opts: { force: boolean; now?:
   if (opts.force) await replaceCaFiles(caFiles(paths, ca, keyPem));
   else await createCaFilesExclusive(caFiles(paths, ca, keyPem));
   return ca;
+}
+
+/**
+ * `polytls ca path`: the SHA-256 fingerprint of the CA certificate file, or null when it does not
+ * exist yet. A file that is not a usable CA certificate is CA_INVALID naming it.
+ */
+export async function caCertificateFingerprint(
+  certPath: string,
+  opts?: { now?: Date },
+): Promise<string | null> {
+  if (!(await caFileExists(certPath, "CA certificate"))) return null;
+  const cert = parseCaCert(await readCaFile(certPath, "CA certificate"), certPath, opts?.now ?? new Date());
+  return sha256Fingerprint(new Uint8Array(cert.rawData));
 }

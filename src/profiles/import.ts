@@ -7,6 +7,8 @@ import { childPath, Issues } from "../config/fields.ts";
 import { ProxyError } from "../errors/proxy-error.ts";
 import { type ClientHelloFingerprint, GREASE } from "../fingerprint/types.ts";
 import type { CertCompression } from "../upstream/engine.ts";
+import type { ProfileHttp } from "./http-types.ts";
+import { http2FromPeet } from "./import-http.ts";
 import {
   CERT_COMPRESSION,
   CIPHERS,
@@ -22,6 +24,7 @@ import {
   TLS13,
 } from "./registry.ts";
 import { PROFILE_NAME } from "./registry-store.ts";
+import { resolveHttp } from "./resolve-http.ts";
 import { type ProfileSettings, parseProfileTable, profileToToml, type TlsVersionName } from "./schema.ts";
 import { sentExtensions, toProfileSpec } from "./spec.ts";
 import { validateProfile } from "./validate.ts";
@@ -99,10 +102,32 @@ function keyShares(fp: ClientHelloFingerprint, groups: string[], out: string[]):
   return unique(ordered, "key_share", out);
 }
 
-/** Builds a profile named `name` reproducing `fp` as closely as the engine allows. */
+const HTTP_NOTE = [
+  "HTTP/2: SETTINGS, WINDOW_UPDATE, PRIORITY frames and pseudo-header order from the capture's",
+  "akamai_fingerprint; first stream id and the navigation's HEADERS priority from its HEADERS frame.",
+  "Not in a tls.peet.ws capture (its header list is sorted by name): the HPACK policy (defaults",
+  "printed) and header templates (none: client headers pass through). Copy [http2.hpack], [http1]",
+  "and [headers.*] from a built-in profile of the same browser (`polytls profiles show chrome`).",
+];
+
+/** The HTTP layer from a capture's `http2` section, or undefined without one. */
+function importHttp(http2: unknown, name: string, out: string[]): ProfileHttp | undefined {
+  const table = http2FromPeet(http2, out);
+  if (table === undefined) return undefined;
+  const issues = new Issues();
+  const http = resolveHttp(table, childPath("profiles", name, true), issues);
+  out.push(...issues.lines);
+  return http;
+}
+
+/**
+ * Builds a profile named `name` reproducing `fp` as closely as the engine allows; `capture.http2`
+ * (a tls.peet.ws answer's `http2` section) adds the HTTP/2 connection keys.
+ */
 export function profileFromFingerprint(
   fp: ClientHelloFingerprint,
   name: string,
+  capture: { http2?: unknown } = {},
 ): { toml: string; unsupported: string[] } {
   if (!PROFILE_NAME.test(name)) throw new ProxyError("CONFIG_INVALID", `invalid profile name "${name}"`);
   const out: string[] = [];
@@ -214,12 +239,15 @@ export function profileFromFingerprint(
   }
   settings.extensionOrder = order;
 
+  const http = importHttp(capture.http2, name, out);
   out.push(...check(name, settings));
   const header = ["Imported from a ClientHello fingerprint by polytls.", ""];
   if (out.length > 0)
     header.push("Not reproduced (the engine cannot send these):", ...out.map((u) => `- ${u}`));
   else header.push("Every component is reproduced.");
-  return { toml: profileToToml({ name, ...settings }, header), unsupported: out };
+  if (http !== undefined) header.push("", ...HTTP_NOTE);
+  const profile = http === undefined ? { name, ...settings } : { name, ...settings, http };
+  return { toml: profileToToml(profile, header), unsupported: out };
 }
 
 /** Runs the generated profile through the same checks as a config file (e.g. no cipher left). */

@@ -9,6 +9,8 @@ import type { Config } from "../config/schema.ts";
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { ProfileSpec } from "../upstream/engine.ts";
 import { BUILTIN_ALIASES, BUILTIN_PROFILES, DEFAULT_PROFILE } from "./builtin.ts";
+import type { ProfileHttp } from "./http-types.ts";
+import { mergeHttpTables, resolveHttp } from "./resolve-http.ts";
 import {
   PROFILE_FIELDS,
   PROFILE_KEYS,
@@ -17,6 +19,7 @@ import {
   parseProfileTable,
   snakeCase,
 } from "./schema.ts";
+import type { HttpTable } from "./schema-http.ts";
 import { toProfileSpec } from "./spec.ts";
 import { validateProfile } from "./validate.ts";
 
@@ -25,6 +28,10 @@ export interface ResolvedProfile extends ProfileSettings {
   readonly origin: "builtin" | "config";
   /** This profile then the ones it extends, nearest first. */
   readonly chain: readonly string[];
+  /** The HTTP layer (kept out of the engine's ProfileSpec). */
+  readonly http: ProfileHttp;
+  /** The HTTP tables merged along `chain`, before defaults and kind fallbacks (what `extends` builds on). */
+  readonly httpTable: HttpTable;
 }
 
 export interface RegistryOptions {
@@ -158,15 +165,19 @@ function merge(def: Definition, base: ResolvedProfile | null, issues: Issues): R
     settings.extensionOrder = null;
   if (values.extensionOrder && values.permuteExtensions === undefined) settings.permuteExtensions = false;
   const before = issues.count;
+  const httpTable = mergeHttpTables(base?.httpTable ?? null, def.table.http);
+  const http = resolveHttp(httpTable, path, issues);
   if (Object.keys(settings).length !== PROFILE_KEYS.length) return null;
   const s = settings as unknown as ProfileSettings;
   validateProfile(s, path, issues);
-  if (issues.count > before) return null;
+  if (issues.count > before || http === undefined) return null;
   return {
     ...structuredClone(s),
     name: def.name,
     origin: def.origin,
     chain: [def.name, ...(base?.chain ?? [])],
+    http,
+    httpTable,
   };
 }
 

@@ -1,7 +1,9 @@
 /**
  * The profile TOML schema: the one source of truth for profile keys, their types, defaults and
  * per-key validation. Used to parse built-in and user profiles, to print them (`profiles show`)
- * and to document them. Cross-key rules live in `validate.ts`.
+ * and to document them. Cross-key rules live in `validate.ts`. The TLS keys are here; the HTTP
+ * sections (`[http2]`, `[http2.hpack]`, `[http2.priority]`, `[http1]`, `[headers.<kind>]`) are
+ * defined in `schema-http.ts` and parsed through `parseProfileTable` below.
  */
 import {
   boolField,
@@ -15,7 +17,16 @@ import {
 } from "../config/fields.ts";
 import type { CertCompression } from "../upstream/engine.ts";
 import { type AlpsSetting, alpsField, nameList, orNone, protocolList } from "./fields.ts";
+import type { ProfileHttp } from "./http-types.ts";
 import { CERT_COMPRESSION, CIPHERS, EXTENSIONS, GROUPS, SIGALGS, TLS_VERSIONS } from "./registry.ts";
+import {
+  emptyHttpTable,
+  HTTP_SECTIONS,
+  type HttpTable,
+  httpSchemaDoc,
+  httpToToml,
+  parseHttpSection,
+} from "./schema-http.ts";
 
 export type TlsVersionName = "1.0" | "1.1" | "1.2" | "1.3";
 
@@ -151,10 +162,11 @@ export function snakeCase(name: string): string {
 const EXTENDS_DOC =
   "Name or alias of the profile this one starts from; its keys are overridden by this table";
 
-/** A profile table as written: what it extends and the keys it sets. */
+/** A profile table as written: what it extends, the TLS keys and the HTTP sections it sets. */
 export interface ProfileTable {
   extends: string | null;
   values: Partial<ProfileSettings>;
+  http: HttpTable;
 }
 
 /** Parses one `[profiles."name"]` table (or a built-in file); per-key checks only. */
@@ -167,8 +179,13 @@ export function parseProfileTable(raw: unknown, path: string, issues: Issues): P
   const byToml = new Map(PROFILE_KEYS.map((k) => [snakeCase(k), k]));
   const values: Record<string, unknown> = {};
   let parent: string | null = null;
+  const http = emptyHttpTable();
   for (const [key, value] of Object.entries(raw)) {
     const keyPath = childPath(path, key);
+    if ((HTTP_SECTIONS as readonly string[]).includes(key)) {
+      parseHttpSection(key, value, path, issues, http);
+      continue;
+    }
     if (key === "extends") {
       if (typeof value === "string" && value !== "") parent = value;
       else issues.add(keyPath, `expected a profile name, got ${describe(value)}`);
@@ -187,7 +204,7 @@ export function parseProfileTable(raw: unknown, path: string, issues: Issues): P
     if (parsed !== undefined) values[prop] = parsed;
   }
   if (issues.count > before) return undefined;
-  return { extends: parent, values: values as Partial<ProfileSettings> };
+  return { extends: parent, values: values as Partial<ProfileSettings>, http };
 }
 
 /** Markdown-ish reference of every profile key: name, type, default, description. */
@@ -198,19 +215,25 @@ export function profileSchemaDoc(): string {
     const def = f.required ? "required unless extends" : (f.toToml(f.default) ?? "none");
     lines.push(`${snakeCase(prop)}: ${f.type} (${def.replace(/\s*\n\s*/g, " ")}). ${f.doc}`);
   }
+  lines.push(...httpSchemaDoc());
   return lines.join("\n");
 }
 
-/** A profile as `profiles show` prints it: a `[profiles."name"]` table with every key. */
+/**
+ * A profile as `profiles show` prints it: a `[profiles."name"]` table with every key, then its
+ * HTTP sections as sub-tables when `http` is given.
+ */
 export function profileToToml(
-  profile: { name: string } & ProfileSettings,
+  profile: { name: string; http?: ProfileHttp } & ProfileSettings,
   header: readonly string[] = [],
 ): string {
   const lines = header.map((h) => (h === "" ? "#" : `# ${h}`));
-  lines.push(`[profiles.${JSON.stringify(profile.name)}]`);
+  const table = `profiles.${JSON.stringify(profile.name)}`;
+  lines.push(`[${table}]`);
   for (const prop of PROFILE_KEYS) {
     const text = (PROFILE_FIELDS[prop] as Field<unknown>).toToml(profile[prop]);
     if (text !== undefined) lines.push(`${snakeCase(prop)} = ${text}`);
   }
+  if (profile.http !== undefined) lines.push(...httpToToml(profile.http, table));
   return `${lines.join("\n")}\n`;
 }

@@ -77,8 +77,15 @@ function checkExtensionOrder(s: ProfileSettings, path: string, issues: Issues): 
   const orderPath = childPath(path, "extension_order");
   const listed = new Set(s.extensionOrder.map((n) => EXTENSIONS.id(n)!));
   s.extensionOrder.forEach((n, i) => {
-    if (EXTENSIONS.id(n) === EXT.preSharedKey && i !== s.extensionOrder!.length - 1) {
+    if (EXTENSIONS.id(n) !== EXT.preSharedKey) return;
+    if (i !== s.extensionOrder!.length - 1) {
       issues.add(indexPath(orderPath, i), "pre_shared_key must be the last extension (RFC 8446 §4.2.11)");
+    }
+    if (!s.pskDheKe) {
+      issues.add(
+        indexPath(orderPath, i),
+        "pre_shared_key needs psk_key_exchange_modes (psk_dhe_ke = true) (RFC 8446 §4.2.9)",
+      );
     }
   });
   for (const id of sentExtensions(toProfileSpec({ name: "", ...s }))) {

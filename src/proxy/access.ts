@@ -39,19 +39,32 @@ function authenticated(header: string | null, users: ReadonlyMap<string, Buffer>
   return timingSafeEqual(given, expected ?? digest("\u0000unknown-user")) && expected !== undefined;
 }
 
-/** Throws PROXY_AUTH_REQUIRED (407) or FORBIDDEN (403); authentication is checked first. */
-export function checkAccess(
-  policy: AccessPolicy,
-  proxyAuthorization: string | null,
-  target: Authority,
-): void {
+/** Throws PROXY_AUTH_REQUIRED (407) unless the policy has no users or the credentials match. */
+export function checkAuth(policy: AccessPolicy, proxyAuthorization: string | null): void {
   if (policy.users.size > 0 && !authenticated(proxyAuthorization, policy.users)) {
     throw new ProxyError(
       "PROXY_AUTH_REQUIRED",
       proxyAuthorization === null ? "proxy authentication required" : "proxy credentials rejected",
     );
   }
+}
+
+/** Throws PROXY_AUTH_REQUIRED (407) or FORBIDDEN (403); authentication is checked first. */
+export function checkAccess(
+  policy: AccessPolicy,
+  proxyAuthorization: string | null,
+  target: Authority,
+): void {
+  checkAuth(policy, proxyAuthorization);
   if (policy.allowedPorts.size > 0 && !policy.allowedPorts.has(target.port)) {
     throw new ProxyError("FORBIDDEN", `CONNECT to port ${target.port} is not allowed`);
   }
+}
+
+/**
+ * The same policy without its users: for the tunnel, once the listener has authenticated the
+ * request (behind the brute-force brake), so credentials are checked once per request.
+ */
+export function withoutUsers(policy: AccessPolicy): AccessPolicy {
+  return policy.users.size === 0 ? policy : { users: new Map(), allowedPorts: policy.allowedPorts };
 }

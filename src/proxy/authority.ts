@@ -17,7 +17,8 @@ import { ProxyError } from "../errors/proxy-error.ts";
  *   IPvFuture are refused: a proxy must not let a client pick its outgoing interface.
  * - port: decimal 1-65535, required, no leading zeros (so formatting round-trips).
  *
- * Userinfo, paths, queries, empty hosts and anything else are BAD_AUTHORITY.
+ * Userinfo, paths, queries, empty hosts and anything else are BAD_AUTHORITY. An error never
+ * echoes userinfo (credentials): the part of the target up to its last `@` is shown as `***`.
  */
 export interface Authority {
   host: string;
@@ -34,16 +35,27 @@ const DNS_LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
 const DECIMAL = /^(?:0|[1-9][0-9]*)$/;
 const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
 
+const SHOWN_TARGET_CHARS = 80; // chars of a refused target echoed in the error (log line, 400 body)
+
+/**
+ * The target as an error shows it: anything up to the last `@` (userinfo, i.e. credentials) is
+ * replaced by `***` whatever the reason for the refusal, then the text is cut to 80 characters.
+ */
+function shownTarget(input: string): string {
+  const at = input.lastIndexOf("@");
+  const masked = at < 0 ? input : `***${input.slice(at)}`;
+  return masked.length > SHOWN_TARGET_CHARS ? `${masked.slice(0, SHOWN_TARGET_CHARS)}…` : masked;
+}
+
 function bad(input: string, reason: string): ProxyError {
-  const shown = input.length > 80 ? `${input.slice(0, 80)}…` : input;
-  return new ProxyError("BAD_AUTHORITY", `CONNECT target ${JSON.stringify(shown)}: ${reason}`);
+  return new ProxyError("BAD_AUTHORITY", `CONNECT target ${JSON.stringify(shownTarget(input))}: ${reason}`);
 }
 
 export function parseAuthority(s: string): Authority {
   if (s.length === 0) throw bad(s, "empty target");
   if (s.length > MAX_AUTHORITY_CHARS) throw bad(s, "target too long");
   if (!/^[\x21-\x7e]+$/.test(s)) throw bad(s, "only printable ASCII is allowed (send A-labels for IDNs)");
-  if (s.includes("@")) throw bad(s, "userinfo is not allowed");
+  if (s.includes("@")) throw bad(s, "userinfo (user:***@) is not allowed in a CONNECT target");
   if (/[/?#\\]/.test(s)) throw bad(s, "authority form is host:port only (no scheme, path or query)");
 
   let hostText: string;

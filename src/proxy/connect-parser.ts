@@ -3,8 +3,8 @@ import { type Authority, parseAuthority } from "./authority.ts";
 
 /**
  * Pure, incremental parser for the HTTP/1.1 CONNECT request head (RFC 9112 §3, RFC 9110 §9.3.6).
- * No I/O, no clocks: the caller re-parses its accumulated buffer after each read until the result
- * is `done` or a ProxyError is thrown. The outcome depends only on the bytes, never on how they
+ * No I/O, no clocks: the caller pushes each read into a ConnectParser until the result is `done`
+ * or a ProxyError is thrown (parseConnect does the same for one whole buffer). The outcome depends only on the bytes, never on how they
  * were split, and once a prefix throws, every longer buffer throws the same code.
  *
  * Decisions (stricter than RFC 9112 allows, never looser):
@@ -82,37 +82,111 @@ function badRequest(reason: string): ProxyError {
   return new ProxyError("BAD_REQUEST", `malformed CONNECT request: ${reason}`);
 }
 
-export function parseConnect(buf: Uint8Array, limits: ConnectLimits = DEFAULT_CONNECT_LIMITS): ParseResult {
-  // Only the first maxHeaderBytes bytes can hold a valid head; looking no further makes the
-  // result the same however the input was chunked.
-  const viewEnd = Math.min(buf.length, limits.maxHeaderBytes);
-  let pos = 0;
-  let target: Authority | null = null;
-  const headers: [string, string][] = [];
+/** Smallest buffer the incremental parser allocates, bytes (a curl CONNECT head is ~150 B). */
+const INITIAL_CAPACITY = 1024;
 
-  for (;;) {
-    const lf = buf.indexOf(LF, pos);
-    if (lf < 0 || lf >= viewEnd) break;
-    if (lf === pos || buf[lf - 1] !== CR) throw badRequest("bare LF line ending (CRLF required)");
-    const lineEnd = lf - 1;
-    if (target === null) {
-      if (lineEnd > pos) target = parseRequestLine(buf, pos, lineEnd);
-    } else if (lineEnd === pos) {
-      return finish(target, headers, buf, lf + 1);
-    } else {
-      headers.push(parseHeaderLine(buf, pos, lineEnd));
-      if (headers.length > limits.maxHeaders) {
-        throw new ProxyError("HEADERS_TOO_LARGE", `more than ${limits.maxHeaders} header fields`);
-      }
+/**
+ * The incremental form: `push` each chunk as it arrives. Every byte is scanned a bounded number of
+ * times however the head is split (the search for the line end and the partial-line check resume
+ * where they stopped), and the buffer grows by doubling, so a head sent one byte at a time costs
+ * O(n), not O(n²). Pure: no I/O, no clocks. `scanned` counts the bytes examined, for tests.
+ */
+export class ConnectParser {
+  readonly #limits: ConnectLimits;
+  #buf = new Uint8Array(INITIAL_CAPACITY);
+  #len = 0;
+  /** Start of the current (incomplete) line. */
+  #pos = 0;
+  /** Bytes before this index (and at or after #pos) have been searched for LF / checked. */
+  #checked = 0;
+  #target: Authority | null = null;
+  readonly #headers: [string, string][] = [];
+  #result: ParseResult = INCOMPLETE;
+  #error: unknown = null;
+  /** Bytes examined by the line-end search and the partial-line check. */
+  scanned = 0;
+
+  constructor(limits: ConnectLimits = DEFAULT_CONNECT_LIMITS) {
+    this.#limits = limits;
+  }
+
+  /** Adds `chunk` and parses what it completes. Throws the first error again on every later call. */
+  push(chunk: Uint8Array): ParseResult {
+    if (this.#error !== null) throw this.#error;
+    if (this.#result.kind === "done") return this.#result;
+    this.#append(chunk);
+    try {
+      this.#result = this.#advance();
+    } catch (err) {
+      this.#error = err;
+      throw err;
     }
-    pos = lf + 1;
+    return this.#result;
   }
 
-  checkPartialLine(buf, pos, viewEnd);
-  if (buf.length > limits.maxHeaderBytes) {
-    throw new ProxyError("HEADERS_TOO_LARGE", `request head exceeds ${limits.maxHeaderBytes} bytes`);
+  #append(chunk: Uint8Array): void {
+    const need = this.#len + chunk.length;
+    if (need > this.#buf.length) {
+      let cap = this.#buf.length * 2;
+      while (cap < need) cap *= 2;
+      const next = new Uint8Array(cap);
+      next.set(this.#buf.subarray(0, this.#len));
+      this.#buf = next;
+    }
+    this.#buf.set(chunk, this.#len);
+    this.#len = need;
   }
-  return INCOMPLETE;
+
+  #advance(): ParseResult {
+    const limits = this.#limits;
+    const buf = this.#buf;
+    // Only the first maxHeaderBytes bytes can hold a valid head; looking no further makes the
+    // result the same however the input was chunked.
+    const viewEnd = Math.min(this.#len, limits.maxHeaderBytes);
+    for (;;) {
+      const from = Math.max(this.#checked, this.#pos);
+      const lf = indexOfLf(buf, from, viewEnd);
+      this.scanned += (lf < 0 ? viewEnd : lf + 1) - from;
+      if (lf < 0) break;
+      const pos = this.#pos;
+      if (lf === pos || buf[lf - 1] !== CR) throw badRequest("bare LF line ending (CRLF required)");
+      const lineEnd = lf - 1;
+      this.scanned += lineEnd - pos; // the line parsers read the completed line once
+      if (this.#target === null) {
+        if (lineEnd > pos) this.#target = parseRequestLine(buf, pos, lineEnd);
+      } else if (lineEnd === pos) {
+        return finish(this.#target, this.#headers, buf.subarray(0, this.#len), lf + 1);
+      } else {
+        this.#headers.push(parseHeaderLine(buf, pos, lineEnd));
+        if (this.#headers.length > limits.maxHeaders) {
+          throw new ProxyError("HEADERS_TOO_LARGE", `more than ${limits.maxHeaders} header fields`);
+        }
+      }
+      this.#pos = lf + 1;
+      this.#checked = lf + 1;
+    }
+    // The partial line [#pos, viewEnd) holds no LF. Check only what is new; a CR that is the last
+    // byte so far is checked again once the next byte shows whether an LF follows it.
+    const start = Math.max(this.#checked, this.#pos);
+    checkPartialLine(buf, start, viewEnd);
+    this.scanned += Math.max(0, viewEnd - start);
+    this.#checked = viewEnd > start && buf[viewEnd - 1] === CR ? viewEnd - 1 : viewEnd;
+    if (this.#len > limits.maxHeaderBytes) {
+      throw new ProxyError("HEADERS_TOO_LARGE", `request head exceeds ${limits.maxHeaderBytes} bytes`);
+    }
+    return INCOMPLETE;
+  }
+}
+
+function indexOfLf(buf: Uint8Array, from: number, end: number): number {
+  if (from >= end) return -1;
+  const i = buf.subarray(from, end).indexOf(LF);
+  return i < 0 ? -1 : from + i;
+}
+
+/** Parses a whole buffer at once (the same outcome as pushing it in any number of pieces). */
+export function parseConnect(buf: Uint8Array, limits: ConnectLimits = DEFAULT_CONNECT_LIMITS): ParseResult {
+  return new ConnectParser(limits).push(buf);
 }
 
 /**

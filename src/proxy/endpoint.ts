@@ -3,7 +3,7 @@
  * A raw TCP socket (passthrough, or before TLS) and a SecureChannel (MITM) both fit.
  */
 import type { Socket } from "node:net";
-import { ProxyError } from "../errors/proxy-error.ts";
+import { type ErrorCode, ProxyError } from "../errors/proxy-error.ts";
 import type { SecureChannel } from "./secure-channel.ts";
 
 /**
@@ -20,10 +20,18 @@ export function writeWithRoom(socket: Socket, chunk: Uint8Array): boolean {
   return socket.writableLength < RELAY_HIGH_WATER_BYTES;
 }
 
+/** Resets a TCP connection (RST) where the runtime supports it; otherwise closes it. */
+export function resetSocket(socket: Socket): void {
+  const s = socket as Socket & { resetAndDestroy?: () => void };
+  if (socket.destroyed) return;
+  if (typeof s.resetAndDestroy === "function") s.resetAndDestroy();
+  else socket.destroy();
+}
+
 export interface EndpointHandlers {
   data(chunk: Uint8Array): void;
-  /** The peer finished sending. */
-  end(): void;
+  /** The peer finished sending; `truncation` when that end counts as a failure (see channelEndpoint). */
+  end(truncation?: ProxyError): void;
   /** Fatal error; the endpoint is already destroyed. */
   error(err: ProxyError): void;
   /** Writable again after write() returned false. */
@@ -36,8 +44,11 @@ export interface Endpoint {
   start(h: EndpointHandlers): void;
   /** false = buffer full, wait for drain. */
   write(chunk: Uint8Array): boolean;
-  end(): void;
+  /** Finishes sending; `closeNotify: false` ends a TLS side without close_notify (a truncation). */
+  end(closeNotify?: boolean): void;
   destroy(): void;
+  /** Tears down with a TCP reset: how a tunnel fails after `200`. */
+  reset(): void;
   pause(): void;
   resume(): void;
 }
@@ -69,21 +80,40 @@ export function socketEndpoint(socket: Socket, leftover: Uint8Array = new Uint8A
       if (!socket.destroyed) socket.end();
     },
     destroy: () => socket.destroy(),
+    reset: () => resetSocket(socket),
     pause: () => socket.pause(),
     resume: () => socket.resume(),
   };
 }
 
-export function channelEndpoint(ch: SecureChannel): Endpoint {
+/**
+ * `truncation`: the code under which a TCP FIN or reset without TLS close_notify is reported (for
+ * the upstream side). Without it such an end is an ordinary end: clients commonly close without
+ * close_notify once their exchange is complete.
+ */
+export function channelEndpoint(ch: SecureChannel, opts: { truncation?: ErrorCode } = {}): Endpoint {
+  const code = opts.truncation;
   return {
     start(h) {
       ch.socket.on("close", () => h.close());
-      ch.start({ data: h.data, end: h.end, error: h.error, drain: h.drain });
+      ch.start({
+        data: h.data,
+        end: (closeNotify) => {
+          if (closeNotify || !code) h.end();
+          else h.end(new ProxyError(code, `${ch.side} closed the connection without TLS close_notify`));
+        },
+        error: (err) => {
+          if (!code || err.code !== "IO") return h.error(err);
+          h.error(new ProxyError(code, `${err.message} (without TLS close_notify)`, { cause: err }));
+        },
+        drain: h.drain,
+      });
       ch.socket.resume();
     },
     write: (chunk) => ch.write(chunk),
-    end: () => ch.end(),
+    end: (closeNotify = true) => ch.end(closeNotify),
     destroy: () => ch.destroy(),
+    reset: () => ch.reset(),
     pause: () => ch.socket.pause(),
     resume: () => ch.socket.resume(),
   };

@@ -1,14 +1,23 @@
 /**
- * The proxy's TCP listener: reads each client's CONNECT head (with a header timeout and the
- * parser's size limits), answers parse errors with their status, and hands good requests to the
- * tunnel. Tracks open tunnels so that stop() can drain them within a bound.
+ * The proxy's TCP listener: admits each client within the connection limits (counted from accept),
+ * reads its CONNECT head (header timeout, the parser's size limits), authenticates it behind the
+ * brute-force brake, and hands good requests to the tunnel. Rejections get their status and at
+ * most one log line per connection. stop() drains open tunnels within a bound, then aborts them.
  */
-import * as net from "node:net";
+import type * as net from "node:net";
 import { ProxyError } from "../errors/proxy-error.ts";
 import { errorResponse } from "../errors/wire.ts";
 import type { Logger } from "../log/logger.ts";
-import { type ConnectLimits, type ConnectRequest, parseConnect } from "./connect-parser.ts";
+import { AcceptLoop } from "./accept-loop.ts";
+import { checkAuth, withoutUsers } from "./access.ts";
+import { AuthBrake, type BrakeEvent } from "./auth-brake.ts";
+import type { ConnectLimits, ConnectRequest } from "./connect-parser.ts";
+import { ConnectionLimiter, clientKey } from "./limits.ts";
+import { readConnect } from "./read-connect.ts";
+import { RejectLog } from "./reject-log.ts";
 import { runTunnel, type TunnelDeps } from "./tunnel.ts";
+
+export { readConnect } from "./read-connect.ts";
 
 export interface ListenerOptions {
   host: string;
@@ -23,126 +32,216 @@ export interface ListenerOptions {
   authFailures: { max: number; windowMs: number };
 }
 
-/** Reads one CONNECT head from `socket`; resolves with the request (socket paused) or rejects. */
-export function readConnect(socket: net.Socket, opts: ListenerOptions): Promise<ConnectRequest> {
-  return new Promise((resolve, reject) => {
-    let buf = new Uint8Array(0);
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new ProxyError("HEADER_TIMEOUT", `CONNECT head not received within ${opts.headerTimeoutMs} ms`));
-    }, opts.headerTimeoutMs);
-    const cleanup = () => {
-      clearTimeout(timer);
-      socket.off("data", onData);
-      socket.off("end", onEnd);
-      socket.off("error", onEnd);
-    };
-    const onEnd = () => {
-      cleanup();
-      reject(new ProxyError("BAD_REQUEST", "client closed before completing the CONNECT head"));
-    };
-    const onData = (d: Buffer) => {
-      const next = new Uint8Array(buf.length + d.length);
-      next.set(buf);
-      next.set(d, buf.length);
-      buf = next;
-      try {
-        const r = parseConnect(buf, opts.limits);
-        if (r.kind === "incomplete") return;
-        socket.pause();
-        cleanup();
-        resolve(r.request);
-      } catch (err) {
-        cleanup();
-        reject(err);
-      }
-    };
-    socket.on("data", onData);
-    socket.on("end", onEnd);
-    socket.on("error", onEnd);
+/** What stop() did with the connections it found. */
+export interface StopReport {
+  /** Tunnels that finished by themselves within the drain time. */
+  drained: number;
+  /** Tunnels aborted (SHUTDOWN) when the drain time ran out. */
+  reset: number;
+  /** Clients still sending their CONNECT head, answered 503 at once. */
+  refused: number;
+  /** Connections whose task was still running after the abort grace: their sockets were destroyed. */
+  destroyed: number;
+}
+
+const REJECT_LINGER_MS = 1000; // ms a refused client gets to read its status before it is dropped
+const ABORT_GRACE_MS = 1000; // ms aborted tunnels get to end and write their `tunnel closed` line
+const FINAL_GRACE_MS = 200; // ms for tasks of destroyed sockets to finish logging
+const MAX_REASON_CHARS = 160; // a rejection's logged reason is cut here (it may quote client input)
+
+/** Resolves when every promise has settled or after `ms`, whichever is first. */
+async function settledWithin(tasks: Iterable<Promise<unknown>>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expiry = new Promise<void>((r) => {
+    timer = setTimeout(r, ms);
   });
+  await Promise.race([Promise.allSettled([...tasks]), expiry]);
+  clearTimeout(timer);
 }
 
 export class ProxyServer {
-  readonly #server: net.Server;
   readonly #opts: ListenerOptions;
   readonly #deps: TunnelDeps;
   readonly #log: Logger;
+  readonly #accept: AcceptLoop;
+  readonly #limiter: ConnectionLimiter;
+  readonly #brake: AuthBrake;
+  readonly #rejects = new RejectLog();
+  /** Every accepted socket until it closes, refused ones included. */
   readonly #open = new Set<net.Socket>();
-  readonly #running = new Set<Promise<void>>();
+  /** Connections still sending their CONNECT head. */
+  readonly #heads = new Set<AbortController>();
+  /** Running tunnels and the controller that aborts each. */
+  readonly #tunnels = new Map<Promise<void>, AbortController>();
+  readonly #tasks = new Set<Promise<void>>();
+  readonly #sweep: ReturnType<typeof setInterval> | null = null;
+  #stop: StopReport | null = null;
 
   constructor(opts: ListenerOptions, deps: TunnelDeps) {
     this.#opts = opts;
-    this.#deps = deps;
     this.#log = deps.logger;
-    this.#server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, (s) => this.#onClient(s));
+    // The listener authenticates (behind the brake); the tunnel checks only the allowed ports.
+    this.#deps = { ...deps, access: withoutUsers(deps.access) };
+    this.#limiter = new ConnectionLimiter(opts.maxTunnels, opts.maxTunnelsPerClient);
+    this.#brake = new AuthBrake({
+      maxFailures: opts.authFailures.max,
+      windowMs: opts.authFailures.windowMs,
+      report: (e) => this.#logBrake(e),
+    });
+    this.#accept = new AcceptLoop(opts.host, opts.port, (s) => this.#onClient(s, deps), this.#log);
+    if (deps.access.users.size > 0) {
+      const every = Math.min(Math.max(opts.authFailures.windowMs, 1000), 10_000); // ms
+      this.#sweep = setInterval(() => this.#brake.sweep(Date.now()), every);
+      this.#sweep.unref();
+    }
   }
 
-  listen(): Promise<{ host: string; port: number }> {
-    return new Promise((resolve, reject) => {
-      this.#server.once("error", reject);
-      this.#server.listen(this.#opts.port, this.#opts.host, () => {
-        this.#server.off("error", reject);
-        resolve(this.address());
-      });
-    });
+  async listen(): Promise<{ host: string; port: number }> {
+    const self = await this.#accept.listen();
+    this.#deps.self = self; // loop protection: tunnels refuse this address and port (508)
+    return self;
   }
 
   address(): { host: string; port: number } {
-    const a = this.#server.address() as net.AddressInfo;
-    return { host: a.address, port: a.port };
+    return this.#accept.address();
   }
 
+  /** Client connections open now (admitted ones: header phase and tunnels). */
   get openConnections(): number {
-    return this.#open.size;
+    return this.#limiter.open;
   }
 
-  #onClient(socket: net.Socket): void {
-    socket.setNoDelay(true);
+  /** Times accepting was paused because the open-file limit was reached. */
+  get acceptPauses(): number {
+    return this.#accept.pauses;
+  }
+
+  #onClient(socket: net.Socket, deps: TunnelDeps): void {
+    this.#accept.check();
     this.#open.add(socket);
-    socket.on("close", () => this.#open.delete(socket));
+    socket.once("close", () => this.#open.delete(socket));
     socket.on("error", () => {}); // reported through the tunnel or readConnect
-    const task = this.#serve(socket);
-    this.#running.add(task);
-    void task.finally(() => this.#running.delete(task));
-  }
-
-  async #serve(socket: net.Socket): Promise<void> {
-    let req: ConnectRequest;
-    try {
-      req = await readConnect(socket, this.#opts);
-    } catch (err) {
-      const e = ProxyError.wrap(err, "BAD_REQUEST");
-      this.#log.info("request rejected", {
-        client: `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? 0}`,
-        code: e.code,
-        reason: e.message,
-      });
-      if (!socket.destroyed) {
-        socket.end(errorResponse(e));
-        // Do not wait forever for a client that never reads its error.
-        setTimeout(() => socket.destroy(), 1000).unref();
-      }
+    const client = clientKey(socket.remoteAddress);
+    const refused = this.#stop ? "SHUTDOWN" : this.#limiter.acquire(client);
+    if (refused !== null) {
+      this.#refuseAtAccept(socket, client, refused);
       return;
     }
-    await runTunnel(socket, req, this.#deps);
+    socket.once("close", () => this.#limiter.release(client));
+    socket.setNoDelay(true);
+    const task = this.#serve(socket, client, deps);
+    this.#tasks.add(task);
+    void task.finally(() => this.#tasks.delete(task));
+  }
+
+  async #serve(socket: net.Socket, client: string, deps: TunnelDeps): Promise<void> {
+    const ac = new AbortController();
+    let req: ConnectRequest;
+    this.#heads.add(ac);
+    try {
+      req = await readConnect(socket, this.#opts, ac.signal);
+      if (ac.signal.aborted) throw new ProxyError("SHUTDOWN", "the proxy is shutting down");
+      this.#authenticate(req, client, deps);
+    } catch (err) {
+      this.#reject(socket, client, ProxyError.wrap(err, "BAD_REQUEST"));
+      return;
+    } finally {
+      this.#heads.delete(ac);
+    }
+    const tunnel = runTunnel(socket, req, this.#deps, ac.signal).catch(() => {});
+    this.#tunnels.set(tunnel, ac);
+    await tunnel;
+    this.#tunnels.delete(tunnel);
+    if (this.#stop) {
+      if (ac.signal.aborted) this.#stop.reset++;
+      else this.#stop.drained++;
+    }
+  }
+
+  /** Brake first (no credential check while braked), then the credentials; failures feed the brake. */
+  #authenticate(req: ConnectRequest, client: string, deps: TunnelDeps): void {
+    if (deps.access.users.size === 0) return;
+    const now = Date.now();
+    const waitMs = this.#brake.retryAfterMs(client, now);
+    if (waitMs > 0) {
+      const s = Math.ceil(waitMs / 1000);
+      throw new ProxyError("AUTH_RATE_LIMITED", `too many failed proxy logins; try again in ${s} s`);
+    }
+    try {
+      checkAuth(deps.access, req.proxyAuthorization);
+    } catch (err) {
+      // A request without credentials is a client's first try, not a guess.
+      if (req.proxyAuthorization !== null) this.#brake.fail(client, now);
+      throw err;
+    }
+  }
+
+  #refuseAtAccept(socket: net.Socket, client: string, code: "CAPACITY" | "CLIENT_LIMIT" | "SHUTDOWN"): void {
+    const why =
+      code === "CAPACITY"
+        ? `${this.#limiter.max} connections open (proxy.limits.max_tunnels)`
+        : code === "CLIENT_LIMIT"
+          ? `${this.#opts.maxTunnelsPerClient} connections open from ${client} (proxy.limits.max_tunnels_per_client)`
+          : "the proxy is shutting down";
+    this.#reject(socket, client, new ProxyError(code, why));
+  }
+
+  /** Answers `e` and logs it: one line per connection, loud only for the first of its kind per period. */
+  #reject(socket: net.Socket, client: string, e: ProxyError): void {
+    if (e.code !== "AUTH_RATE_LIMITED") {
+      // Capacity is one kind for everyone; other rejections are per client and code.
+      const key = e.code === "CAPACITY" ? e.code : `${client} ${e.code}`;
+      const { loud, quietened } = this.#rejects.note(key, Date.now());
+      const level = !loud ? "debug" : e.code === "CAPACITY" || e.code === "CLIENT_LIMIT" ? "warn" : "info";
+      this.#log.log(level, "request rejected", {
+        client: `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? 0}`,
+        code: e.code,
+        reason: e.message.length > MAX_REASON_CHARS ? `${e.message.slice(0, MAX_REASON_CHARS)}…` : e.message,
+        ...(quietened > 0 ? { sameBefore: quietened } : {}),
+      });
+    }
+    if (socket.destroyed) return;
+    socket.end(errorResponse(e));
+    socket.resume(); // discard what the client still sends, so closing does not reset the answer
+    setTimeout(() => socket.destroy(), REJECT_LINGER_MS).unref();
+  }
+
+  #logBrake(e: BrakeEvent): void {
+    if (e.kind === "engaged") {
+      this.#log.warn("proxy auth brake engaged", {
+        client: e.client,
+        failures: e.failures,
+        windowMs: e.windowMs,
+      });
+    } else {
+      this.#log.info("proxy auth brake released", {
+        client: e.client,
+        failures: e.failures,
+        refused: e.refused,
+        evicted: e.evicted,
+      });
+    }
   }
 
   /**
-   * Stops accepting, lets open tunnels finish for up to `drainMs`, then closes what is left.
-   * Resolves with the number of connections that had to be closed.
+   * Stops accepting; clients still sending their head get 503 at once; open tunnels get `drainMs`
+   * to finish, then are aborted (SHUTDOWN, through runTunnel's signal) and get ABORT_GRACE_MS to end
+   * and log; sockets still open after that are destroyed.
    */
-  async stop(drainMs: number): Promise<number> {
-    const closed = new Promise<void>((r) => this.#server.close(() => r()));
-    const deadline = new Promise<void>((r) => setTimeout(r, drainMs).unref());
-    await Promise.race([Promise.allSettled([...this.#running]), deadline]);
-    const left = this.#open.size;
+  async stop(drainMs: number): Promise<StopReport> {
+    if (this.#stop) return this.#stop;
+    const report: StopReport = { drained: 0, reset: 0, refused: this.#heads.size, destroyed: 0 };
+    this.#stop = report;
+    if (this.#sweep) clearInterval(this.#sweep);
+    this.#accept.close();
+    for (const ac of this.#heads) ac.abort();
+    await settledWithin(this.#tunnels.keys(), drainMs);
+    for (const ac of this.#tunnels.values()) ac.abort();
+    await settledWithin(this.#tunnels.keys(), ABORT_GRACE_MS);
+    report.destroyed = this.#tasks.size;
     for (const s of this.#open) s.destroy();
-    await Promise.race([
-      Promise.allSettled([...this.#running]),
-      new Promise((r) => setTimeout(r, 200).unref()),
-    ]);
-    await closed;
-    return left;
+    await settledWithin(this.#tasks, FINAL_GRACE_MS);
+    this.#brake.sweep(Number.POSITIVE_INFINITY);
+    return report;
   }
 }

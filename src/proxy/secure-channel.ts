@@ -6,39 +6,50 @@
 import type { Socket } from "node:net";
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { HandshakeInfo, TlsConnection } from "../upstream/engine.ts";
-import { writeWithRoom } from "./endpoint.ts";
+import { resetSocket, writeWithRoom } from "./endpoint.ts";
 
 export interface ChannelEvents {
   /** Decrypted bytes from the peer. */
   data(plain: Uint8Array): void;
-  /** The peer finished sending (close_notify or TCP FIN). */
-  end(): void;
+  /**
+   * The peer finished sending: `closeNotify` true after its TLS close_notify, false when the TCP
+   * connection ended (FIN) without one, i.e. a possible truncation the caller judges.
+   */
+  end(closeNotify: boolean): void;
   /** A fatal error; the channel is already destroyed. */
   error(err: ProxyError): void;
   /** The socket can take more data after a write returned false. */
   drain(): void;
 }
 
+/** Which side of a tunnel a channel faces; error messages start with it. */
+export type ChannelSide = "client" | "upstream" | "peer";
+
 export class SecureChannel {
   readonly socket: Socket;
   readonly conn: TlsConnection;
+  readonly side: ChannelSide;
   #events: ChannelEvents | null = null;
   #handshakeWaiter: { resolve(i: HandshakeInfo): void; reject(e: ProxyError): void } | null = null;
   #established = false;
   #ended = false;
+  #closeNotify = false;
   #endDelivered = false;
   #failure: ProxyError | null = null;
   #destroyed = false;
   /** Called with each session the upstream sends (client side), for the session cache. */
   onSession: ((session: Uint8Array) => void) | null = null;
 
-  constructor(socket: Socket, conn: TlsConnection) {
+  constructor(socket: Socket, conn: TlsConnection, side: ChannelSide = "peer") {
     this.socket = socket;
     this.conn = conn;
+    this.side = side;
     socket.on("data", (d: Buffer) => this.#onCiphertext(d));
-    socket.on("end", () => this.#onPeerEnd());
-    socket.on("error", (e) => this.#fail(ProxyError.wrap(e, "IO")));
-    socket.on("close", () => this.#fail(new ProxyError("IO", "connection closed")));
+    socket.on("end", () => this.#onPeerEnd(false));
+    socket.on("error", (e) =>
+      this.#fail(new ProxyError("IO", `${side} connection: ${e.message}`, { cause: e })),
+    );
+    socket.on("close", () => this.#fail(new ProxyError("IO", `${side} closed the connection`)));
     socket.on("drain", () => this.#events?.drain());
   }
 
@@ -53,7 +64,10 @@ export class SecureChannel {
       if (this.socket.destroyed || this.#destroyed) {
         // The peer went away before the handshake began: its close event is already past.
         this.destroy();
-        reject(this.#failure ?? new ProxyError("IO", "connection closed before the TLS handshake"));
+        reject(
+          this.#failure ??
+            new ProxyError("IO", `${this.side} closed the connection before the TLS handshake`),
+        );
         return;
       }
       this.#handshakeWaiter = { resolve, reject };
@@ -65,7 +79,7 @@ export class SecureChannel {
   start(events: ChannelEvents): void {
     if (this.#destroyed) {
       // Failed (or the socket closed) between the handshake and the relay.
-      events.error(this.#failure ?? new ProxyError("IO", "connection closed"));
+      events.error(this.#failure ?? new ProxyError("IO", `${this.side} closed the connection`));
       return;
     }
     this.#events = events;
@@ -80,12 +94,23 @@ export class SecureChannel {
     return this.#flush();
   }
 
-  /** Sends close_notify and half-closes the TCP connection. */
-  end(): void {
+  /**
+   * Half-closes the TCP connection after close_notify, or, with `closeNotify` false, without one
+   * (passing a peer's truncation on as a truncation).
+   */
+  end(closeNotify = true): void {
     if (this.#destroyed || this.socket.writableEnded) return;
-    this.conn.shutdown();
+    if (closeNotify) this.conn.shutdown();
     this.#flush();
     this.socket.end();
+  }
+
+  /** Tears down with a TCP reset, sending nothing more (no alert, no close_notify). */
+  reset(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    resetSocket(this.socket);
+    this.conn.close();
   }
 
   destroy(): void {
@@ -119,7 +144,7 @@ export class SecureChannel {
       if (this.#established) this.#drainPlaintext();
       else this.#step();
     } catch (err) {
-      this.#fail(ProxyError.wrap(err, "TLS_PROTOCOL"));
+      this.#fail(this.#tlsError(err, "TLS_PROTOCOL"));
     }
   }
 
@@ -130,7 +155,7 @@ export class SecureChannel {
       state = this.conn.handshake();
       this.#flush();
     } catch (err) {
-      this.#fail(ProxyError.wrap(err, "TLS_HANDSHAKE"));
+      this.#fail(this.#tlsError(err, "TLS_HANDSHAKE"));
       return;
     }
     if (state === "done") {
@@ -150,7 +175,7 @@ export class SecureChannel {
       const r = this.conn.read();
       if (r === null) break;
       if (r === "eof") {
-        this.#onPeerEnd();
+        this.#onPeerEnd(true);
         break;
       }
       ev.data(r);
@@ -165,23 +190,35 @@ export class SecureChannel {
     for (let s = this.conn.takeSession(); s !== null; s = this.conn.takeSession()) this.onSession(s);
   }
 
-  /** close_notify or TCP FIN: either ends the peer's direction (a FIN alone is a truncation,
-   * which HTTP framing detects; refusing it would break many servers). */
-  #onPeerEnd(): void {
+  /**
+   * close_notify (`closeNotify`) or TCP FIN: either ends the peer's direction; the end event says
+   * which, and the caller decides whether a FIN alone is a truncation.
+   */
+  #onPeerEnd(closeNotify: boolean): void {
     if (this.#destroyed) return;
     if (!this.#established) {
-      this.#fail(new ProxyError("TLS_HANDSHAKE", "peer closed the connection during the TLS handshake"));
+      this.#fail(new ProxyError("TLS_HANDSHAKE", `${this.side} TLS handshake: peer closed the connection`));
       return;
     }
+    if (closeNotify) this.#closeNotify = true;
+    if (this.#ended) return;
     this.#ended = true;
+    // A close_notify may still sit in ciphertext fed before the FIN: read it before judging.
+    if (!closeNotify) this.#drainPlaintext();
     this.#deliverEnd();
   }
 
   /** Tells the relay once, after every decrypted byte was delivered. */
   #deliverEnd(): void {
-    if (!this.#ended || this.#endDelivered || !this.#events) return;
+    if (!this.#ended || this.#endDelivered || !this.#events || this.#destroyed) return;
     this.#endDelivered = true;
-    this.#events.end();
+    this.#events.end(this.#closeNotify);
+  }
+
+  /** An engine error with one prefix naming the side: "upstream TLS handshake: received alert …". */
+  #tlsError(err: unknown, code: "TLS_PROTOCOL" | "TLS_HANDSHAKE"): ProxyError {
+    const e = ProxyError.wrap(err, code);
+    return new ProxyError(e.code, `${this.side} TLS ${e.message}`, { cause: e });
   }
 
   #fail(err: ProxyError): void {

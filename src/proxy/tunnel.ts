@@ -1,7 +1,8 @@
 /**
  * One CONNECT tunnel after its request head was parsed: seed steps 2-11. Errors before `200`
- * become an HTTP status (errors/wire.ts); after `200` the tunnel is reset. One TunnelRecord is
- * logged when the tunnel closes.
+ * become an HTTP status (errors/wire.ts); after `200` the client connection is reset, except an
+ * upstream truncation, which reaches the client as one (FIN without close_notify). One
+ * TunnelRecord is logged when the tunnel closes.
  */
 import type { Socket } from "node:net";
 import { ProxyError } from "../errors/proxy-error.ts";
@@ -18,10 +19,11 @@ import { type AccessPolicy, checkAccess } from "./access.ts";
 import { formatAuthority } from "./authority.ts";
 import type { ConnectRequest } from "./connect-parser.ts";
 import { dial } from "./dial.ts";
-import { channelEndpoint, socketEndpoint } from "./endpoint.ts";
-import { relay } from "./relay.ts";
+import { channelEndpoint, resetSocket, socketEndpoint } from "./endpoint.ts";
+import { type RelayResult, relay } from "./relay.ts";
 import { SecureChannel } from "./secure-channel.ts";
-import { withTimeout } from "./timeout.ts";
+import type { SelfAddress } from "./target-guard.ts";
+import { withAbort, withTimeout } from "./timeout.ts";
 
 export const ESTABLISHED = "HTTP/1.1 200 Connection Established\r\n\r\n";
 
@@ -38,6 +40,8 @@ export interface TunnelDeps {
   idleTimeoutMs: number;
   /** Target address rules applied after DNS resolution (loop protection always; deny lists opt-in). */
   targetGuard: { denyPrivate: boolean; denyCidrs: readonly string[] };
+  /** The proxy's own listen address, set by the listener once it listens (loop protection, 508). */
+  self?: SelfAddress;
   verify: VerifyPolicy;
   engine: UpstreamTlsEngine;
   connectors: ConnectorPool;
@@ -46,22 +50,23 @@ export interface TunnelDeps {
   logger: Logger;
 }
 
-/** Resets a TCP connection (RST) where the runtime supports it; otherwise closes it. */
-function reset(socket: Socket): void {
-  const s = socket as Socket & { resetAndDestroy?: () => void };
-  if (typeof s.resetAndDestroy === "function" && !socket.destroyed) s.resetAndDestroy();
-  else socket.destroy();
+/** A relay that ended because the client reset or dropped its connection ended normally: that
+ * is how many clients close once their exchange is complete (no close_notify, or a reset). */
+function endedNormally(r: RelayResult): boolean {
+  return r.error === null || (r.errorFrom === "a" && r.error.code === "IO");
 }
+
+const stopping = () => new ProxyError("SHUTDOWN", "the proxy is stopping");
 
 /**
  * `signal` aborts when the proxy stops and the drain time has run out: the tunnel then ends with
- * SHUTDOWN (reset after `200`) and is logged like any other.
+ * SHUTDOWN (503 before `200`, reset after) and is logged like any other.
  */
 export async function runTunnel(
   client: Socket,
   req: ConnectRequest,
   deps: TunnelDeps,
-  _signal?: AbortSignal,
+  signal?: AbortSignal,
 ): Promise<void> {
   const started = performance.now();
   const target = req.target;
@@ -83,28 +88,32 @@ export async function runTunnel(
   let established = false;
   let upstream: Socket | null = null;
   const closeables: { destroy(): void }[] = [];
+  const relayOpts = { idleTimeoutMs: deps.idleTimeoutMs, ...(signal ? { signal } : {}) };
   try {
     // Who may connect where (407 / 403), before anything is dialled.
     checkAccess(deps.access, req.proxyAuthorization, target);
     // Step 2: profile and connector (MITM only; passthrough never speaks TLS).
     const selected = deps.mode === "mitm" ? deps.connectors.get(req.profile ?? deps.defaultProfile) : null;
     rec.profile = selected?.name ?? null;
-    // The leaf is minted from the CONNECT host while the upstream TCP connection is dialled.
-    const leafPromise = selected ? deps.leaves.get(target.host) : null;
-    leafPromise?.catch(() => {});
-    // Step 3: upstream TCP.
-    upstream = await dial(target.host, target.port, deps.connectTimeoutMs);
+    // Step 3: resolve, guard (508 / 403), upstream TCP.
+    upstream = await dial(target, {
+      timeoutMs: deps.connectTimeoutMs,
+      guard: deps.targetGuard,
+      self: deps.self ?? null,
+      ...(signal ? { signal } : {}),
+    });
     closeables.push(upstream);
-    if (leafPromise) await leafPromise;
+    // The leaf is minted only once the upstream answered: a failed dial costs no signature.
+    const leaf = selected ? await withAbort(deps.leaves.get(target.host), signal, stopping) : null;
     // Step 4.
     client.write(ESTABLISHED);
     established = true;
 
-    if (!selected || !leafPromise) {
-      const r = await relay(socketEndpoint(client, req.leftover), socketEndpoint(upstream));
+    if (!selected || !leaf) {
+      const r = await relay(socketEndpoint(client, req.leftover), socketEndpoint(upstream), relayOpts);
       rec.bytesUp = r.aToB;
       rec.bytesDown = r.bToA;
-      if (r.error) throw r.error;
+      if (!endedNormally(r) && r.error) throw r.error;
       return;
     }
 
@@ -113,10 +122,11 @@ export async function runTunnel(
       engine: deps.engine,
       socket: client,
       leftover: req.leftover,
-      leaf: await leafPromise,
+      leaf,
       alpn: selected.spec.alpn,
       target,
       timeoutMs: deps.clientHandshakeTimeoutMs,
+      ...(signal ? { signal } : {}),
     });
     closeables.push(accepted.channel);
     rec.clientAlpn = accepted.info.alpn;
@@ -124,44 +134,56 @@ export async function runTunnel(
     // Steps 9-10: upstream TLS with the profile, session cache and ALPN plan.
     const plan = planUpstreamAlpn(accepted.info.alpn);
     const sessionKey = SessionCache.key(selected.name, target.host, target.port);
+    const offered = deps.sessions.get(sessionKey);
     const conn = selected.connector.connect({
       host: target.host,
       ...(plan.offer ? { alpn: plan.offer } : {}),
       alps: plan.alps,
       verify: deps.verify,
-      session: deps.sessions.get(sessionKey),
+      session: offered,
     });
-    const up = new SecureChannel(upstream, conn);
+    const up = new SecureChannel(upstream, conn, "upstream");
     closeables.push(up);
     up.onSession = (s) => deps.sessions.set(sessionKey, s);
     upstream.resume();
-    const info = await withTimeout(up.handshake(), deps.upstreamHandshakeTimeoutMs, () => {
+    const handshake = withTimeout(up.handshake(), deps.upstreamHandshakeTimeoutMs, () => {
       return new ProxyError(
         "TLS_HANDSHAKE",
         `upstream TLS handshake timed out after ${deps.upstreamHandshakeTimeoutMs} ms`,
       );
     });
+    const info = await withAbort(handshake, signal, stopping).catch((err: unknown) => {
+      deps.sessions.drop(sessionKey, offered); // a refused session is not offered again
+      throw err;
+    });
+    if (!info.resumed) deps.sessions.drop(sessionKey, offered);
     rec.upstreamAlpn = info.alpn;
     rec.upstreamVersion = info.version;
     rec.upstreamCipher = info.cipher;
     rec.resumed = info.resumed;
     checkUpstreamAlpn(plan, info.alpn);
 
-    // Step 11: relay plaintext.
-    const r = await relay(channelEndpoint(accepted.channel), channelEndpoint(up));
+    // Step 11: relay plaintext. An upstream FIN or reset without close_notify is a truncation.
+    const r = await relay(
+      channelEndpoint(accepted.channel),
+      channelEndpoint(up, { truncation: "UPSTREAM_TRUNCATED" }),
+      relayOpts,
+    );
     rec.bytesUp = r.aToB;
     rec.bytesDown = r.bToA;
-    if (r.error) throw r.error;
+    if (!endedNormally(r) && r.error) throw r.error;
   } catch (err) {
     const e = ProxyError.wrap(err, "INTERNAL");
     rec.errorCode = e.code;
+    rec.reason = e.message;
     if (!established && !client.destroyed) {
       client.end(errorResponse(e));
     } else {
-      reset(client);
+      resetSocket(client);
     }
     for (const c of closeables) c.destroy();
     if (!established) upstream?.destroy();
+    // Kept for readers of the debug stream; the `tunnel closed` line carries the same reason.
     deps.logger.debug("tunnel error", { host: rec.host, code: e.code, reason: e.message });
   } finally {
     rec.durationMs = Math.round(performance.now() - started);

@@ -35,6 +35,8 @@ export async function startProxy(opts: {
   /** Overrides of the remaining TunnelDeps / ListenerOptions fields (limits, guard, timeouts). */
   deps?: Partial<TunnelDeps>;
   listener?: Partial<Omit<ListenerOptions, "host" | "port">>;
+  /** Listen address; 127.0.0.1 unless a test needs the all-addresses case (loop protection). */
+  host?: string;
 }): Promise<ProxyHandle> {
   const logs: string[] = [];
   const sessions = new SessionCache();
@@ -61,7 +63,7 @@ export async function startProxy(opts: {
   };
   const proxy = new ProxyServer(
     {
-      host: "127.0.0.1",
+      host: opts.host ?? "127.0.0.1",
       port: 0,
       limits: DEFAULT_CONNECT_LIMITS,
       headerTimeoutMs: opts.headerTimeoutMs ?? 5000,

@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
-import { createRootCa, loadRootCa } from "../../pki/root-ca.ts";
+import { ProxyError } from "../../errors/proxy-error.ts";
+import { caCertificateFingerprint, createRootCa, loadRootCa } from "../../pki/root-ca.ts";
 import { configArgs, configFromFlags } from "../options.ts";
 
 function paths(args: { config?: string | undefined; "ca-dir"?: string | undefined }) {
@@ -11,10 +12,24 @@ export const caCommand = defineCommand({
   meta: { name: "ca", description: "Manage the MITM root CA" },
   subCommands: {
     path: defineCommand({
-      meta: { name: "path", description: "Print where the root CA certificate is (install it in clients)" },
+      meta: {
+        name: "path",
+        description:
+          "Print where the root CA certificate is (install it in clients); its SHA-256 fingerprint goes to stderr",
+      },
       args: { ...configArgs },
-      run({ args }) {
-        console.log(paths(args).certPath);
+      async run({ args }) {
+        const { certPath } = paths(args);
+        // stdout is only the path, so `curl --cacert "$(polytls ca path)"` works.
+        console.log(certPath);
+        const fingerprint = await caCertificateFingerprint(certPath);
+        if (fingerprint === null) {
+          throw new ProxyError(
+            "CA_INVALID",
+            `${certPath} does not exist yet; run "polytls ca init" (or "polytls run", which creates it)`,
+          );
+        }
+        console.error(`SHA-256 fingerprint ${fingerprint}`);
       },
     }),
     export: defineCommand({
@@ -35,7 +50,7 @@ export const caCommand = defineCommand({
       async run({ args }) {
         const p = paths(args);
         const ca = await createRootCa(p, { force: Boolean(args.force) });
-        console.log(`created ${p.certPath} (${ca.subject}, SHA-256 ${ca.sha256Fingerprint})`);
+        console.log(`created ${p.certPath} (${ca.subject}, SHA-256 fingerprint ${ca.sha256Fingerprint})`);
       },
     }),
   },

@@ -21,6 +21,14 @@ export function fingerprintFromFile(text: string, file: string): ClientHelloFing
   return parseClientHello(Uint8Array.from(Buffer.from(hex, "hex")));
 }
 
+/** The `http2` section of a tls.peet.ws answer (already parsed once as valid JSON), if any. */
+function peetHttp2(text: string): unknown {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith("{")) return undefined;
+  const json: unknown = JSON.parse(trimmed);
+  return typeof json === "object" && json !== null ? (json as { http2?: unknown }).http2 : undefined;
+}
+
 export const profilesCommand = defineCommand({
   meta: { name: "profiles", description: "List, show and import upstream TLS profiles" },
   subCommands: {
@@ -39,7 +47,7 @@ export const profilesCommand = defineCommand({
       },
     }),
     show: defineCommand({
-      meta: { name: "show", description: "Print a profile, fully resolved, as TOML" },
+      meta: { name: "show", description: "Print a profile, fully resolved (TLS and HTTP sections), as TOML" },
       args: {
         name: { type: "positional", description: "Profile name or alias", required: true },
         ...configArgs,
@@ -63,7 +71,7 @@ export const profilesCommand = defineCommand({
         const text = readFileSync(args.file, "utf8");
         const fp = fingerprintFromFile(text, args.file);
         const name = args.name ?? basename(args.file).replace(/\.[^.]*$/, "");
-        const { toml, unsupported } = profileFromFingerprint(fp, name);
+        const { toml, unsupported } = profileFromFingerprint(fp, name, { http2: peetHttp2(text) });
         process.stdout.write(toml);
         for (const u of unsupported) process.stderr.write(`not reproducible: ${u}\n`);
       },

@@ -66,8 +66,14 @@ export const runCommand = defineCommand({
         if (stopping) return;
         stopping = true;
         logger.info("shutting down", { signal, open: running.server.openConnections });
-        void running.stop().then((closed) => {
-          logger.info("stopped", { closedOpenTunnels: closed });
+        void running.stop().then((r) => {
+          logger.info("stopped", {
+            drained: r.drained,
+            reset: r.reset,
+            refused: r.refused,
+            destroyed: r.destroyed,
+            closedOpenTunnels: r.reset + r.destroyed, // the pre-drain-report field, kept for log readers
+          });
           resolve();
         });
       };
@@ -79,6 +85,7 @@ export const runCommand = defineCommand({
       mode: config.proxy.mitm.enabled ? "mitm" : "passthrough",
       profile: config.proxy.upstream.defaultProfile,
       ca: config.proxy.certificate.caCertPath,
+      caSha256: running.ca.sha256Fingerprint,
       caCreated: running.caCreated,
     });
     await stopped;

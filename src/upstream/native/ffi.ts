@@ -8,7 +8,7 @@ import { ProxyError } from "../../errors/proxy-error.ts";
 import { locateNativeLibrary } from "./locate.ts";
 
 /** ABI revision this binding was written against (PB_ABI_VERSION in ffi/src/lib.rs). */
-const EXPECTED_ABI = 2;
+const EXPECTED_ABI = 3;
 
 const { ptr, i32, u32 } = FFIType;
 // size_t: passed as a JS number, converted to 64 bits (no buffer here comes near 2^53).
@@ -19,6 +19,7 @@ const SYMBOLS = {
   pb_version: { args: [ptr, usize], returns: i32 },
   pb_last_error: { args: [ptr, usize], returns: i32 },
   pb_last_error_code: { args: [], returns: i32 },
+  pb_raise_nofile_limit: { args: [], returns: FFIType.i64_fast },
   pb_client_ctx_new: { args: [ptr, usize], returns: ptr },
   pb_server_ctx_new: { args: [ptr, usize], returns: ptr },
   pb_ctx_free: { args: [ptr], returns: FFIType.void },
@@ -45,6 +46,8 @@ export interface NativeLib {
   lastError(): string;
   /** Status code of the last failure (see ffi/src/error.rs). */
   lastErrorCode(): number;
+  /** Raises the soft RLIMIT_NOFILE to the hard limit: the new soft limit, or < 0 (see lastError). */
+  raiseNofileLimit(): number;
   clientCtxNew(specJson: Uint8Array): NativeHandle | null;
   serverCtxNew(optsJson: Uint8Array): NativeHandle | null;
   ctxFree(h: NativeHandle): void;
@@ -104,6 +107,7 @@ export function loadNative(): NativeLib {
     version: () => readString((o, c) => s.pb_version(o, c)),
     lastError: () => readString((o, c) => s.pb_last_error(o, c)),
     lastErrorCode: () => s.pb_last_error_code(),
+    raiseNofileLimit: () => Number(s.pb_raise_nofile_limit()),
     clientCtxNew: (spec) => handle(s.pb_client_ctx_new(spec, spec.length)),
     serverCtxNew: (opts) => handle(s.pb_server_ctx_new(opts, opts.length)),
     ctxFree: (h) => s.pb_ctx_free(h),

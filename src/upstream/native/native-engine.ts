@@ -78,10 +78,11 @@ class NativeConnection implements TlsConnection {
     return this.#h;
   }
 
+  /** The native reason already names the step ("handshake: received alert ..."): used as is. */
   #fail(status: number, code: ErrorCode, what: string): never {
     const detail = this.#lib.lastError();
     if (status === PB_ERR_VERIFY) throw new ProxyError("TLS_VERIFY", detail);
-    throw new ProxyError(code, `${what}: ${detail || `status ${status}`}`);
+    throw new ProxyError(code, detail || `${what}: status ${status}`);
   }
 
   feed(ciphertext: Uint8Array): void {

@@ -1,0 +1,194 @@
+/**
+ * The ordered output of an HTTP/1.1 client connection. Responses go back strictly in request
+ * order (RFC 9112 §9.3.2): the front exchange writes to the endpoint, a later one buffers what it
+ * produces and answers `false` to its producer, so at most about one chunk per pipelined request
+ * is held. When the front exchange is done the next one's buffer is flushed and its producer is
+ * woken. A truncated exchange resets the connection once it reaches the front (everything before
+ * it is delivered whole); an exchange marked `closeAfter` ends the connection after its response.
+ */
+
+import { STATUS_CODES } from "node:http";
+import type { ProxyError } from "../../errors/proxy-error.ts";
+import type { Endpoint } from "../../proxy/endpoint.ts";
+import { writeResponseHead } from "../h1/writer.ts";
+
+export interface Exchange {
+  readonly method: string;
+  readonly version: "1.0" | "1.1";
+  /** The request asked for a protocol switch (`Connection: upgrade` + `Upgrade`). */
+  readonly upgradeRequested: boolean;
+  /** End the connection after this response (client asked, HTTP/1.0, close-delimited body, error). */
+  closeAfter: boolean;
+  /** Final status for `onExchange`; 0 once truncated. */
+  status: number;
+  /** Bytes produced while a previous exchange was still being answered. */
+  out: Uint8Array[];
+  /** The final head (or a local answer) was produced: later responder calls are ignored. */
+  settled: boolean;
+  /** The whole response was produced. */
+  done: boolean;
+  truncated: boolean;
+  /** The request body is still being read: an answer now must close the connection. */
+  bodyPending: boolean;
+  /** A 100 Continue was already produced locally. */
+  sent100: boolean;
+  /** The producer was told `false` and waits for its sink's `onDrain`. */
+  wantsDrain: boolean;
+  /** The producer-facing sink, whose `onDrain` wakes the producer. */
+  sink: { onDrain: (() => void) | null } | null;
+  /** Why the exchange was truncated, reported through `onStop`. */
+  failure: ProxyError | null;
+}
+
+/** The reason phrase written for a status (RFC 9110 §15); empty when unregistered. */
+export function reasonPhrase(status: number): string {
+  return STATUS_CODES[status] ?? "";
+}
+
+export interface QueueHooks {
+  onExchange(status: number): void;
+  /** An exchange left the queue: the reader may take more requests. */
+  onProgress(): void;
+  /** The connection was ended (after a `closeAfter` response) or reset (truncation). */
+  onStop(err: ProxyError | null): void;
+}
+
+const ALLOWED_METHODS = "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH"; // answered on 405 (CONNECT refused)
+
+export class ResponseQueue {
+  readonly #ep: Endpoint;
+  readonly #hooks: QueueHooks;
+  readonly #q: Exchange[] = [];
+  #stopped = false;
+
+  constructor(ep: Endpoint, hooks: QueueHooks) {
+    this.#ep = ep;
+    this.#hooks = hooks;
+  }
+
+  get length(): number {
+    return this.#q.length;
+  }
+
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  open(method: string, version: "1.0" | "1.1", keepAlive: boolean, upgradeRequested: boolean): Exchange {
+    const ex: Exchange = {
+      method,
+      version,
+      upgradeRequested,
+      closeAfter: !keepAlive || version === "1.0",
+      status: 0,
+      out: [],
+      settled: false,
+      done: false,
+      truncated: false,
+      bodyPending: false,
+      sent100: false,
+      wantsDrain: false,
+      sink: null,
+      failure: null,
+    };
+    this.#q.push(ex);
+    return ex;
+  }
+
+  /** Writes now if `ex` is at the front, else buffers; false = the producer should wait. */
+  emit(ex: Exchange, bytes: Uint8Array): boolean {
+    if (this.#stopped || bytes.length === 0) return true;
+    if (this.#q[0] === ex && ex.out.length === 0) return this.#ep.write(bytes);
+    ex.out.push(bytes);
+    return false;
+  }
+
+  finish(ex: Exchange): void {
+    if (ex.done) return;
+    ex.settled = true;
+    ex.done = true;
+    this.#advance();
+  }
+
+  /** The response cannot be completed: reset the connection once `ex` is at the front. */
+  truncate(ex: Exchange, err: ProxyError): void {
+    if (ex.done) return;
+    ex.status = 0;
+    ex.failure = err;
+    ex.truncated = true;
+    this.finish(ex);
+  }
+
+  /** A locally generated answer (error, 421, 405) with a short text body. */
+  answer(ex: Exchange, status: number, text: string, close: boolean): void {
+    if (ex.settled) return;
+    if (close) ex.closeAfter = true;
+    const body = new TextEncoder().encode(
+      `${status} ${reasonPhrase(status)}: ${text.replace(/[\r\n]+/g, " ")}\n`,
+    );
+    const fields: [string, string][] = [
+      ["Content-Type", "text/plain; charset=utf-8"],
+      ["Content-Length", String(body.length)],
+    ];
+    if (status === 405) fields.push(["Allow", ALLOWED_METHODS]);
+    if (ex.closeAfter) fields.push(["Connection", "close"]);
+    ex.status = status;
+    ex.settled = true;
+    this.emit(ex, writeResponseHead(status, reasonPhrase(status), fields));
+    if (ex.method !== "HEAD") this.emit(ex, body);
+    this.finish(ex);
+  }
+
+  /** The client finished sending: end the connection after the responses still owed. */
+  closeWhenDone(): void {
+    if (this.#stopped) return;
+    const last = this.#q[this.#q.length - 1];
+    if (last === undefined) this.#stop("end", null);
+    else last.closeAfter = true;
+  }
+
+  /** The endpoint has room again. */
+  drain(): void {
+    this.#wake(this.#q[0]);
+  }
+
+  /** The connection is gone: nothing more is written; later producer calls are dropped. */
+  shutdown(): void {
+    this.#stopped = true;
+    this.#q.length = 0;
+  }
+
+  #advance(): void {
+    let room = true;
+    let popped = false;
+    for (;;) {
+      const front = this.#q[0];
+      if (front === undefined || this.#stopped) break;
+      for (const b of front.out.splice(0)) room = this.#ep.write(b);
+      if (!front.done) break;
+      this.#q.shift();
+      popped = true;
+      this.#hooks.onExchange(front.status);
+      if (front.truncated || front.closeAfter) {
+        this.#stop(front.truncated ? "reset" : "end", front.failure);
+        return;
+      }
+    }
+    if (popped) this.#hooks.onProgress();
+    if (room) this.#wake(this.#q[0]);
+  }
+
+  #wake(ex: Exchange | undefined): void {
+    if (ex === undefined || !ex.wantsDrain || this.#stopped) return;
+    ex.wantsDrain = false;
+    ex.sink?.onDrain?.();
+  }
+
+  #stop(how: "end" | "reset", err: ProxyError | null): void {
+    this.#stopped = true;
+    this.#q.length = 0;
+    if (how === "end") this.#ep.end();
+    else this.#ep.reset();
+    this.#hooks.onStop(err);
+  }
+}

@@ -1,0 +1,316 @@
+/**
+ * The client side of an HTTP-mode tunnel when the client speaks HTTP/1.x: reads requests off the
+ * decrypted tunnel with the strict codec (keep-alive and pipelining), checks each one, hands it to
+ * the dispatcher and streams its body with backpressure (the endpoint is paused while the
+ * request sink says `false`). Responses go back in request order through ResponseQueue.
+ *
+ * - A malformed head or body (H1Error) is answered with its status (400, 414, 431, 501, 505) and
+ *   `Connection: close`; nothing of it reaches the dispatcher.
+ * - Requests naming another origin (421) and CONNECT (405) are refused: client-h1-request.ts.
+ * - `Expect: 100-continue` is answered locally when the request is dispatched (and not passed on).
+ * - At most PIPELINE_DEPTH requests are outstanding; no request is read past one that asked to
+ *   upgrade until it is answered; a 101 turns the connection into a raw byte relay.
+ * Idle keep-alive connections are bounded by the tunnel's idle timeout, not here.
+ */
+import { ProxyError } from "../../errors/proxy-error.ts";
+import type { Authority } from "../../proxy/authority.ts";
+import type { Endpoint } from "../../proxy/endpoint.ts";
+import { BodyReader } from "../h1/body-reader.ts";
+import { H1Error } from "../h1/errors.ts";
+import {
+  type RequestHead as H1RequestHead,
+  RequestHeadScanner,
+  type RequestLimits,
+} from "../h1/request-head.ts";
+import { type Exchange, ResponseQueue } from "./client-h1-queue.ts";
+import { bridgeRequest, lowerFields, Refusal } from "./client-h1-request.ts";
+import { clientH1Responder } from "./client-h1-responder.ts";
+import type { BodySink, ByteSink, Dispatcher } from "./message.ts";
+
+export interface ClientH1Options {
+  target: Authority;
+  dispatcher: Dispatcher;
+  limits: RequestLimits;
+  /** Called once per finished exchange with its final status (0 = truncated). */
+  onExchange(status: number): void;
+  /** Called once when the client connection is gone. */
+  onClose(err: ProxyError | null): void;
+  /** Bytes already read from the client (while sniffing the protocol). */
+  prefix?: Uint8Array;
+}
+
+/** Requests (pipelined, unanswered) before the reader stops taking more: bounds memory per connection. */
+export const PIPELINE_DEPTH = 16;
+
+const EMPTY = new Uint8Array(0);
+const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
+
+class ClientH1 {
+  readonly #ep: Endpoint;
+  readonly #opts: ClientH1Options;
+  readonly #queue: ResponseQueue;
+  readonly #scanner: RequestHeadScanner;
+  #input: Uint8Array[] = [];
+  #mode: "head" | "body" | "relay" | "stopped" = "head";
+  #body: { reader: BodyReader; sink: BodySink; ex: Exchange } | null = null;
+  #lastRequest = false;
+  #sinkBlocked = false;
+  #upgradeEx: Exchange | null = null;
+  #relay: ByteSink | null = null;
+  #relayBlocked = false;
+  #relayEnded = false;
+  #inputEnded = false;
+  #endHandled = false;
+  #paused = false;
+  #pumping = false;
+  #again = false;
+  #closed = false;
+  #failure: ProxyError | null = null;
+
+  constructor(ep: Endpoint, opts: ClientH1Options) {
+    this.#ep = ep;
+    this.#opts = opts;
+    this.#scanner = new RequestHeadScanner(opts.limits);
+    this.#queue = new ResponseQueue(ep, {
+      onExchange: (s) => opts.onExchange(s),
+      onProgress: () => this.#pump(),
+      onStop: (err) => this.#onStop(err),
+    });
+    if (opts.prefix && opts.prefix.length > 0) this.#input.push(opts.prefix);
+    ep.start({
+      data: (chunk) => {
+        this.#input.push(chunk);
+        this.#pump();
+      },
+      end: () => {
+        this.#inputEnded = true;
+        this.#pump();
+      },
+      error: (err) => this.#teardown(err),
+      drain: () => this.#queue.drain(),
+      close: () => this.#teardown(null),
+    });
+    this.#pump();
+  }
+
+  close(): void {
+    this.#ep.destroy();
+    this.#teardown(null);
+  }
+
+  #blocked(): boolean {
+    switch (this.#mode) {
+      case "head":
+        return this.#queue.length >= PIPELINE_DEPTH || (this.#upgradeEx !== null && !this.#upgradeEx.done);
+      case "body":
+        return this.#sinkBlocked;
+      case "relay":
+        return this.#relayBlocked;
+      default:
+        return false;
+    }
+  }
+
+  #pump(): void {
+    if (this.#pumping) {
+      this.#again = true;
+      return;
+    }
+    this.#pumping = true;
+    try {
+      do {
+        this.#again = false;
+        while (!this.#closed && !this.#blocked()) {
+          const chunk = this.#input.shift();
+          if (chunk === undefined) {
+            if (this.#inputEnded && !this.#endHandled) this.#onInputEnd();
+            break;
+          }
+          const rest = this.#step(chunk);
+          if (rest.length > 0) this.#input.unshift(rest);
+        }
+      } while (this.#again);
+    } finally {
+      this.#pumping = false;
+    }
+    const blocked = this.#blocked();
+    if (blocked && !this.#paused && !this.#closed) this.#ep.pause();
+    else if (!blocked && this.#paused && !this.#closed) this.#ep.resume();
+    this.#paused = blocked;
+  }
+
+  #step(chunk: Uint8Array): Uint8Array {
+    switch (this.#mode) {
+      case "head":
+        return this.#stepHead(chunk);
+      case "body":
+        return this.#stepBody(chunk);
+      case "relay":
+        if (this.#relay && !this.#relay.write(chunk)) this.#relayBlocked = true;
+        return EMPTY;
+      default:
+        return EMPTY; // stopped: nothing more is read from this connection
+    }
+  }
+
+  #stepHead(chunk: Uint8Array): Uint8Array {
+    let parsed: ReturnType<RequestHeadScanner["push"]>;
+    try {
+      parsed = this.#scanner.push(chunk);
+    } catch (err) {
+      const ex = this.#queue.open("", "1.1", false, false);
+      this.#refuse(ex, err instanceof H1Error ? err.status : 400, ProxyError.wrap(err, "HTTP_BAD_REQUEST"));
+      return EMPTY;
+    }
+    if (parsed.kind === "incomplete") return EMPTY;
+    this.#scanner.reset();
+    this.#onHead(parsed.head);
+    return chunk.subarray(parsed.consumed);
+  }
+
+  #stepBody(chunk: Uint8Array): Uint8Array {
+    const body = this.#body;
+    if (body === null) return chunk;
+    let step: ReturnType<BodyReader["push"]>;
+    try {
+      step = body.reader.push(chunk);
+    } catch (err) {
+      this.#bodyFailed(ProxyError.wrap(err, "HTTP_BAD_REQUEST"));
+      return EMPTY;
+    }
+    for (const d of step.data) if (!body.sink.write(d)) this.#sinkBlocked = true;
+    if (step.done) {
+      this.#body = null;
+      this.#sinkBlocked = false; // a `false` from the finished body's sink no longer holds
+      body.ex.bodyPending = false;
+      this.#mode = this.#lastRequest ? "stopped" : "head";
+      body.sink.end(lowerFields(step.trailers));
+    }
+    return step.rest;
+  }
+
+  /** Validates a complete head, then dispatches it; answers locally when it must not go upstream. */
+  #onHead(head: H1RequestHead): void {
+    const ex = this.#queue.open(head.method, head.version, head.keepAlive, head.upgrade !== null);
+    if (ex.closeAfter) this.#lastRequest = true;
+    const req = bridgeRequest(head, this.#opts.target);
+    if (req instanceof Refusal) {
+      this.#refuse(ex, req.status, req.error);
+      return;
+    }
+    const hasBody = req.bodyLength !== null && req.bodyLength !== 0;
+    const responder = clientH1Responder(this.#queue, ex, (toUpstream) => this.#startRelay(toUpstream));
+    if (head.expectContinue && hasBody) {
+      ex.sent100 = true;
+      this.#queue.emit(ex, CONTINUE);
+    }
+    ex.bodyPending = hasBody;
+    let sink: BodySink;
+    try {
+      sink = this.#opts.dispatcher.request(req, responder);
+    } catch (err) {
+      responder.fail(ProxyError.wrap(err, "INTERNAL"));
+      sink = { write: () => true, end: () => {}, abort: () => {}, onDrain: null };
+    }
+    if (head.upgrade !== null) this.#upgradeEx = ex;
+    if (!hasBody) {
+      if (this.#lastRequest) this.#mode = "stopped";
+      sink.end(null);
+      return;
+    }
+    this.#mode = "body";
+    const body = { reader: new BodyReader(head.body, "request"), sink, ex };
+    this.#body = body;
+    sink.onDrain = () => {
+      if (this.#body !== body) return; // a late wake-up from a finished body
+      this.#sinkBlocked = false;
+      this.#pump();
+    };
+  }
+
+  /** A local answer that ends the connection: nothing more is read. */
+  #refuse(ex: Exchange, status: number, err: ProxyError): void {
+    this.#failure ??= err;
+    this.#stopReading();
+    this.#queue.answer(ex, status, err.message, true);
+  }
+
+  #bodyFailed(err: ProxyError): void {
+    const body = this.#body;
+    if (body === null) return;
+    this.#body = null;
+    body.sink.abort(err);
+    this.#failure ??= err;
+    this.#stopReading();
+    if (body.ex.settled) this.#queue.truncate(body.ex, err);
+    else this.#queue.answer(body.ex, err instanceof H1Error ? err.status : 400, err.message, true);
+  }
+
+  #stopReading(): void {
+    this.#mode = "stopped";
+    this.#input = [];
+  }
+
+  #startRelay(toUpstream: ByteSink): void {
+    this.#mode = "relay";
+    this.#relay = toUpstream;
+    toUpstream.onDrain = () => {
+      this.#relayBlocked = false;
+      this.#pump();
+    };
+    if (this.#endHandled) {
+      toUpstream.end(); // the client already finished sending
+      this.#relayEnded = true;
+    }
+    this.#pump();
+  }
+
+  #onInputEnd(): void {
+    this.#endHandled = true;
+    if (this.#mode === "body" && this.#body !== null) {
+      try {
+        this.#body.reader.finish();
+      } catch (err) {
+        this.#bodyFailed(ProxyError.wrap(err, "HTTP_BAD_REQUEST"));
+      }
+      return;
+    }
+    if (this.#mode === "relay") {
+      this.#relay?.end();
+      this.#relayEnded = true;
+      return;
+    }
+    this.#stopReading();
+    this.#queue.closeWhenDone();
+  }
+
+  #onStop(err: ProxyError | null): void {
+    if (err === null && this.#mode === "relay") return; // the origin half-closed: keep relaying up
+    if (err) this.#failure ??= err;
+    const body = this.#body;
+    this.#body = null;
+    body?.sink.abort(err ?? new ProxyError("IO", "client connection closed before the request body ended"));
+    if (this.#mode === "relay") this.#relay?.abort(err ?? new ProxyError("IO", "relay ended"));
+    this.#stopReading();
+  }
+
+  #teardown(err: ProxyError | null): void {
+    if (err) this.#failure ??= err;
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue.shutdown();
+    const gone = err ?? new ProxyError("IO", "client connection closed");
+    this.#body?.sink.abort(gone);
+    this.#body = null;
+    if (this.#mode === "relay" && !(err === null && this.#relayEnded)) this.#relay?.abort(gone);
+    this.#mode = "stopped";
+    this.#input = [];
+    this.#opts.onClose(this.#failure);
+  }
+}
+
+/** Serves the decrypted client side of a tunnel as HTTP/1.1 until the client goes away. */
+export function serveClientH1(ep: Endpoint, opts: ClientH1Options): { close(): void } {
+  const conn = new ClientH1(ep, opts);
+  return { close: () => conn.close() };
+}

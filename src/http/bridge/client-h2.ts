@@ -1,0 +1,212 @@
+/**
+ * The client side of an HTTP-mode tunnel when the client speaks HTTP/2: a node:http2 server fed
+ * with the decrypted tunnel (`emit("connection")`), each stream turned into a RequestHead for the
+ * dispatcher. Raw header order is kept (rawHeaders). Extended CONNECT (RFC 8441) is not offered.
+ */
+import * as http2 from "node:http2";
+import { ProxyError } from "../../errors/proxy-error.ts";
+import { statusFor } from "../../errors/wire.ts";
+import type { Authority } from "../../proxy/authority.ts";
+import type { Endpoint } from "../../proxy/endpoint.ts";
+import type { HeaderField } from "../hpack/types.ts";
+import { EndpointDuplex } from "./endpoint-duplex.ts";
+import { checkAuthority, withoutHopByHop } from "./fields.ts";
+import type { BodySink, Dispatcher, Responder } from "./message.ts";
+
+export interface ClientH2Options {
+  target: Authority;
+  dispatcher: Dispatcher;
+  maxConcurrentStreams: number;
+  maxHeaderListSize: number;
+  /** Called once per finished exchange with its final status (0 = reset / failed after head). */
+  onExchange(status: number): void;
+  /** Called once when the client connection is gone. */
+  onClose(err: ProxyError | null): void;
+}
+
+/**
+ * Resets a stream. Bun's `stream.close(code)` sends an empty END_STREAM DATA frame before the
+ * RST_STREAM, which a client reads as a clean end: a truncation would pass for a complete
+ * response. `destroy(err)` sends only RST_STREAM(INTERNAL_ERROR).
+ */
+function resetStream(stream: http2.ServerHttp2Stream, why: string): void {
+  if (!stream.destroyed) stream.destroy(new Error(why));
+}
+
+function pairs(raw: readonly string[]): HeaderField[] {
+  const out: HeaderField[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2)
+    out.push([(raw[i] as string).toLowerCase(), raw[i + 1] as string]);
+  return out;
+}
+
+/** Response fields as a node:http2 headers object, order kept, repeated names as arrays. */
+function headersObject(status: number, fields: readonly HeaderField[]): http2.OutgoingHttpHeaders {
+  const obj: http2.OutgoingHttpHeaders = { ":status": status };
+  for (const [n, v] of withoutHopByHop(fields)) {
+    if (n.startsWith(":")) continue;
+    const prev = obj[n];
+    if (prev === undefined) obj[n] = v;
+    else obj[n] = Array.isArray(prev) ? [...prev, v] : [String(prev), v];
+  }
+  return obj;
+}
+
+function trailersObject(fields: readonly HeaderField[]): http2.OutgoingHttpHeaders {
+  const obj: http2.OutgoingHttpHeaders = {};
+  for (const [n, v] of withoutHopByHop(fields)) {
+    if (n.startsWith(":")) continue;
+    const prev = obj[n];
+    obj[n] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [String(prev), v];
+  }
+  return obj;
+}
+
+function responderFor(stream: http2.ServerHttp2Stream, opts: ClientH2Options): Responder {
+  let status = 0;
+  return {
+    interim(s, fields) {
+      if (!stream.destroyed && !stream.headersSent) stream.additionalHeaders(headersObject(s, fields));
+    },
+    head(s, fields, bodyless) {
+      status = s;
+      let trailers: HeaderField[] | null = null;
+      const sink: BodySink = {
+        write(chunk) {
+          if (stream.destroyed) return true;
+          return stream.write(chunk);
+        },
+        end(t) {
+          trailers = t;
+          if (!stream.destroyed) stream.end();
+        },
+        abort() {
+          status = 0;
+          resetStream(stream, "upstream failed");
+        },
+        onDrain: null,
+      };
+      stream.on("drain", () => sink.onDrain?.());
+      stream.on("wantTrailers", () => {
+        const t = trailers;
+        if (t && t.length > 0) stream.sendTrailers(trailersObject(t));
+        else stream.close();
+      });
+      stream.on("close", () => opts.onExchange(status));
+      if (stream.destroyed) return sink;
+      stream.respond(headersObject(s, fields), { endStream: bodyless, waitForTrailers: !bodyless });
+      return sink;
+    },
+    fail(err) {
+      if (stream.destroyed) return;
+      if (stream.headersSent) {
+        resetStream(stream, err.code);
+        return;
+      }
+      const code = err.code === "HTTP_BAD_REQUEST" ? 421 : statusFor(err);
+      const body = `${code} ${err.code}: ${err.message}\n`;
+      stream.respond({ ":status": code, "content-type": "text/plain; charset=utf-8" });
+      stream.end(body);
+      opts.onExchange(code);
+    },
+  };
+}
+
+function onStream(
+  stream: http2.ServerHttp2Stream,
+  flags: number,
+  raw: string[],
+  opts: ClientH2Options,
+): void {
+  stream.on("error", () => {}); // a reset is reported through close/aborted
+  const fields = pairs(raw);
+  const pseudo = new Map(fields.filter(([n]) => n.startsWith(":")));
+  const regular = fields.filter(([n]) => !n.startsWith(":"));
+  const responder = responderFor(stream, opts);
+  const method = pseudo.get(":method") ?? "";
+  if (method === "CONNECT" || pseudo.has(":protocol")) {
+    responder.fail(new ProxyError("HTTP_BAD_REQUEST", "CONNECT inside a tunnel is not supported"));
+    return;
+  }
+  try {
+    checkAuthority(pseudo.get(":authority") ?? null, opts.target);
+  } catch (err) {
+    responder.fail(ProxyError.wrap(err, "HTTP_BAD_REQUEST"));
+    return;
+  }
+  const endStream = (flags & 0x1) !== 0;
+  const cl = regular.find(([n]) => n === "content-length")?.[1];
+  const declared = cl === undefined ? -1 : Number(cl);
+  const sink = opts.dispatcher.request(
+    {
+      method,
+      authority: pseudo.get(":authority") ?? "",
+      path: pseudo.get(":path") ?? "/",
+      fields: regular,
+      clientProtocol: "h2",
+      bodyLength: endStream ? null : declared,
+    },
+    responder,
+  );
+  if (endStream) {
+    sink.end(null);
+    return;
+  }
+  let received = 0;
+  let trailers: HeaderField[] | null = null;
+  stream.on("trailers", (_h, _f, rawTrailers: string[]) => {
+    trailers = pairs(rawTrailers ?? []);
+  });
+  stream.on("data", (chunk: Buffer) => {
+    received += chunk.length;
+    if (declared >= 0 && received > declared) {
+      sink.abort(new ProxyError("HTTP_BAD_REQUEST", "DATA exceeds content-length"));
+      resetStream(stream, "DATA exceeds content-length");
+      return;
+    }
+    if (!sink.write(chunk)) stream.pause();
+  });
+  sink.onDrain = () => stream.resume();
+  stream.on("end", () => {
+    if (declared >= 0 && received !== declared) {
+      sink.abort(new ProxyError("HTTP_BAD_REQUEST", "DATA does not match content-length"));
+      resetStream(stream, "DATA does not match content-length");
+      return;
+    }
+    sink.end(trailers);
+  });
+  stream.on("aborted", () => sink.abort(new ProxyError("IO", "client reset the stream")));
+}
+
+/** Serves the decrypted client side of a tunnel as HTTP/2 until the client goes away. */
+export function serveClientH2(ep: Endpoint, opts: ClientH2Options): { close(): void } {
+  const server = http2.createServer({
+    settings: {
+      enablePush: false,
+      enableConnectProtocol: false,
+      maxConcurrentStreams: opts.maxConcurrentStreams,
+      maxHeaderListSize: opts.maxHeaderListSize,
+    },
+  });
+  const duplex = new EndpointDuplex(ep);
+  let closed = false;
+  const close = (err: ProxyError | null) => {
+    if (closed) return;
+    closed = true;
+    opts.onClose(err);
+  };
+  server.on("stream", (stream, _headers, flags, raw) =>
+    onStream(stream as http2.ServerHttp2Stream, flags, raw as string[], opts),
+  );
+  server.on("session", (session) => {
+    session.on("close", () => close(duplex.failure));
+    session.on("error", (e) => close(ProxyError.wrap(e, "HTTP_PROTOCOL")));
+  });
+  duplex.on("close", () => close(duplex.failure));
+  server.emit("connection", duplex);
+  return {
+    close() {
+      duplex.destroy();
+    },
+  };
+}

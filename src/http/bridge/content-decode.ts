@@ -1,0 +1,130 @@
+/**
+ * Decodes a response body whose content coding the client did not ask for (RFC 9110 §8.4): the
+ * upstream request carries the browser's `Accept-Encoding` (`gzip, deflate, br, zstd`), so an
+ * origin may answer with a coding a client such as `curl` without `--compressed` cannot read.
+ * Streaming (node:zlib transforms), with a cap against decompression bombs: at most
+ * MAX_CODINGS codings, and decoded bytes bounded by a ratio to the encoded bytes.
+ */
+
+import type { Transform } from "node:stream";
+import * as zlib from "node:zlib";
+import { ProxyError } from "../../errors/proxy-error.ts";
+
+/** Most codings stacked in one Content-Encoding (undici uses the same bound). */
+export const MAX_CODINGS = 5;
+/** Decoded bytes may exceed the encoded bytes by this factor (after the allowance below). */
+export const MAX_DECODE_RATIO = 1000;
+/** Decoded bytes always allowed before the ratio applies, bytes (small bodies compress well). */
+export const DECODE_ALLOWANCE_BYTES = 8 * 1024 * 1024;
+
+const FACTORIES: Record<string, () => Transform> = {
+  gzip: () => zlib.createGunzip(),
+  "x-gzip": () => zlib.createGunzip(),
+  deflate: () => zlib.createInflate(),
+  br: () => zlib.createBrotliDecompress(),
+  zstd: () => (zlib as unknown as { createZstdDecompress(): Transform }).createZstdDecompress(),
+};
+
+/** The codings of a Content-Encoding value, in the order they were applied; [] for identity. */
+export function parseCodings(value: string | null): string[] {
+  if (value === null) return [];
+  return value
+    .split(",")
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== "" && c !== "identity");
+}
+
+/** Whether `accept` (a client's Accept-Encoding) allows every coding in `codings`. */
+export function clientAccepts(accept: string | null, codings: readonly string[]): boolean {
+  if (codings.length === 0) return true;
+  if (accept === null) return false; // RFC 9110 §12.5.3: no header = any coding, but clients
+  // that omit it (curl without --compressed, many SDKs) do not decode: decode for them.
+  const allowed = new Map<string, number>();
+  for (const part of accept.split(",")) {
+    const [name, ...params] = part.split(";").map((s) => s.trim().toLowerCase());
+    if (!name) continue;
+    const q = params.find((p) => p.startsWith("q="));
+    allowed.set(name, q ? Number(q.slice(2)) : 1);
+  }
+  return codings.every((c) => {
+    const q = allowed.get(c) ?? allowed.get(c === "x-gzip" ? "gzip" : "") ?? allowed.get("*");
+    return q !== undefined && q > 0;
+  });
+}
+
+/** Whether the proxy can decode every coding (unknown codings are passed through undecoded). */
+export function canDecode(codings: readonly string[]): boolean {
+  return codings.length <= MAX_CODINGS && codings.every((c) => FACTORIES[c] !== undefined);
+}
+
+export interface DecodeSink {
+  data(chunk: Uint8Array): void;
+  end(): void;
+  error(err: ProxyError): void;
+}
+
+/**
+ * A push decoder: `write` encoded bytes, decoded bytes arrive at `sink.data`. Writes return
+ * false while the transforms hold more than their high-water mark; `onDrain` fires when they
+ * can take more.
+ */
+export class ContentDecoder {
+  readonly #first: Transform;
+  readonly #chain: Transform[];
+  #encoded = 0;
+  #decoded = 0;
+  #failed = false;
+  onDrain: (() => void) | null = null;
+
+  constructor(codings: readonly string[], sink: DecodeSink) {
+    if (!canDecode(codings)) {
+      throw new ProxyError("HTTP_PROTOCOL", `cannot decode content coding "${codings.join(", ")}"`);
+    }
+    // Codings are listed in the order applied: undo them last to first.
+    this.#chain = [...codings].reverse().map((c) => (FACTORIES[c] as () => Transform)());
+    for (let i = 0; i + 1 < this.#chain.length; i++) {
+      (this.#chain[i] as Transform).pipe(this.#chain[i + 1] as Transform);
+    }
+    this.#first = this.#chain[0] as Transform;
+    const last = this.#chain[this.#chain.length - 1] as Transform;
+    const fail = (err: unknown) => {
+      if (this.#failed) return;
+      this.#failed = true;
+      for (const t of this.#chain) t.destroy();
+      sink.error(ProxyError.wrap(err, "HTTP_PROTOCOL", "response body does not decode"));
+    };
+    for (const t of this.#chain) t.on("error", fail);
+    last.on("data", (d: Buffer) => {
+      this.#decoded += d.length;
+      if (this.#decoded > DECODE_ALLOWANCE_BYTES + this.#encoded * MAX_DECODE_RATIO) {
+        fail(
+          new ProxyError(
+            "HTTP_PROTOCOL",
+            `decoded response exceeds ${MAX_DECODE_RATIO}x its encoded size (decompression bomb?)`,
+          ),
+        );
+        return;
+      }
+      if (!this.#failed) sink.data(d);
+    });
+    last.on("end", () => {
+      if (!this.#failed) sink.end();
+    });
+    this.#first.on("drain", () => this.onDrain?.());
+  }
+
+  write(chunk: Uint8Array): boolean {
+    if (this.#failed) return true;
+    this.#encoded += chunk.length;
+    return this.#first.write(chunk);
+  }
+
+  end(): void {
+    if (!this.#failed) this.#first.end();
+  }
+
+  destroy(): void {
+    this.#failed = true;
+    for (const t of this.#chain) t.destroy();
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Header-field helpers shared by both sides of the bridge: lookups, hop-by-hop filtering and the
+ * checks on the authority a request names. Pure.
+ */
+import { ProxyError } from "../../errors/proxy-error.ts";
+import { type Authority, hostsEqual } from "../../proxy/authority.ts";
+import type { HeaderField } from "../hpack/types.ts";
+
+/** First value of `name` (lowercase), or null. */
+export function fieldValue(fields: readonly HeaderField[], name: string): string | null {
+  for (const [n, v] of fields) if (n === name) return v;
+  return null;
+}
+
+/** Connection-specific fields never forwarded (RFC 9110 §7.6.1, RFC 9113 §8.2.2), lowercase. */
+export const CONNECTION_SPECIFIC = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "http2-settings",
+]);
+
+/** Drops connection-specific fields and every field the `Connection` header names. */
+export function withoutHopByHop(fields: readonly HeaderField[]): HeaderField[] {
+  const named = new Set<string>();
+  for (const [n, v] of fields) {
+    if (n !== "connection") continue;
+    for (const token of v.split(",")) named.add(token.trim().toLowerCase());
+  }
+  return fields.filter(([n]) => !CONNECTION_SPECIFIC.has(n) && !named.has(n));
+}
+
+/** Splits `host[:port]`; the port defaults to 443 (the tunnel is TLS). */
+export function splitAuthority(authority: string): { host: string; port: number } | null {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s/?#@]+))(?::(\d{1,5}))?$/.exec(authority);
+  if (m === null) return null;
+  const port = m[3] === undefined ? 443 : Number(m[3]);
+  if (port < 1 || port > 65535) return null;
+  return { host: m[1] ?? m[2] ?? "", port };
+}
+
+/**
+ * A request inside a tunnel must name the CONNECT target (RFC 9110 §7.2, RFC 9113 §8.3.1):
+ * anything else would let one tunnel reach another origin with the first one's checks.
+ * Throws HTTP_BAD_REQUEST (answered 421 Misdirected Request by the client side).
+ */
+export function checkAuthority(authority: string | null, target: Authority): void {
+  if (authority === null || authority === "") {
+    throw new ProxyError("HTTP_BAD_REQUEST", "request has no Host / :authority");
+  }
+  const a = splitAuthority(authority);
+  if (a === null) throw new ProxyError("HTTP_BAD_REQUEST", `invalid authority "${authority}"`);
+  if (!hostsEqual(a.host, target.host) || a.port !== target.port) {
+    throw new ProxyError(
+      "HTTP_BAD_REQUEST",
+      `request names ${authority}, not the CONNECT target ${target.host}:${target.port}`,
+    );
+  }
+}
+
+/** Whether a field value is safe to carry into HTTP/1.1 (no CR, LF or NUL: RFC 9113 §8.2.1). */
+export function safeFieldValue(value: string): boolean {
+  return !/[\r\n\0]/.test(value);
+}

@@ -1,0 +1,303 @@
+/**
+ * One upstream HTTP/2 connection spoken as the browser: the pure H2ClientSession (our framer and
+ * HPACK encoder, configured from the profile) over the upstream TLS endpoint. Carries every
+ * request of a tunnel. Response bodies are acknowledged to the origin (WINDOW_UPDATE) only as
+ * the client takes them, so a slow client holds at most the browser's windows in memory.
+ */
+import { ProxyError } from "../../errors/proxy-error.ts";
+import type { H2HeadersPriority } from "../../profiles/http-types.ts";
+import type { Endpoint } from "../../proxy/endpoint.ts";
+import { H2ClientSession } from "../h2/client-session.ts";
+import { H2ErrorCode } from "../h2/errors.ts";
+import type { H2ClientPlan, H2Event } from "../h2/session-types.ts";
+import { SettingId, settingValue } from "../h2/settings.ts";
+import { HpackDecoder } from "../hpack/decoder.ts";
+import { HpackEncoder } from "../hpack/encoder.ts";
+import type { HeaderField, HpackPolicy } from "../hpack/types.ts";
+import type { BodySink, Responder } from "./message.ts";
+
+/** Largest HPACK encoder table we keep whatever the server announces, bytes (our bound; memory per tunnel). */
+export const MAX_ENCODER_TABLE_BYTES = 65_536;
+
+export interface H2Request {
+  /** Pseudo-headers first, in the profile's order, then regular fields. */
+  fields: HeaderField[];
+  hasBody: boolean;
+  /** HEADERS priority; `last-open-higher` = the newest open stream of equal or higher weight. */
+  priority: H2HeadersPriority | null;
+  /** HEAD: the response has no body whatever its headers say. */
+  head: boolean;
+}
+
+interface Exchange {
+  weight: number;
+  responder: Responder;
+  head: boolean;
+  response: BodySink | null;
+  trailers: HeaderField[] | null;
+  /** Bytes delivered to the client side but not yet returned to the windows. */
+  unacked: number;
+  /** Request body bytes the windows did not take yet, and whether END_STREAM is owed. */
+  pending: Uint8Array | null;
+  pendingEnd: { trailers: HeaderField[] | null } | null;
+  request: BodySink | null;
+}
+
+export class UpstreamH2 {
+  readonly #ep: Endpoint;
+  readonly #session: H2ClientSession;
+  readonly #streams = new Map<number, Exchange>();
+  readonly #waiting: (() => void)[] = [];
+  #closed = false;
+  #blocked = false;
+  /** Called when the connection can take no new streams (GOAWAY, error, close). */
+  onGone: (() => void) | null = null;
+
+  constructor(ep: Endpoint, plan: H2ClientPlan, hpack: HpackPolicy) {
+    this.#ep = ep;
+    const encoder = new HpackEncoder(hpack);
+    this.#session = new H2ClientSession({
+      plan,
+      encoder: {
+        // A server may announce a huge table; our own table never grows past the bound.
+        setMaxTableSize: (n) => encoder.setMaxTableSize(Math.min(n, MAX_ENCODER_TABLE_BYTES)),
+        encode: (f) => encoder.encode(f),
+      },
+      // Accept size updates up to the HEADER_TABLE_SIZE the browser advertises (Chrome: 65536).
+      decoder: new HpackDecoder({
+        maxTableSize: settingValue(plan.settings, SettingId.HEADER_TABLE_SIZE, 4096),
+      }),
+    });
+    ep.start({
+      data: (bytes) => this.#onBytes(bytes),
+      end: () => this.#fail(new ProxyError("UPSTREAM_TRUNCATED", "upstream closed the HTTP/2 connection")),
+      error: (e) => this.#fail(e),
+      drain: () => {
+        this.#blocked = false;
+        this.#retryPending();
+      },
+      close: () => this.#fail(new ProxyError("IO", "upstream connection closed")),
+    });
+    this.#ep.write(this.#session.preface());
+  }
+
+  /** Whether new requests can go on this connection. */
+  get usable(): boolean {
+    return !this.#closed && !this.#session.goingAway && !this.#session.closed;
+  }
+
+  get activeStreams(): number {
+    return this.#streams.size;
+  }
+
+  /**
+   * Sends a request now, or when the peer's MAX_CONCURRENT_STREAMS allows; `attach` receives the
+   * sink for its body once the stream is open (not called when it has no body).
+   */
+  request(req: H2Request, responder: Responder, attach: (sink: BodySink) => void): void {
+    const open = () => {
+      if (!this.usable) {
+        responder.fail(new ProxyError("UPSTREAM_UNREACHABLE", "upstream HTTP/2 connection went away"));
+        return;
+      }
+      const p = req.priority;
+      const priority = p ? { exclusive: p.exclusive, weight: p.weight, dependency: this.#parent(p) } : null;
+      const r = this.#session.openStream({
+        fields: req.fields,
+        endStream: !req.hasBody,
+        ...(priority ? { priority } : {}),
+      });
+      if (!r.ok) {
+        if (r.reason === "concurrency-limit") this.#waiting.push(open);
+        else
+          responder.fail(
+            new ProxyError("UPSTREAM_UNREACHABLE", `upstream refused a new stream (${r.reason})`),
+          );
+        return;
+      }
+      const ex: Exchange = {
+        weight: p?.weight ?? 0,
+        responder,
+        head: req.head,
+        response: null,
+        trailers: null,
+        unacked: 0,
+        pending: null,
+        pendingEnd: null,
+        request: null,
+      };
+      this.#streams.set(r.streamId, ex);
+      this.#flush();
+      if (req.hasBody) {
+        ex.request = this.#requestSink(r.streamId, ex);
+        attach(ex.request);
+      }
+    };
+    open();
+  }
+
+  /** Chromium's parent rule: the newest still-open stream whose weight is >= this one's, else 0. */
+  #parent(p: H2HeadersPriority): number {
+    if (p.dependency !== "last-open-higher") return p.dependency;
+    let parent = 0;
+    for (const [id, ex] of this.#streams) if (ex.weight >= p.weight) parent = id;
+    return parent;
+  }
+
+  /** The sink the client side writes the request body into, for one stream. */
+  #requestSink(id: number, ex: Exchange): BodySink {
+    const sink: BodySink = {
+      write: (chunk) => {
+        if (!this.#streams.has(id)) return true; // reset: drop
+        const n = this.#session.writeData(id, chunk, false);
+        this.#flush();
+        if (n === chunk.length) return true;
+        ex.pending = chunk.subarray(n);
+        return false;
+      },
+      end: (trailers) => {
+        if (!this.#streams.has(id)) return;
+        if (ex.pending) {
+          ex.pendingEnd = { trailers };
+          return;
+        }
+        this.#finishRequest(id, trailers);
+      },
+      abort: () => {
+        this.#session.resetStream(id, H2ErrorCode.CANCEL);
+        this.#streams.delete(id);
+        this.#flush();
+      },
+      onDrain: null,
+    };
+    return sink;
+  }
+
+  #finishRequest(id: number, trailers: HeaderField[] | null): void {
+    if (trailers && trailers.length > 0) this.#session.writeTrailers(id, trailers);
+    else this.#session.writeData(id, new Uint8Array(0), true);
+    this.#flush();
+  }
+
+  #retryPending(): void {
+    for (const [id, ex] of this.#streams) {
+      if (!ex.pending || this.#blocked) continue;
+      const n = this.#session.writeData(id, ex.pending, false);
+      ex.pending = n === ex.pending.length ? null : ex.pending.subarray(n);
+      this.#flush();
+      if (ex.pending) continue;
+      if (ex.pendingEnd) {
+        const t = ex.pendingEnd.trailers;
+        ex.pendingEnd = null;
+        this.#finishRequest(id, t);
+      } else {
+        ex.request?.onDrain?.();
+      }
+    }
+  }
+
+  #flush(): void {
+    const out = this.#session.takeOutput();
+    if (out.length > 0 && !this.#ep.write(out)) this.#blocked = true;
+  }
+
+  #onBytes(bytes: Uint8Array): void {
+    let events: H2Event[];
+    try {
+      events = this.#session.receive(bytes);
+    } catch (err) {
+      this.#fail(ProxyError.wrap(err, "HTTP_PROTOCOL"));
+      return;
+    }
+    for (const ev of events) this.#onEvent(ev);
+    this.#flush();
+  }
+
+  #onEvent(ev: H2Event): void {
+    switch (ev.type) {
+      case "headers": {
+        const ex = this.#streams.get(ev.streamId);
+        if (!ex) return;
+        if (ev.interim) {
+          if (ev.status !== 101) ex.responder.interim(ev.status, ev.fields);
+          return;
+        }
+        const bodyless = ex.head || ev.status === 204 || ev.status === 304;
+        const sink = ex.responder.head(ev.status, ev.fields, bodyless);
+        ex.response = sink;
+        sink.onDrain = () => {
+          const n = ex.unacked;
+          ex.unacked = 0;
+          this.#session.consumed(ev.streamId, n);
+          this.#flush();
+        };
+        return;
+      }
+      case "data": {
+        const ex = this.#streams.get(ev.streamId);
+        if (!ex?.response) return;
+        if (ex.response.write(ev.data)) this.#session.consumed(ev.streamId, ev.data.length);
+        else ex.unacked += ev.data.length;
+        return;
+      }
+      case "trailers": {
+        const ex = this.#streams.get(ev.streamId);
+        if (ex) ex.trailers = ev.fields;
+        return;
+      }
+      case "end": {
+        const ex = this.#streams.get(ev.streamId);
+        this.#streams.delete(ev.streamId);
+        ex?.response?.end(ex.trailers);
+        return;
+      }
+      case "reset": {
+        const ex = this.#streams.get(ev.streamId);
+        this.#streams.delete(ev.streamId);
+        if (!ex) return;
+        const err = new ProxyError("HTTP_PROTOCOL", `upstream reset the stream (HTTP/2 error ${ev.code})`);
+        if (ex.response) ex.response.abort(err);
+        else ex.responder.fail(err);
+        return;
+      }
+      case "writable":
+        this.#retryPending();
+        return;
+      case "open-capacity": {
+        const waiting = this.#waiting.splice(0);
+        for (const w of waiting) w();
+        return;
+      }
+      case "goaway":
+        this.onGone?.();
+        return;
+      case "connection-error":
+        this.#fail(ev.error);
+        return;
+      default:
+        return;
+    }
+  }
+
+  #fail(err: ProxyError): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const streams = [...this.#streams.values()];
+    this.#streams.clear();
+    for (const ex of streams) {
+      if (ex.response) ex.response.abort(err);
+      else ex.responder.fail(err);
+    }
+    for (const w of this.#waiting.splice(0)) w();
+    this.#ep.destroy();
+    this.onGone?.();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#session.goaway();
+    this.#flush();
+    this.#ep.end();
+    this.#closed = true;
+  }
+}

@@ -1,0 +1,190 @@
+import { ProxyError } from "../../errors/proxy-error.ts";
+import { H1Error, type H1Side } from "./errors.ts";
+import { CR, isForbiddenHeadByte, LF } from "./syntax.ts";
+
+/**
+ * Incremental framer for one HTTP/1.x head (start line + field lines + CRLF): finds where the head
+ * ends and applies the byte-level rules, so the line parsers only ever see complete, clean lines.
+ *
+ * Every byte is examined exactly once, in stream order, however the input is split: pushing a
+ * head one byte at a time costs O(n) overall (the scanner remembers where it stopped; the bytes of
+ * an incomplete head are kept in a buffer that grows by doubling). `bytesExamined` and
+ * `bytesCopied` expose that work for tests.
+ *
+ * Byte rules (checked at the byte that breaks them, so the first error is the same for any split):
+ * - Line endings are CRLF: a bare LF is BARE_LF, a CR not followed by LF is BARE_CR (RFC 9112 §2.2
+ *   lets a recipient accept LF alone; one terminator rule leaves no doubt about where a head ends).
+ * - CTLs other than HTAB, and DEL, are CONTROL_CHAR anywhere in a head (RFC 9110 §5.5, §5.6.2).
+ * - One empty line before the start line is skipped (RFC 9112 §2.2 SHOULD); a second one is
+ *   LEADING_EMPTY_LINES.
+ * - The head, counted from the first byte pushed (a skipped empty line included) to the final LF,
+ *   must fit in `maxHeadBytes` (else HEAD_TOO_LARGE, 431); at most `maxHeaders` field lines (else
+ *   TOO_MANY_FIELDS, 431); the start line at most `maxStartLineBytes` without its CRLF (else
+ *   URI_TOO_LONG, 414, for a request; BAD_START_LINE for a response).
+ * After an error every further `push` throws the same error until `reset()`.
+ */
+
+export interface ScanLimits {
+  maxHeadBytes: number;
+  maxHeaders: number;
+  maxStartLineBytes: number;
+}
+
+export interface ScannedHead {
+  /** The head from the start line's first byte to the final CRLF CRLF inclusive. */
+  bytes: Uint8Array;
+  /**
+   * Offsets in `bytes` of the start line, each field line, and the final empty line: line `i`
+   * spans `[lines[i], lines[i + 1] - 2)` (the CRLF excluded).
+   */
+  lines: number[];
+  /** How many bytes of the chunk passed to the last `push` belong to the head. */
+  consumed: number;
+}
+
+const INITIAL_CAPACITY = 1024; // bytes; most heads fit, doubling covers the rest
+
+export class HeadScanner {
+  readonly side: H1Side;
+  readonly limits: ScanLimits;
+  /** Bytes looked at by the scan loop since construction (never reset): the work measure. */
+  bytesExamined = 0;
+  /** Bytes copied into the internal buffer, growth included, since construction. */
+  bytesCopied = 0;
+
+  private acc = new Uint8Array(0);
+  private accLen = 0;
+  private total = 0; // stream offset of the next byte
+  private headStart = 0;
+  private lineStart = 0;
+  private prevCR = false;
+  private haveStartLine = false;
+  private emptyLines = 0;
+  private fields = 0;
+  private lineStarts: number[] = [];
+  private complete = false;
+  private failed: H1Error | null = null;
+
+  constructor(side: H1Side, limits: ScanLimits) {
+    this.side = side;
+    this.limits = limits;
+  }
+
+  /** Forgets the current head (complete or not) so the scanner can frame the next message. */
+  reset(): void {
+    this.accLen = 0;
+    this.total = 0;
+    this.headStart = 0;
+    this.lineStart = 0;
+    this.prevCR = false;
+    this.haveStartLine = false;
+    this.emptyLines = 0;
+    this.fields = 0;
+    this.lineStarts = [];
+    this.complete = false;
+    this.failed = null;
+  }
+
+  /** Feeds the next bytes; returns the head once its final CRLF has arrived, else null. */
+  push(chunk: Uint8Array): ScannedHead | null {
+    if (this.failed !== null) throw this.failed;
+    if (this.complete)
+      throw new ProxyError("INTERNAL", "HeadScanner.push after a complete head: reset() first");
+    const base = this.total;
+    let end: number;
+    try {
+      end = this.scan(chunk, base);
+    } catch (err) {
+      if (err instanceof H1Error) this.failed = err;
+      throw err;
+    }
+    if (end < 0) {
+      this.append(chunk, chunk.length);
+      this.total = base + chunk.length;
+      return null;
+    }
+    this.complete = true;
+    const consumed = end - base;
+    let bytes: Uint8Array;
+    if (this.accLen === 0) {
+      bytes = chunk.subarray(this.headStart, consumed);
+    } else {
+      this.append(chunk, consumed);
+      bytes = this.acc.subarray(this.headStart, this.accLen);
+    }
+    this.total = end;
+    const lines = this.lineStarts.map((s) => s - this.headStart);
+    return { bytes, lines, consumed };
+  }
+
+  /** Scans `chunk` (whose first byte is at stream offset `base`); the stream end offset of the head, or -1. */
+  private scan(chunk: Uint8Array, base: number): number {
+    const { maxHeadBytes, maxHeaders, maxStartLineBytes } = this.limits;
+    for (let i = 0; i < chunk.length; i++) {
+      this.bytesExamined++;
+      const p = base + i;
+      const b = chunk[i] ?? 0;
+      if (p >= maxHeadBytes) {
+        throw new H1Error(this.side, "HEAD_TOO_LARGE", `head exceeds ${maxHeadBytes} bytes`, 431);
+      }
+      if (this.prevCR) {
+        if (b !== LF) throw new H1Error(this.side, "BARE_CR", "CR not followed by LF in head");
+        this.prevCR = false;
+        const empty = p - 1 === this.lineStart;
+        if (empty && !this.haveStartLine) {
+          if (++this.emptyLines > 1) {
+            throw new H1Error(
+              this.side,
+              "LEADING_EMPTY_LINES",
+              "more than one empty line before the start line",
+            );
+          }
+          this.headStart = this.lineStart = p + 1;
+          continue;
+        }
+        this.lineStarts.push(this.lineStart);
+        if (empty) return p + 1;
+        if (!this.haveStartLine) {
+          this.haveStartLine = true;
+        } else if (++this.fields > maxHeaders) {
+          throw new H1Error(this.side, "TOO_MANY_FIELDS", `more than ${maxHeaders} field lines`, 431);
+        }
+        this.lineStart = p + 1;
+        continue;
+      }
+      if (b === CR) {
+        this.prevCR = true;
+        continue;
+      }
+      if (b === LF) throw new H1Error(this.side, "BARE_LF", "LF without CR in head");
+      if (isForbiddenHeadByte(b)) throw new H1Error(this.side, "CONTROL_CHAR", "control character in head");
+      if (!this.haveStartLine && p - this.lineStart >= maxStartLineBytes) {
+        if (this.side === "request") {
+          throw new H1Error(
+            this.side,
+            "URI_TOO_LONG",
+            `request line exceeds ${maxStartLineBytes} bytes`,
+            414,
+          );
+        }
+        throw new H1Error(this.side, "BAD_START_LINE", `status line exceeds ${maxStartLineBytes} bytes`);
+      }
+    }
+    return -1;
+  }
+
+  private append(chunk: Uint8Array, n: number): void {
+    const need = this.accLen + n;
+    if (need > this.acc.length) {
+      let cap = Math.max(INITIAL_CAPACITY, this.acc.length * 2);
+      while (cap < need) cap *= 2;
+      const grown = new Uint8Array(cap);
+      grown.set(this.acc.subarray(0, this.accLen));
+      this.bytesCopied += this.accLen;
+      this.acc = grown;
+    }
+    this.acc.set(n === chunk.length ? chunk : chunk.subarray(0, n), this.accLen);
+    this.accLen = need;
+    this.bytesCopied += n;
+  }
+}
