@@ -9,21 +9,10 @@ import {
   type ParseResult,
   parseConnect,
 } from "../src/proxy/connect-parser.ts";
+import { prng } from "./helpers/prng.ts";
 
 const enc = new TextEncoder();
 const bytes = (s: string) => enc.encode(s);
-
-/** mulberry32: small seeded PRNG so the randomised tests are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function done(r: ParseResult) {
   if (r.kind !== "done") throw new Error(`expected done, got ${r.kind}`);

@@ -10,6 +10,7 @@ import { fingerprintFromPeet, fingerprintFromPeetJson } from "../src/fingerprint
 import { peetprint, peetprintHash } from "../src/fingerprint/peetprint.ts";
 import { type ClientHelloFingerprint, GREASE } from "../src/fingerprint/types.ts";
 import { encodeClientHello, wrapInRecords } from "./helpers/clienthello-encoder.ts";
+import { prng } from "./helpers/prng.ts";
 
 const FIXTURES = join(import.meta.dir, "fixtures", "fingerprints");
 const NAMES = ["chrome-143-macos-arm64", "firefox-145-macos-arm64", "safari-26.2-macos-arm64"] as const;
@@ -42,18 +43,6 @@ function expectCode(fn: () => unknown, code: "BAD_REQUEST" | "CONFIG_INVALID"): 
     return err as ProxyError;
   }
   throw new Error(`expected ProxyError ${code}, nothing was thrown`);
-}
-
-/** Deterministic PRNG (mulberry32) so fuzz failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe("fingerprints of the reference captures", () => {

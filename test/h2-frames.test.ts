@@ -8,7 +8,7 @@ import { concatBytes, encodeFrame, encodeHeaderBlock } from "../src/http/h2/fram
 import { isGreaseSettingId } from "../src/http/h2/settings.ts";
 import { HpackDecoder } from "../src/http/hpack/index.ts";
 import { captureBytes, hex } from "./helpers/h2-fixtures.ts";
-import { prng, randBytes, randInt } from "./helpers/h2-prng.ts";
+import { prng, randBytes, randInt } from "./helpers/prng.ts";
 
 const bytes = (...xs: number[]) => Uint8Array.from(xs);
 const text = (s: string) => new TextEncoder().encode(s);

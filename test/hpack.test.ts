@@ -10,6 +10,7 @@ import { type Cursor, decodeInteger, encodeInteger } from "../src/http/hpack/int
 import { toOctets } from "../src/http/hpack/octets.ts";
 import { CHROME_HPACK_POLICY, FIREFOX_HPACK_POLICY } from "../src/http/hpack/policies.ts";
 import type { HeaderField, HpackPolicy } from "../src/http/hpack/types.ts";
+import { prng } from "./helpers/prng.ts";
 
 const FIXTURES = join(import.meta.dir, "fixtures", "http");
 
@@ -43,17 +44,6 @@ const RFC_POLICY: HpackPolicy = {
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex");
 const unhex = (text: string): Uint8Array => new Uint8Array(Buffer.from(text.replace(/\s+/g, ""), "hex"));
 
-/** Seeded PRNG (mulberry32) so that every random case reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const pick = <T>(rng: () => number, list: readonly T[]): T => list[Math.floor(rng() * list.length)] as T;
 const int = (rng: () => number, max: number): number => Math.floor(rng() * (max + 1));
 

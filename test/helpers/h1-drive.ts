@@ -18,6 +18,9 @@ import {
   ResponseHeadScanner,
   type ResponseLimits,
 } from "../../src/http/h1/response-head.ts";
+import { prng } from "./prng.ts";
+
+export { prng };
 
 export const enc = new TextEncoder();
 
@@ -36,18 +39,6 @@ export function latin1(b: Uint8Array): string {
   let s = "";
   for (const x of b) s += String.fromCharCode(x);
   return s;
-}
-
-/** mulberry32: small seeded PRNG so randomised tests are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Splits `buf` into pieces: all size 1 (`rand` null) or random sizes 1..maxChunk. */

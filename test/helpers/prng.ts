@@ -1,4 +1,4 @@
-/** A small seeded PRNG (mulberry32) so fuzz runs are reproducible. */
+/** A small seeded PRNG (mulberry32) so fuzz and randomised tests reproduce; shared by every test. */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
