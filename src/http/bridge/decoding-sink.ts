@@ -8,7 +8,7 @@ import type { ProxyError } from "../../errors/proxy-error.ts";
 import type { HeaderField } from "../hpack/types.ts";
 import { ContentDecoder, canDecode, clientAccepts, parseCodings } from "./content-decode.ts";
 import { fieldValue } from "./fields.ts";
-import type { BodySink, Responder } from "./message.ts";
+import { type BodySink, canUpgrade, type Responder, type UpgradeResponder } from "./message.ts";
 
 /** The response fields after decoding: no Content-Encoding / Content-Length, weak ETag. */
 export function decodedFields(fields: readonly HeaderField[]): HeaderField[] {
@@ -22,7 +22,7 @@ export function decodedFields(fields: readonly HeaderField[]): HeaderField[] {
 }
 
 export function decodingResponder(inner: Responder, clientAcceptEncoding: string | null): Responder {
-  return {
+  const wrapped: Responder = {
     interim: (s, f) => inner.interim(s, f),
     fail: (e) => inner.fail(e),
     head(status, fields, bodyless) {
@@ -75,4 +75,11 @@ export function decodingResponder(inner: Responder, clientAcceptEncoding: string
       return sink;
     },
   };
+  // A WebSocket (101) is a byte relay: nothing to decode, the upgrade goes straight through.
+  if (!canUpgrade(inner)) return wrapped;
+  const upgrading: UpgradeResponder = {
+    ...wrapped,
+    upgrade: (fields, toUpstream) => inner.upgrade(fields, toUpstream),
+  };
+  return upgrading;
 }
