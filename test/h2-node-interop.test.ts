@@ -8,8 +8,8 @@ import type { H2ClientPlan, H2Event, HeaderField } from "../src/http/h2/session-
 import { CHROME_HPACK_POLICY, FIREFOX_HPACK_POLICY } from "../src/http/hpack/index.ts";
 import { CHROME_PLAN, FIREFOX_PLAN } from "./helpers/h2-fixtures.ts";
 import { type NodeH2Server, startNodeH2Server } from "./helpers/h2-node-peer.ts";
-import { prng, randBytes } from "./helpers/prng.ts";
 import { type DriverResponse, H2SessionDriver } from "./helpers/h2-session-driver.ts";
+import { prng, randBytes } from "./helpers/prng.ts";
 
 /**
  * Our client session against an implementation that is not ours: Node's http2 server (nghttp2),

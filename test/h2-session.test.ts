@@ -21,8 +21,8 @@ import {
   hex,
   SAFARI_PLAN,
 } from "./helpers/h2-fixtures.ts";
-import { prng, randBytes, randInt } from "./helpers/prng.ts";
 import { ScriptedPeer, SMALL_PLAN } from "./helpers/h2-scripted-peer.ts";
+import { prng, randBytes, randInt } from "./helpers/prng.ts";
 
 const { PROTOCOL_ERROR, FLOW_CONTROL_ERROR, STREAM_CLOSED, CANCEL, REFUSED_STREAM } = H2ErrorCode;
 const GET: HeaderField[] = [
