@@ -77,6 +77,12 @@ export async function startProxy(config: Config, logger: Logger): Promise<Runnin
       clientHandshakeTimeoutMs: proxy.limits.clientHandshakeTimeoutMs,
       upstreamHandshakeTimeoutMs: proxy.upstream.handshakeTimeoutMs,
       idleTimeoutMs: proxy.limits.idleTimeoutMs,
+      http: {
+        mode: proxy.mitm.http,
+        keepClient: new Set(proxy.http.keepClientHeaders),
+        maxConcurrentStreams: proxy.http.maxConcurrentStreams,
+        maxRequestHeadBytes: proxy.http.maxRequestHeadBytes,
+      },
       targetGuard: { denyPrivate: proxy.access.denyPrivate, denyCidrs: proxy.access.denyCidrs },
       verify: {
         verify: !proxy.upstream.insecureSkipVerify,

@@ -54,6 +54,30 @@ export const CONFIG_SCHEMA = {
         "Intercept CONNECT tunnels (mint a leaf, re-originate TLS with a profile); false = blind relay",
         true,
       ),
+      http: enumField(
+        "full: terminate HTTP and re-originate every request as the profile's browser (HTTP/2 or HTTP/1.1, headers); tls-relay: relay the decrypted bytes, only the TLS hello is the browser's",
+        "full",
+        ["full", "tls-relay"] as const,
+      ),
+    },
+    http: {
+      keep_client_headers: stringListField(
+        "Browser-identity headers (e.g. user-agent) whose client values are sent instead of the profile's; per request: X-PolyTLS-Keep-Headers",
+        (v) =>
+          /^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(v) ? undefined : `expected a lowercase header name, got "${v}"`,
+      ),
+      max_concurrent_streams: intField(
+        "Most concurrent HTTP/2 streams a client may open in one tunnel (its SETTINGS_MAX_CONCURRENT_STREAMS)",
+        100,
+        1,
+        1_000,
+      ),
+      max_request_head_bytes: intField(
+        "Largest request head (HTTP/1.1) or header list (HTTP/2) a client may send in a tunnel, bytes",
+        65_536,
+        1_024,
+        1_048_576,
+      ),
     },
     upstream: {
       default_profile: stringField(
@@ -179,6 +203,7 @@ export type SectionValue<S> = {
 export type ProxyConfig = SectionValue<typeof CONFIG_SCHEMA.proxy>;
 export type ListenConfig = ProxyConfig["listen"];
 export type MitmConfig = ProxyConfig["mitm"];
+export type HttpConfig = ProxyConfig["http"];
 export type UpstreamConfig = ProxyConfig["upstream"];
 export type CertificateConfig = ProxyConfig["certificate"];
 export type LimitsConfig = ProxyConfig["limits"];

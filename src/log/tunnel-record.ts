@@ -29,10 +29,25 @@ export interface TunnelRecord {
   /** Application bytes relayed upstream → client. */
   bytesDown: number;
   durationMs: number;
+  /** HTTP mode: what the client spoke (`h2`, `h1`, or `relay` when it was not HTTP). */
+  http?: "h2" | "h1" | "relay";
+  /** HTTP mode: upstream protocols used, e.g. `h2` or `http/1.1`. */
+  upstreamHttp?: string[];
+  /** HTTP mode: requests served, and their final statuses by code ("0" = reset after the head). */
+  requests?: number;
+  statuses?: Record<string, number>;
   /** Why the tunnel failed, null when it closed normally (however the client closed). */
   errorCode: ErrorCode | null;
   /** The failure in words, one prefix naming the side ("upstream TLS handshake: …"); absent on success. */
   reason?: string;
+}
+
+/** `200:3,404:1`: status counts, in code order. */
+export function formatStatuses(statuses: Record<string, number>): string {
+  return Object.keys(statuses)
+    .sort((a, b) => Number(a) - Number(b))
+    .map((k) => `${k}:${statuses[k]}`)
+    .join(",");
 }
 
 /** Logs `tunnel closed` at info, or at warn when the tunnel ended with an error. */
@@ -47,6 +62,10 @@ export function logTunnel(logger: Logger, rec: TunnelRecord): void {
     upstreamVersion: rec.upstreamVersion,
     upstreamCipher: rec.upstreamCipher,
     resumed: rec.resumed,
+    http: rec.http,
+    upstreamHttp: rec.upstreamHttp?.join(","),
+    requests: rec.requests,
+    statuses: rec.statuses === undefined ? undefined : formatStatuses(rec.statuses),
     bytesUp: rec.bytesUp,
     bytesDown: rec.bytesDown,
     durationMs: Math.round(rec.durationMs),

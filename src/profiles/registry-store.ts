@@ -237,4 +237,9 @@ export class ProfileRegistry {
     }
     return spec;
   }
+
+  /** The HTTP layer of a profile; throws ProxyError("UNKNOWN_PROFILE"). */
+  http(nameOrAlias: string): ProfileHttp {
+    return this.get(nameOrAlias).http;
+  }
 }

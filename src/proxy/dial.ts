@@ -116,6 +116,9 @@ function connect(
     socket.once("connect", () => {
       done();
       socket.removeAllListeners("error");
+      // Until the tunnel reads from it (after the leaf and the client's handshake), an origin
+      // reset must not be an unhandled 'error'; later readers see the socket destroyed.
+      socket.on("error", () => {});
       socket.pause();
       resolve(socket);
     });

@@ -24,8 +24,11 @@ import { type RelayResult, relay } from "./relay.ts";
 import { SecureChannel } from "./secure-channel.ts";
 import type { SelfAddress } from "./target-guard.ts";
 import { withAbort, withTimeout } from "./timeout.ts";
+import { runHttpMitm } from "./tunnel-http.ts";
 
 export const ESTABLISHED = "HTTP/1.1 200 Connection Established\r\n\r\n";
+/** A client that got an error status before `200` is closed this long after it, ms. */
+const ERROR_LINGER_MS = 1_000;
 
 export interface TunnelDeps {
   mode: "mitm" | "passthrough";
@@ -48,15 +51,22 @@ export interface TunnelDeps {
   sessions: SessionCache;
   leaves: { get(host: string): Promise<Leaf> };
   logger: Logger;
+  /** MITM HTTP mode (`proxy.mitm.http`, `[proxy.http]`). */
+  http: {
+    mode: "full" | "tls-relay";
+    keepClient: ReadonlySet<string>;
+    maxConcurrentStreams: number;
+    maxRequestHeadBytes: number;
+  };
 }
 
 /** A relay that ended because the client reset or dropped its connection ended normally: that
  * is how many clients close once their exchange is complete (no close_notify, or a reset). */
-function endedNormally(r: RelayResult): boolean {
+export function endedNormally(r: RelayResult): boolean {
   return r.error === null || (r.errorFrom === "a" && r.error.code === "IO");
 }
 
-const stopping = () => new ProxyError("SHUTDOWN", "the proxy is stopping");
+export const stopping = () => new ProxyError("SHUTDOWN", "the proxy is stopping");
 
 /**
  * `signal` aborts when the proxy stops and the drain time has run out: the tunnel then ends with
@@ -117,7 +127,24 @@ export async function runTunnel(
       return;
     }
 
-    // Steps 5-8: client-facing TLS with the profile's ALPN list, SNI check.
+    const profileHttp = deps.http.mode === "full" ? deps.connectors.http(selected.name) : null;
+    if (profileHttp) {
+      await runHttpMitm({
+        client,
+        leftover: req.leftover,
+        leaf,
+        upstream,
+        target,
+        profile: { name: selected.name, connector: selected.connector, http: profileHttp },
+        deps,
+        signal,
+        rec,
+        closeable: (c) => closeables.push(c),
+      });
+      return;
+    }
+
+    // TLS-relay mode, steps 5-8: client-facing TLS with the profile's ALPN list, SNI check.
     const accepted = await acceptClient({
       engine: deps.engine,
       socket: client,
@@ -178,6 +205,10 @@ export async function runTunnel(
     rec.reason = e.message;
     if (!established && !client.destroyed) {
       client.end(errorResponse(e));
+      // Do not wait forever for a client that keeps its side open after reading the error
+      // (the server allows half-open connections): its slot is held until the socket closes.
+      client.resume();
+      setTimeout(() => client.destroy(), ERROR_LINGER_MS).unref();
     } else {
       resetSocket(client);
     }

@@ -3,6 +3,7 @@
  * Unknown profiles surface as UNKNOWN_PROFILE from the profile source; a spec the engine
  * refuses as TLS_CONFIG.
  */
+import type { ProfileHttp } from "../profiles/http-types.ts";
 import type { ProfileSpec, TlsConnector, UpstreamTlsEngine } from "./engine.ts";
 
 export interface ProfileSource {
@@ -10,6 +11,8 @@ export interface ProfileSource {
   resolveName(nameOrAlias: string): string;
   /** The engine spec of a canonical profile name. */
   spec(name: string): ProfileSpec;
+  /** The HTTP layer of a canonical profile name (absent: the source has none, e.g. test doubles). */
+  http?(name: string): ProfileHttp;
 }
 
 export class ConnectorPool implements Disposable {
@@ -23,6 +26,11 @@ export class ConnectorPool implements Disposable {
   }
 
   /** Resolves `nameOrAlias` and returns its connector plus the spec it was built from. */
+  /** The profile's HTTP layer, or null when the source has none. */
+  http(name: string): ProfileHttp | null {
+    return this.#profiles.http?.(name) ?? null;
+  }
+
   get(nameOrAlias: string): { name: string; spec: ProfileSpec; connector: TlsConnector } {
     const name = this.#profiles.resolveName(nameOrAlias);
     const spec = this.#profiles.spec(name);

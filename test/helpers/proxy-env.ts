@@ -49,6 +49,13 @@ export async function startProxy(opts: {
     upstreamHandshakeTimeoutMs: 5000,
     idleTimeoutMs: 60_000,
     targetGuard: { denyPrivate: false, denyCidrs: [] },
+    // The seed's TLS relay unless a test asks for the HTTP mode (`deps: { http: … }`).
+    http: {
+      mode: "tls-relay",
+      keepClient: new Set(),
+      maxConcurrentStreams: 100,
+      maxRequestHeadBytes: 65_536,
+    },
     verify: {
       verify: opts.verify ?? true,
       verifyHostname: opts.verifyHostname ?? true,

@@ -42,6 +42,9 @@ async function runProxy(
   config.proxy.certificate.caKeyPath = join(dir, "ca", "private.key");
   config.proxy.certificate.caCertPath = join(dir, "ca", "certificate.pem");
   config.proxy.upstream.caFile = pki.caCertPath;
+  // These tests cover the seed's TLS relay (its ALPN plan, the origin's greeting relayed as
+  // bytes); the HTTP mode has its own tests (http-mode*.test.ts).
+  config.proxy.mitm.http = "tls-relay";
   if (defaultProfile !== null) config.proxy.upstream.defaultProfile = defaultProfile;
   const logs: string[] = [];
   const logger = createLogger({ level: "debug", format: "json", sink: (l) => logs.push(l) });

@@ -1,17 +1,28 @@
 import { readFileSync } from "node:fs";
 import { defineCommand } from "citty";
 import { compareFingerprints, formatDiff } from "../../fingerprint/compare.ts";
-import { probeProfile } from "../../fingerprint/probe.ts";
+import { compareH2, h2FromPeet, type PeetH2 } from "../../fingerprint/h2-compare.ts";
+import { formatH2, formatH2Comparison } from "../../fingerprint/h2-format.ts";
+import { summarizeH2 } from "../../fingerprint/h2-summary.ts";
+import { probeProfileWire } from "../../fingerprint/probe.ts";
 import { summarize } from "../../fingerprint/summary.ts";
 import { ProfileRegistry } from "../../profiles/registry-store.ts";
 import { NativeEngine } from "../../upstream/native/native-engine.ts";
 import { configArgs, configFromFlags } from "../options.ts";
 import { fingerprintFromFile } from "./profiles.ts";
 
+/** The capture's `http2` section, or why there is nothing to compare the HTTP/2 part with. */
+function captureH2(text: string): PeetH2 | string {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith("{")) return "a hex ClientHello has no HTTP/2 part";
+  return h2FromPeet(JSON.parse(trimmed)) ?? "the capture has no http2 section";
+}
+
 export const fingerprintCommand = defineCommand({
   meta: {
     name: "fingerprint",
-    description: "Handshake with an in-process recorder and print what a profile sends (JA3, JA4, peetprint)",
+    description:
+      "Connect to an in-process recorder and print what a profile sends (JA3, JA4, peetprint; HTTP/2 Akamai and header order)",
   },
   args: {
     profile: {
@@ -26,17 +37,18 @@ export const fingerprintCommand = defineCommand({
       valueHint: "FILE",
     },
     json: { type: "boolean", description: "Machine-readable output" },
+    verbose: { type: "boolean", description: "Show the HTTP/2 request's header values too" },
     ...configArgs,
   },
   async run({ args }) {
     const config = configFromFlags(args);
     const reg = ProfileRegistry.fromConfig(config);
     const name = reg.resolveName(args.profile ?? config.proxy.upstream.defaultProfile);
-    const hellos = await probeProfile(new NativeEngine(), reg.spec(name));
-    const expected = args.compare
-      ? fingerprintFromFile(readFileSync(args.compare, "utf8"), args.compare)
-      : null;
-    const rows = hellos.map((h, i) => ({
+    const spec = reg.spec(name);
+    const probe = await probeProfileWire(new NativeEngine(), spec, reg.get(name).http);
+    const text = args.compare ? readFileSync(args.compare, "utf8") : null;
+    const expected = text !== null && args.compare ? fingerprintFromFile(text, args.compare) : null;
+    const rows = probe.hellos.map((h, i) => ({
       connection:
         i === 0
           ? "first connection (fresh)"
@@ -45,14 +57,26 @@ export const fingerprintCommand = defineCommand({
       ...(expected
         ? {
             comparison: compareFingerprints(h.fingerprint, expected, {
-              ignoreExtensionOrder: h.fingerprint.extensions.length > 0 && reg.spec(name).permuteExtensions,
+              ignoreExtensionOrder: h.fingerprint.extensions.length > 0 && spec.permuteExtensions,
               ignoreExtensions: [41],
             }),
           }
         : {}),
     }));
+    const h2 = probe.h2?.ok ? { status: probe.h2.status, ...summarizeH2(probe.h2.bytes) } : null;
+    const h2Capture = text === null ? null : captureH2(text);
+    const h2Comparison =
+      h2 && h2Capture !== null && typeof h2Capture !== "string" ? compareH2(h2, h2Capture) : null;
+    const skipped = probe.h2 && !probe.h2.ok ? probe.h2.reason : "not probed";
     if (args.json) {
-      console.log(JSON.stringify({ profile: name, connections: rows }, null, 2));
+      const http2 = h2
+        ? {
+            ...h2,
+            ...(h2Comparison ? { comparison: h2Comparison } : {}),
+            ...(typeof h2Capture === "string" ? { notCompared: h2Capture } : {}),
+          }
+        : { skipped };
+      console.log(JSON.stringify({ profile: name, connections: rows, http2 }, null, 2));
       return;
     }
     console.log(`profile ${name}`);
@@ -70,5 +94,15 @@ export const fingerprintCommand = defineCommand({
         );
       }
     }
+    if (!h2) {
+      console.log(`\nHTTP/2: no request sent (${skipped})`);
+      return;
+    }
+    console.log(
+      `\nHTTP/2 on the first connection: one navigation request as the proxy sends it (response ${h2.status})`,
+    );
+    for (const line of formatH2(h2, { values: args.verbose === true })) console.log(line);
+    if (h2Comparison) for (const line of formatH2Comparison(h2Comparison)) console.log(line);
+    else if (typeof h2Capture === "string") console.log(`  not compared: ${h2Capture}`);
   },
 });

@@ -199,8 +199,15 @@ export function serveClientH2(ep: Endpoint, opts: ClientH2Options): { close(): v
     onStream(stream as http2.ServerHttp2Stream, flags, raw as string[], opts),
   );
   server.on("session", (session) => {
-    session.on("close", () => close(duplex.failure));
+    session.on("close", () => {
+      close(duplex.failure);
+      duplex.destroy();
+    });
     session.on("error", (e) => close(ProxyError.wrap(e, "HTTP_PROTOCOL")));
+    // The client finished sending (FIN or close_notify): let open streams finish, then close.
+    duplex.on("end", () => {
+      if (!session.closed) session.close();
+    });
   });
   duplex.on("close", () => close(duplex.failure));
   server.emit("connection", duplex);

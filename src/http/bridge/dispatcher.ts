@@ -6,7 +6,8 @@
  */
 import { ProxyError } from "../../errors/proxy-error.ts";
 import type { ProfileHttp } from "../../profiles/http-types.ts";
-import { channelEndpoint } from "../../proxy/endpoint.ts";
+import { channelEndpoint, type Endpoint } from "../../proxy/endpoint.ts";
+import type { SecureChannel } from "../../proxy/secure-channel.ts";
 import { h2FieldList } from "../headers/h2-fields.ts";
 import { buildUpstreamHeaders } from "../headers/policy.ts";
 import { classifyRequest } from "../headers/request-kind.ts";
@@ -30,6 +31,8 @@ export interface TunnelDispatcherDeps {
   first: OpenedUpstream;
   /** Opens another upstream connection to the same origin with the same profile. */
   open(): Promise<OpenedUpstream>;
+  /** The Endpoint over an upstream TLS channel (the tunnel adds its idle watch and truncation rule). */
+  endpoint?(channel: SecureChannel): Endpoint;
   /** Upstream protocol facts for the tunnel's log line. */
   onUpstream?(protocol: string): void;
 }
@@ -99,21 +102,21 @@ export class TunnelDispatcher implements Dispatcher {
     return sink;
   }
 
+  #endpoint(ch: SecureChannel): Endpoint {
+    return this.#deps.endpoint?.(ch) ?? channelEndpoint(ch, { truncation: "UPSTREAM_TRUNCATED" });
+  }
+
   #adopt(up: OpenedUpstream): void {
     this.#deps.onUpstream?.(up.protocol);
     if (up.protocol === "h2") {
-      const h2 = new UpstreamH2(
-        channelEndpoint(up.channel),
-        this.#deps.http.http2.plan,
-        this.#deps.http.http2.hpack,
-      );
+      const h2 = new UpstreamH2(this.#endpoint(up.channel), this.#deps.http.http2);
       h2.onGone = () => {
         if (this.#h2 === h2) this.#h2 = null;
       };
       this.#h2 = h2;
       return;
     }
-    const h1 = new UpstreamH1(channelEndpoint(up.channel));
+    const h1 = new UpstreamH1(this.#endpoint(up.channel));
     h1.onIdle = () => this.#h1Idle(h1);
     this.#h1.push(h1);
   }

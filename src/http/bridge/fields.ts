@@ -33,18 +33,21 @@ export function withoutHopByHop(fields: readonly HeaderField[]): HeaderField[] {
   return fields.filter(([n]) => !CONNECTION_SPECIFIC.has(n) && !named.has(n));
 }
 
-/** Splits `host[:port]`; the port defaults to 443 (the tunnel is TLS). */
-export function splitAuthority(authority: string): { host: string; port: number } | null {
+/** Splits `host[:port]`; `port` is null when the authority names none. */
+export function splitAuthority(authority: string): { host: string; port: number | null } | null {
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s/?#@]+))(?::(\d{1,5}))?$/.exec(authority);
   if (m === null) return null;
-  const port = m[3] === undefined ? 443 : Number(m[3]);
-  if (port < 1 || port > 65535) return null;
+  const port = m[3] === undefined ? null : Number(m[3]);
+  if (port !== null && (port < 1 || port > 65535)) return null;
   return { host: m[1] ?? m[2] ?? "", port };
 }
 
 /**
  * A request inside a tunnel must name the CONNECT target (RFC 9110 §7.2, RFC 9113 §8.3.1):
- * anything else would let one tunnel reach another origin with the first one's checks.
+ * anything else would let one tunnel reach another origin with the first one's checks. The host
+ * must be the CONNECT host; a port, when given, the CONNECT port. An authority without a port is
+ * taken as the tunnel's (hand-written and some library clients omit a non-default port); the
+ * upstream always gets the browser's own spelling of the target.
  * Throws HTTP_BAD_REQUEST (answered 421 Misdirected Request by the client side).
  */
 export function checkAuthority(authority: string | null, target: Authority): void {
@@ -53,7 +56,7 @@ export function checkAuthority(authority: string | null, target: Authority): voi
   }
   const a = splitAuthority(authority);
   if (a === null) throw new ProxyError("HTTP_BAD_REQUEST", `invalid authority "${authority}"`);
-  if (!hostsEqual(a.host, target.host) || a.port !== target.port) {
+  if (!hostsEqual(a.host, target.host) || (a.port !== null && a.port !== target.port)) {
     throw new ProxyError(
       "HTTP_BAD_REQUEST",
       `request names ${authority}, not the CONNECT target ${target.host}:${target.port}`,

@@ -5,7 +5,7 @@
  * the client takes them, so a slow client holds at most the browser's windows in memory.
  */
 import { ProxyError } from "../../errors/proxy-error.ts";
-import type { H2HeadersPriority } from "../../profiles/http-types.ts";
+import type { H2HeadersPriority, Http2Profile } from "../../profiles/http-types.ts";
 import type { Endpoint } from "../../proxy/endpoint.ts";
 import { H2ClientSession } from "../h2/client-session.ts";
 import { H2ErrorCode } from "../h2/errors.ts";
@@ -13,11 +13,23 @@ import type { H2ClientPlan, H2Event } from "../h2/session-types.ts";
 import { SettingId, settingValue } from "../h2/settings.ts";
 import { HpackDecoder } from "../hpack/decoder.ts";
 import { HpackEncoder } from "../hpack/encoder.ts";
-import type { HeaderField, HpackPolicy } from "../hpack/types.ts";
+import type { HeaderField } from "../hpack/types.ts";
 import type { BodySink, Responder } from "./message.ts";
 
 /** Largest HPACK encoder table we keep whatever the server announces, bytes (our bound; memory per tunnel). */
 export const MAX_ENCODER_TABLE_BYTES = 65_536;
+
+/**
+ * Chrome's GREASE setting (Finch `http2_grease_settings`): one reserved id of the form `0x?a?a`
+ * with a random value, appended last (the Chromium unit tests check `(id & 0x0f0f) == 0x0a0a`).
+ */
+export function withGreaseSetting(plan: H2ClientPlan, grease: boolean): H2ClientPlan {
+  if (!grease) return plan;
+  const r = crypto.getRandomValues(new Uint32Array(2));
+  const a = r[0] as number;
+  const id = 0x0a0a | ((a & 0xf) << 12) | (((a >>> 4) & 0xf) << 4);
+  return { ...plan, settings: [...plan.settings, [id, r[1] as number]] };
+}
 
 export interface H2Request {
   /** Pseudo-headers first, in the profile's order, then regular fields. */
@@ -53,9 +65,13 @@ export class UpstreamH2 {
   /** Called when the connection can take no new streams (GOAWAY, error, close). */
   onGone: (() => void) | null = null;
 
-  constructor(ep: Endpoint, plan: H2ClientPlan, hpack: HpackPolicy) {
+  readonly #streamWindowIncrement: number;
+
+  constructor(ep: Endpoint, profile: Http2Profile) {
     this.#ep = ep;
-    const encoder = new HpackEncoder(hpack);
+    const plan = withGreaseSetting(profile.plan, profile.greaseSetting);
+    this.#streamWindowIncrement = profile.streamWindowIncrement ?? 0;
+    const encoder = new HpackEncoder(profile.hpack);
     this.#session = new H2ClientSession({
       plan,
       encoder: {
@@ -106,6 +122,7 @@ export class UpstreamH2 {
         fields: req.fields,
         endStream: !req.hasBody,
         ...(priority ? { priority } : {}),
+        windowIncrement: this.#streamWindowIncrement,
       });
       if (!r.ok) {
         if (r.reason === "concurrency-limit") this.#waiting.push(open);

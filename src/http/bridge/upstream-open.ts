@@ -20,7 +20,7 @@ export interface UpstreamOpenDeps {
   host: string;
   verify: VerifyPolicy;
   /** The session cache slot of this profile and origin. */
-  session: { get(): Uint8Array | null; set(s: Uint8Array): void; drop(): void };
+  session: { get(): Uint8Array | null; set(s: Uint8Array): void; drop(offered: Uint8Array): void };
   handshakeTimeoutMs: number;
 }
 
@@ -41,7 +41,7 @@ export async function openUpstream(deps: UpstreamOpenDeps, socket?: Socket): Pro
   const tcp = socket ?? (await deps.dial());
   const offered = deps.session.get();
   const conn = deps.connector.connect({ host: deps.host, alps: true, verify: deps.verify, session: offered });
-  const channel = new SecureChannel(tcp, conn);
+  const channel = new SecureChannel(tcp, conn, "upstream");
   channel.onSession = (s) => deps.session.set(s);
   tcp.resume();
   try {
@@ -51,9 +51,11 @@ export async function openUpstream(deps: UpstreamOpenDeps, socket?: Socket): Pro
         `upstream TLS handshake timed out after ${deps.handshakeTimeoutMs} ms`,
       );
     });
+    // A session the server did not take is not offered again (a newer ticket is kept).
+    if (offered !== null && !info.resumed) deps.session.drop(offered);
     return { channel, info, protocol: upstreamProtocol(info.alpn) };
   } catch (err) {
-    if (offered !== null) deps.session.drop();
+    if (offered !== null) deps.session.drop(offered);
     channel.destroy();
     throw err;
   }

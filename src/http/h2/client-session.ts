@@ -138,6 +138,11 @@ export class H2ClientSession {
     s.streams.set(id, stream);
     s.liveCount++;
     s.queue(frames);
+    const inc = req.windowIncrement ?? 0;
+    if (inc > 0 && inc <= MAX_WINDOW - stream.recv.window) {
+      stream.recv.grow(inc);
+      s.queue(encodeFrame({ type: "WINDOW_UPDATE", streamId: id, increment: inc }));
+    }
     return { ok: true, streamId: id };
   }
 

@@ -13,8 +13,15 @@ export class RecvWindow {
   /** Released bytes not yet announced. */
   private unannounced = 0;
 
-  constructor(readonly target: number) {
+  constructor(public target: number) {
     this.window = target;
+  }
+
+  /** We announced `n` more bytes unasked (a WINDOW_UPDATE right after HEADERS, Firefox): the
+   * window and the size we keep it at both grow. */
+  grow(n: number): void {
+    this.window += n;
+    this.target += n;
   }
 
   /** Counts `n` received bytes; false when they exceed the window (a FLOW_CONTROL_ERROR). */

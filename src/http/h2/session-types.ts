@@ -63,6 +63,8 @@ export interface OpenStreamRequest {
   readonly endStream: boolean;
   /** Sets the PRIORITY flag and fields on HEADERS; absent = no PRIORITY flag (Safari). */
   readonly priority?: PriorityFields;
+  /** A stream WINDOW_UPDATE sent right after HEADERS (Firefox: 12451840); absent or 0 = none. */
+  readonly windowIncrement?: number;
 }
 
 /**

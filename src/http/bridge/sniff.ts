@@ -1,0 +1,122 @@
+/**
+ * Which protocol a client speaks inside its tunnel, from its first bytes (pure): the HTTP/2
+ * connection preface (RFC 9113 §3.4), an HTTP/1.x request line (a method token then a space,
+ * RFC 9112 §3), or anything else, which the tunnel relays as bytes. And an Endpoint wrapper that
+ * holds what it read while deciding, then hands it, in order, to whoever starts it next.
+ */
+import type { Endpoint, EndpointHandlers } from "../../proxy/endpoint.ts";
+
+export type Sniffed = "h2" | "h1" | "other";
+
+const PREFACE = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+/** Longest method token looked at before calling the bytes "other" (the longest registered
+ * methods, e.g. VERSION-CONTROL, are 15 octets). */
+const MAX_METHOD = 24;
+const TCHAR = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]$/;
+
+/** "incomplete" while the bytes so far fit more than one answer. */
+export function sniff(buf: Uint8Array): Sniffed | "incomplete" {
+  let preface = true;
+  for (let i = 0; i < Math.min(buf.length, PREFACE.length); i++) {
+    if (buf[i] !== PREFACE[i]) {
+      preface = false;
+      break;
+    }
+  }
+  if (preface && buf.length >= PREFACE.length) return "h2";
+  for (let i = 0; i < Math.min(buf.length, MAX_METHOD + 1); i++) {
+    const c = String.fromCharCode(buf[i] as number);
+    if (c === " ") return i > 0 ? "h1" : "other";
+    if (!TCHAR.test(c)) return "other";
+  }
+  if (buf.length > MAX_METHOD) return "other";
+  return "incomplete";
+}
+
+/**
+ * Starts `inner` at once and keeps what it delivers until `start` is called again by the next
+ * consumer; `onFirst` sees the bytes held so far after each read (return true to stop reading).
+ */
+export class HoldingEndpoint implements Endpoint {
+  readonly #inner: Endpoint;
+  #held: Uint8Array[] = [];
+  #events: {
+    end: Parameters<EndpointHandlers["end"]> | null;
+    error: Parameters<EndpointHandlers["error"]> | null;
+    close: boolean;
+  } = { end: null, error: null, close: false };
+  #consumer: EndpointHandlers | null = null;
+
+  constructor(
+    inner: Endpoint,
+    onRead: (self: HoldingEndpoint) => void,
+    onGone: (self: HoldingEndpoint) => void,
+  ) {
+    this.#inner = inner;
+    inner.start({
+      data: (chunk) => {
+        if (this.#consumer) return this.#consumer.data(chunk);
+        this.#held.push(chunk);
+        onRead(this);
+      },
+      end: (...a) => {
+        if (this.#consumer) return this.#consumer.end(...a);
+        this.#events.end = a;
+        onGone(this);
+      },
+      error: (...a) => {
+        if (this.#consumer) return this.#consumer.error(...a);
+        this.#events.error = a;
+        onGone(this);
+      },
+      drain: () => this.#consumer?.drain(),
+      close: () => {
+        if (this.#consumer) return this.#consumer.close();
+        this.#events.close = true;
+        onGone(this);
+      },
+    });
+  }
+
+  /** Everything held so far, as one array. */
+  held(): Uint8Array {
+    const total = this.#held.reduce((n, c) => n + c.length, 0);
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const c of this.#held) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
+  }
+
+  start(h: EndpointHandlers): void {
+    this.#consumer = h;
+    const held = this.#held.splice(0);
+    for (const c of held) h.data(c);
+    const ev = this.#events;
+    if (ev.error) h.error(...ev.error);
+    else if (ev.end) h.end(...ev.end);
+    if (ev.close) h.close();
+    this.#inner.resume();
+  }
+
+  write(chunk: Uint8Array): boolean {
+    return this.#inner.write(chunk);
+  }
+  end(closeNotify?: boolean): void {
+    this.#inner.end(closeNotify);
+  }
+  destroy(): void {
+    this.#inner.destroy();
+  }
+  reset(): void {
+    this.#inner.reset();
+  }
+  pause(): void {
+    this.#inner.pause();
+  }
+  resume(): void {
+    this.#inner.resume();
+  }
+}
