@@ -21,7 +21,10 @@ const MAX_HEAD_BYTES = 8 * 1024; // bytes; origin and proxy response heads are u
  * socket it creates to `track`, so a caller that gives up (timeout) can destroy them.
  */
 export interface Endpoint {
-  readonly side: "direct" | "proxy";
+  /** "direct", or the proxy's name ("tls-relay", "full"); errors are counted under it. */
+  readonly side: string;
+  /** `localhost:PORT` of the origin: the CONNECT target and the HTTP/2 :authority. */
+  readonly authority: string;
   open(track: (s: net.Socket) => void): Promise<tls.TLSSocket>;
 }
 
@@ -44,16 +47,21 @@ function once<T>(emitter: net.Socket, ok: string, value: () => T): Promise<T> {
   });
 }
 
-export function directEndpoint(originPort: number, originCaPem: string): Endpoint {
+/** ALPN the bench's HTTP/1.1 clients offer; the HTTP/2 client offers H2_ALPN. */
+export const H1_ALPN = ["http/1.1"];
+export const H2_ALPN = ["h2"];
+
+export function directEndpoint(originPort: number, originCaPem: string, alpn: string[] = H1_ALPN): Endpoint {
   return {
     side: "direct",
+    authority: `${SERVERNAME}:${originPort}`,
     open: async (track) => {
       const t = tls.connect({
         host: HOST,
         port: originPort,
         servername: SERVERNAME,
         ca: originCaPem,
-        ALPNProtocols: ["http/1.1"],
+        ALPNProtocols: alpn,
       });
       track(t);
       t.setNoDelay(true);
@@ -93,11 +101,18 @@ function readConnectReply(raw: net.Socket): Promise<number> {
   });
 }
 
-export function proxyEndpoint(proxyPort: number, originPort: number, proxyCaPem: string): Endpoint {
+export function proxyEndpoint(
+  proxyPort: number,
+  originPort: number,
+  proxyCaPem: string,
+  alpn: string[] = H1_ALPN,
+  side = "proxy",
+): Endpoint {
   const authority = `${SERVERNAME}:${originPort}`;
   const request = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`;
   return {
-    side: "proxy",
+    side,
+    authority,
     open: async (track) => {
       const raw = net.connect({ host: HOST, port: proxyPort });
       track(raw);
@@ -115,7 +130,7 @@ export function proxyEndpoint(proxyPort: number, originPort: number, proxyCaPem:
         socket: raw,
         servername: SERVERNAME,
         ca: proxyCaPem,
-        ALPNProtocols: ["http/1.1"],
+        ALPNProtocols: alpn,
       });
       track(t);
       try {

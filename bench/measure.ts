@@ -12,20 +12,20 @@ const CLOSE_GRACE_MS = 2000; // ms a closed client socket may wait for the peer'
 const MAX_SAMPLES_PER_KIND = 3; // distinct error messages remembered per side
 
 export class ErrorTally {
-  readonly #count = { direct: 0, proxy: 0 };
+  readonly #count = new Map<string, number>();
   readonly #samples = new Map<string, number>();
 
   add(side: Endpoint["side"], err: unknown): void {
-    this.#count[side]++;
+    this.#count.set(side, this.count(side) + 1);
     const key = `${side}: ${err instanceof Error ? err.message : String(err)}`;
-    const sameSide = [...this.#samples.keys()].filter((k) => k.startsWith(side)).length;
+    const sameSide = [...this.#samples.keys()].filter((k) => k.startsWith(`${side}: `)).length;
     if (this.#samples.has(key) || sameSide < MAX_SAMPLES_PER_KIND) {
       this.#samples.set(key, (this.#samples.get(key) ?? 0) + 1);
     }
   }
 
   count(side: Endpoint["side"]): number {
-    return this.#count[side];
+    return this.#count.get(side) ?? 0;
   }
 
   samples(): string[] {
@@ -187,8 +187,10 @@ export interface IdleCost {
 }
 
 /**
- * Opens `count` connections (each after one GET, then left idle, `concurrency` opening at a time), and
- * reports how much the RSS of process `pid` grew per open connection. All are closed before returning.
+ * Opens `count` connections (each after one request, then left idle, `concurrency` opening at a time),
+ * and reports how much the RSS of process `pid` grew per open connection. All are closed before
+ * returning. `use` makes the one request (default: HTTP/1.1 GET /small); what it resolves with is kept
+ * referenced while the connection idles.
  */
 export async function idleRssPerConn(
   ep: Endpoint,
@@ -197,10 +199,12 @@ export async function idleRssPerConn(
   concurrency: number,
   settleMs: number,
   errors: ErrorTally,
+  use: (t: tls.TLSSocket) => Promise<unknown> = getSmall,
 ): Promise<IdleCost> {
   await sleep(settleMs);
   const beforeKiB = rssKiB(pid);
   const open: tls.TLSSocket[] = [];
+  const kept: unknown[] = [];
   let next = 0;
   const worker = async () => {
     while (next < count) {
@@ -208,7 +212,7 @@ export async function idleRssPerConn(
       try {
         open.push(
           await withConnection(ep, "idle open", async (t) => {
-            await getSmall(t);
+            kept.push(await use(t));
             return t;
           }),
         );
@@ -222,6 +226,7 @@ export async function idleRssPerConn(
   const afterKiB = rssKiB(pid);
   const alive = open.filter((t) => !t.destroyed).length;
   for (const t of open) closeSoon(t, CLOSE_GRACE_MS);
+  kept.length = 0;
   await sleep(settleMs);
   return { opened: alive, beforeKiB, afterKiB, perConnKiB: (afterKiB - beforeKiB) / Math.max(1, alive) };
 }

@@ -3,10 +3,12 @@
  * proxy's log pipe, reading their RSS and fd limits from /proc, and killing them on any exit.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 const STOP_GRACE_MS = 3000; // ms between SIGTERM and SIGKILL when stopping a child
 const LOG_TAIL_LINES = 20; // proxy log lines kept for error messages
+const PROBLEM_LINES = 5; // first warn / error log lines kept (metadata only: the proxy logs no payloads)
 
 const children = new Set<ChildProcess>();
 
@@ -84,9 +86,17 @@ function waitFor<T>(
   });
 }
 
-/** Starts bench/origin.ts with the bun running this script; it prints its port as its first line. */
-export async function startOrigin(keyPath: string, chainPath: string, timeoutMs: number): Promise<Started> {
-  const script = new URL("./origin.ts", import.meta.url).pathname;
+/**
+ * Starts an origin script of bench/ (`origin.ts`, the raw HTTP/1.1 one, or `origin-http.ts`, h2 +
+ * HTTP/1.1) with the bun running this script; it prints its port as its first line.
+ */
+export async function startOrigin(
+  keyPath: string,
+  chainPath: string,
+  timeoutMs: number,
+  scriptName: "origin.ts" | "origin-http.ts" = "origin.ts",
+): Promise<Started> {
+  const script = new URL(`./${scriptName}`, import.meta.url).pathname;
   const child = spawn(process.execPath, [script, keyPath, chainPath], { stdio: ["pipe", "pipe", "inherit"] });
   const pid = track(child, "origin");
   const port = await waitFor<number>(
@@ -111,6 +121,8 @@ export async function startOrigin(keyPath: string, chainPath: string, timeoutMs:
 export interface ProxyProcess extends Started {
   /** Log lines seen per level ("info", "warn", "error", ...), counted after startup. */
   readonly levels: Map<string, number>;
+  /** The first warn / error lines logged after startup. */
+  readonly problems: string[];
   /** The last log lines, for error messages. */
   tail(): string[];
 }
@@ -140,6 +152,7 @@ export async function startProxy(cmd: string[], args: string[], timeoutMs: numbe
   const pid = track(child, "proxy");
   const lines: string[] = [];
   const levels = new Map<string, number>();
+  const problems: string[] = [];
   let found: ((port: number) => void) | null = null;
   eachLine(child.stderr!, (line) => {
     lines.push(line);
@@ -155,6 +168,7 @@ export async function startProxy(cmd: string[], args: string[], timeoutMs: numbe
     }
     const level = levelOf(line);
     levels.set(level, (levels.get(level) ?? 0) + 1);
+    if ((level === "warn" || level === "error") && problems.length < PROBLEM_LINES) problems.push(line);
   });
   const tail = () => (lines.length ? `; last log lines:\n  ${lines.join("\n  ")}` : "");
   const port = await waitFor<number>(
@@ -166,7 +180,31 @@ export async function startProxy(cmd: string[], args: string[], timeoutMs: numbe
     },
     tail,
   );
-  return { pid, port, stop: stopper(child), levels, tail: () => [...lines] };
+  return { pid, port, stop: stopper(child), levels, problems, tail: () => [...lines] };
+}
+
+export type MitmHttpMode = "full" | "tls-relay";
+
+/**
+ * The proxy with `proxy.mitm.http = <mode>` (a config file passed with --config), its own CA dir
+ * `<work>/proxy-ca-<name>`, trusting the origin's CA upstream, JSON log at info (drained).
+ */
+export async function startModeProxy(o: {
+  work: string;
+  cmd: string[];
+  originCaPath: string;
+  mode: MitmHttpMode;
+  name: string;
+  timeoutMs: number;
+}): Promise<{ proxy: ProxyProcess; caPem: string }> {
+  const caDir = join(o.work, `proxy-ca-${o.name}`);
+  mkdirSync(caDir, { mode: 0o700 });
+  const config = join(o.work, `proxy-${o.name}.toml`);
+  writeFileSync(config, `[proxy.mitm]\nhttp = "${o.mode}"\n`);
+  const args = ["run", "--config", config, "--listen", "127.0.0.1:0", "--ca-dir", caDir];
+  args.push("--upstream-ca-file", o.originCaPath, "--log-format", "json", "--log-level", "info");
+  const proxy = await startProxy(o.cmd, args, o.timeoutMs);
+  return { proxy, caPem: readFileSync(join(caDir, "certificate.pem"), "utf8") };
 }
 
 /** Resident set size of `pid` in KiB (VmRSS in /proc/<pid>/status). */

@@ -5,7 +5,7 @@
  *
  *   bun bench/run.ts [--quick] [--proxy-cmd "<command>"]
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -20,7 +20,8 @@ import {
   runUnits,
   unitsPerSecond,
 } from "./measure.ts";
-import { killAllChildren, openFilesLimit, type ProxyProcess, startOrigin, startProxy } from "./procs.ts";
+import { killAllChildren, type MitmHttpMode, openFilesLimit, startModeProxy, startOrigin } from "./procs.ts";
+import { HttpBench } from "./run-http.ts";
 import { machineInfo, makeOriginPki, resolveProxyCommand } from "./setup.ts";
 import { formatTable, met, num, type Row, signed, times } from "./table.ts";
 
@@ -29,7 +30,7 @@ const { values: flags } = parseArgs({
 });
 const QUICK = flags.quick === true; // a short smoke run of every phase; its numbers are noisy
 
-const WATCHDOG_MS = 240_000; // ms; the whole run must end well under 5 minutes
+const WATCHDOG_MS = 270_000; // ms; the whole run must end well under 5 minutes (it takes ~100 s)
 const START_TIMEOUT_MS = 30_000; // ms for origin / proxy to print their port (bun may transpile first)
 const RATE_CONCURRENCY = 50; // connections in flight while measuring tunnels/s (the issue's load)
 const RATE_WARMUP_MS = QUICK ? 500 : 2000; // ms; JIT, leaf minting and session caches warm up
@@ -48,6 +49,7 @@ const IDLE_CONCURRENCY = 50; // connections being opened at once while filling u
 const IDLE_SETTLE_MS = 1500; // ms to let the process settle before each RSS reading
 const FD_RESERVE = 200; // fds kept free per process for listeners, pipes, libraries
 const FDS_PER_TUNNEL = 2; // the proxy holds a client socket and an upstream socket per tunnel
+const RELAY = "tls-relay"; // proxy.mitm.http of the proxy the first table measures (the seed's relay)
 
 const TARGET_RATE_RATIO = 0.45; // tunnels/s and bulk MB/s, proxy ÷ direct (issue)
 const TARGET_ADDED_P50_MS = 1.5; // ms (issue)
@@ -85,20 +87,8 @@ function idleCount(fdLimit: number): number {
   return Math.max(0, Math.min(IDLE_TARGET, fit));
 }
 
-async function startTheProxy(
-  cmd: string[],
-  originCaPath: string,
-): Promise<{ proxy: ProxyProcess; caPem: string }> {
-  const caDir = join(work, "proxy-ca");
-  mkdirSync(caDir, { mode: 0o700 });
-  const args = ["run", "--listen", "127.0.0.1:0", "--ca-dir", caDir, "--upstream-ca-file", originCaPath];
-  const proxy = await startProxy(
-    cmd,
-    [...args, "--log-format", "json", "--log-level", "info"],
-    START_TIMEOUT_MS,
-  );
-  return { proxy, caPem: readFileSync(join(caDir, "certificate.pem"), "utf8") };
-}
+const startTheProxy = (cmd: string[], originCaPath: string, mode: MitmHttpMode, name: string = mode) =>
+  startModeProxy({ work, cmd, originCaPath, mode, name, timeoutMs: START_TIMEOUT_MS });
 
 function rateRow(metric: string, d: number, p: number, digits: number): Row {
   const ratio = p / d;
@@ -126,11 +116,33 @@ async function main(): Promise<number> {
 
   const pki = await makeOriginPki(work);
   const origin = await startOrigin(pki.leafKeyPath, pki.leafChainPath, START_TIMEOUT_MS);
-  const { proxy, caPem: proxyCaPem } = await startTheProxy(command.cmd, pki.caCertPath);
-  progress(`origin pid ${origin.pid} on :${origin.port}, proxy pid ${proxy.pid} on :${proxy.port}`);
+  const originHttp = await startOrigin(
+    pki.leafKeyPath,
+    pki.leafChainPath,
+    START_TIMEOUT_MS,
+    "origin-http.ts",
+  );
+  const { proxy, caPem: proxyCaPem } = await startTheProxy(command.cmd, pki.caCertPath, RELAY);
+  const { proxy: full, caPem: fullCaPem } = await startTheProxy(command.cmd, pki.caCertPath, "full");
+  progress(
+    `origin pid ${origin.pid} on :${origin.port}, HTTP origin pid ${originHttp.pid} on :${originHttp.port}, ` +
+      `proxy (${RELAY}) pid ${proxy.pid} on :${proxy.port}, proxy (full) pid ${full.pid} on :${full.port}`,
+  );
   const direct = directEndpoint(origin.port, pki.caPem);
-  const viaProxy = proxyEndpoint(proxy.port, origin.port, proxyCaPem);
+  const viaProxy = proxyEndpoint(proxy.port, origin.port, proxyCaPem, undefined, RELAY);
   const errors = new ErrorTally();
+  const http = new HttpBench({
+    quick: QUICK,
+    progress,
+    origin: { port: originHttp.port, caPem: pki.caPem },
+    full: { port: full.port, pid: full.pid, caPem: fullCaPem },
+    relay: { port: proxy.port, caPem: proxyCaPem },
+    startFull: async () => {
+      const { proxy: p, caPem } = await startTheProxy(command.cmd, pki.caCertPath, "full", "full-idle-h2");
+      return { port: p.port, pid: p.pid, caPem, stop: p.stop };
+    },
+    idleCount: idleN,
+  });
 
   // 1. RSS per idle connection, first, while both servers are fresh.
   const idle = new Map<Endpoint["side"], IdleCost>();
@@ -142,6 +154,7 @@ async function main(): Promise<number> {
     await runUnits(ep, IDLE_WARMUP, IDLE_WARMUP_CONCURRENCY, errors);
     idle.set(ep.side, await idleRssPerConn(ep, pid, idleN, IDLE_CONCURRENCY, IDLE_SETTLE_MS, errors));
   }
+  const httpIdle = await http.idle();
 
   // 2. Latency at concurrency 1.
   progress(`latency: ${LATENCY_ITERATIONS} sequential units per side, alternating`);
@@ -172,7 +185,7 @@ async function main(): Promise<number> {
   // 4. Bulk download over one connection.
   const bulk = new Map<Endpoint["side"], number>([
     ["direct", Number.NaN],
-    ["proxy", Number.NaN],
+    [RELAY, Number.NaN],
   ]);
   for (let round = 1; round <= BULK_ROUNDS; round++) {
     for (const ep of [direct, viaProxy]) {
@@ -183,18 +196,21 @@ async function main(): Promise<number> {
     }
   }
 
+  // 5. The HTTP mode (second table).
+  const httpRows = await http.load();
+
   const dLat = lat.get("direct")!;
-  const pLat = lat.get("proxy")!;
+  const pLat = lat.get(RELAY)!;
   const p50 = [percentile(dLat, 50), percentile(pLat, 50)] as const;
   const p99 = [percentile(dLat, 99), percentile(pLat, 99)] as const;
   const dIdle = idle.get("direct")!;
-  const pIdle = idle.get("proxy")!;
+  const pIdle = idle.get(RELAY)!;
   const idleOk = pIdle.opened > 0 && dIdle.opened > 0;
   const rows: Row[] = [
     rateRow(
       `new tunnels/s (c=${RATE_CONCURRENCY}, ${RATE_DURATION_MS / 1000} s)`,
       perSecond("direct"),
-      perSecond("proxy"),
+      perSecond(RELAY),
       0,
     ),
     {
@@ -213,7 +229,7 @@ async function main(): Promise<number> {
       target: "-",
       met: "-",
     },
-    rateRow(`bulk MB/s (${BULK_BYTES / 2 ** 20} MiB, 1 conn)`, bulk.get("direct")!, bulk.get("proxy")!, 0),
+    rateRow(`bulk MB/s (${BULK_BYTES / 2 ** 20} MiB, 1 conn)`, bulk.get("direct")!, bulk.get(RELAY)!, 0),
     {
       metric: `RSS KiB per idle conn (${pIdle.opened})`,
       direct: idleOk ? num(dIdle.perConnKiB, 1) : "n/a",
@@ -223,30 +239,47 @@ async function main(): Promise<number> {
       met: idleOk ? met(pIdle.perConnKiB <= TARGET_IDLE_KIB, pIdle.perConnKiB) : "no",
     },
     {
-      metric: "errors (all phases)",
+      metric: "errors (TLS-relay phases)",
       direct: String(errors.count("direct")),
-      proxy: String(errors.count("proxy")),
+      proxy: String(errors.count(RELAY)),
       delta: "-",
       target: "0",
-      met: errors.count("direct") + errors.count("proxy") === 0 ? "yes" : "no",
+      met: errors.count("direct") + errors.count(RELAY) === 0 ? "yes" : "no",
     },
   ];
 
-  await proxy.stop();
-  await origin.stop();
+  const rows2 = [...httpRows, ...http.idleRows(httpIdle, pIdle), http.errorRow()];
+
+  await Promise.all([proxy.stop(), full.stop(), origin.stop(), originHttp.stop()]);
   console.log("");
-  console.log(formatTable(rows));
+  console.log(`TLS relay: proxy.mitm.http = "${RELAY}", origin bench/origin.ts (HTTP/1.1 only)`);
+  console.log(formatTable(rows, { direct: "direct", proxy: RELAY }));
   console.log("");
   console.log(
     `direct = TLS straight to the origin; RSS direct column = origin process per idle TLS connection. ` +
       `Idle RSS: origin ${dIdle.beforeKiB}→${dIdle.afterKiB} KiB, proxy ${pIdle.beforeKiB}→${pIdle.afterKiB} KiB.`,
   );
-  const levels = [...proxy.levels].map(([l, n]) => `${n} ${l}`).join(", ");
-  console.log(`proxy log lines after start: ${levels || "none"}`);
-  for (const s of errors.samples()) console.log(`error   : ${s}`);
+  console.log("");
+  console.log('HTTP mode: proxy.mitm.http = "full", origin bench/origin-http.ts (ALPN h2, http/1.1)');
+  console.log(formatTable(rows2, { direct: "baseline", proxy: "full" }));
+  console.log("");
+  console.log(
+    "baseline = direct to the HTTP origin (keep-alive, bulk vs direct), the tls-relay proxy to the same " +
+      "origin (bulk vs tls-relay), or the tls-relay idle tunnel of the first table (idle RSS).",
+  );
+  for (const [name, p] of [
+    [RELAY, proxy],
+    ["full", full],
+  ] as const) {
+    const levels = [...p.levels].map(([l, n]) => `${n} ${l}`).join(", ");
+    console.log(`proxy (${name}) log lines after start: ${levels || "none"}`);
+    for (const line of p.problems) console.log(`  ${line}`);
+  }
+  for (const s of [...errors.samples(), ...http.errors.samples()]) console.log(`error   : ${s}`);
 
-  const measured = [perSecond("direct"), perSecond("proxy"), ...p50, ...bulk.values()].every(Number.isFinite);
-  if (!measured || !idleOk) {
+  const measured = [perSecond("direct"), perSecond(RELAY), ...p50, ...bulk.values()].every(Number.isFinite);
+  const httpIdleOk = httpIdle.h1.opened > 0 && httpIdle.h2.opened > 0;
+  if (!measured || !idleOk || !http.measured || !httpIdleOk) {
     progress("some metrics could not be measured (n/a above); see the errors");
     return 1;
   }

@@ -42,11 +42,13 @@ export function met(ok: boolean, value: number): Row["met"] {
   return Number.isFinite(value) && ok ? "yes" : "no";
 }
 
-export function formatTable(rows: Row[]): string {
-  const all: Cells[] = [HEADER, ...rows];
+/** The table; `labels` renames the two value columns (default "direct" and "via proxy"). */
+export function formatTable(rows: Row[], labels?: { direct: string; proxy: string }): string {
+  const header: Cells = labels ? { ...HEADER, ...labels } : HEADER;
+  const all: Cells[] = [header, ...rows];
   const widths = COLUMNS.map((c) => Math.max(...all.map((r) => r[c].length)));
   const line = (r: Cells) =>
     `| ${COLUMNS.map((c, i) => (i === 0 ? r[c].padEnd(widths[i]!) : r[c].padStart(widths[i]!))).join(" | ")} |`;
   const rule = `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`;
-  return [line(HEADER), rule, ...rows.map(line)].join("\n");
+  return [line(header), rule, ...rows.map(line)].join("\n");
 }

@@ -1,6 +1,10 @@
 // 1. Records the btls-sys version for pb_version(); cargo exposes dependency versions only
 //    through the lock file, so it is read from there.
 // 2. On Linux, tells the linker where the compiler's static libstdc++.a is (see .cargo/config.toml).
+// 3. Refuses to build against btls-sys's own, unpatched BoringSSL: the library needs our patch
+//    (patches/README.md), which `make native` applies through patches/prepare.sh and
+//    BORING_BSSL_SOURCE_PATH. Without this check a plain `cargo build` would fail later with
+//    "cannot find function SSL_CTX_set_grease_sigalgs_enabled in crate btls_sys".
 use std::process::Command;
 
 fn btls_sys_version() -> String {
@@ -16,7 +20,22 @@ fn btls_sys_version() -> String {
     "unknown".to_string()
 }
 
+fn require_patched_boringssl() {
+    println!("cargo:rerun-if-env-changed=BORING_BSSL_SOURCE_PATH");
+    let ok = std::env::var_os("BORING_BSSL_SOURCE_PATH")
+        .map(|p| std::path::Path::new(&p).join(".polytls-prepared").exists())
+        .unwrap_or(false);
+    if !ok {
+        panic!(
+            "libpolyboring needs BoringSSL with ffi/patches/boringssl-polytls.patch: build it with \
+             `make native`, or set BORING_BSSL_SOURCE_PATH=$(ffi/patches/prepare.sh) and \
+             BORING_BSSL_ASSUME_PATCHED=1 before running cargo (see ffi/patches/README.md)"
+        );
+    }
+}
+
 fn main() {
+    require_patched_boringssl();
     println!("cargo:rustc-env=PB_BTLS_SYS_VERSION={}", btls_sys_version());
     println!("cargo:rerun-if-changed=Cargo.lock");
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {

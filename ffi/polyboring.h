@@ -24,7 +24,7 @@
 extern "C" {
 #endif
 
-#define PB_ABI_VERSION 3
+#define PB_ABI_VERSION 4
 
 #define PB_OK 0
 #define PB_ERR (-1)        /* TLS or internal failure; see pb_last_error */
@@ -49,10 +49,12 @@ int64_t pb_raise_nofile_limit(void);
 
 /*
  * A client context from a profile spec (JSON, camelCase keys; see ProfileSpec in
- * src/upstream/engine.ts): minVersion, maxVersion, ciphers, groups, keyShares, sigalgs, grease,
- * extensionOrder, permuteExtensions, alpn, alps {protocols, newCodepoint}, certCompression,
- * ocspStapling, signedCertTimestamps, echGrease, sessionTickets, pskDheKe, recordSizeLimit,
- * delegatedCredentials, renegotiationInfo. A refusal (PB_ERR_CONFIG) names the knob
+ * src/upstream/engine.ts): minVersion, maxVersion, ciphers, groups, keyShares, sigalgs,
+ * sigalgsGrease (optional), grease, extensionOrder, permuteExtensions, alpn, alps {protocols,
+ * newCodepoint}, certCompression, ocspStapling, signedCertTimestamps, echGrease, sessionTickets,
+ * pskDheKe, recordSizeLimit, delegatedCredentials, renegotiationInfo, trustAnchors (optional:
+ * {ids: [[bytes]], order: "as-listed" | "shuffled-per-process"}; a shuffled order is drawn once per
+ * context). sigalgs may hold ML-DSA (0x0904..0x0906), advertised only. A refusal (PB_ERR_CONFIG) names the knob
  * ("groups: 0x9999 ..."), including a ClientHello that would break RFC 8446: pre_shared_key not
  * last or without psk_key_exchange_modes, a key share outside groups, TLS 1.3 without a TLS 1.3
  * suite, an explicit extension order without supported_versions or key_share. A context whose

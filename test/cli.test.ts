@@ -153,7 +153,7 @@ describe("profiles", () => {
 
   test("show chrome prints TOML that parses and names chrome-143-macos-arm64; it loads back as a config", async () => {
     const cwd = workdir();
-    const text = await ok(cwd, "profiles", "show", "chrome");
+    const text = await ok(cwd, "profiles", "show", "chrome-143-macos-arm64");
     const doc = parseToml(text) as { profiles: Record<string, Record<string, unknown>> };
     expect(Object.keys(doc.profiles)).toEqual(["chrome-143-macos-arm64"]);
     const chrome = doc.profiles["chrome-143-macos-arm64"] ?? {};

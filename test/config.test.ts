@@ -115,7 +115,7 @@ describe("loadConfig", () => {
         "allowed_ports = [443, 70000]",
         "[proxy.upstream]",
         'verify_hostname = "yes"',
-        'default_profile = "opera"',
+        'default_profile = "netscape"',
         "[log]",
         'level = "loud"',
         "[profiles.mine]",
@@ -137,7 +137,7 @@ describe("loadConfig", () => {
     expect(lines.some((l) => l.startsWith('proxy.auth.users[1]: expected "name:password"'))).toBe(true);
     expect(lines).toContain("proxy.access.allowed_ports[1]: expected a port 1..65535, got integer 70000");
     expect(lines).toContain('proxy.upstream.verify_hostname: expected a boolean, got string "yes"');
-    expect(lines).toContain('proxy.upstream.default_profile: unknown profile "opera"');
+    expect(lines).toContain('proxy.upstream.default_profile: unknown profile "netscape"');
     expect(lines).toContain('log.level: expected one of "debug", "info", "warn", "error", got string "loud"');
     expect(lines).toContain('profiles."mine".groups[0]: unknown group "x448"');
     expect(lines).toContain("proxy.upstream.connect_timeout_ms (command line): 0 is out of range 1..3600000");
@@ -168,7 +168,7 @@ describe("loadConfig", () => {
     const config = parseConfig(text, { file: path.join(tmp, "x.toml") });
     expect(ProfileRegistry.fromConfig(config).resolveName("default")).toBe("mine");
     const aliased = loadConfig({ overrides: { proxy: { upstream: { defaultProfile: "firefox" } } } });
-    expect(ProfileRegistry.fromConfig(aliased).resolveName("default")).toBe("firefox-145-macos-arm64");
+    expect(ProfileRegistry.fromConfig(aliased).resolveName("default")).toBe("firefox-156-windows-x64");
   });
 });
 

@@ -222,7 +222,8 @@ describe("parseConnect: errors", () => {
     expect((err as ProxyError).code).toBe("BAD_METHOD");
     expect(statusFor(err)).toBe(405);
     expect(codeOf(() => parseConnect(bytes("connect a.test:1 HTTP/1.1\r\n")))).toBe("BAD_METHOD");
-    expect(codeOf(() => parseConnect(bytes("POST http://a.test/ HTTP/1.0\r\n\r\n")))).toBe("BAD_METHOD");
+    // An absolute-form http:// request is plain HTTP proxying (src/proxy/forward-http.ts).
+    expect(parseConnect(bytes("POST http://a.test/ HTTP/1.0\r\n\r\n")).kind).toBe("forward");
   });
 
   const badRequests: [string, string][] = [

@@ -489,12 +489,35 @@ describe("client side over HTTP/1.1: raw bytes", () => {
     expect(seen.map((s) => s.head.path)).toEqual([]);
   });
 
-  test("a malformed or truncated request body is refused: the dispatcher's sink is aborted, never ended", async () => {
+  test("a malformed request body that came with its head is refused before anything is dispatched", async () => {
     const { bridge, seen } = await appBridge();
     expect(REFUSED_BODIES.length).toBeGreaterThan(3);
     for (const c of REFUSED_BODIES) {
       const raw = c.raw.replace(/^(POST|PUT|GET) \/[^ ]* /, "$1 /sink ");
       const text = (await rawExchange(bridge.port, raw, true)).toString("latin1");
+      expect(text.startsWith("HTTP/1.1 400 ")).toBe(true);
+    }
+    expect(seen.length).toBe(0);
+  });
+
+  test("a request body that turns malformed (or is cut) after dispatch: the sink is aborted, never ended", async () => {
+    const { bridge, seen } = await appBridge();
+    for (const c of REFUSED_BODIES) {
+      const raw = c.raw.replace(/^(POST|PUT|GET) \/[^ ]* /, "$1 /sink ");
+      const end = raw.indexOf("\r\n\r\n") + 4;
+      const before = seen.length;
+      const s = net.connect({ host: "127.0.0.1", port: bridge.port });
+      s.on("error", () => {});
+      let text = "";
+      s.on("data", (d: Buffer) => {
+        text += d.toString("latin1");
+      });
+      const closed = new Promise((r) => s.on("close", r));
+      s.write(Buffer.from(raw.slice(0, end), "latin1"));
+      await waitUntil(() => seen.length > before, `${c.name}: dispatched`);
+      s.write(Buffer.from(raw.slice(end), "latin1"));
+      s.end();
+      await closed;
       expect(text.startsWith("HTTP/1.1 400 ")).toBe(true);
     }
     expect(seen.length).toBe(REFUSED_BODIES.length);

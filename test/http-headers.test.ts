@@ -318,7 +318,7 @@ describe("pass-through fields go where the browser puts them", () => {
       ["content-length", "3"],
       ...cookies,
     ];
-    const h2 = names(build("firefox", "fetch", fields));
+    const h2 = names(build("firefox-145-macos-arm64", "fetch", fields));
     expect(h2.slice(5, 11)).toEqual([
       "content-type",
       "x-custom",
@@ -328,7 +328,10 @@ describe("pass-through fields go where the browser puts them", () => {
       "cookie",
     ]);
     const h1 = names(
-      build("firefox", "fetch", fields, { protocol: "h1", clientCase: new Map([["x-custom", "X-Custom"]]) }),
+      build("firefox-145-macos-arm64", "fetch", fields, {
+        protocol: "h1",
+        clientCase: new Map([["x-custom", "X-Custom"]]),
+      }),
     );
     expect(h1.slice(6, 13)).toEqual([
       "content-type",

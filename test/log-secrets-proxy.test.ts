@@ -73,7 +73,7 @@ function refusals(target: string): [number, string][] {
     [400, connectRequest(`alice:${SECRET}@${target}`)],
     [400, `CONNECT http://alice:${SECRET}@${target}/ HTTP/1.1\r\nHost: ${target}\r\n\r\n`],
     [400, connectRequest(`alice:${SECRET}@${"a".repeat(400)}.test:443`)],
-    [405, `GET http://alice:${SECRET}@${target}/ HTTP/1.1\r\nHost: ${target}\r\n\r\n`],
+    [400, `GET http://alice:${SECRET}@${target}/ HTTP/1.1\r\nHost: ${target}\r\n\r\n`],
     [407, connectRequest(target, { "Proxy-Authorization": `Basic ${b64(`alice:${WRONG}`)}` })],
     [407, connectRequest(target, { "Proxy-Authorization": `Bearer ${TOKEN}` })],
     [407, connectRequest(target)],

@@ -208,7 +208,7 @@ describe("validation names key paths", () => {
 describe("extends merges the HTTP sections", () => {
   const reg = new ProfileRegistry({
     base: {
-      extends: "firefox",
+      extends: "firefox-145-macos-arm64",
       http2: {
         settings: [[1, 4096]],
         grease_setting: true,

@@ -51,8 +51,8 @@ describe("errors before 200", () => {
     return r;
   };
 
-  test("non-CONNECT method → 405 with Allow and Connection: close", async () => {
-    const r = await status("GET http://localhost/ HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  test("an origin-form request to the proxy itself → 405 with Allow and Connection: close", async () => {
+    const r = await status("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
     expect(r.status).toBe(405);
     expect(r.head).toContain("Connection: close");
     expect(r.head).toContain("Allow: CONNECT");

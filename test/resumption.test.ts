@@ -218,18 +218,18 @@ describe("a ClientHello that breaks RFC 8446 is refused", () => {
     }
     throw new Error("expected CONFIG_INVALID");
   }
-  const firefoxOrder = () => [...(registry.get("firefox").extensionOrder ?? [])];
+  const firefoxOrder = () => [...(registry.get("firefox-145-macos-arm64").extensionOrder ?? [])];
 
   test("profile validation names the key", () => {
     const middle = firefoxOrder();
     middle.splice(2, 0, "pre_shared_key");
     const message = configError({
       middle: { extends: "safari", extension_order: [...middle, "psk_key_exchange_modes"] },
-      nomodes: { extends: "firefox", extension_order: [...firefoxOrder(), "pre_shared_key"] },
+      nomodes: { extends: "firefox-145-macos-arm64", extension_order: [...firefoxOrder(), "pre_shared_key"] },
       shares: { extends: "chrome", key_shares: ["secp521r1"] },
-      tls12: { extends: "firefox", max_version: "1.2", psk_dhe_ke: true },
+      tls12: { extends: "firefox-145-macos-arm64", max_version: "1.2", psk_dhe_ke: true },
       noversions: {
-        extends: "firefox",
+        extends: "firefox-145-macos-arm64",
         extension_order: firefoxOrder().filter((e) => e !== "supported_versions"),
       },
     });
@@ -244,7 +244,7 @@ describe("a ClientHello that breaks RFC 8446 is refused", () => {
   });
 
   test("the engine refuses a raw spec that bypassed validation, naming the knob", () => {
-    const base = registry.spec("firefox");
+    const base = registry.spec("firefox-145-macos-arm64");
     const refused = (patch: Record<string, unknown>): string => {
       try {
         engine.createConnector({ ...base, ...patch, name: "raw" });
@@ -274,7 +274,7 @@ describe("a ClientHello that breaks RFC 8446 is refused", () => {
     const bun = origins.get("Bun node:tls (BoringSSL)")!;
     const verify = { verify: true, verifyHostname: true, caFile: pki.caCertPath };
     using chrome = engine.createConnector(registry.spec("chrome"));
-    using firefox = engine.createConnector(registry.spec("firefox"));
+    using firefox = engine.createConnector(registry.spec("firefox-145-macos-arm64"));
     const c = await engineGet(chrome, bun.port, { host: "localhost", alpn: ["http/1.1"], verify });
     const f = await engineGet(firefox, bun.port, { host: "localhost", alpn: ["http/1.1"], verify });
     expect(c.sessions.length).toBeGreaterThan(0);

@@ -5,6 +5,7 @@
 //! BoringSSL, without the two mixing. Handles are opaque; every call returns an integer status
 //! and leaves a readable reason in `pb_last_error`. No callbacks into the caller exist.
 
+mod anchors;
 mod compress;
 mod conn;
 mod error;
@@ -24,7 +25,7 @@ use std::ffi::CStr;
 use std::os::raw::c_int;
 
 /// Bumped on every incompatible change of the functions below; checked by the TS binding.
-pub const PB_ABI_VERSION: u32 = 3;
+pub const PB_ABI_VERSION: u32 = 4;
 
 pub struct Ctx {
     ctx: *mut sys::SSL_CTX,

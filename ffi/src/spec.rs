@@ -1,6 +1,7 @@
 //! The profile spec (JSON, validated on the TypeScript side) and the connector context it builds.
 //! Every refusal names the knob: "groups: 0x9999 is not a group BoringSSL supports".
 
+use crate::anchors::{self, TrustAnchors};
 use crate::compress;
 use crate::error::take_ssl_errors;
 use btls_sys as sys;
@@ -24,6 +25,10 @@ pub struct ProfileSpec {
     pub groups: Vec<u16>,
     pub key_shares: Vec<u16>,
     pub sigalgs: Vec<u16>,
+    /// A GREASE value first in signature_algorithms (Chrome 152+); needs our BoringSSL patch.
+    /// Optional in the JSON (absent = false), like trust_anchors.
+    #[serde(default)]
+    pub sigalgs_grease: bool,
     pub grease: bool,
     pub extension_order: Option<Vec<u16>>,
     pub permute_extensions: bool,
@@ -38,6 +43,9 @@ pub struct ProfileSpec {
     pub record_size_limit: Option<u16>,
     pub delegated_credentials: Option<Vec<u16>>,
     pub renegotiation_info: bool,
+    /// trust_anchors (0xca34) IDs and their order, or None for no extension.
+    #[serde(default)]
+    pub trust_anchors: Option<TrustAnchors>,
 }
 
 /// What a client connection needs from its context beyond the SSL_CTX itself.
@@ -138,6 +146,11 @@ pub unsafe fn configure_client(ctx: *mut sys::SSL_CTX, spec: &ProfileSpec) -> Re
         || sys::SSL_CTX_set_verify_algorithm_prefs(ctx, spec.sigalgs.as_ptr(), spec.sigalgs.len()) != 1
     {
         return Err(knob("signature_algorithms", format!("BoringSSL refused {:?}", spec.sigalgs)));
+    }
+
+    sys::SSL_CTX_set_grease_sigalgs_enabled(ctx, spec.sigalgs_grease as i32);
+    if let Some(ta) = &spec.trust_anchors {
+        anchors::apply(ctx, ta)?;
     }
 
     sys::SSL_CTX_set_grease_enabled(ctx, spec.grease as i32);

@@ -26,6 +26,9 @@ export interface FlagValues {
   profile?: string | undefined;
   mode?: string | undefined;
   listen?: string | undefined;
+  "socks-listen"?: string | undefined;
+  "next-hop"?: string | undefined;
+  "admin-listen"?: string | undefined;
   "upstream-ca-file"?: string | undefined;
   "upstream-insecure-skip-verify"?: boolean | undefined;
   "upstream-no-verify-hostname"?: boolean | undefined;
@@ -35,6 +38,8 @@ export function overridesFrom(f: FlagValues): ConfigOverrides {
   const proxy: NonNullable<ConfigOverrides["proxy"]> = {};
   const log: NonNullable<ConfigOverrides["log"]> = {};
   if (f.listen !== undefined) proxy.listen = { address: f.listen };
+  if (f["socks-listen"] !== undefined) proxy.socks = { listen: f["socks-listen"] };
+  if (f["admin-listen"] !== undefined) proxy.admin = { listen: f["admin-listen"] };
   if (f.mode !== undefined) {
     if (f.mode !== "mitm" && f.mode !== "passthrough") {
       throw new ProxyError("CONFIG_INVALID", `--mode: expected "mitm" or "passthrough", got "${f.mode}"`);
@@ -43,6 +48,7 @@ export function overridesFrom(f: FlagValues): ConfigOverrides {
   }
   const upstream: NonNullable<typeof proxy.upstream> = {};
   if (f.profile !== undefined) upstream.defaultProfile = f.profile;
+  if (f["next-hop"] !== undefined) upstream.nextHop = f["next-hop"];
   if (f["upstream-ca-file"] !== undefined) upstream.caFile = f["upstream-ca-file"];
   if (f["upstream-insecure-skip-verify"]) upstream.insecureSkipVerify = true;
   if (f["upstream-no-verify-hostname"]) upstream.verifyHostname = false;

@@ -1,18 +1,23 @@
 /**
  * Wires a loaded configuration into a running proxy: engine, root CA, leaf cache, profiles,
- * connectors, session cache, listener. Each component gets its slice of the config.
+ * connectors, session cache, listener, and the admin listener (metrics, health) when configured.
+ * Each component gets its slice of the config.
  */
 import type { Config } from "../config/schema.ts";
 import { splitHostPort } from "../config/schema.ts";
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { Logger } from "../log/logger.ts";
-import { LeafCache } from "../mitm/leaf-cache.ts";
+import { adminAddress } from "../metrics/admin-address.ts";
+import { AdminServer } from "../metrics/admin-server.ts";
+import { CountedLeaves } from "../metrics/counted-leaves.ts";
+import { ProxyMetrics } from "../metrics/proxy-metrics.ts";
 import { LeafMinter } from "../pki/leaf.ts";
 import { loadOrCreateRootCa, type RootCa } from "../pki/root-ca.ts";
 import { ProfileRegistry } from "../profiles/registry-store.ts";
 import { accessPolicy } from "../proxy/access.ts";
 import { openFilesSoftLimit, tunnelsThatFit } from "../proxy/fd-limit.ts";
 import { ProxyServer, type StopReport } from "../proxy/listener.ts";
+import { parseNextHop } from "../proxy/next-hop-url.ts";
 import { ConnectorPool } from "../upstream/connector-pool.ts";
 import { raiseFdLimit } from "../upstream/native/fd-limit.ts";
 import { NativeEngine } from "../upstream/native/native-engine.ts";
@@ -23,6 +28,10 @@ export interface RunningProxy {
   ca: RootCa;
   caCreated: boolean;
   address: { host: string; port: number };
+  /** The admin listener's address (proxy.admin.listen), null when off. */
+  admin: { host: string; port: number } | null;
+  metrics: ProxyMetrics;
+  /** Drains (readiness turns 503 at once), stops the proxy, then the admin listener. */
   stop(): Promise<StopReport>;
 }
 
@@ -47,6 +56,7 @@ function fittedMaxTunnels(maxTunnels: number, logger: Logger): number {
 
 export async function startProxy(config: Config, logger: Logger): Promise<RunningProxy> {
   const { proxy } = config;
+  const adminAt = adminAddress(proxy.admin); // refuse a bad admin address before anything starts
   const profiles = ProfileRegistry.fromConfig(config);
   const engine = new NativeEngine();
   const connectors = new ConnectorPool(engine, profiles);
@@ -56,9 +66,23 @@ export async function startProxy(config: Config, logger: Logger): Promise<Runnin
     keyPath: proxy.certificate.caKeyPath,
     certPath: proxy.certificate.caCertPath,
   });
-  const leaves = new LeafCache(await LeafMinter.create(ca), { ttlSeconds: proxy.certificate.cacheTtl });
+  const metrics = new ProxyMetrics({
+    activeTunnels: () => server.activeTunnels,
+    openConnections: () => server.openConnections,
+    draining: () => server.draining,
+  });
+  const leaves = new CountedLeaves(
+    await LeafMinter.create(ca),
+    { ttlSeconds: proxy.certificate.cacheTtl },
+    (hit) => metrics.leafLookup(hit),
+  );
   const listen = splitHostPort(proxy.listen.address);
   if (typeof listen === "string") throw new ProxyError("CONFIG_INVALID", `proxy.listen.address: ${listen}`);
+  const socks = proxy.socks.listen === "" ? null : splitHostPort(proxy.socks.listen);
+  if (typeof socks === "string") throw new ProxyError("CONFIG_INVALID", `proxy.socks.listen: ${socks}`);
+  const nextHop = proxy.upstream.nextHop === "" ? null : parseNextHop(proxy.upstream.nextHop);
+  if (typeof nextHop === "string")
+    throw new ProxyError("CONFIG_INVALID", `proxy.upstream.next_hop: ${nextHop}`);
   const server = new ProxyServer(
     {
       host: listen.host,
@@ -68,12 +92,14 @@ export async function startProxy(config: Config, logger: Logger): Promise<Runnin
       maxTunnels: fittedMaxTunnels(proxy.limits.maxTunnels, logger),
       maxTunnelsPerClient: proxy.limits.maxTunnelsPerClient,
       authFailures: { max: proxy.auth.maxFailures, windowMs: proxy.auth.failureWindowMs },
+      socks,
     },
     {
       mode: proxy.mitm.enabled ? "mitm" : "passthrough",
       access: accessPolicy(proxy.auth.users, proxy.access.allowedPorts),
       defaultProfile: proxy.upstream.defaultProfile,
       connectTimeoutMs: proxy.upstream.connectTimeoutMs,
+      nextHop: { configured: nextHop, perRequest: proxy.upstream.allowNextHopHeader },
       clientHandshakeTimeoutMs: proxy.limits.clientHandshakeTimeoutMs,
       upstreamHandshakeTimeoutMs: proxy.upstream.handshakeTimeoutMs,
       idleTimeoutMs: proxy.limits.idleTimeoutMs,
@@ -94,17 +120,33 @@ export async function startProxy(config: Config, logger: Logger): Promise<Runnin
       sessions: new SessionCache(),
       leaves,
       logger,
+      observer: metrics,
     },
   );
   const address = await server.listen();
+  let admin: AdminServer | null = null;
+  let adminListen: { host: string; port: number } | null = null;
+  if (adminAt !== null) {
+    admin = new AdminServer({ metrics: () => metrics.render(), ready: () => !server.draining });
+    try {
+      adminListen = await admin.listen(adminAt.host, adminAt.port);
+    } catch (err) {
+      await server.stop(0);
+      connectors.close();
+      throw err;
+    }
+  }
   return {
     server,
     ca,
     caCreated: created,
     address,
+    admin: adminListen,
+    metrics,
     async stop() {
       const report = await server.stop(proxy.limits.drainTimeoutMs);
       connectors.close();
+      await admin?.close();
       return report;
     },
   };

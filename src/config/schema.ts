@@ -5,6 +5,8 @@
  */
 import { isIP } from "node:net";
 import { DEFAULT_PROFILE } from "../profiles/builtin.ts";
+import { parseNextHop } from "../proxy/next-hop-url.ts";
+import { PROFILE_SEPARATOR } from "../proxy/proxy-user.ts";
 import {
   boolField,
   enumField,
@@ -44,6 +46,32 @@ export const CONFIG_SCHEMA = {
         'Address the proxy listens on, "host:port" (port 0 = any free port)',
         "127.0.0.1:8080",
         (v) => {
+          const r = splitHostPort(v);
+          return typeof r === "string" ? r : undefined;
+        },
+      ),
+    },
+    admin: {
+      listen: stringField(
+        'Admin listener for /metrics (Prometheus), /healthz and /readyz, "host:port"; empty = off',
+        "",
+        (v) => {
+          if (v === "") return undefined;
+          const r = splitHostPort(v);
+          return typeof r === "string" ? r : undefined;
+        },
+      ),
+      allow_remote: boolField(
+        "Allow proxy.admin.listen on a non-loopback address (e.g. for Kubernetes probes); metrics then reach whoever can connect",
+        false,
+      ),
+    },
+    socks: {
+      listen: stringField(
+        'SOCKS5 listen address, "host:port" (RFC 1928 CONNECT, RFC 1929 username/password); empty = off. Same pipeline, access rules and limits as the HTTP listener',
+        "",
+        (v) => {
+          if (v === "") return undefined;
           const r = splitHostPort(v);
           return typeof r === "string" ? r : undefined;
         },
@@ -98,6 +126,20 @@ export const CONFIG_SCHEMA = {
         1,
         MAX_TIMEOUT_MS,
       ),
+      next_hop: stringField(
+        'Upstream proxy every tunnel goes through: "http://", "socks5://" or "socks5h://" [user:password@]host:port (percent-encoded); empty = direct. TLS still ends in PolyTLS',
+        "",
+        // The value may hold a password: a reason never quotes it.
+        (v) => {
+          if (v === "") return undefined;
+          const r = parseNextHop(v);
+          return typeof r === "string" ? r : undefined;
+        },
+      ),
+      allow_next_hop_header: boolField(
+        'Let clients choose the next hop per request with X-PolyTLS-Next-Hop (a URL, or "direct"); the hop\'s address is then checked like a target',
+        true,
+      ),
     },
     certificate: {
       ca_key_path: pathField("MITM root CA private key (PEM)", "ca/private.key"),
@@ -116,9 +158,11 @@ export const CONFIG_SCHEMA = {
       users: stringListField(
         'Proxy users as "name:password"; when not empty, every CONNECT needs Proxy-Authorization: Basic (else 407)',
         (v) =>
-          /^[^:]+:.+$/.test(v)
-            ? undefined
-            : 'expected "name:password" (a name without ":", a non-empty password)',
+          !/^[^:]+:.+$/.test(v)
+            ? 'expected "name:password" (a name without ":", a non-empty password)'
+            : v.slice(0, v.indexOf(":")).includes(PROFILE_SEPARATOR)
+              ? `a user name must not contain "${PROFILE_SEPARATOR}" (it introduces the profile in a proxy user name)`
+              : undefined,
       ),
       max_failures: intField(
         "Failed proxy logins one client IP may make per failure window; beyond it, 429 until the window has passed",
@@ -202,6 +246,8 @@ export type SectionValue<S> = {
 
 export type ProxyConfig = SectionValue<typeof CONFIG_SCHEMA.proxy>;
 export type ListenConfig = ProxyConfig["listen"];
+export type SocksConfig = ProxyConfig["socks"];
+export type AdminConfig = ProxyConfig["admin"];
 export type MitmConfig = ProxyConfig["mitm"];
 export type HttpConfig = ProxyConfig["http"];
 export type UpstreamConfig = ProxyConfig["upstream"];

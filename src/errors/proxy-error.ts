@@ -20,6 +20,16 @@ export type ErrorCode =
   // Upstream TCP.
   | "UPSTREAM_UNREACHABLE" // refused / unresolvable → 502
   | "UPSTREAM_TIMEOUT" // connect timeout → 504
+  // Next hop (an upstream proxy the tunnel goes through; messages name it, never its password).
+  | "BAD_NEXT_HOP" // X-PolyTLS-Next-Hop malformed, or per-request next hops are off → 400
+  | "NEXT_HOP_UNREACHABLE" // the next hop refused the TCP connection / does not resolve → 502
+  | "NEXT_HOP_TIMEOUT" // the next hop did not connect or answer within connect_timeout_ms → 504
+  | "NEXT_HOP_AUTH" // the next hop wants credentials or refused ours → 502
+  | "NEXT_HOP_REFUSED" // the next hop refused the target, or did not speak its protocol → 502
+  // SOCKS5 inbound (answered with a SOCKS reply code, src/errors/socks-wire.ts, then closed).
+  | "SOCKS_BAD_REQUEST" // malformed greeting / request, or no acceptable method
+  | "SOCKS_COMMAND_UNSUPPORTED" // BIND, UDP ASSOCIATE or an unknown command → reply 0x07
+  | "SOCKS_ADDRESS_UNSUPPORTED" // unknown address type → reply 0x08
   // TLS, both sides (after `200`: the tunnel is reset).
   | "TLS_CONFIG" // a profile spec BoringSSL refuses
   | "TLS_HANDSHAKE" // handshake failure (alert, protocol error)

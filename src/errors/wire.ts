@@ -21,6 +21,15 @@ const STATUS: Record<ErrorCode, number> = {
   TARGET_DENIED: 403,
   UPSTREAM_UNREACHABLE: 502,
   UPSTREAM_TIMEOUT: 504,
+  BAD_NEXT_HOP: 400,
+  NEXT_HOP_UNREACHABLE: 502,
+  NEXT_HOP_TIMEOUT: 504,
+  NEXT_HOP_AUTH: 502,
+  NEXT_HOP_REFUSED: 502,
+  // Never sent as HTTP (a SOCKS client gets src/errors/socks-wire.ts); 400 for completeness.
+  SOCKS_BAD_REQUEST: 400,
+  SOCKS_COMMAND_UNSUPPORTED: 400,
+  SOCKS_ADDRESS_UNSUPPORTED: 400,
   TLS_CONFIG: 502,
   TLS_HANDSHAKE: 502,
   TLS_VERIFY: 502,
@@ -58,25 +67,35 @@ export function statusFor(err: unknown): number {
   return err instanceof ProxyError ? STATUS[err.code] : 502;
 }
 
-/** The full HTTP/1.1 response sent before `200` for this error. */
-export function errorResponse(err: unknown): string {
+/** The error answer in parts: status, reason phrase, the fields it needs beyond the framing, text body. */
+export function errorParts(err: unknown): {
+  status: number;
+  reason: string;
+  fields: [string, string][];
+  body: string;
+} {
   const status = statusFor(err);
   const reason = REASON[status] ?? "Error";
   const detail = err instanceof ProxyError ? err.message : "internal proxy error";
-  const body = `${status} ${reason}: ${detail.replace(/[\r\n]+/g, " ")}\n`;
-  const extra =
+  const fields: [string, string][] =
     status === 405
-      ? "Allow: CONNECT\r\n"
+      ? [["Allow", "CONNECT"]]
       : status === 407
-        ? 'Proxy-Authenticate: Basic realm="polytls", charset="UTF-8"\r\n'
+        ? [["Proxy-Authenticate", 'Basic realm="polytls", charset="UTF-8"']]
         : status === 429 || status === 503
-          ? "Retry-After: 1\r\n"
-          : "";
+          ? [["Retry-After", "1"]]
+          : [];
+  return { status, reason, fields, body: `${status} ${reason}: ${detail.replace(/[\r\n]+/g, " ")}\n` };
+}
+
+/** The full HTTP/1.1 response sent before `200` for this error. */
+export function errorResponse(err: unknown): string {
+  const { status, reason, fields, body } = errorParts(err);
   return (
     `HTTP/1.1 ${status} ${reason}\r\n` +
     "Content-Type: text/plain; charset=utf-8\r\n" +
     `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-    extra +
+    fields.map(([n, v]) => `${n}: ${v}\r\n`).join("") +
     "Connection: close\r\n\r\n" +
     body
   );

@@ -9,6 +9,11 @@ export interface CompareOptions {
   ignoreExtensionOrder?: boolean;
   /** Extension ids left out of the comparison, together with the component they carry. */
   ignoreExtensions?: number[];
+  /**
+   * Compare the trust_anchors IDs as a set: a browser that shuffles them once per process
+   * (Chrome 152-153, Opera 136) sends another order in every process than its capture's.
+   */
+  trustAnchorsAsSet?: boolean;
 }
 
 export interface CompareResult {
@@ -140,6 +145,16 @@ export function compareFingerprints(
       if (e !== a) add(`delegated credentials: expected ${e ? show(e) : "none"} got ${a ? show(a) : "none"}`);
     } else {
       add(listDiff("delegated credentials", e, a));
+    }
+  }
+  // trust_anchors IDs, when both sides carry them (a tls.peet.ws capture lists the id only).
+  if (keep(EXT.TRUST_ANCHORS) && expected.trustAnchors !== undefined && actual.trustAnchors !== undefined) {
+    const hexIds = (l: Uint8Array[]) => {
+      const ids = l.map((id) => Buffer.from(id).toString("hex"));
+      return (opts.trustAnchorsAsSet ? ids.sort() : ids).join(",");
+    };
+    if (hexIds(expected.trustAnchors) !== hexIds(actual.trustAnchors)) {
+      add(`trust anchors: expected ${hexIds(expected.trustAnchors)} got ${hexIds(actual.trustAnchors)}`);
     }
   }
   const flags: [number, string, (fp: ClientHelloFingerprint) => boolean][] = [

@@ -24,6 +24,7 @@ export const EXT = {
   KEY_SHARE: 51,
   ALPS_OLD: 17513, // draft-vvv-tls-alps code point used by Chrome until 2024
   ALPS: 17613, // new ALPS code point (Chrome 125+)
+  TRUST_ANCHORS: 51764, // 0xca34, draft-ietf-tls-trust-anchor-ids
   ECH: 65037, // draft-ietf-tls-esni encrypted_client_hello
   RENEGOTIATION_INFO: 65281,
 } as const;
@@ -127,6 +128,15 @@ export function decodeExtension(type: number, r: ByteReader, fp: ClientHelloFing
     case EXT.ALPS:
       fp.alps = { codepoint: type, protocols: protocolList(r, "supported_protocols") };
       return;
+    case EXT.TRUST_ANCHORS: {
+      const list = r.vector(2, "trust_anchor_id_list");
+      fp.trustAnchors = [];
+      while (list.remaining > 0) {
+        const id = list.vector(1, "trust_anchor_id");
+        fp.trustAnchors.push(id.bytes(id.remaining, "trust_anchor_id"));
+      }
+      return;
+    }
     case EXT.ECH:
       fp.ech = true;
       r.skip(r.remaining, "ech");

@@ -47,4 +47,9 @@ export interface ClientHelloFingerprint {
   ech: boolean;
   /** server_name value, or null. */
   sni: string | null;
+  /**
+   * trust_anchors (0xca34) IDs in wire order, each in binary form; absent when the extension is
+   * absent or its content is unknown (e.g. from a capture that lists extension ids only).
+   */
+  trustAnchors?: Uint8Array[];
 }

@@ -12,7 +12,8 @@ export interface TunnelRecord {
   client: string;
   /** CONNECT target as formatAuthority gives it, e.g. `example.com:443` or `[::1]:443`. */
   host: string;
-  mode: "mitm" | "passthrough";
+  /** `forward`: a plain-HTTP proxy connection (absolute-form requests, src/proxy/forward-http.ts). */
+  mode: "mitm" | "passthrough" | "forward";
   profile: string | null;
   /** ALPN the client negotiated with the proxy (e.g. `h2`), null if none. */
   clientAlpn: string | null;
@@ -29,6 +30,12 @@ export interface TunnelRecord {
   /** Application bytes relayed upstream → client. */
   bytesDown: number;
   durationMs: number;
+  /** Upstream TCP connect (resolve and dial), ms; absent when no connect succeeded. */
+  connectMs?: number;
+  /** Client-facing TLS handshake (MITM), ms; absent when it did not complete. */
+  clientHandshakeMs?: number;
+  /** Upstream TLS handshake (MITM; the tunnel's first upstream connection), ms. */
+  upstreamHandshakeMs?: number;
   /** HTTP mode: what the client spoke (`h2`, `h1`, or `relay` when it was not HTTP). */
   http?: "h2" | "h1" | "relay";
   /** HTTP mode: upstream protocols used, e.g. `h2` or `http/1.1`. */
@@ -42,6 +49,19 @@ export interface TunnelRecord {
   reason?: string;
 }
 
+/**
+ * Watches what the proxy does, for metrics: every tunnel's record when it closes, and the events
+ * that happen before a tunnel exists. Implementations must be quick and must not throw.
+ */
+export interface TunnelObserver {
+  /** Once per tunnel, when its `tunnel closed` line is written. */
+  tunnelClosed(rec: Readonly<TunnelRecord>): void;
+  /** A connection answered with an error status before any tunnel (bad head, 407, 429, capacity…). */
+  rejected(code: ErrorCode): void;
+  /** The proxy-auth brake engaged for one client IP. */
+  authBrakeEngaged(): void;
+}
+
 /** `200:3,404:1`: status counts, in code order. */
 export function formatStatuses(statuses: Record<string, number>): string {
   return Object.keys(statuses)
@@ -50,8 +70,13 @@ export function formatStatuses(statuses: Record<string, number>): string {
     .join(",");
 }
 
-/** Logs `tunnel closed` at info, or at warn when the tunnel ended with an error. */
-export function logTunnel(logger: Logger, rec: TunnelRecord): void {
+const roundMs = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms));
+
+/**
+ * Logs `tunnel closed` at info, or at warn when the tunnel ended with an error, and hands the
+ * record to the observer (metrics), if any.
+ */
+export function logTunnel(logger: Logger, rec: TunnelRecord, observer?: TunnelObserver): void {
   logger.log(rec.errorCode === null ? "info" : "warn", "tunnel closed", {
     host: rec.host,
     client: rec.client,
@@ -69,7 +94,11 @@ export function logTunnel(logger: Logger, rec: TunnelRecord): void {
     bytesUp: rec.bytesUp,
     bytesDown: rec.bytesDown,
     durationMs: Math.round(rec.durationMs),
+    connectMs: roundMs(rec.connectMs),
+    clientHandshakeMs: roundMs(rec.clientHandshakeMs),
+    upstreamHandshakeMs: roundMs(rec.upstreamHandshakeMs),
     errorCode: rec.errorCode,
     reason: rec.errorCode === null ? undefined : rec.reason,
   });
+  observer?.tunnelClosed(rec);
 }

@@ -2,7 +2,8 @@
 
 const LINE_LENGTH = 64; // characters per base64 line; RFC 7468 §2 (strict encoders)
 
-export type PemDecodeResult = { ok: true; der: Uint8Array } | { ok: false; reason: string };
+/** `der` owns its own `ArrayBuffer` (WebCrypto and @peculiar/x509 take `BufferSource`). */
+export type PemDecodeResult = { ok: true; der: Uint8Array<ArrayBuffer> } | { ok: false; reason: string };
 
 export function encodePem(label: string, der: Uint8Array): string {
   const b64 = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString("base64");

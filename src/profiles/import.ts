@@ -27,7 +27,9 @@ import { PROFILE_NAME } from "./registry-store.ts";
 import { resolveHttp } from "./resolve-http.ts";
 import { type ProfileSettings, parseProfileTable, profileToToml, type TlsVersionName } from "./schema.ts";
 import { sentExtensions, toProfileSpec } from "./spec.ts";
+import { decodeTrustAnchorId } from "./trust-anchors.ts";
 import { validateProfile } from "./validate.ts";
+import { DEFAULT_WEBSOCKET } from "./websocket.ts";
 
 const hex = (id: number) => `0x${id.toString(16).padStart(4, "0")}`;
 const extLabel = (id: number) => `${EXTENSIONS.name(id) ?? "extension"} (${id})`;
@@ -100,6 +102,34 @@ function keyShares(fp: ClientHelloFingerprint, groups: string[], out: string[]):
   const ordered = [...shares].sort((a, b) => groups.indexOf(a) - groups.indexOf(b));
   if (ordered.join() !== shares.join()) out.push(`key_share order ${shares.join(",")}: sent in groups order`);
   return unique(ordered, "key_share", out);
+}
+
+/** signature_algorithms without GREASE, and whether GREASE came first (the one place the engine puts it). */
+function sigalgs(fp: ClientHelloFingerprint, out: string[]): { names: string[]; grease: boolean } {
+  const grease = fp.sigalgs[0] === GREASE;
+  fp.sigalgs.forEach((id, i) => {
+    if (id === GREASE && i > 0)
+      out.push(`signature algorithm GREASE at position ${i + 1}: the engine writes it first only`);
+  });
+  const listed = fp.sigalgs.filter((id) => id !== GREASE);
+  return { names: names(SIGALGS, listed, "signature algorithm", out), grease };
+}
+
+/** trust_anchors IDs in ASCII form, or null without the extension (or without its content). */
+function trustAnchors(fp: ClientHelloFingerprint, present: boolean, out: string[]): string[] | null {
+  if (!present) return null;
+  if (fp.trustAnchors === undefined) {
+    out.push("trust_anchors (51764): the capture does not carry its IDs");
+    return null;
+  }
+  const ids: string[] = [];
+  for (const bytes of fp.trustAnchors) {
+    const text = decodeTrustAnchorId(bytes);
+    if (text === undefined)
+      out.push(`trust anchor ID ${Buffer.from(bytes).toString("hex")}: not a relative OID`);
+    else ids.push(text);
+  }
+  return unique(ids, "trust_anchors", out);
 }
 
 const HTTP_NOTE = [
@@ -183,6 +213,7 @@ export function profileFromFingerprint(
     fp.delegatedCredentials === null
       ? []
       : names(SIGALGS, fp.delegatedCredentials, "delegated_credentials", out);
+  const sig = sigalgs(fp, out);
   const tls13Only = (present: boolean, label: string) => {
     if (present && !tls13) out.push(`${label}: needs TLS 1.3, not offered`);
     return present && tls13;
@@ -195,7 +226,8 @@ export function profileFromFingerprint(
     ciphers,
     groups,
     keyShares: keyShares(fp, groups, out),
-    signatureAlgorithms: names(SIGALGS, fp.sigalgs, "signature algorithm", out),
+    signatureAlgorithms: sig.names,
+    signatureAlgorithmsGrease: sig.grease,
     grease: grease(fp, out),
     extensionOrder: null,
     permuteExtensions: false,
@@ -220,6 +252,10 @@ export function profileFromFingerprint(
     recordSizeLimit,
     delegatedCredentials: dc.length > 0 ? unique(dc, "delegated_credentials", out) : null,
     renegotiationInfo: has(EXT.renegotiationInfo),
+    // The capture shows one order; Chrome 152-153 shuffle it per process (set "shuffled-per-process").
+    trustAnchors: trustAnchors(fp, has(EXT.trustAnchors), out),
+    trustAnchorsOrder: "as-listed",
+    websocket: structuredClone(DEFAULT_WEBSOCKET), // one hello captured: Chromium's WebSocket rule
   };
 
   const sent = sentExtensions(toProfileSpec({ name, ...settings }));

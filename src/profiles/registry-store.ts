@@ -10,6 +10,7 @@ import { ProxyError } from "../errors/proxy-error.ts";
 import type { ProfileSpec } from "../upstream/engine.ts";
 import { BUILTIN_ALIASES, BUILTIN_PROFILES, DEFAULT_PROFILE } from "./builtin.ts";
 import type { ProfileHttp } from "./http-types.ts";
+import type { ProfileMetadata } from "./metadata.ts";
 import { mergeHttpTables, resolveHttp } from "./resolve-http.ts";
 import {
   PROFILE_FIELDS,
@@ -32,6 +33,8 @@ export interface ResolvedProfile extends ProfileSettings {
   readonly http: ProfileHttp;
   /** The HTTP tables merged along `chain`, before defaults and kind fallbacks (what `extends` builds on). */
   readonly httpTable: HttpTable;
+  /** This profile's own `[metadata]` (not inherited); null when it has none. */
+  readonly metadata: ProfileMetadata | null;
 }
 
 export interface RegistryOptions {
@@ -178,6 +181,7 @@ function merge(def: Definition, base: ResolvedProfile | null, issues: Issues): R
     chain: [def.name, ...(base?.chain ?? [])],
     http,
     httpTable,
+    metadata: structuredClone(def.table.metadata),
   };
 }
 

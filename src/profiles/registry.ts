@@ -1,8 +1,9 @@
 /**
  * Name tables: IANA / RFC names <-> code points for everything a profile names. Only values the
  * engine's BoringSSL (the btls-sys 0.5.6 fork: upstream plus 3DES ECDHE suites, ffdhe groups,
- * duplicate signature algorithms, explicit extension order) can put in a ClientHello are listed;
- * a name missing here is a validation error.
+ * duplicate signature algorithms, explicit extension order; plus our patch, ffi/patches/: ML-DSA
+ * signature algorithms and a GREASE signature algorithm) can put in a ClientHello are listed; a
+ * name missing here is a validation error.
  */
 
 /** One two-way table; canonical names first, then accepted aliases. */
@@ -127,6 +128,11 @@ export const SIGALGS = new NameTable(
     ["rsa_pkcs1_sha512", 0x0601],
     ["ecdsa_sha1", 0x0203],
     ["rsa_pkcs1_sha1", 0x0201],
+    // ML-DSA (draft-ietf-tls-mldsa; Chrome 150+): advertised only. A server that picks one fails
+    // the handshake (TLS_HANDSHAKE): the engine cannot verify ML-DSA certificates.
+    ["mldsa44", 0x0904],
+    ["mldsa65", 0x0905],
+    ["mldsa87", 0x0906],
   ],
   {},
 );
@@ -155,6 +161,7 @@ export const EXTENSIONS = new NameTable(
     ["key_share", 51],
     ["application_settings_old", 17513],
     ["application_settings", 17613],
+    ["trust_anchors", 51764], // 0xca34, draft-ietf-tls-trust-anchor-ids
     ["encrypted_client_hello", 65037],
     ["renegotiation_info", 65281],
   ],
@@ -184,6 +191,7 @@ export const EXT = {
   keyShare: 51,
   alpsOld: 17513,
   alpsNew: 17613,
+  trustAnchors: 51764,
   ech: 65037,
   renegotiationInfo: 65281,
 } as const;

@@ -9,6 +9,7 @@ import {
   boolField,
   childPath,
   describe,
+  enumField,
   type Field,
   type Issues,
   intField,
@@ -18,6 +19,7 @@ import {
 import type { CertCompression } from "../upstream/engine.ts";
 import { type AlpsSetting, alpsField, nameList, orNone, protocolList } from "./fields.ts";
 import type { ProfileHttp } from "./http-types.ts";
+import { metadataSchemaDoc, metadataToToml, type ProfileMetadata, parseMetadata } from "./metadata.ts";
 import { CERT_COMPRESSION, CIPHERS, EXTENSIONS, GROUPS, SIGALGS, TLS_VERSIONS } from "./registry.ts";
 import {
   emptyHttpTable,
@@ -27,6 +29,8 @@ import {
   httpToToml,
   parseHttpSection,
 } from "./schema-http.ts";
+import { TRUST_ANCHOR_ORDERS, type TrustAnchorOrder, trustAnchorListField } from "./trust-anchors.ts";
+import { type WebSocketSettings, websocketField } from "./websocket.ts";
 
 export type TlsVersionName = "1.0" | "1.1" | "1.2" | "1.3";
 
@@ -39,6 +43,7 @@ export interface ProfileSettings {
   groups: string[];
   keyShares: string[];
   signatureAlgorithms: string[];
+  signatureAlgorithmsGrease: boolean;
   grease: boolean;
   extensionOrder: string[] | null;
   permuteExtensions: boolean;
@@ -53,6 +58,9 @@ export interface ProfileSettings {
   recordSizeLimit: number | null;
   delegatedCredentials: string[] | null;
   renegotiationInfo: boolean;
+  trustAnchors: string[] | null;
+  trustAnchorsOrder: TrustAnchorOrder;
+  websocket: WebSocketSettings;
 }
 
 type ProfileField<T> = Field<T> & { readonly required: boolean };
@@ -109,6 +117,12 @@ export const PROFILE_FIELDS: { readonly [K in keyof ProfileSettings]: ProfileFie
       unique: false,
     }),
   ),
+  signatureAlgorithmsGrease: opt(
+    boolField(
+      "A GREASE value first in signature_algorithms, random per connection (Chrome 152+, RFC 8701)",
+      false,
+    ),
+  ),
   grease: opt(
     boolField("GREASE values in ciphers, extensions, groups, key shares, versions (RFC 8701)", false),
   ),
@@ -150,6 +164,15 @@ export const PROFILE_FIELDS: { readonly [K in keyof ProfileSettings]: ProfileFie
     ),
   ),
   renegotiationInfo: opt(boolField("renegotiation_info extension", true)),
+  trustAnchors: opt(orNone(trustAnchorListField)),
+  trustAnchorsOrder: opt(
+    enumField(
+      'Wire order of trust_anchors: "as-listed" (Chrome 154+, sorted) or "shuffled-per-process" (Chrome 152-153: one random order per profile and process)',
+      "as-listed",
+      TRUST_ANCHOR_ORDERS,
+    ),
+  ),
+  websocket: opt(websocketField),
 };
 
 export const PROFILE_KEYS = Object.keys(PROFILE_FIELDS) as (keyof ProfileSettings)[];
@@ -167,6 +190,8 @@ export interface ProfileTable {
   extends: string | null;
   values: Partial<ProfileSettings>;
   http: HttpTable;
+  /** `[metadata]`, when written (never inherited). */
+  metadata: ProfileMetadata | null;
 }
 
 /** Parses one `[profiles."name"]` table (or a built-in file); per-key checks only. */
@@ -179,11 +204,16 @@ export function parseProfileTable(raw: unknown, path: string, issues: Issues): P
   const byToml = new Map(PROFILE_KEYS.map((k) => [snakeCase(k), k]));
   const values: Record<string, unknown> = {};
   let parent: string | null = null;
+  let metadata: ProfileMetadata | null = null;
   const http = emptyHttpTable();
   for (const [key, value] of Object.entries(raw)) {
     const keyPath = childPath(path, key);
     if ((HTTP_SECTIONS as readonly string[]).includes(key)) {
       parseHttpSection(key, value, path, issues, http);
+      continue;
+    }
+    if (key === "metadata") {
+      metadata = parseMetadata(value, path, issues) ?? null;
       continue;
     }
     if (key === "extends") {
@@ -204,7 +234,7 @@ export function parseProfileTable(raw: unknown, path: string, issues: Issues): P
     if (parsed !== undefined) values[prop] = parsed;
   }
   if (issues.count > before) return undefined;
-  return { extends: parent, values: values as Partial<ProfileSettings>, http };
+  return { extends: parent, values: values as Partial<ProfileSettings>, http, metadata };
 }
 
 /** Markdown-ish reference of every profile key: name, type, default, description. */
@@ -215,6 +245,7 @@ export function profileSchemaDoc(): string {
     const def = f.required ? "required unless extends" : (f.toToml(f.default) ?? "none");
     lines.push(`${snakeCase(prop)}: ${f.type} (${def.replace(/\s*\n\s*/g, " ")}). ${f.doc}`);
   }
+  lines.push(...metadataSchemaDoc());
   lines.push(...httpSchemaDoc());
   return lines.join("\n");
 }
@@ -224,7 +255,7 @@ export function profileSchemaDoc(): string {
  * HTTP sections as sub-tables when `http` is given.
  */
 export function profileToToml(
-  profile: { name: string; http?: ProfileHttp } & ProfileSettings,
+  profile: { name: string; http?: ProfileHttp; metadata?: ProfileMetadata | null } & ProfileSettings,
   header: readonly string[] = [],
 ): string {
   const lines = header.map((h) => (h === "" ? "#" : `# ${h}`));
@@ -234,6 +265,7 @@ export function profileToToml(
     const text = (PROFILE_FIELDS[prop] as Field<unknown>).toToml(profile[prop]);
     if (text !== undefined) lines.push(`${snakeCase(prop)} = ${text}`);
   }
+  if (profile.metadata) lines.push(...metadataToToml(profile.metadata, table));
   if (profile.http !== undefined) lines.push(...httpToToml(profile.http, table));
   return `${lines.join("\n")}\n`;
 }

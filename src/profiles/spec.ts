@@ -16,6 +16,17 @@ import {
   TLS13,
 } from "./registry.ts";
 import type { ProfileSettings } from "./schema.ts";
+import { encodeTrustAnchorId } from "./trust-anchors.ts";
+
+function anchorIds(names: readonly string[], profile: string): number[][] {
+  return names.map((text) => {
+    const bytes = encodeTrustAnchorId(text);
+    // Validated when the profile is parsed; a miss here is a bug.
+    if (typeof bytes === "string")
+      throw new ProxyError("INTERNAL", `profile "${profile}": unvalidated trust anchor ID: ${bytes}`);
+    return [...bytes];
+  });
+}
 
 function ids(table: NameTable, names: readonly string[], profile: string): number[] {
   return names.map((name) => {
@@ -37,6 +48,7 @@ export function toProfileSpec(profile: { name: string } & ProfileSettings): Prof
     groups: ids(GROUPS, profile.groups, name),
     keyShares: ids(GROUPS, profile.keyShares, name),
     sigalgs: ids(SIGALGS, profile.signatureAlgorithms, name),
+    sigalgsGrease: profile.signatureAlgorithmsGrease,
     grease: profile.grease,
     extensionOrder: profile.extensionOrder === null ? null : ids(EXTENSIONS, profile.extensionOrder, name),
     permuteExtensions: profile.permuteExtensions,
@@ -55,6 +67,10 @@ export function toProfileSpec(profile: { name: string } & ProfileSettings): Prof
     delegatedCredentials:
       profile.delegatedCredentials === null ? null : ids(SIGALGS, profile.delegatedCredentials, name),
     renegotiationInfo: profile.renegotiationInfo,
+    trustAnchors:
+      profile.trustAnchors === null
+        ? null
+        : { ids: anchorIds(profile.trustAnchors, name), order: profile.trustAnchorsOrder },
   };
 }
 
@@ -86,6 +102,7 @@ export function sentExtensions(spec: ProfileSpec): number[] {
   add(spec.delegatedCredentials !== null, EXT.delegatedCredentials);
   add(tls13 && spec.alps !== null, spec.alps?.newCodepoint === false ? EXT.alpsOld : EXT.alpsNew);
   add(spec.recordSizeLimit !== null, EXT.recordSizeLimit);
+  add(spec.trustAnchors != null, EXT.trustAnchors);
   add(tls13 && spec.echGrease, EXT.ech);
   return EXTENSIONS.names()
     .map((n) => EXTENSIONS.id(n)!)

@@ -11,10 +11,12 @@ import {
   GROUPS_WITHOUT_KEY_SHARE,
   isTls13Cipher,
   TLS_VERSIONS,
+  TLS12,
   TLS13,
 } from "./registry.ts";
 import type { ProfileSettings } from "./schema.ts";
 import { sentExtensions, toProfileSpec } from "./spec.ts";
+import { toWebSocketSpec } from "./websocket-spec.ts";
 
 function checkVersionsAndCiphers(s: ProfileSettings, path: string, issues: Issues): void {
   const min = TLS_VERSIONS.id(s.minVersion)!;
@@ -106,6 +108,15 @@ function checkTls13Only(s: ProfileSettings, path: string, issues: Issues): void 
   if (s.pskDheKe) issues.add(childPath(path, "psk_dhe_ke"), need);
 }
 
+function checkSigalgsGrease(s: ProfileSettings, path: string, issues: Issues): void {
+  if (s.signatureAlgorithmsGrease && TLS_VERSIONS.id(s.maxVersion)! < TLS12) {
+    issues.add(
+      childPath(path, "signature_algorithms_grease"),
+      'needs max_version "1.2" or higher (no signature_algorithms extension below TLS 1.2)',
+    );
+  }
+}
+
 function checkAlps(s: ProfileSettings, path: string, issues: Issues): void {
   if (s.alps === null) return;
   const protocolsPath = childPath(childPath(path, "alps"), "protocols");
@@ -114,11 +125,42 @@ function checkAlps(s: ProfileSettings, path: string, issues: Issues): void {
   });
 }
 
+/** The `[websocket]` table against the profile: what it keeps must exist and be orderable. */
+function checkWebSocket(s: ProfileSettings, path: string, issues: Issues): void {
+  const wsPath = childPath(path, "websocket");
+  const ws = s.websocket;
+  if (ws.alps && s.alps !== null && TLS_VERSIONS.id(s.maxVersion)! >= TLS13) {
+    for (const p of s.alps.protocols) {
+      if (!ws.alpn.includes(p))
+        issues.add(childPath(wsPath, "alps"), `keeps ALPS for "${p}", which websocket.alpn does not offer`);
+    }
+  }
+  if (s.extensionOrder === null) return;
+  const listed = new Set(s.extensionOrder.map((n) => EXTENSIONS.id(n)!));
+  const keyOf: Record<number, string> = {
+    [EXT.sessionTicket]: "session_tickets",
+    [EXT.compressCertificate]: "cert_compression",
+    [EXT.alpn]: "alpn",
+  };
+  const spec = toWebSocketSpec(toProfileSpec({ name: "", ...s }), ws);
+  for (const id of sentExtensions(spec)) {
+    if (!listed.has(id)) {
+      const key = keyOf[id];
+      issues.add(
+        key === undefined ? wsPath : childPath(wsPath, key),
+        `sends "${EXTENSIONS.name(id)}", which extension_order does not list (a WebSocket hello can only leave extensions out)`,
+      );
+    }
+  }
+}
+
 /** Records every cross-key problem of a resolved profile under `path` (e.g. `profiles."x"`). */
 export function validateProfile(s: ProfileSettings, path: string, issues: Issues): void {
   checkVersionsAndCiphers(s, path, issues);
   checkKeyShares(s, path, issues);
   checkAlps(s, path, issues);
   checkTls13Only(s, path, issues);
+  checkSigalgsGrease(s, path, issues);
   checkExtensionOrder(s, path, issues);
+  checkWebSocket(s, path, issues);
 }

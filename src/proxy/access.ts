@@ -1,10 +1,12 @@
 /**
  * Who may use the proxy and where to: optional Basic proxy authentication (RFC 9110 §11.7.1,
- * RFC 7617) and an optional list of allowed target ports. Pure: no I/O.
+ * RFC 7617; SOCKS5 inbound checks the same users with credentialsMatch) and an optional list of
+ * allowed target ports. The user name may carry a profile (proxy-user.ts). Pure: no I/O.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { Authority } from "./authority.ts";
+import { decodeBasic, splitUsername } from "./proxy-user.ts";
 
 export interface AccessPolicy {
   /** name → SHA-256 of the password; empty = no authentication. */
@@ -27,21 +29,37 @@ export function accessPolicy(users: readonly string[], allowedPorts: readonly nu
 
 export const OPEN_ACCESS: AccessPolicy = accessPolicy([], []);
 
-function authenticated(header: string | null, users: ReadonlyMap<string, Buffer>): boolean {
-  const m = header === null ? null : /^Basic[ \t]+([A-Za-z0-9+/]+={0,2})$/i.exec(header.trim());
-  if (!m?.[1]) return false;
-  const decoded = Buffer.from(m[1], "base64").toString("utf8");
-  const at = decoded.indexOf(":");
-  if (at < 0) return false;
-  const expected = users.get(decoded.slice(0, at));
-  // Compare digests in constant time; an unknown user still pays for one comparison.
-  const given = digest(decoded.slice(at + 1));
+/**
+ * Whether `username` (its account part: proxy-user.ts) and `password` match a configured user.
+ * Digests are compared in constant time; an unknown user still pays for one comparison.
+ */
+export function credentialsMatch(policy: AccessPolicy, username: string, password: string): boolean {
+  const { user } = splitUsername(username, true);
+  const expected = policy.users.get(user);
+  const given = digest(password);
   return timingSafeEqual(given, expected ?? digest("\u0000unknown-user")) && expected !== undefined;
+}
+
+function authenticated(header: string | null, policy: AccessPolicy): boolean {
+  const c = decodeBasic(header);
+  return c !== null && credentialsMatch(policy, c.username, c.password);
+}
+
+/**
+ * The profile the credentials ask for (proxy-user.ts), or null. Read only after they were
+ * accepted (or when the proxy has no users, so any credentials are only a profile choice).
+ */
+export function profileFromCredentials(
+  policy: AccessPolicy,
+  proxyAuthorization: string | null,
+): string | null {
+  const c = decodeBasic(proxyAuthorization);
+  return c === null ? null : splitUsername(c.username, policy.users.size > 0).profile;
 }
 
 /** Throws PROXY_AUTH_REQUIRED (407) unless the policy has no users or the credentials match. */
 export function checkAuth(policy: AccessPolicy, proxyAuthorization: string | null): void {
-  if (policy.users.size > 0 && !authenticated(proxyAuthorization, policy.users)) {
+  if (policy.users.size > 0 && !authenticated(proxyAuthorization, policy)) {
     throw new ProxyError(
       "PROXY_AUTH_REQUIRED",
       proxyAuthorization === null ? "proxy authentication required" : "proxy credentials rejected",

@@ -17,6 +17,11 @@ import { type Authority, parseAuthority } from "./authority.ts";
  *   Syntax (characters, spacing, version) is checked before the method, so `GET / HTTP/1.1` is
  *   BAD_METHOD (405) while `GET\t/ HTTP/1.1` is BAD_REQUEST; the method is judged only once the
  *   request line is complete. Methods are case-sensitive (RFC 9110 §9.1): `connect` is 405.
+ * - Plain HTTP proxying: any other method with an absolute-form `http://` target (RFC 9112
+ *   §3.2.2) ends the parse at its request line with `forward` and every byte read so far; the
+ *   strict HTTP/1.1 codec then parses the whole head again (src/proxy/forward-http.ts). Userinfo in
+ *   that target is BAD_REQUEST (never quoted: it may be a password); an `https://` target is
+ *   BAD_REQUEST (https goes through CONNECT); an origin-form or other target is BAD_METHOD.
  * - Header lines: token name, no whitespace before the colon, no obs-fold (RFC 9112 §5.1, §5.2),
  *   values of VCHAR / SP / HTAB / obs-text, decoded as ISO-8859-1 and trimmed of SP/HTAB.
  * - A CONNECT has no content (RFC 9110 §9.3.6): `Transfer-Encoding`, or a `Content-Length` other
@@ -43,23 +48,34 @@ export const DEFAULT_CONNECT_LIMITS: ConnectLimits = {
 
 /** Header that selects the upstream TLS profile for this tunnel. */
 export const PROFILE_HEADER = "x-polytls-upstream-profile";
+/** Header that selects the next hop (upstream proxy) for this tunnel; taken out of `headers`. */
+export const NEXT_HOP_HEADER = "x-polytls-next-hop";
 
 export interface ConnectRequest {
   method: "CONNECT";
   target: Authority;
-  /** Header fields in order, names in their original case, values trimmed. */
+  /** Header fields in order, names in their original case, values trimmed; without X-PolyTLS-Next-Hop. */
   headers: [name: string, value: string][];
   /** X-PolyTLS-Upstream-Profile, trimmed; null when absent or empty. */
   profile: string | null;
   /** Proxy-Authorization value, trimmed; null when absent. */
   proxyAuthorization: string | null;
+  /** X-PolyTLS-Next-Hop, trimmed (a URL that may hold a password); null when absent or empty. */
+  nextHop: string | null;
   /** A copy of the bytes after the terminating CRLF CRLF (e.g. the start of a ClientHello). */
   leftover: Uint8Array;
 }
 
+/** A plain-HTTP proxy request (`GET http://host/path HTTP/1.1`): the bytes read so far, head start included. */
+export interface ForwardStart {
+  method: "forward";
+  bytes: Uint8Array;
+}
+
 export type ParseResult =
   | { kind: "incomplete" }
-  | { kind: "done"; request: ConnectRequest; consumed: number };
+  | { kind: "done"; request: ConnectRequest; consumed: number }
+  | { kind: "forward"; start: ForwardStart };
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -113,7 +129,7 @@ export class ConnectParser {
   /** Adds `chunk` and parses what it completes. Throws the first error again on every later call. */
   push(chunk: Uint8Array): ParseResult {
     if (this.#error !== null) throw this.#error;
-    if (this.#result.kind === "done") return this.#result;
+    if (this.#result.kind !== "incomplete") return this.#result;
     this.#append(chunk);
     try {
       this.#result = this.#advance();
@@ -153,7 +169,10 @@ export class ConnectParser {
       const lineEnd = lf - 1;
       this.scanned += lineEnd - pos; // the line parsers read the completed line once
       if (this.#target === null) {
-        if (lineEnd > pos) this.#target = parseRequestLine(buf, pos, lineEnd);
+        const line = lineEnd > pos ? parseRequestLine(buf, pos, lineEnd) : null;
+        if (line === FORWARD)
+          return { kind: "forward", start: { method: "forward", bytes: buf.slice(0, this.#len) } };
+        this.#target = line;
       } else if (lineEnd === pos) {
         return finish(this.#target, this.#headers, buf.subarray(0, this.#len), lf + 1);
       } else {
@@ -205,7 +224,10 @@ function checkPartialLine(buf: Uint8Array, start: number, end: number): void {
   }
 }
 
-function parseRequestLine(buf: Uint8Array, start: number, end: number): Authority {
+/** parseRequestLine's answer for a plain-HTTP proxy request. */
+const FORWARD = Symbol("forward");
+
+function parseRequestLine(buf: Uint8Array, start: number, end: number): Authority | typeof FORWARD {
   for (let i = start; i < end; i++) {
     const b = buf[i] ?? 0;
     if (b < SP || b >= DEL) throw badRequest("invalid character in request line");
@@ -218,10 +240,33 @@ function parseRequestLine(buf: Uint8Array, start: number, end: number): Authorit
   if (rawTarget.length === 0) throw badRequest("empty request target");
   if (!/^HTTP\/[0-9]\.[0-9]$/.test(version)) throw badRequest("invalid HTTP version");
   if (version !== "HTTP/1.1" && version !== "HTTP/1.0") throw badRequest(`unsupported version ${version}`);
-  if (method !== "CONNECT") {
-    throw new ProxyError("BAD_METHOD", `method ${method} not allowed: this proxy only accepts CONNECT`);
-  }
+  if (method !== "CONNECT") return nonConnect(method, rawTarget);
   return parseAuthority(rawTarget);
+}
+
+/** FORWARD for an absolute-form `http://` target; otherwise the error to answer (target never quoted). */
+function nonConnect(method: string, rawTarget: string): typeof FORWARD {
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(rawTarget)?.[1]?.toLowerCase();
+  if (scheme === "http") {
+    const authority = rawTarget.slice("http://".length).split(/[/?#]/, 1)[0] ?? "";
+    if (authority.includes("@")) {
+      throw new ProxyError(
+        "BAD_REQUEST",
+        "userinfo in the request target is not allowed (use Proxy-Authorization)",
+      );
+    }
+    return FORWARD;
+  }
+  if (scheme === "https") {
+    throw new ProxyError(
+      "BAD_REQUEST",
+      "https:// URLs are not forwarded as plain requests: send CONNECT host:443 and speak TLS through the tunnel (https_proxy)",
+    );
+  }
+  throw new ProxyError(
+    "BAD_METHOD",
+    `method ${method} not allowed here: this proxy takes CONNECT host:port, or an absolute-form http:// request (GET http://host/path)`,
+  );
 }
 
 function parseHeaderLine(buf: Uint8Array, start: number, end: number): [string, string] {
@@ -272,6 +317,7 @@ function finish(
 ): ParseResult {
   const profile = singleValue(headers, PROFILE_HEADER);
   const proxyAuthorization = singleValue(headers, "proxy-authorization");
+  const nextHop = singleValue(headers, NEXT_HOP_HEADER);
   for (const [name, value] of headers) {
     const lower = name.toLowerCase();
     if (lower === "transfer-encoding") throw badRequest("CONNECT must not carry Transfer-Encoding");
@@ -283,9 +329,10 @@ function finish(
     request: {
       method: "CONNECT",
       target,
-      headers,
+      headers: nextHop === null ? headers : headers.filter(([n]) => n.toLowerCase() !== NEXT_HOP_HEADER),
       profile: profile === null || profile.length === 0 ? null : profile,
       proxyAuthorization,
+      nextHop: nextHop === null || nextHop.length === 0 ? null : nextHop,
       leftover: buf.slice(consumed),
     },
   };

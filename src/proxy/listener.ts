@@ -3,19 +3,28 @@
  * reads its CONNECT head (header timeout, the parser's size limits), authenticates it behind the
  * brute-force brake, and hands good requests to the tunnel. Rejections get their status and at
  * most one log line per connection. stop() drains open tunnels within a bound, then aborts them.
+ * A request for an `http://` URL (absolute-form) is plain HTTP proxying instead: the connection
+ * goes to forward-http.ts, which authenticates each request behind the same brake.
+ * An optional second listen address speaks SOCKS5 (socks-inbound.ts) and feeds the same limits,
+ * brake, tunnels and logs; its requests differ only in how the answer is written.
  */
 import type * as net from "node:net";
 import { ProxyError } from "../errors/proxy-error.ts";
 import { errorResponse } from "../errors/wire.ts";
 import type { Logger } from "../log/logger.ts";
 import { AcceptLoop } from "./accept-loop.ts";
-import { checkAuth, withoutUsers } from "./access.ts";
+import { checkAuth, credentialsMatch, profileFromCredentials, withoutUsers } from "./access.ts";
 import { AuthBrake, type BrakeEvent } from "./auth-brake.ts";
-import type { ConnectLimits, ConnectRequest } from "./connect-parser.ts";
+import type { ConnectLimits, ConnectRequest, ForwardStart } from "./connect-parser.ts";
+import { runForwardHttp } from "./forward-http.ts";
 import { ConnectionLimiter, clientKey } from "./limits.ts";
 import { readConnect } from "./read-connect.ts";
 import { RejectLog } from "./reject-log.ts";
+import { readSocks } from "./socks-inbound.ts";
 import { runTunnel, type TunnelDeps } from "./tunnel.ts";
+import { HTTP_ANSWER, SOCKS5_ANSWER } from "./tunnel-answer.ts";
+
+type Inbound = "http" | "socks5";
 
 export { readConnect } from "./read-connect.ts";
 
@@ -30,6 +39,8 @@ export interface ListenerOptions {
   maxTunnelsPerClient: number;
   /** Failed proxy logins per client IP within the window before AUTH_RATE_LIMITED (429). */
   authFailures: { max: number; windowMs: number };
+  /** SOCKS5 listen address (proxy.socks.listen); absent or null = no SOCKS5 listener. */
+  socks?: { host: string; port: number } | null;
 }
 
 /** What stop() did with the connections it found. */
@@ -64,6 +75,7 @@ export class ProxyServer {
   readonly #deps: TunnelDeps;
   readonly #log: Logger;
   readonly #accept: AcceptLoop;
+  readonly #socksAccept: AcceptLoop | null;
   readonly #limiter: ConnectionLimiter;
   readonly #brake: AuthBrake;
   readonly #rejects = new RejectLog();
@@ -88,7 +100,10 @@ export class ProxyServer {
       windowMs: opts.authFailures.windowMs,
       report: (e) => this.#logBrake(e),
     });
-    this.#accept = new AcceptLoop(opts.host, opts.port, (s) => this.#onClient(s, deps), this.#log);
+    this.#accept = new AcceptLoop(opts.host, opts.port, (s) => this.#onClient(s, deps, "http"), this.#log);
+    this.#socksAccept = opts.socks
+      ? new AcceptLoop(opts.socks.host, opts.socks.port, (s) => this.#onClient(s, deps, "socks5"), this.#log)
+      : null;
     if (deps.access.users.size > 0) {
       const every = Math.min(Math.max(opts.authFailures.windowMs, 1000), 10_000); // ms
       this.#sweep = setInterval(() => this.#brake.sweep(Date.now()), every);
@@ -99,7 +114,20 @@ export class ProxyServer {
   async listen(): Promise<{ host: string; port: number }> {
     const self = await this.#accept.listen();
     this.#deps.self = self; // loop protection: tunnels refuse this address and port (508)
+    if (this.#socksAccept) {
+      try {
+        this.#deps.selfSocks = await this.#socksAccept.listen();
+      } catch (err) {
+        this.#accept.close();
+        throw err;
+      }
+    }
     return self;
+  }
+
+  /** The SOCKS5 listener's address, or null when there is none. */
+  socksAddress(): { host: string; port: number } | null {
+    return this.#socksAccept?.address() ?? null;
   }
 
   address(): { host: string; port: number } {
@@ -111,44 +139,84 @@ export class ProxyServer {
     return this.#limiter.open;
   }
 
+  /** Tunnels running now (CONNECT head accepted, not yet closed). */
+  get activeTunnels(): number {
+    return this.#tunnels.size;
+  }
+
+  /** True from the moment stop() is called: the proxy takes no new work. */
+  get draining(): boolean {
+    return this.#stop !== null;
+  }
+
   /** Times accepting was paused because the open-file limit was reached. */
   get acceptPauses(): number {
     return this.#accept.pauses;
   }
 
-  #onClient(socket: net.Socket, deps: TunnelDeps): void {
-    this.#accept.check();
+  #onClient(socket: net.Socket, deps: TunnelDeps, inbound: Inbound): void {
+    (inbound === "socks5" ? this.#socksAccept : this.#accept)?.check();
     this.#open.add(socket);
     socket.once("close", () => this.#open.delete(socket));
     socket.on("error", () => {}); // reported through the tunnel or readConnect
     const client = clientKey(socket.remoteAddress);
     const refused = this.#stop ? "SHUTDOWN" : this.#limiter.acquire(client);
     if (refused !== null) {
-      this.#refuseAtAccept(socket, client, refused);
+      this.#refuseAtAccept(socket, client, refused, inbound);
       return;
     }
     socket.once("close", () => this.#limiter.release(client));
     socket.setNoDelay(true);
-    const task = this.#serve(socket, client, deps);
+    const task = this.#serve(socket, client, deps, inbound);
     this.#tasks.add(task);
     void task.finally(() => this.#tasks.delete(task));
   }
 
-  async #serve(socket: net.Socket, client: string, deps: TunnelDeps): Promise<void> {
+  async #serve(socket: net.Socket, client: string, deps: TunnelDeps, inbound: Inbound): Promise<void> {
     const ac = new AbortController();
-    let req: ConnectRequest;
+    let req: ConnectRequest | ForwardStart;
     this.#heads.add(ac);
     try {
-      req = await readConnect(socket, this.#opts, ac.signal);
+      if (inbound === "socks5") {
+        req = await readSocks(
+          socket,
+          {
+            headerTimeoutMs: this.#opts.headerTimeoutMs,
+            authRequired: deps.access.users.size > 0,
+            authenticate: (user, password) => this.#authenticateSocks(user, password, client, deps),
+          },
+          ac.signal,
+        );
+      } else {
+        req = await readConnect(socket, this.#opts, ac.signal);
+      }
       if (ac.signal.aborted) throw new ProxyError("SHUTDOWN", "the proxy is shutting down");
-      this.#authenticate(req, client, deps);
+      if (inbound === "http" && req.method === "CONNECT") {
+        this.#authenticate(req.proxyAuthorization, client, deps);
+        // The header wins; else the profile the user name asks for (proxy-user.ts).
+        req = { ...req, profile: req.profile ?? profileFromCredentials(deps.access, req.proxyAuthorization) };
+      }
     } catch (err) {
-      this.#reject(socket, client, ProxyError.wrap(err, "BAD_REQUEST"));
+      this.#reject(socket, client, ProxyError.wrap(err, "BAD_REQUEST"), inbound);
       return;
     } finally {
       this.#heads.delete(ac);
     }
-    const tunnel = runTunnel(socket, req, this.#deps, ac.signal).catch(() => {});
+    const answer = inbound === "socks5" ? SOCKS5_ANSWER : HTTP_ANSWER;
+    // A plain-HTTP request (absolute-form http://) is authenticated per request by forward-http.ts.
+    const tunnel = (
+      req.method === "forward"
+        ? runForwardHttp({
+            socket,
+            start: req,
+            deps: this.#deps,
+            access: deps.access,
+            authenticate: (auth) => this.#authenticate(auth, client, deps),
+            headerTimeoutMs: this.#opts.headerTimeoutMs,
+            signal: ac.signal,
+          })
+        : runTunnel(socket, req, this.#deps, ac.signal, answer)
+    ).catch(() => {});
     this.#tunnels.set(tunnel, ac);
     await tunnel;
     this.#tunnels.delete(tunnel);
@@ -159,35 +227,56 @@ export class ProxyServer {
   }
 
   /** Brake first (no credential check while braked), then the credentials; failures feed the brake. */
-  #authenticate(req: ConnectRequest, client: string, deps: TunnelDeps): void {
+  #authenticate(proxyAuthorization: string | null, client: string, deps: TunnelDeps): void {
     if (deps.access.users.size === 0) return;
     const now = Date.now();
+    this.#checkBrake(client, now);
+    try {
+      checkAuth(deps.access, proxyAuthorization);
+    } catch (err) {
+      // A request without credentials is a client's first try, not a guess.
+      if (proxyAuthorization !== null) this.#brake.fail(client, now);
+      throw err;
+    }
+  }
+
+  /** SOCKS5 (RFC 1929) credentials, behind the same brake; with no users any are accepted. */
+  #authenticateSocks(username: string, password: string, client: string, deps: TunnelDeps): void {
+    if (deps.access.users.size === 0) return;
+    const now = Date.now();
+    this.#checkBrake(client, now);
+    if (!credentialsMatch(deps.access, username, password)) {
+      this.#brake.fail(client, now);
+      throw new ProxyError("PROXY_AUTH_REQUIRED", "SOCKS5 credentials rejected");
+    }
+  }
+
+  #checkBrake(client: string, now: number): void {
     const waitMs = this.#brake.retryAfterMs(client, now);
     if (waitMs > 0) {
       const s = Math.ceil(waitMs / 1000);
       throw new ProxyError("AUTH_RATE_LIMITED", `too many failed proxy logins; try again in ${s} s`);
     }
-    try {
-      checkAuth(deps.access, req.proxyAuthorization);
-    } catch (err) {
-      // A request without credentials is a client's first try, not a guess.
-      if (req.proxyAuthorization !== null) this.#brake.fail(client, now);
-      throw err;
-    }
   }
 
-  #refuseAtAccept(socket: net.Socket, client: string, code: "CAPACITY" | "CLIENT_LIMIT" | "SHUTDOWN"): void {
+  #refuseAtAccept(
+    socket: net.Socket,
+    client: string,
+    code: "CAPACITY" | "CLIENT_LIMIT" | "SHUTDOWN",
+    inbound: Inbound,
+  ): void {
     const why =
       code === "CAPACITY"
         ? `${this.#limiter.max} connections open (proxy.limits.max_tunnels)`
         : code === "CLIENT_LIMIT"
           ? `${this.#opts.maxTunnelsPerClient} connections open from ${client} (proxy.limits.max_tunnels_per_client)`
           : "the proxy is shutting down";
-    this.#reject(socket, client, new ProxyError(code, why));
+    this.#reject(socket, client, new ProxyError(code, why), inbound);
   }
 
   /** Answers `e` and logs it: one line per connection, loud only for the first of its kind per period. */
-  #reject(socket: net.Socket, client: string, e: ProxyError): void {
+  #reject(socket: net.Socket, client: string, e: ProxyError, inbound: Inbound): void {
+    this.#deps.observer?.rejected(e.code);
     if (e.code !== "AUTH_RATE_LIMITED") {
       // Capacity is one kind for everyone; other rejections are per client and code.
       const key = e.code === "CAPACITY" ? e.code : `${client} ${e.code}`;
@@ -201,13 +290,16 @@ export class ProxyServer {
       });
     }
     if (socket.destroyed) return;
-    socket.end(errorResponse(e));
+    // A SOCKS5 client already got its reply from the handshake (or none fits: before its greeting).
+    if (inbound === "socks5") socket.end();
+    else socket.end(errorResponse(e));
     socket.resume(); // discard what the client still sends, so closing does not reset the answer
     setTimeout(() => socket.destroy(), REJECT_LINGER_MS).unref();
   }
 
   #logBrake(e: BrakeEvent): void {
     if (e.kind === "engaged") {
+      this.#deps.observer?.authBrakeEngaged();
       this.#log.warn("proxy auth brake engaged", {
         client: e.client,
         failures: e.failures,
@@ -234,6 +326,7 @@ export class ProxyServer {
     this.#stop = report;
     if (this.#sweep) clearInterval(this.#sweep);
     this.#accept.close();
+    this.#socksAccept?.close();
     for (const ac of this.#heads) ac.abort();
     await settledWithin(this.#tunnels.keys(), drainMs);
     for (const ac of this.#tunnels.values()) ac.abort();

@@ -5,7 +5,12 @@
  */
 import type { Socket } from "node:net";
 import { ProxyError } from "../errors/proxy-error.ts";
-import { type ConnectLimits, ConnectParser, type ConnectRequest } from "./connect-parser.ts";
+import {
+  type ConnectLimits,
+  ConnectParser,
+  type ConnectRequest,
+  type ForwardStart,
+} from "./connect-parser.ts";
 
 export interface ReadConnectOptions {
   limits: ConnectLimits;
@@ -13,12 +18,16 @@ export interface ReadConnectOptions {
   headerTimeoutMs: number;
 }
 
-/** Resolves with the request (socket paused) or rejects with a ProxyError. */
+/**
+ * Resolves with the request (socket paused) or rejects with a ProxyError. A plain-HTTP proxy
+ * request (absolute-form `http://`) resolves as soon as its request line is complete, with the
+ * bytes read so far: the HTTP/1.1 codec reads the rest of its head (forward-http.ts).
+ */
 export function readConnect(
   socket: Socket,
   opts: ReadConnectOptions,
   signal?: AbortSignal,
-): Promise<ConnectRequest> {
+): Promise<ConnectRequest | ForwardStart> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(new ProxyError("SHUTDOWN", "the proxy is shutting down"));
@@ -51,7 +60,7 @@ export function readConnect(
         if (r.kind === "incomplete") return;
         socket.pause();
         cleanup();
-        resolve(r.request);
+        resolve(r.kind === "done" ? r.request : r.start);
       } catch (err) {
         cleanup();
         reject(err);

@@ -87,9 +87,13 @@ export class SecureChannel {
     this.#deliverEnd(); // the peer may have finished before the relay started
   }
 
-  /** Encrypts and sends; returns false when the socket buffer is full (wait for drain). */
+  /**
+   * Encrypts and sends; returns false when the socket buffer is full (wait for drain). After
+   * `end()` (close_notify sent) or `destroy()` nothing more can be sent: the bytes are dropped and
+   * false is returned, never an exception.
+   */
   write(plain: Uint8Array): boolean {
-    if (this.#destroyed) return false;
+    if (this.#destroyed || this.socket.writableEnded) return false;
     this.conn.write(plain);
     return this.#flush();
   }

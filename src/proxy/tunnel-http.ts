@@ -15,7 +15,8 @@ import type { ProfileHttp } from "../profiles/http-types.ts";
 import type { TlsConnector } from "../upstream/engine.ts";
 import { SessionCache } from "../upstream/session-cache.ts";
 import type { Authority } from "./authority.ts";
-import { dial } from "./dial.ts";
+import { dial, tunnelDialOptions } from "./dial.ts";
+import type { NextHopRoute } from "./next-hop.ts";
 import { withAbort } from "./timeout.ts";
 import { endedNormally, stopping, type TunnelDeps } from "./tunnel.ts";
 
@@ -38,12 +39,15 @@ export interface HttpMitmInput {
   deps: TunnelDeps;
   signal: AbortSignal | undefined;
   rec: TunnelRecord;
+  /** The tunnel's next hop (null = direct): later upstream connections go the same way. */
+  via: NextHopRoute | null;
   /** Registers what the tunnel must destroy if it fails. */
   closeable(c: { destroy(): void }): void;
 }
 
 export async function runHttpMitm(input: HttpMitmInput): Promise<void> {
   const { deps, target, rec, signal } = input;
+  const acceptStarted = performance.now();
   const accepted = await acceptClient({
     engine: deps.engine,
     socket: input.client,
@@ -54,18 +58,13 @@ export async function runHttpMitm(input: HttpMitmInput): Promise<void> {
     timeoutMs: deps.clientHandshakeTimeoutMs,
     ...(signal ? { signal } : {}),
   });
+  rec.clientHandshakeMs = performance.now() - acceptStarted;
   input.closeable(accepted.channel);
   rec.clientAlpn = accepted.info.alpn;
 
   const key = SessionCache.key(input.profile.name, target.host, target.port);
   const upDeps: UpstreamOpenDeps = {
-    dial: () =>
-      dial(target, {
-        timeoutMs: deps.connectTimeoutMs,
-        guard: deps.targetGuard,
-        self: deps.self ?? null,
-        ...(signal ? { signal } : {}),
-      }),
+    dial: () => dial(target, tunnelDialOptions(deps, input.via, signal)),
     connector: input.profile.connector,
     host: target.host,
     verify: deps.verify,
@@ -75,8 +74,11 @@ export async function runHttpMitm(input: HttpMitmInput): Promise<void> {
       drop: (offered) => deps.sessions.drop(key, offered),
     },
     handshakeTimeoutMs: deps.upstreamHandshakeTimeoutMs,
+    websocket: () => deps.connectors.websocket(input.profile.name),
   };
+  const upstreamStarted = performance.now();
   const first = await withAbort(openUpstream(upDeps, input.upstream), signal, stopping);
+  rec.upstreamHandshakeMs = performance.now() - upstreamStarted;
   input.closeable(first.channel);
   rec.upstreamAlpn = first.info.alpn;
   rec.upstreamVersion = first.info.version;
@@ -90,7 +92,7 @@ export async function runHttpMitm(input: HttpMitmInput): Promise<void> {
     http: input.profile.http,
     keepClient: deps.http.keepClient,
     first,
-    open: () => openUpstream(upDeps),
+    open: (opts) => openUpstream(upDeps, undefined, opts),
     limits: { ...DEFAULT_REQUEST_LIMITS, maxHeadBytes: deps.http.maxRequestHeadBytes },
     maxConcurrentStreams: deps.http.maxConcurrentStreams,
     idleTimeoutMs: deps.idleTimeoutMs,

@@ -6,9 +6,8 @@
  */
 import type { Socket } from "node:net";
 import { ProxyError } from "../errors/proxy-error.ts";
-import { errorResponse } from "../errors/wire.ts";
 import type { Logger } from "../log/logger.ts";
-import { logTunnel, type TunnelRecord } from "../log/tunnel-record.ts";
+import { logTunnel, type TunnelObserver, type TunnelRecord } from "../log/tunnel-record.ts";
 import { acceptClient } from "../mitm/acceptor.ts";
 import { checkUpstreamAlpn, planUpstreamAlpn } from "../mitm/alpn-policy.ts";
 import type { Leaf } from "../pki/leaf.ts";
@@ -18,15 +17,18 @@ import { SessionCache } from "../upstream/session-cache.ts";
 import { type AccessPolicy, checkAccess } from "./access.ts";
 import { formatAuthority } from "./authority.ts";
 import type { ConnectRequest } from "./connect-parser.ts";
-import { dial } from "./dial.ts";
+import { dial, tunnelDialOptions } from "./dial.ts";
 import { channelEndpoint, resetSocket, socketEndpoint } from "./endpoint.ts";
+import { type NextHopPolicy, routeFor } from "./next-hop.ts";
 import { type RelayResult, relay } from "./relay.ts";
 import { SecureChannel } from "./secure-channel.ts";
 import type { SelfAddress } from "./target-guard.ts";
 import { withAbort, withTimeout } from "./timeout.ts";
+import { HTTP_ANSWER, type TunnelAnswer } from "./tunnel-answer.ts";
 import { runHttpMitm } from "./tunnel-http.ts";
 
-export const ESTABLISHED = "HTTP/1.1 200 Connection Established\r\n\r\n";
+export { ESTABLISHED } from "./tunnel-answer.ts";
+
 /** A client that got an error status before `200` is closed this long after it, ms. */
 const ERROR_LINGER_MS = 1_000;
 
@@ -45,12 +47,18 @@ export interface TunnelDeps {
   targetGuard: { denyPrivate: boolean; denyCidrs: readonly string[] };
   /** The proxy's own listen address, set by the listener once it listens (loop protection, 508). */
   self?: SelfAddress;
+  /** The SOCKS5 listen address when there is one (loop protection too). */
+  selfSocks?: SelfAddress;
+  /** Next hop (upstream proxy): the configured one, and whether clients may choose per request. */
+  nextHop?: NextHopPolicy;
   verify: VerifyPolicy;
   engine: UpstreamTlsEngine;
   connectors: ConnectorPool;
   sessions: SessionCache;
   leaves: { get(host: string): Promise<Leaf> };
   logger: Logger;
+  /** Metrics: sees every tunnel record and the listener's rejections (optional). */
+  observer?: TunnelObserver;
   /** MITM HTTP mode (`proxy.mitm.http`, `[proxy.http]`). */
   http: {
     mode: "full" | "tls-relay";
@@ -77,6 +85,7 @@ export async function runTunnel(
   req: ConnectRequest,
   deps: TunnelDeps,
   signal?: AbortSignal,
+  answer: TunnelAnswer = HTTP_ANSWER,
 ): Promise<void> {
   const started = performance.now();
   const target = req.target;
@@ -105,18 +114,16 @@ export async function runTunnel(
     // Step 2: profile and connector (MITM only; passthrough never speaks TLS).
     const selected = deps.mode === "mitm" ? deps.connectors.get(req.profile ?? deps.defaultProfile) : null;
     rec.profile = selected?.name ?? null;
-    // Step 3: resolve, guard (508 / 403), upstream TCP.
-    upstream = await dial(target, {
-      timeoutMs: deps.connectTimeoutMs,
-      guard: deps.targetGuard,
-      self: deps.self ?? null,
-      ...(signal ? { signal } : {}),
-    });
+    // Step 3: resolve, guard (508 / 403), upstream TCP, directly or through the next hop.
+    const via = routeFor(req.nextHop, deps.nextHop);
+    const dialStarted = performance.now();
+    upstream = await dial(target, tunnelDialOptions(deps, via, signal));
+    rec.connectMs = performance.now() - dialStarted;
     closeables.push(upstream);
     // The leaf is minted only once the upstream answered: a failed dial costs no signature.
     const leaf = selected ? await withAbort(deps.leaves.get(target.host), signal, stopping) : null;
     // Step 4.
-    client.write(ESTABLISHED);
+    client.write(answer.established());
     established = true;
 
     if (!selected || !leaf) {
@@ -139,12 +146,14 @@ export async function runTunnel(
         deps,
         signal,
         rec,
+        via,
         closeable: (c) => closeables.push(c),
       });
       return;
     }
 
     // TLS-relay mode, steps 5-8: client-facing TLS with the profile's ALPN list, SNI check.
+    const acceptStarted = performance.now();
     const accepted = await acceptClient({
       engine: deps.engine,
       socket: client,
@@ -155,6 +164,7 @@ export async function runTunnel(
       timeoutMs: deps.clientHandshakeTimeoutMs,
       ...(signal ? { signal } : {}),
     });
+    rec.clientHandshakeMs = performance.now() - acceptStarted;
     closeables.push(accepted.channel);
     rec.clientAlpn = accepted.info.alpn;
 
@@ -162,6 +172,7 @@ export async function runTunnel(
     const plan = planUpstreamAlpn(accepted.info.alpn);
     const sessionKey = SessionCache.key(selected.name, target.host, target.port);
     const offered = deps.sessions.get(sessionKey);
+    const upstreamStarted = performance.now();
     const conn = selected.connector.connect({
       host: target.host,
       ...(plan.offer ? { alpn: plan.offer } : {}),
@@ -183,6 +194,7 @@ export async function runTunnel(
       deps.sessions.drop(sessionKey, offered); // a refused session is not offered again
       throw err;
     });
+    rec.upstreamHandshakeMs = performance.now() - upstreamStarted;
     if (!info.resumed) deps.sessions.drop(sessionKey, offered);
     rec.upstreamAlpn = info.alpn;
     rec.upstreamVersion = info.version;
@@ -204,7 +216,7 @@ export async function runTunnel(
     rec.errorCode = e.code;
     rec.reason = e.message;
     if (!established && !client.destroyed) {
-      client.end(errorResponse(e));
+      client.end(answer.error(e));
       // Do not wait forever for a client that keeps its side open after reading the error
       // (the server allows half-open connections): its slot is held until the socket closes.
       client.resume();
@@ -218,6 +230,6 @@ export async function runTunnel(
     deps.logger.debug("tunnel error", { host: rec.host, code: e.code, reason: e.message });
   } finally {
     rec.durationMs = Math.round(performance.now() - started);
-    logTunnel(deps.logger, rec);
+    logTunnel(deps.logger, rec, deps.observer);
   }
 }

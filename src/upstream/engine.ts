@@ -27,6 +27,11 @@ export interface ProfileSpec {
   keyShares: number[];
   /** signature_algorithms in wire order; duplicates allowed (Safari). */
   sigalgs: number[];
+  /**
+   * A GREASE value written before `sigalgs`, random per connection (Chrome 152+). Optional so
+   * hand-written specs need not name it; absent = false.
+   */
+  sigalgsGrease?: boolean;
   /** GREASE in ciphers, extensions, groups, key shares and versions (RFC 8701). */
   grease: boolean;
   /** Explicit extension order (IANA ids); unknown ids are skipped, missing ones follow. */
@@ -54,6 +59,16 @@ export interface ProfileSpec {
   delegatedCredentials: number[] | null;
   /** renegotiation_info (65281). */
   renegotiationInfo: boolean;
+  /** trust_anchors (0xca34), or null / absent for none. */
+  trustAnchors?: TrustAnchorsSpec | null;
+}
+
+/** The trust_anchors extension: IDs in binary form (each 1..255 bytes) and their wire order. */
+export interface TrustAnchorsSpec {
+  /** Each ID's bytes (a relative OID's contents octets), in the profile's order. */
+  ids: number[][];
+  /** "shuffled-per-process": one random permutation per connector (profile and process). */
+  order: "as-listed" | "shuffled-per-process";
 }
 
 /** How the upstream certificate is checked. */

@@ -3,6 +3,7 @@ import { basename } from "node:path";
 import { defineCommand } from "citty";
 import { ProxyError } from "../../errors/proxy-error.ts";
 import { parseClientHello } from "../../fingerprint/clienthello.ts";
+import { isCurlSignature, parseCurlSignature } from "../../fingerprint/curl-signature.ts";
 import { fingerprintFromPeetJson } from "../../fingerprint/peet.ts";
 import type { ClientHelloFingerprint } from "../../fingerprint/types.ts";
 import { profileFromFingerprint } from "../../profiles/import.ts";
@@ -10,13 +11,21 @@ import { ProfileRegistry } from "../../profiles/registry-store.ts";
 import { profileToToml } from "../../profiles/schema.ts";
 import { configArgs, configFromFlags } from "../options.ts";
 
-/** A capture is tls.peet.ws JSON, or a raw ClientHello as hex (record or handshake message). */
+/**
+ * A capture is tls.peet.ws JSON, a curl-impersonate signature (YAML), phantom's key=value text
+ * (`record_N_hex=` lines), or a raw ClientHello as hex (record or handshake message).
+ */
 export function fingerprintFromFile(text: string, file: string): ClientHelloFingerprint {
   const trimmed = text.trim();
   if (trimmed.startsWith("{")) return fingerprintFromPeetJson(trimmed);
-  const hex = trimmed.replace(/^0x/i, "").replace(/[\s:]/g, "");
+  if (isCurlSignature(trimmed)) return parseCurlSignature(trimmed).fingerprint;
+  const records = [...trimmed.matchAll(/^record_\d+_hex=([0-9a-fA-F]+)$/gm)].map((m) => m[1] ?? "");
+  const hex = records.length > 0 ? records.join("") : trimmed.replace(/^0x/i, "").replace(/[\s:]/g, "");
   if (hex.length === 0 || hex.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(hex)) {
-    throw new ProxyError("CONFIG_INVALID", `${file}: neither tls.peet.ws JSON nor a hex ClientHello`);
+    throw new ProxyError(
+      "CONFIG_INVALID",
+      `${file}: neither tls.peet.ws JSON, a curl-impersonate signature nor a hex ClientHello`,
+    );
   }
   return parseClientHello(Uint8Array.from(Buffer.from(hex, "hex")));
 }
@@ -33,16 +42,40 @@ export const profilesCommand = defineCommand({
   meta: { name: "profiles", description: "List, show and import upstream TLS profiles" },
   subCommands: {
     list: defineCommand({
-      meta: { name: "list", description: "List profiles and aliases" },
-      args: { ...configArgs },
+      meta: {
+        name: "list",
+        description: "List profiles and aliases: family, version, OS, architecture, capture date and source",
+      },
+      args: {
+        json: { type: "boolean", description: "Machine-readable output (one JSON array)" },
+        ...configArgs,
+      },
       run({ args }) {
         const config = configFromFlags(args);
         const reg = ProfileRegistry.fromConfig(config);
-        for (const name of reg.names()) {
+        const rows = reg.names().map((name) => {
           const p = reg.get(name);
           const aliases = [...reg.aliases()].filter(([, t]) => t === name).map(([a]) => a);
-          const tag = aliases.length > 0 ? ` (alias: ${aliases.join(", ")})` : "";
-          console.log(`${name}${tag}${p.description ? ` — ${p.description}` : ""}`);
+          return {
+            name,
+            origin: p.origin,
+            aliases,
+            description: p.description,
+            extends: p.chain[1] ?? null,
+            metadata: p.metadata,
+          };
+        });
+        if (args.json) {
+          console.log(JSON.stringify(rows, null, 2));
+          return;
+        }
+        for (const r of rows) {
+          const tag = r.aliases.length > 0 ? ` (alias: ${r.aliases.join(", ")})` : "";
+          const m = r.metadata;
+          const meta = m
+            ? ` [${m.family} ${m.version}, ${m.os} ${m.arch}, captured ${m.captured}, source ${m.source}]`
+            : "";
+          console.log(`${r.name}${tag}${r.description ? ` — ${r.description}` : ""}${meta}`);
         }
       },
     }),

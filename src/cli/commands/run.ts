@@ -2,9 +2,22 @@ import { accessSync, constants } from "node:fs";
 import { defineCommand } from "citty";
 import { ProxyError } from "../../errors/proxy-error.ts";
 import { createLogger } from "../../log/logger.ts";
+import { adminAddress } from "../../metrics/admin-address.ts";
 import { ProfileRegistry } from "../../profiles/registry-store.ts";
+import { parseNextHop } from "../../proxy/next-hop-url.ts";
 import { configArgs, configFromFlags, logArgs } from "../options.ts";
 import { startProxy } from "../serve.ts";
+
+const hostPort = (host: string, port: number) => `${host.includes(":") ? `[${host}]` : host}:${port}`;
+
+/** The SOCKS5 listener and the next hop for the start line; the hop without its credentials. */
+function socksAndHop(socks: { host: string; port: number } | null, nextHop: string): Record<string, string> {
+  const hop = nextHop === "" ? null : parseNextHop(nextHop);
+  return {
+    ...(socks ? { socks: hostPort(socks.host, socks.port) } : {}),
+    ...(hop !== null && typeof hop !== "string" ? { nextHop: hop.name } : {}),
+  };
+}
 
 export const runCommand = defineCommand({
   meta: { name: "run", description: "Start the proxy (MITM by default)" },
@@ -20,6 +33,21 @@ export const runCommand = defineCommand({
       type: "string",
       description: "Listen address (default 127.0.0.1:8080)",
       valueHint: "HOST:PORT",
+    },
+    "admin-listen": {
+      type: "string",
+      description: "Serve /metrics, /healthz and /readyz on this loopback address (default off)",
+      valueHint: "HOST:PORT",
+    },
+    "socks-listen": {
+      type: "string",
+      description: "Also accept SOCKS5 on this address (default off)",
+      valueHint: "HOST:PORT",
+    },
+    "next-hop": {
+      type: "string",
+      description: "Upstream proxy for every tunnel: http://, socks5:// or socks5h:// [user:pass@]host:port",
+      valueHint: "URL",
     },
     ...configArgs,
     "upstream-ca-file": {
@@ -51,6 +79,7 @@ export const runCommand = defineCommand({
       }
     }
     if (args.check) {
+      adminAddress(config.proxy.admin);
       const profiles = ProfileRegistry.fromConfig(config);
       console.log(`configuration OK (${config.file ?? "defaults"}; ${profiles.names().length} profiles)`);
       return;
@@ -81,12 +110,14 @@ export const runCommand = defineCommand({
       process.once("SIGTERM", () => onSignal("SIGTERM"));
     });
     logger.info("proxy listening", {
-      listen: `${host.includes(":") ? `[${host}]` : host}:${port}`,
+      listen: hostPort(host, port),
       mode: config.proxy.mitm.enabled ? "mitm" : "passthrough",
       profile: config.proxy.upstream.defaultProfile,
       ca: config.proxy.certificate.caCertPath,
       caSha256: running.ca.sha256Fingerprint,
       caCreated: running.caCreated,
+      ...(running.admin ? { admin: hostPort(running.admin.host, running.admin.port) } : {}),
+      ...socksAndHop(running.server.socksAddress(), config.proxy.upstream.nextHop),
     });
     await stopped;
   },

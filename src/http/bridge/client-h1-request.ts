@@ -77,5 +77,16 @@ export function bridgeRequest(head: H1RequestHead, target: Authority): RequestHe
     fields: forwardedFields(head.rawHeaders, head.upgrade !== null),
     clientProtocol: "h1",
     bodyLength: head.body.kind === "none" ? null : head.body.kind === "length" ? head.body.length : -1,
+    clientCase: clientCase(head.rawHeaders),
   };
+}
+
+/** The client's spelling of each field name, by lowercase name (the first spelling wins). */
+export function clientCase(raw: readonly RawField[]): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const [n] of raw) {
+    const lower = asciiLower(n);
+    if (!map.has(lower)) map.set(lower, n);
+  }
+  return map;
 }

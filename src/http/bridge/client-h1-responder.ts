@@ -31,7 +31,7 @@ export type OnUpgrade = (toUpstream: ByteSink) => void;
 const INERT: BodySink = { write: () => true, end: () => {}, abort: () => {}, onDrain: null };
 
 function errorAnswer(q: ResponseQueue, ex: Exchange, err: ProxyError): void {
-  const status = err.code === "HTTP_BAD_REQUEST" ? 421 : statusFor(err);
+  const status = statusFor(err);
   q.answer(ex, status, `${err.code}: ${err.message}`, ex.bodyPending);
 }
 
@@ -115,7 +115,8 @@ export function clientH1Responder(q: ResponseQueue, ex: Exchange, onUpgrade: OnU
       if (ex.settled || ex.version === "1.0" || status < 100 || status > 199 || status === 101) return;
       if (status === 100 && ex.sent100) return;
       try {
-        q.emit(ex, writeResponseHead(status, reasonPhrase(status), withoutHopByHop(fields)));
+        const kept = withoutHopByHop(fields).filter(([n]) => !n.startsWith(":")); // h2 :status
+        q.emit(ex, writeResponseHead(status, reasonPhrase(status), kept));
       } catch {
         // An interim head HTTP/1.1 cannot carry is only a hint: drop it.
       }

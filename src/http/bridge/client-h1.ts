@@ -22,10 +22,11 @@ import {
   RequestHeadScanner,
   type RequestLimits,
 } from "../h1/request-head.ts";
+import { concatBytes } from "./bytes.ts";
 import { type Exchange, ResponseQueue } from "./client-h1-queue.ts";
 import { bridgeRequest, lowerFields, Refusal } from "./client-h1-request.ts";
 import { clientH1Responder } from "./client-h1-responder.ts";
-import type { BodySink, ByteSink, Dispatcher } from "./message.ts";
+import type { BodySink, ByteSink, Dispatcher, RequestHead } from "./message.ts";
 
 export interface ClientH1Options {
   target: Authority;
@@ -37,12 +38,22 @@ export interface ClientH1Options {
   onClose(err: ProxyError | null): void;
   /** Bytes already read from the client (while sniffing the protocol). */
   prefix?: Uint8Array;
+  /** Maps each head to its request or a local refusal instead of `bridgeRequest` (plain-HTTP proxying: src/proxy/forward-http.ts). */
+  route?(head: H1RequestHead): RequestHead | Refusal;
 }
 
 /** Requests (pipelined, unanswered) before the reader stops taking more: bounds memory per connection. */
 export const PIPELINE_DEPTH = 16;
 
 const EMPTY = new Uint8Array(0);
+
+/** The request body being read: its decoder, where it goes, and its exchange. */
+interface Body {
+  reader: BodyReader;
+  sink: BodySink;
+  ex: Exchange;
+}
+
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
 
 class ClientH1 {
@@ -52,7 +63,7 @@ class ClientH1 {
   readonly #scanner: RequestHeadScanner;
   #input: Uint8Array[] = [];
   #mode: "head" | "body" | "relay" | "stopped" = "head";
-  #body: { reader: BodyReader; sink: BodySink; ex: Exchange } | null = null;
+  #body: Body | null = null;
   #lastRequest = false;
   #sinkBlocked = false;
   #upgradeEx: Exchange | null = null;
@@ -164,8 +175,7 @@ class ClientH1 {
     }
     if (parsed.kind === "incomplete") return EMPTY;
     this.#scanner.reset();
-    this.#onHead(parsed.head);
-    return chunk.subarray(parsed.consumed);
+    return this.#onHead(parsed.head, chunk.subarray(parsed.consumed));
   }
 
   #stepBody(chunk: Uint8Array): Uint8Array {
@@ -175,9 +185,13 @@ class ClientH1 {
     try {
       step = body.reader.push(chunk);
     } catch (err) {
-      this.#bodyFailed(ProxyError.wrap(err, "HTTP_BAD_REQUEST"));
+      this.#bodyFailed(err);
       return EMPTY;
     }
+    return this.#bodyStep(body, step);
+  }
+
+  #bodyStep(body: Body, step: ReturnType<BodyReader["push"]>): Uint8Array {
     for (const d of step.data) if (!body.sink.write(d)) this.#sinkBlocked = true;
     if (step.done) {
       this.#body = null;
@@ -189,16 +203,31 @@ class ClientH1 {
     return step.rest;
   }
 
-  /** Validates a complete head, then dispatches it; answers locally when it must not go upstream. */
-  #onHead(head: H1RequestHead): void {
+  /**
+   * Validates a complete head and the body bytes already read after it (so a malformed body that
+   * came with its head, the usual smuggling payload, is refused before anything goes upstream),
+   * then dispatches it; answers locally when it must not go upstream. Returns the bytes left.
+   */
+  #onHead(head: H1RequestHead, rest: Uint8Array): Uint8Array {
     const ex = this.#queue.open(head.method, head.version, head.keepAlive, head.upgrade !== null);
     if (ex.closeAfter) this.#lastRequest = true;
-    const req = bridgeRequest(head, this.#opts.target);
+    const req = this.#opts.route ? this.#opts.route(head) : bridgeRequest(head, this.#opts.target);
     if (req instanceof Refusal) {
       this.#refuse(ex, req.status, req.error);
-      return;
+      return EMPTY;
     }
     const hasBody = req.bodyLength !== null && req.bodyLength !== 0;
+    const reader = hasBody ? new BodyReader(head.body, "request") : null;
+    let first: ReturnType<BodyReader["push"]> | null = null;
+    if (reader !== null) {
+      const available = concatBytes([rest, ...this.#input.splice(0)]);
+      try {
+        first = reader.push(available);
+      } catch (err) {
+        this.#refuse(ex, err instanceof H1Error ? err.status : 400, ProxyError.wrap(err, "HTTP_BAD_REQUEST"));
+        return EMPTY;
+      }
+    }
     const responder = clientH1Responder(this.#queue, ex, (toUpstream) => this.#startRelay(toUpstream));
     if (head.expectContinue && hasBody) {
       ex.sent100 = true;
@@ -213,19 +242,20 @@ class ClientH1 {
       sink = { write: () => true, end: () => {}, abort: () => {}, onDrain: null };
     }
     if (head.upgrade !== null) this.#upgradeEx = ex;
-    if (!hasBody) {
+    if (reader === null || first === null) {
       if (this.#lastRequest) this.#mode = "stopped";
       sink.end(null);
-      return;
+      return rest;
     }
     this.#mode = "body";
-    const body = { reader: new BodyReader(head.body, "request"), sink, ex };
+    const body = { reader, sink, ex };
     this.#body = body;
     sink.onDrain = () => {
       if (this.#body !== body) return; // a late wake-up from a finished body
       this.#sinkBlocked = false;
       this.#pump();
     };
+    return this.#bodyStep(body, first);
   }
 
   /** A local answer that ends the connection: nothing more is read. */
@@ -235,15 +265,17 @@ class ClientH1 {
     this.#queue.answer(ex, status, err.message, true);
   }
 
-  #bodyFailed(err: ProxyError): void {
+  /** The request body is malformed (or cut): answer its status, then abandon the upstream side. */
+  #bodyFailed(cause: unknown): void {
     const body = this.#body;
     if (body === null) return;
     this.#body = null;
-    body.sink.abort(err);
+    const err = ProxyError.wrap(cause, "HTTP_BAD_REQUEST");
     this.#failure ??= err;
     this.#stopReading();
     if (body.ex.settled) this.#queue.truncate(body.ex, err);
-    else this.#queue.answer(body.ex, err instanceof H1Error ? err.status : 400, err.message, true);
+    else this.#queue.answer(body.ex, cause instanceof H1Error ? cause.status : 400, err.message, true);
+    body.sink.abort(err);
   }
 
   #stopReading(): void {
@@ -271,7 +303,7 @@ class ClientH1 {
       try {
         this.#body.reader.finish();
       } catch (err) {
-        this.#bodyFailed(ProxyError.wrap(err, "HTTP_BAD_REQUEST"));
+        this.#bodyFailed(err);
       }
       return;
     }

@@ -62,6 +62,14 @@ function trailersObject(fields: readonly HeaderField[]): http2.OutgoingHttpHeade
   return obj;
 }
 
+/** A short local answer (error, 405, 421) on a stream whose head was not sent yet. */
+function answer(stream: http2.ServerHttp2Stream, code: number, err: ProxyError, opts: ClientH2Options): void {
+  if (stream.destroyed || stream.headersSent) return;
+  stream.respond({ ":status": code, "content-type": "text/plain; charset=utf-8" });
+  stream.end(`${code} ${err.code}: ${err.message}\n`);
+  opts.onExchange(code);
+}
+
 function responderFor(stream: http2.ServerHttp2Stream, opts: ClientH2Options): Responder {
   let status = 0;
   return {
@@ -89,8 +97,10 @@ function responderFor(stream: http2.ServerHttp2Stream, opts: ClientH2Options): R
       stream.on("drain", () => sink.onDrain?.());
       stream.on("wantTrailers", () => {
         const t = trailers;
-        if (t && t.length > 0) stream.sendTrailers(trailersObject(t));
-        else stream.close();
+        // No trailers: an empty set ends the stream with an empty END_STREAM DATA frame. close()
+        // would send RST_STREAM(NO_ERROR) with no END_STREAM, which Go and Java clients read as a
+        // failed response (test/recipes.test.ts).
+        stream.sendTrailers(t && t.length > 0 ? trailersObject(t) : {});
       });
       stream.on("close", () => opts.onExchange(status));
       if (stream.destroyed) return sink;
@@ -103,11 +113,7 @@ function responderFor(stream: http2.ServerHttp2Stream, opts: ClientH2Options): R
         resetStream(stream, err.code);
         return;
       }
-      const code = err.code === "HTTP_BAD_REQUEST" ? 421 : statusFor(err);
-      const body = `${code} ${err.code}: ${err.message}\n`;
-      stream.respond({ ":status": code, "content-type": "text/plain; charset=utf-8" });
-      stream.end(body);
-      opts.onExchange(code);
+      answer(stream, statusFor(err), err, opts);
     },
   };
 }
@@ -125,13 +131,13 @@ function onStream(
   const responder = responderFor(stream, opts);
   const method = pseudo.get(":method") ?? "";
   if (method === "CONNECT" || pseudo.has(":protocol")) {
-    responder.fail(new ProxyError("HTTP_BAD_REQUEST", "CONNECT inside a tunnel is not supported"));
+    answer(stream, 405, new ProxyError("HTTP_BAD_REQUEST", "CONNECT inside a tunnel is not supported"), opts);
     return;
   }
   try {
     checkAuthority(pseudo.get(":authority") ?? null, opts.target);
   } catch (err) {
-    responder.fail(ProxyError.wrap(err, "HTTP_BAD_REQUEST"));
+    answer(stream, 421, ProxyError.wrap(err, "HTTP_BAD_REQUEST"), opts);
     return;
   }
   const endStream = (flags & 0x1) !== 0;

@@ -3,9 +3,20 @@
  * profile's browser would send it (request kind → header template and priority; pseudo-header
  * order; HPACK policy), over one HTTP/2 connection when the origin chose h2, or over up to
  * MAX_H1_CONNECTIONS HTTP/1.1 connections (one request each at a time, as browsers do).
+ *
+ * - The protocol follows the origin's latest ALPN answer (an origin may change its mind between
+ *   connections); a dead h2 connection is replaced on the next request.
+ * - A WebSocket handshake (`Upgrade: websocket` from an HTTP/1.1 client) goes on its own
+ *   connection with the profile's WebSocket hello (`[websocket]`: by default ALPN `http/1.1` only
+ *   and no ALPS), as browsers do when no h2 connection allows extended CONNECT; that connection
+ *   then becomes a byte relay.
+ * - An idempotent request without body that the origin provably did not process (retry.ts) is
+ *   sent once more on another connection.
+ * Connections are handed out synchronously (callbacks, not promises), so a connection found idle
+ * is used before anything else can take it.
  */
 import { ProxyError } from "../../errors/proxy-error.ts";
-import type { ProfileHttp } from "../../profiles/http-types.ts";
+import type { ProfileHttp, RequestKind } from "../../profiles/http-types.ts";
 import { channelEndpoint, type Endpoint } from "../../proxy/endpoint.ts";
 import type { SecureChannel } from "../../proxy/secure-channel.ts";
 import { h2FieldList } from "../headers/h2-fields.ts";
@@ -14,13 +25,14 @@ import { classifyRequest } from "../headers/request-kind.ts";
 import { decodingResponder } from "./decoding-sink.ts";
 import { DeferredSink } from "./deferred-sink.ts";
 import { fieldValue } from "./fields.ts";
-import type { BodySink, Dispatcher, RequestHead, Responder } from "./message.ts";
+import { H1Pool, MAX_H1_CONNECTIONS } from "./h1-pool.ts";
+import { type BodySink, canUpgrade, type Dispatcher, type RequestHead, type Responder } from "./message.ts";
+import { mayRetry, retryingResponder } from "./retry.ts";
 import { UpstreamH1 } from "./upstream-h1.ts";
 import { UpstreamH2 } from "./upstream-h2.ts";
-import type { OpenedUpstream } from "./upstream-open.ts";
+import type { OpenedUpstream, OpenOptions } from "./upstream-open.ts";
 
-/** Browsers open at most 6 HTTP/1.1 connections per host (Chromium and Gecko defaults). */
-export const MAX_H1_CONNECTIONS = 6;
+export { MAX_H1_CONNECTIONS };
 
 export interface TunnelDispatcherDeps {
   http: ProfileHttp;
@@ -29,148 +41,197 @@ export interface TunnelDispatcherDeps {
   keepClient: ReadonlySet<string> | "all";
   /** The upstream connection the tunnel opened first (its ALPN decides the protocol). */
   first: OpenedUpstream;
+  /** The Endpoint already started over `first` (the tunnel watched it while sniffing). */
+  firstEndpoint?: Endpoint;
   /** Opens another upstream connection to the same origin with the same profile. */
-  open(): Promise<OpenedUpstream>;
+  open(opts?: OpenOptions): Promise<OpenedUpstream>;
   /** The Endpoint over an upstream TLS channel (the tunnel adds its idle watch and truncation rule). */
   endpoint?(channel: SecureChannel): Endpoint;
   /** Upstream protocol facts for the tunnel's log line. */
   onUpstream?(protocol: string): void;
 }
 
+type Conn = UpstreamH2 | UpstreamH1;
+
 const NO_BODY: BodySink = { write: () => true, end: () => {}, abort: () => {}, onDrain: null };
 
 export class TunnelDispatcher implements Dispatcher {
   readonly #deps: TunnelDispatcherDeps;
+  #protocol: "h2" | "http/1.1";
   #h2: UpstreamH2 | null = null;
-  #h2Opening: Promise<UpstreamH2> | null = null;
-  readonly #h1: UpstreamH1[] = [];
-  #h1Opening = 0;
-  readonly #h1Queue: { resolve(c: UpstreamH1): void; reject(e: unknown): void }[] = [];
+  #h2Waiters: ((c: Conn | ProxyError) => void)[] | null = null;
+  readonly #h1: H1Pool;
+  /** WebSocket connections (relays), closed with the tunnel. */
+  readonly #others = new Set<UpstreamH1>();
   #closed = false;
 
   constructor(deps: TunnelDispatcherDeps) {
     this.#deps = deps;
-    this.#adopt(deps.first);
+    this.#protocol = deps.first.protocol;
+    this.#h1 = new H1Pool(() => this.#openConn());
+    this.#adopt(deps.first, deps.firstEndpoint);
   }
 
   request(head: RequestHead, client: Responder): BodySink {
     const responder = decodingResponder(client, fieldValue(head.fields, "accept-encoding"));
     const kind = classifyRequest({ method: head.method, path: head.path, fields: head.fields });
-    const hasBody = head.bodyLength !== null;
-    const sink = hasBody ? new DeferredSink() : NO_BODY;
-    const attach = (s: BodySink) => (sink as DeferredSink).attach(s);
-    const fail = (err: unknown) => responder.fail(ProxyError.wrap(err, "UPSTREAM_UNREACHABLE"));
-    const http = this.#deps.http;
-    const viaH2 = (up: UpstreamH2) => {
-      const regular = buildUpstreamHeaders(http, kind, head.fields, {
-        protocol: "h2",
-        authority: this.#deps.authority,
-        keepClient: this.#deps.keepClient,
-      });
-      const fields = h2FieldList(
-        http.http2,
-        {
-          ":method": head.method,
-          ":authority": this.#deps.authority,
-          ":scheme": "https",
-          ":path": head.path,
-        },
-        regular,
-      );
-      up.request(
-        { fields, hasBody, priority: http.http2.priority[kind], head: head.method === "HEAD" },
-        responder,
-        attach,
-      );
-    };
-    const viaH1 = (up: UpstreamH1) => {
-      const fields = buildUpstreamHeaders(http, kind, head.fields, {
-        protocol: "h1",
-        authority: this.#deps.authority,
-        keepClient: this.#deps.keepClient,
-      });
-      up.request(
-        { method: head.method, target: head.path, fields, hasBody, bodyLength: head.bodyLength },
-        responder,
-        attach,
-      );
-    };
-    if (this.#closed) fail(new ProxyError("SHUTDOWN", "tunnel closed"));
-    else if (this.#h2?.usable) viaH2(this.#h2);
-    else if (this.#h2 !== null || this.#h2Opening) this.#reopenH2().then(viaH2, fail);
-    else this.#h1Connection().then(viaH1, fail);
+    const sink = head.bodyLength !== null ? new DeferredSink() : NO_BODY;
+    if (kind === "websocket" && head.clientProtocol === "h1" && canUpgrade(responder)) {
+      this.#websocket(head, responder, sink);
+      return sink;
+    }
+    const send = (r: Responder) => this.#withConn((c) => this.#send(c, head, kind, r, sink), r);
+    send(mayRetry(head) ? retryingResponder(responder, () => send(responder)) : responder);
     return sink;
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const w of this.#h2Waiters?.splice(0) ?? []) w(new ProxyError("SHUTDOWN", "tunnel closed"));
+    this.#h2?.close();
+    this.#h1.close();
+    for (const c of this.#others) c.close();
+  }
+
+  /** Calls `use` with a connection that can take the request now, or fails `r`. */
+  #withConn(use: (c: Conn) => void, r: Responder): void {
+    const got = (c: Conn | ProxyError) => {
+      if (c instanceof ProxyError) return r.fail(c);
+      try {
+        use(c);
+      } catch (err) {
+        // Never let a bug in one exchange escape into a promise callback (and the process).
+        r.fail(ProxyError.wrap(err, "INTERNAL"));
+      }
+    };
+    if (this.#closed) {
+      got(new ProxyError("SHUTDOWN", "tunnel closed"));
+      return;
+    }
+    if (this.#protocol === "http/1.1") {
+      this.#h1.take(got);
+      return;
+    }
+    if (this.#h2?.usable) {
+      got(this.#h2);
+      return;
+    }
+    if (this.#h2Waiters) {
+      this.#h2Waiters.push(got);
+      return;
+    }
+    const waiters = [got];
+    this.#h2Waiters = waiters;
+    this.#openConn().then(
+      (c) => {
+        this.#h2Waiters = null;
+        for (const w of waiters) {
+          if (this.#closed) w(new ProxyError("SHUTDOWN", "tunnel closed"));
+          else if (c instanceof UpstreamH2) w(c);
+          else this.#h1.take(w); // the origin switched to HTTP/1.1
+        }
+      },
+      (err: unknown) => {
+        this.#h2Waiters = null;
+        for (const w of waiters) w(ProxyError.wrap(err, "UPSTREAM_UNREACHABLE"));
+      },
+    );
+  }
+
+  #send(c: Conn, head: RequestHead, kind: RequestKind, r: Responder, sink: BodySink): void {
+    const http = this.#deps.http;
+    const hasBody = head.bodyLength !== null;
+    const attach = (s: BodySink) => (sink as DeferredSink).attach(s);
+    const opts = { authority: this.#deps.authority, keepClient: this.#deps.keepClient };
+    if (c instanceof UpstreamH2) {
+      const regular = buildUpstreamHeaders(http, kind, head.fields, { ...opts, protocol: "h2" });
+      const pseudo = {
+        ":method": head.method,
+        ":authority": this.#deps.authority,
+        ":scheme": "https",
+        ":path": head.path,
+      };
+      const fields = h2FieldList(http.http2, pseudo, regular);
+      c.request(
+        { fields, hasBody, priority: http.http2.priority[kind], head: head.method === "HEAD" },
+        r,
+        attach,
+      );
+      return;
+    }
+    const fields = buildUpstreamHeaders(http, kind, head.fields, {
+      ...opts,
+      protocol: "h1",
+      ...(head.clientCase ? { clientCase: head.clientCase } : {}),
+    });
+    c.request(
+      { method: head.method, target: head.path, fields, hasBody, bodyLength: head.bodyLength },
+      r,
+      attach,
+    );
+  }
+
+  /** A WebSocket handshake on its own HTTP/1.1-only connection, never pooled. */
+  #websocket(head: RequestHead, r: Responder, sink: BodySink): void {
+    if (this.#closed) {
+      r.fail(new ProxyError("SHUTDOWN", "tunnel closed"));
+      return;
+    }
+    this.#deps.open({ websocket: { origin: this.#protocol } }).then(
+      (up) => {
+        if (this.#closed || up.protocol !== "http/1.1") {
+          up.channel.destroy();
+          r.fail(
+            new ProxyError(
+              this.#closed ? "SHUTDOWN" : "ALPN_MISMATCH",
+              "no HTTP/1.1 connection for the WebSocket",
+            ),
+          );
+          return;
+        }
+        this.#deps.onUpstream?.(up.protocol);
+        const c = new UpstreamH1(this.#endpoint(up.channel));
+        this.#others.add(c);
+        c.onGone = () => {
+          if (!c.busy) this.#others.delete(c);
+        };
+        try {
+          this.#send(c, head, "websocket", r, sink);
+        } catch (err) {
+          r.fail(ProxyError.wrap(err, "INTERNAL"));
+        }
+      },
+      (err: unknown) => r.fail(ProxyError.wrap(err, "UPSTREAM_UNREACHABLE")),
+    );
   }
 
   #endpoint(ch: SecureChannel): Endpoint {
     return this.#deps.endpoint?.(ch) ?? channelEndpoint(ch, { truncation: "UPSTREAM_TRUNCATED" });
   }
 
-  #adopt(up: OpenedUpstream): void {
+  /** Opens a connection and adopts it (h2 → the shared connection, h1 → the pool). */
+  async #openConn(): Promise<Conn> {
+    const up = await this.#deps.open();
+    if (this.#closed) {
+      up.channel.destroy();
+      throw new ProxyError("SHUTDOWN", "tunnel closed");
+    }
+    return this.#adopt(up);
+  }
+
+  #adopt(up: OpenedUpstream, started?: Endpoint): Conn {
     this.#deps.onUpstream?.(up.protocol);
+    this.#protocol = up.protocol;
     if (up.protocol === "h2") {
-      const h2 = new UpstreamH2(this.#endpoint(up.channel), this.#deps.http.http2);
+      const h2 = new UpstreamH2(started ?? this.#endpoint(up.channel), this.#deps.http.http2);
       h2.onGone = () => {
         if (this.#h2 === h2) this.#h2 = null;
       };
       this.#h2 = h2;
-      return;
+      return h2;
     }
-    const h1 = new UpstreamH1(this.#endpoint(up.channel));
-    h1.onIdle = () => this.#h1Idle(h1);
-    this.#h1.push(h1);
-  }
-
-  #reopenH2(): Promise<UpstreamH2> {
-    this.#h2Opening ??= this.#deps.open().then((up) => {
-      this.#h2Opening = null;
-      if (up.protocol !== "h2") {
-        up.channel.destroy();
-        throw new ProxyError("ALPN_MISMATCH", "origin switched from h2 to HTTP/1.1 between connections");
-      }
-      this.#adopt(up);
-      return this.#h2 as UpstreamH2;
-    });
-    return this.#h2Opening;
-  }
-
-  /** An idle HTTP/1.1 connection, a new one (up to the cap), or the next one to become idle. */
-  #h1Connection(): Promise<UpstreamH1> {
-    for (let i = this.#h1.length - 1; i >= 0; i--) {
-      const c = this.#h1[i] as UpstreamH1;
-      if (!c.usable) this.#h1.splice(i, 1);
-    }
-    const idle = this.#h1.find((c) => !c.busy);
-    if (idle) return Promise.resolve(idle);
-    if (this.#h1.length + this.#h1Opening < MAX_H1_CONNECTIONS) {
-      this.#h1Opening += 1;
-      return this.#deps.open().then(
-        (up) => {
-          this.#h1Opening -= 1;
-          this.#adopt(up);
-          return this.#h1[this.#h1.length - 1] as UpstreamH1;
-        },
-        (err) => {
-          this.#h1Opening -= 1;
-          throw err;
-        },
-      );
-    }
-    return new Promise((resolve, reject) => this.#h1Queue.push({ resolve, reject }));
-  }
-
-  /** A connection finished its request (or died): hand it, or a replacement, to the next waiter. */
-  #h1Idle(c: UpstreamH1): void {
-    const next = this.#h1Queue.shift();
-    if (!next) return;
-    if (c.usable) next.resolve(c);
-    else this.#h1Connection().then(next.resolve, next.reject);
-  }
-
-  close(): void {
-    this.#closed = true;
-    for (const w of this.#h1Queue.splice(0)) w.reject(new ProxyError("SHUTDOWN", "tunnel closed"));
-    this.#h2?.close();
-    for (const c of this.#h1) c.close();
+    const h1 = new UpstreamH1(started ?? this.#endpoint(up.channel));
+    this.#h1.add(h1);
+    return h1;
   }
 }

@@ -16,7 +16,7 @@ import { serveClientH1 } from "./client-h1.ts";
 import { serveClientH2 } from "./client-h2.ts";
 import { TunnelDispatcher } from "./dispatcher.ts";
 import { HoldingEndpoint, type Sniffed, sniff } from "./sniff.ts";
-import type { OpenedUpstream } from "./upstream-open.ts";
+import type { OpenedUpstream, OpenOptions } from "./upstream-open.ts";
 
 export interface HttpTunnelOptions {
   client: SecureChannel;
@@ -26,7 +26,7 @@ export interface HttpTunnelOptions {
   http: ProfileHttp;
   keepClient: ReadonlySet<string> | "all";
   first: OpenedUpstream;
-  open(): Promise<OpenedUpstream>;
+  open(opts?: OpenOptions): Promise<OpenedUpstream>;
   limits: RequestLimits;
   maxConcurrentStreams: number;
   idleTimeoutMs: number;
@@ -111,6 +111,10 @@ export function serveHttpTunnel(opts: HttpTunnelOptions): Promise<HttpTunnelResu
     opts.signal?.addEventListener("abort", onAbort, { once: true });
 
     const clientEp = touching(channelEndpoint(opts.client), idle.touch, clientBytes);
+    const upstreamEp = () =>
+      touching(channelEndpoint(opts.first.channel, { truncation: "UPSTREAM_TRUNCATED" }), idle.touch);
+    /** The first upstream connection, watched while sniffing when it may speak first. */
+    let upHolding: HoldingEndpoint | null = null;
     let decided = false;
     // Callbacks may run inside the constructor (bytes already decrypted): they use `ep`.
     const decide = (ep: HoldingEndpoint, kind: Sniffed) => {
@@ -119,7 +123,7 @@ export function serveHttpTunnel(opts: HttpTunnelOptions): Promise<HttpTunnelResu
       ep.pause();
       queueMicrotask(() => (kind === "other" ? startRelay(ep) : startHttp(ep, kind)));
     };
-    new HoldingEndpoint(
+    const clientHolding = new HoldingEndpoint(
       clientEp,
       (ep) => {
         const s = sniff(ep.held());
@@ -128,12 +132,19 @@ export function serveHttpTunnel(opts: HttpTunnelOptions): Promise<HttpTunnelResu
       // The client left (or failed) before saying anything: the relay reports how.
       (ep) => decide(ep, "other"),
     );
+    // A server-speaks-first protocol (an SMTP-like banner over TLS without ALPN or with
+    // http/1.1): its bytes before the client said anything mean this is not HTTP; relay at once.
+    // An h2 origin always speaks first (SETTINGS), so an h2 connection is not watched.
+    if (!decided && opts.first.protocol !== "h2") {
+      upHolding = new HoldingEndpoint(
+        upstreamEp(),
+        () => decide(clientHolding, "other"),
+        () => {}, // gone before the client spoke: the HTTP side (or the relay) reports it
+      );
+    }
 
     const startRelay = (holding: HoldingEndpoint) => {
-      const up = touching(
-        channelEndpoint(opts.first.channel, { truncation: "UPSTREAM_TRUNCATED" }),
-        idle.touch,
-      );
+      const up = upHolding ?? upstreamEp();
       void relay(holding, up, {}).then((r) => {
         result.relay = r;
         finish(r.error);
@@ -147,6 +158,7 @@ export function serveHttpTunnel(opts: HttpTunnelOptions): Promise<HttpTunnelResu
         authority: opts.authority,
         keepClient: opts.keepClient,
         first: opts.first,
+        ...(upHolding ? { firstEndpoint: upHolding } : {}),
         open: opts.open,
         endpoint: (ch) => touching(channelEndpoint(ch, { truncation: "UPSTREAM_TRUNCATED" }), idle.touch),
         onUpstream: (p) => {

@@ -20,6 +20,11 @@ export interface RequestHead {
   clientProtocol: ClientProtocol;
   /** null = no body; a number = declared length; -1 = length unknown (chunked, h2 without CL). */
   bodyLength: number | null;
+  /**
+   * HTTP/1.1 clients: each field name as the client spelled it, by lowercase name, so a header
+   * the proxy passes through to an HTTP/1.1 origin keeps the client's case (HTTP/2 has none).
+   */
+  clientCase?: ReadonlyMap<string, string>;
 }
 
 /** A byte stream with backpressure and an optional trailer section at its end. */

@@ -13,6 +13,13 @@ const PREFACE = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
  * methods, e.g. VERSION-CONTROL, are 15 octets). */
 const MAX_METHOD = 24;
 const TCHAR = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]$/;
+/** CR / LF bytes looked past before a request line (RFC 9112 §2.2 allows empty lines there; the
+ * HTTP/1.1 parser then decides how many it accepts), so they cannot steer a request into the
+ * byte relay, past every check. */
+const MAX_LEADING_EOL = 8;
+/** Longest first line of printable text read before calling it "other" (bytes; request lines
+ * are usually far shorter, and a text protocol that is not HTTP ends its first line sooner). */
+const MAX_LINE = 8192;
 
 /** "incomplete" while the bytes so far fit more than one answer. */
 export function sniff(buf: Uint8Array): Sniffed | "incomplete" {
@@ -24,13 +31,35 @@ export function sniff(buf: Uint8Array): Sniffed | "incomplete" {
     }
   }
   if (preface && buf.length >= PREFACE.length) return "h2";
-  for (let i = 0; i < Math.min(buf.length, MAX_METHOD + 1); i++) {
+  let start = 0;
+  while (start < buf.length && start <= MAX_LEADING_EOL && (buf[start] === 0x0d || buf[start] === 0x0a))
+    start++;
+  if (start > MAX_LEADING_EOL) return "other";
+  for (let i = start; i < Math.min(buf.length, start + MAX_METHOD + 1); i++) {
     const c = String.fromCharCode(buf[i] as number);
-    if (c === " ") return i > 0 ? "h1" : "other";
-    if (!TCHAR.test(c)) return "other";
+    if (c === " " && i > start) return "h1";
+    if (!TCHAR.test(c)) return requestLineLike(buf, start);
   }
-  if (buf.length > MAX_METHOD) return "other";
+  if (buf.length - start > MAX_METHOD) return requestLineLike(buf, start);
   return "incomplete";
+}
+
+/**
+ * A malformed request line must reach the HTTP/1.1 parser (and be refused), not the byte relay:
+ * a first line of printable text ending in `HTTP/<d>.<d>` is HTTP/1. Binary bytes decide "other"
+ * at once; printable text waits for its line end, up to MAX_LINE bytes.
+ */
+function requestLineLike(buf: Uint8Array, start: number): Sniffed | "incomplete" {
+  for (let i = start; i < buf.length && i - start < MAX_LINE; i++) {
+    const b = buf[i] as number;
+    if (b === 0x0a) {
+      const end = i > start && buf[i - 1] === 0x0d ? i - 1 : i;
+      const line = String.fromCharCode(...buf.subarray(start, end));
+      return /HTTP\/[0-9]\.[0-9]$/.test(line) ? "h1" : "other";
+    }
+    if (b !== 0x09 && b !== 0x0d && (b < 0x20 || b > 0x7e)) return "other";
+  }
+  return buf.length - start < MAX_LINE ? "incomplete" : "other";
 }
 
 /**

@@ -18,6 +18,7 @@ import { BodyReader } from "../h1/body-reader.ts";
 import { type ResponseHead, ResponseHeadScanner } from "../h1/response-head.ts";
 import { asciiLower } from "../h1/syntax.ts";
 import { type BodySink, type ByteSink, canUpgrade, type Responder } from "./message.ts";
+import { markUnprocessed } from "./retry.ts";
 import { type H1Request, requestBodySink, requestHeadBytes } from "./upstream-h1-request.ts";
 import { lowered, responseFields, truncated, unsupportedCoding } from "./upstream-h1-response.ts";
 
@@ -36,6 +37,8 @@ interface Exchange {
   responseDone: boolean;
   /** After a 101: the client's side of the relay. */
   toClient: ByteSink | null;
+  /** A byte of the response arrived. */
+  gotBytes: boolean;
 }
 
 export class UpstreamH1 {
@@ -50,6 +53,8 @@ export class UpstreamH1 {
   #toUpstream: ByteSink | null = null;
   #closed = false;
   #goneSent = false;
+  /** Exchanges completed on this connection (a later one runs on a reused connection). */
+  #served = 0;
   /** Called when the connection can take another request. */
   onIdle: (() => void) | null = null;
   /** Called once when the connection will take no more requests. */
@@ -113,6 +118,7 @@ export class UpstreamH1 {
       requestDone: length === null,
       responseDone: false,
       toClient: null,
+      gotBytes: false,
     };
     this.#ex = ex;
     this.#ep.write(head);
@@ -155,6 +161,7 @@ export class UpstreamH1 {
         this.close();
         return;
       }
+      ex.gotBytes = true;
       const rest = this.#step(ex, chunk);
       if (rest.length > 0) this.#input.unshift(rest);
     }
@@ -244,7 +251,14 @@ export class UpstreamH1 {
     this.#noReuse = true;
     const ep = this.#ep;
     const toUpstream: ByteSink = {
-      write: (chunk) => ep.write(chunk),
+      write: (chunk) => {
+        try {
+          return ep.write(chunk);
+        } catch (err) {
+          this.#fail(ProxyError.wrap(err, "IO")); // the connection was already shut
+          return true;
+        }
+      },
       end: () => ep.end(),
       abort: () => ep.reset(),
       onDrain: null,
@@ -304,6 +318,7 @@ export class UpstreamH1 {
   #maybeComplete(ex: Exchange): void {
     if (!ex.requestDone || !ex.responseDone || this.#ex !== ex) return;
     this.#ex = null;
+    this.#served += 1;
     if (this.#noReuse || this.#eof !== null) this.close();
     else this.onIdle?.();
   }
@@ -317,7 +332,12 @@ export class UpstreamH1 {
     this.#input = [];
     if (ex?.toClient) ex.toClient.abort(err);
     else if (ex?.response) ex.response.abort(truncated(err));
-    else if (ex && !ex.responseDone) ex.responder.fail(err);
+    else if (ex && !ex.responseDone) {
+      // A reused connection the origin closed before answering: the request was not processed
+      // (RFC 9112 §9.3.1); the dispatcher may send it again elsewhere.
+      const unprocessed = this.#served > 0 && !ex.gotBytes && err.code !== "HTTP_BAD_REQUEST";
+      ex.responder.fail(unprocessed ? markUnprocessed(err) : err);
+    }
     this.#ep.destroy();
     this.#gone();
   }

@@ -7,29 +7,16 @@
 import { ProxyError } from "../../errors/proxy-error.ts";
 import type { H2HeadersPriority, Http2Profile } from "../../profiles/http-types.ts";
 import type { Endpoint } from "../../proxy/endpoint.ts";
-import { H2ClientSession } from "../h2/client-session.ts";
+import type { H2ClientSession } from "../h2/client-session.ts";
 import { H2ErrorCode } from "../h2/errors.ts";
-import type { H2ClientPlan, H2Event } from "../h2/session-types.ts";
-import { SettingId, settingValue } from "../h2/settings.ts";
-import { HpackDecoder } from "../hpack/decoder.ts";
-import { HpackEncoder } from "../hpack/encoder.ts";
+import type { H2Event } from "../h2/session-types.ts";
 import type { HeaderField } from "../hpack/types.ts";
+import { concatBytes } from "./bytes.ts";
 import type { BodySink, Responder } from "./message.ts";
+import { markUnprocessed } from "./retry.ts";
+import { browserSession } from "./upstream-h2-session.ts";
 
-/** Largest HPACK encoder table we keep whatever the server announces, bytes (our bound; memory per tunnel). */
-export const MAX_ENCODER_TABLE_BYTES = 65_536;
-
-/**
- * Chrome's GREASE setting (Finch `http2_grease_settings`): one reserved id of the form `0x?a?a`
- * with a random value, appended last (the Chromium unit tests check `(id & 0x0f0f) == 0x0a0a`).
- */
-export function withGreaseSetting(plan: H2ClientPlan, grease: boolean): H2ClientPlan {
-  if (!grease) return plan;
-  const r = crypto.getRandomValues(new Uint32Array(2));
-  const a = r[0] as number;
-  const id = 0x0a0a | ((a & 0xf) << 12) | (((a >>> 4) & 0xf) << 4);
-  return { ...plan, settings: [...plan.settings, [id, r[1] as number]] };
-}
+export { MAX_ENCODER_TABLE_BYTES, withGreaseSetting } from "./upstream-h2-session.ts";
 
 export interface H2Request {
   /** Pseudo-headers first, in the profile's order, then regular fields. */
@@ -69,21 +56,11 @@ export class UpstreamH2 {
 
   constructor(ep: Endpoint, profile: Http2Profile) {
     this.#ep = ep;
-    const plan = withGreaseSetting(profile.plan, profile.greaseSetting);
     this.#streamWindowIncrement = profile.streamWindowIncrement ?? 0;
-    const encoder = new HpackEncoder(profile.hpack);
-    this.#session = new H2ClientSession({
-      plan,
-      encoder: {
-        // A server may announce a huge table; our own table never grows past the bound.
-        setMaxTableSize: (n) => encoder.setMaxTableSize(Math.min(n, MAX_ENCODER_TABLE_BYTES)),
-        encode: (f) => encoder.encode(f),
-      },
-      // Accept size updates up to the HEADER_TABLE_SIZE the browser advertises (Chrome: 65536).
-      decoder: new HpackDecoder({
-        maxTableSize: settingValue(plan.settings, SettingId.HEADER_TABLE_SIZE, 4096),
-      }),
-    });
+    this.#session = browserSession(profile);
+    // The client preface goes out before anything the origin already sent is read: reading its
+    // SETTINGS first would put our SETTINGS ACK on the wire ahead of the connection preface.
+    this.#ep.write(this.#session.preface());
     ep.start({
       data: (bytes) => this.#onBytes(bytes),
       end: () => this.#fail(new ProxyError("UPSTREAM_TRUNCATED", "upstream closed the HTTP/2 connection")),
@@ -94,7 +71,6 @@ export class UpstreamH2 {
       },
       close: () => this.#fail(new ProxyError("IO", "upstream connection closed")),
     });
-    this.#ep.write(this.#session.preface());
   }
 
   /** Whether new requests can go on this connection. */
@@ -113,7 +89,9 @@ export class UpstreamH2 {
   request(req: H2Request, responder: Responder, attach: (sink: BodySink) => void): void {
     const open = () => {
       if (!this.usable) {
-        responder.fail(new ProxyError("UPSTREAM_UNREACHABLE", "upstream HTTP/2 connection went away"));
+        responder.fail(
+          markUnprocessed(new ProxyError("UPSTREAM_UNREACHABLE", "upstream HTTP/2 connection went away")),
+        );
         return;
       }
       const p = req.priority;
@@ -128,7 +106,9 @@ export class UpstreamH2 {
         if (r.reason === "concurrency-limit") this.#waiting.push(open);
         else
           responder.fail(
-            new ProxyError("UPSTREAM_UNREACHABLE", `upstream refused a new stream (${r.reason})`),
+            markUnprocessed(
+              new ProxyError("UPSTREAM_UNREACHABLE", `upstream refused a new stream (${r.reason})`),
+            ),
           );
         return;
       }
@@ -166,6 +146,11 @@ export class UpstreamH2 {
     const sink: BodySink = {
       write: (chunk) => {
         if (!this.#streams.has(id)) return true; // reset: drop
+        if (ex.pending) {
+          // A producer may finish the chunk it was splitting after a `false`: keep it in order.
+          ex.pending = concatBytes([ex.pending, chunk]);
+          return false;
+        }
         const n = this.#session.writeData(id, chunk, false);
         this.#flush();
         if (n === chunk.length) return true;
@@ -215,7 +200,12 @@ export class UpstreamH2 {
 
   #flush(): void {
     const out = this.#session.takeOutput();
-    if (out.length > 0 && !this.#ep.write(out)) this.#blocked = true;
+    if (out.length === 0 || this.#closed) return; // after close(): nothing more goes out
+    try {
+      if (!this.#ep.write(out)) this.#blocked = true;
+    } catch (err) {
+      this.#fail(ProxyError.wrap(err, "IO")); // the TLS side is already shut
+    }
   }
 
   #onBytes(bytes: Uint8Array): void {
@@ -272,9 +262,11 @@ export class UpstreamH2 {
         const ex = this.#streams.get(ev.streamId);
         this.#streams.delete(ev.streamId);
         if (!ex) return;
-        const err = new ProxyError("HTTP_PROTOCOL", `upstream reset the stream (HTTP/2 error ${ev.code})`);
+        const err = ev.retryable
+          ? new ProxyError("UPSTREAM_UNREACHABLE", "upstream did not process the request (refused or GOAWAY)")
+          : new ProxyError("HTTP_PROTOCOL", `upstream reset the stream (HTTP/2 error ${ev.code})`);
         if (ex.response) ex.response.abort(err);
-        else ex.responder.fail(err);
+        else ex.responder.fail(ev.retryable ? markUnprocessed(err) : err);
         return;
       }
       case "writable":
@@ -289,14 +281,15 @@ export class UpstreamH2 {
         this.onGone?.();
         return;
       case "connection-error":
-        this.#fail(ev.error);
+        this.#flush(); // the GOAWAY the session queued, naming the error, then a clean close
+        this.#fail(ev.error, true);
         return;
       default:
         return;
     }
   }
 
-  #fail(err: ProxyError): void {
+  #fail(err: ProxyError, graceful = false): void {
     if (this.#closed) return;
     this.#closed = true;
     const streams = [...this.#streams.values()];
@@ -306,7 +299,8 @@ export class UpstreamH2 {
       else ex.responder.fail(err);
     }
     for (const w of this.#waiting.splice(0)) w();
-    this.#ep.destroy();
+    if (graceful) this.#ep.end();
+    else this.#ep.destroy();
     this.onGone?.();
   }
 

@@ -3,10 +3,12 @@
  * (the profile's full ALPN list with ALPS), whatever the client speaks; the origin's ALPN answer
  * decides whether the tunnel speaks HTTP/2 or HTTP/1.1 upstream. Used for the first connection
  * (on the socket the tunnel already dialled) and for the extra HTTP/1.1 connections a browser
- * opens to one host.
+ * opens to one host. A WebSocket's own connection sends the profile's WebSocket hello instead
+ * (`[websocket]`: its own connector, see ConnectorPool.websocket).
  */
 import type { Socket } from "node:net";
 import { ProxyError } from "../../errors/proxy-error.ts";
+import type { WebSocketWhen } from "../../profiles/websocket.ts";
 import { SecureChannel } from "../../proxy/secure-channel.ts";
 import { withTimeout } from "../../proxy/timeout.ts";
 import type { HandshakeInfo, TlsConnector, VerifyPolicy } from "../../upstream/engine.ts";
@@ -22,6 +24,27 @@ export interface UpstreamOpenDeps {
   /** The session cache slot of this profile and origin. */
   session: { get(): Uint8Array | null; set(s: Uint8Array): void; drop(offered: Uint8Array): void };
   handshakeTimeoutMs: number;
+  /**
+   * The connector of the profile's WebSocket hello (`[websocket]`, built on first use) and when it
+   * applies; absent: the profile's connector offering WEBSOCKET_FALLBACK_ALPN and no ALPS.
+   */
+  websocket?(): { connector: TlsConnector; when: WebSocketWhen };
+}
+
+/** What a WebSocket's own connection offers when the deps carry no WebSocket connector. */
+export const WEBSOCKET_FALLBACK_ALPN = ["http/1.1"];
+
+/** Per-connection departures from the profile's offer (a WebSocket's own connection). */
+export interface OpenOptions {
+  /** ALPN offered instead of the profile's list. */
+  alpn?: string[];
+  /** Whether to send ALPS (default true: the profile's). */
+  alps?: boolean;
+  /**
+   * A WebSocket's own connection: the profile's WebSocket hello; `origin` is the protocol the
+   * origin chose last (a profile whose hello applies to h2 origins only uses its normal one).
+   */
+  websocket?: { origin: UpstreamProtocol };
 }
 
 export interface OpenedUpstream {
@@ -37,10 +60,36 @@ export function upstreamProtocol(alpn: string | null): UpstreamProtocol {
   throw new ProxyError("ALPN_MISMATCH", `upstream chose ALPN "${alpn}", which is not HTTP`);
 }
 
-export async function openUpstream(deps: UpstreamOpenDeps, socket?: Socket): Promise<OpenedUpstream> {
+/** The connector and per-connection ALPN / ALPS of one connection. */
+function connectionPlan(
+  deps: UpstreamOpenDeps,
+  opts: OpenOptions,
+): { connector: TlsConnector; alpn: string[] | undefined; alps: boolean } {
+  const plain = { connector: deps.connector, alpn: opts.alpn, alps: opts.alps ?? true };
+  if (opts.websocket === undefined) return plain;
+  if (deps.websocket === undefined)
+    return { connector: deps.connector, alpn: WEBSOCKET_FALLBACK_ALPN, alps: false };
+  const ws = deps.websocket();
+  if (ws.when === "h2-origin" && opts.websocket.origin !== "h2") return plain;
+  // The WebSocket spec carries its own ALPN list and ALPS (or none).
+  return { connector: ws.connector, alpn: undefined, alps: true };
+}
+
+export async function openUpstream(
+  deps: UpstreamOpenDeps,
+  socket?: Socket,
+  opts: OpenOptions = {},
+): Promise<OpenedUpstream> {
+  const { connector, alpn, alps } = connectionPlan(deps, opts);
   const tcp = socket ?? (await deps.dial());
   const offered = deps.session.get();
-  const conn = deps.connector.connect({ host: deps.host, alps: true, verify: deps.verify, session: offered });
+  const conn = connector.connect({
+    host: deps.host,
+    alps,
+    verify: deps.verify,
+    session: offered,
+    ...(alpn ? { alpn } : {}),
+  });
   const channel = new SecureChannel(tcp, conn, "upstream");
   channel.onSession = (s) => deps.session.set(s);
   tcp.resume();

@@ -8,7 +8,7 @@ import { ProxyError } from "../../errors/proxy-error.ts";
 import { locateNativeLibrary } from "./locate.ts";
 
 /** ABI revision this binding was written against (PB_ABI_VERSION in ffi/src/lib.rs). */
-const EXPECTED_ABI = 3;
+const EXPECTED_ABI = 4;
 
 const { ptr, i32, u32 } = FFIType;
 // size_t: passed as a JS number, converted to 64 bits (no buffer here comes near 2^53).

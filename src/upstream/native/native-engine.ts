@@ -115,7 +115,8 @@ class NativeConnection implements TlsConnection {
       scratch = Buffer.allocUnsafe(READ_CHUNK_BYTES);
       return out;
     }
-    if (r > 0) return scratch.slice(0, r);
+    // A copy: `scratch` is a Buffer, whose slice() is a view the next read would overwrite.
+    if (r > 0) return Uint8Array.prototype.slice.call(scratch, 0, r);
     if (r === 0) return null;
     if (r === PB_EOF) return "eof";
     return this.#fail(r, "TLS_PROTOCOL", "read");

@@ -1,0 +1,69 @@
+import type { ErrorCode } from "./proxy-error.ts";
+
+/**
+ * The single table from error code to the SOCKS5 reply code (RFC 1928 §6) a SOCKS client gets
+ * when its request fails before the tunnel is established; the connection is then closed. After
+ * the success reply the tunnel is reset, as for CONNECT. Codes that can only happen before a
+ * request exists (a malformed greeting) never reach this table but have a row all the same.
+ */
+export const SOCKS_REPLY = {
+  SUCCEEDED: 0x00,
+  GENERAL_FAILURE: 0x01,
+  NOT_ALLOWED: 0x02, // connection not allowed by ruleset
+  NETWORK_UNREACHABLE: 0x03,
+  HOST_UNREACHABLE: 0x04,
+  CONNECTION_REFUSED: 0x05,
+  TTL_EXPIRED: 0x06, // used for timeouts by common servers (Dante, 3proxy)
+  COMMAND_NOT_SUPPORTED: 0x07,
+  ADDRESS_TYPE_NOT_SUPPORTED: 0x08,
+} as const;
+
+const R = SOCKS_REPLY;
+
+const REPLY: Record<ErrorCode, number> = {
+  BAD_METHOD: R.GENERAL_FAILURE,
+  BAD_REQUEST: R.GENERAL_FAILURE,
+  BAD_AUTHORITY: R.HOST_UNREACHABLE, // a name that is not a host name
+  HEADERS_TOO_LARGE: R.GENERAL_FAILURE,
+  HEADER_TIMEOUT: R.GENERAL_FAILURE,
+  UNKNOWN_PROFILE: R.GENERAL_FAILURE,
+  FORBIDDEN: R.NOT_ALLOWED,
+  PROXY_AUTH_REQUIRED: R.NOT_ALLOWED,
+  AUTH_RATE_LIMITED: R.NOT_ALLOWED,
+  CAPACITY: R.GENERAL_FAILURE,
+  CLIENT_LIMIT: R.NOT_ALLOWED,
+  LOOP_DETECTED: R.NOT_ALLOWED,
+  TARGET_DENIED: R.NOT_ALLOWED,
+  UPSTREAM_UNREACHABLE: R.HOST_UNREACHABLE,
+  UPSTREAM_TIMEOUT: R.TTL_EXPIRED,
+  BAD_NEXT_HOP: R.GENERAL_FAILURE,
+  NEXT_HOP_UNREACHABLE: R.GENERAL_FAILURE,
+  NEXT_HOP_TIMEOUT: R.TTL_EXPIRED,
+  NEXT_HOP_AUTH: R.GENERAL_FAILURE,
+  NEXT_HOP_REFUSED: R.HOST_UNREACHABLE, // the next hop could not (or would not) reach the target
+  SOCKS_BAD_REQUEST: R.GENERAL_FAILURE,
+  SOCKS_COMMAND_UNSUPPORTED: R.COMMAND_NOT_SUPPORTED,
+  SOCKS_ADDRESS_UNSUPPORTED: R.ADDRESS_TYPE_NOT_SUPPORTED,
+  TLS_CONFIG: R.GENERAL_FAILURE,
+  TLS_HANDSHAKE: R.GENERAL_FAILURE,
+  TLS_VERIFY: R.GENERAL_FAILURE,
+  TLS_PROTOCOL: R.GENERAL_FAILURE,
+  SNI_MISMATCH: R.GENERAL_FAILURE,
+  ALPN_MISMATCH: R.GENERAL_FAILURE,
+  NATIVE_UNAVAILABLE: R.GENERAL_FAILURE,
+  IDLE_TIMEOUT: R.TTL_EXPIRED,
+  UPSTREAM_TRUNCATED: R.GENERAL_FAILURE,
+  SHUTDOWN: R.GENERAL_FAILURE,
+  HTTP_BAD_REQUEST: R.GENERAL_FAILURE,
+  HTTP_PROTOCOL: R.GENERAL_FAILURE,
+  CONFIG_INVALID: R.GENERAL_FAILURE,
+  CA_INVALID: R.GENERAL_FAILURE,
+  CA_EXISTS: R.GENERAL_FAILURE,
+  IO: R.GENERAL_FAILURE,
+  INTERNAL: R.GENERAL_FAILURE,
+};
+
+/** The SOCKS5 reply code for an error; anything not a ProxyError code is a general failure. */
+export function socksReplyFor(code: ErrorCode | null): number {
+  return code === null ? R.GENERAL_FAILURE : REPLY[code];
+}

@@ -1,0 +1,48 @@
+/**
+ * Which failed exchanges may be sent again. An upstream reports a request it provably did not
+ * process by marking the error: an HTTP/2 stream refused (REFUSED_STREAM) or above a GOAWAY's
+ * last stream id (RFC 9113 §8.7), a stream the connection could no longer open, or a reused
+ * HTTP/1.1 connection that closed before any byte of the response (RFC 9112 §9.3.1). The
+ * dispatcher sends such a request once more, on another connection, when it is idempotent and
+ * has no body (a browser does the same; a body would have to be kept to be sent twice).
+ */
+import type { ProxyError } from "../../errors/proxy-error.ts";
+import type { RequestHead, Responder } from "./message.ts";
+
+const unprocessed = new WeakSet<ProxyError>();
+
+/** Marks `err` as "the origin did not process the request"; returns it. */
+export function markUnprocessed(err: ProxyError): ProxyError {
+  unprocessed.add(err);
+  return err;
+}
+
+export function isUnprocessed(err: ProxyError): boolean {
+  return unprocessed.has(err);
+}
+
+/** RFC 9110 §9.2.2 idempotent methods a browser retries on its own. */
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
+
+export function mayRetry(head: RequestHead): boolean {
+  return head.bodyLength === null && IDEMPOTENT.has(head.method);
+}
+
+/**
+ * A Responder that, on an unprocessed failure before any response head, calls `again` instead
+ * of failing (once: the retry gets the plain `inner`).
+ */
+export function retryingResponder(inner: Responder, again: () => void): Responder {
+  let headSeen = false;
+  return {
+    interim: (s, f) => inner.interim(s, f),
+    head(status, fields, bodyless) {
+      headSeen = true;
+      return inner.head(status, fields, bodyless);
+    },
+    fail(err) {
+      if (!headSeen && isUnprocessed(err)) queueMicrotask(again);
+      else inner.fail(err);
+    },
+  };
+}

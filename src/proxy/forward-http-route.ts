@@ -1,0 +1,120 @@
+/**
+ * Plain HTTP proxying, per request: turns a parsed HTTP/1.x head read on the proxy's own listener
+ * into the request to forward and where it goes, or the local refusal to answer instead. Pure.
+ *
+ * - Only absolute-form `http://` targets are forwarded (RFC 9112 §3.2.2); the target's authority
+ *   wins over Host (the two need not match). Without a port the target is port 80 (RFC 9110
+ *   §4.2.2) and the Host sent upstream is written as a browser writes it: the port only when it is
+ *   not 80.
+ * - Refused (400, connection closed): origin-form or asterisk-form (a request to the proxy itself,
+ *   not through it), `https://` (https goes through CONNECT), and conflicting repeats of
+ *   Proxy-Authorization or the proxy's control headers. CONNECT after a plain request on the same
+ *   connection is 405.
+ * - The proxy's own fields are taken out of the forwarded ones: Proxy-Authorization,
+ *   X-PolyTLS-Upstream-Profile, X-PolyTLS-Next-Hop; hop-by-hop fields (Connection and the fields it
+ *   names, Proxy-Connection, Keep-Alive, TE, Transfer-Encoding, Upgrade) never pass. Upgrade is not
+ *   forwarded: clients tunnel `ws://` through CONNECT.
+ */
+import { ProxyError } from "../errors/proxy-error.ts";
+import { forwardedFields, Refusal } from "../http/bridge/client-h1-request.ts";
+import type { RequestHead } from "../http/bridge/message.ts";
+import type { RequestHead as H1RequestHead } from "../http/h1/request-head.ts";
+import { asciiLower } from "../http/h1/syntax.ts";
+import { type Authority, parseAuthority } from "./authority.ts";
+import { NEXT_HOP_HEADER, PROFILE_HEADER } from "./connect-parser.ts";
+
+/** RFC 9110 §4.2.1: the default port of the `http` scheme. */
+export const HTTP_DEFAULT_PORT = 80;
+
+/** Where one forwarded request goes and what the proxy read from it for itself. */
+export interface ForwardRoute {
+  /** The origin to connect to (port 80 when the URI names none). */
+  target: Authority;
+  /** The Host value sent upstream: `host[:port]`, the port only when not 80. */
+  host: string;
+  proxyAuthorization: string | null;
+  /** X-PolyTLS-Upstream-Profile, or null when absent or empty. */
+  profile: string | null;
+  /** X-PolyTLS-Next-Hop, or null when absent or empty. */
+  nextHop: string | null;
+  /** The client's spelling of each field name, by lowercase name (first seen). */
+  clientCase: Map<string, string>;
+}
+
+const OWN_FIELDS = new Set(["proxy-authorization", PROFILE_HEADER, NEXT_HOP_HEADER]);
+
+function refuse(status: number, message: string): Refusal {
+  return new Refusal(status, new ProxyError("HTTP_BAD_REQUEST", message));
+}
+
+/** The one value of a field that may appear once (repeats must agree), or null; undefined = conflict. */
+function single(head: H1RequestHead, lowerName: string): string | null | undefined {
+  let found: string | null = null;
+  for (const [name, value] of head.rawHeaders) {
+    if (asciiLower(name) !== lowerName) continue;
+    if (found !== null && found !== value) return undefined;
+    found = value;
+  }
+  return found;
+}
+
+/** `host[:port]` → the target (port 80 by default) and the Host value a browser writes for it. */
+export function forwardTarget(authority: string): { target: Authority; host: string } {
+  const bracketed = authority.startsWith("[");
+  const hasPort = bracketed ? authority.includes("]:") : authority.includes(":");
+  const target = parseAuthority(hasPort ? authority : `${authority}:${HTTP_DEFAULT_PORT}`);
+  const name = target.kind === "ipv6" ? `[${target.host}]` : target.host;
+  return { target, host: target.port === HTTP_DEFAULT_PORT ? name : `${name}:${target.port}` };
+}
+
+/** The request to forward and its route, or the Refusal to answer. */
+export function routeForward(head: H1RequestHead): { request: RequestHead; route: ForwardRoute } | Refusal {
+  if (head.method === "CONNECT") {
+    return new Refusal(
+      405,
+      new ProxyError("HTTP_BAD_REQUEST", "CONNECT must be the first request on a connection to the proxy"),
+    );
+  }
+  const t = head.target;
+  if (t.form !== "absolute") {
+    return refuse(400, "a request through this proxy needs an absolute-form http:// target");
+  }
+  if (t.scheme !== "http") {
+    return refuse(400, "https:// URLs are not forwarded as plain requests: use CONNECT (https_proxy)");
+  }
+  const auth = single(head, "proxy-authorization");
+  const profile = single(head, PROFILE_HEADER);
+  const nextHop = single(head, NEXT_HOP_HEADER);
+  if (auth === undefined || profile === undefined || nextHop === undefined) {
+    return refuse(400, "conflicting repeats of Proxy-Authorization or an X-PolyTLS-* header");
+  }
+  let where: { target: Authority; host: string };
+  try {
+    where = forwardTarget(t.authority);
+  } catch (err) {
+    return new Refusal(400, ProxyError.wrap(err, "HTTP_BAD_REQUEST"));
+  }
+  const clientCase = new Map<string, string>();
+  for (const [name] of head.rawHeaders) {
+    const lower = asciiLower(name);
+    if (!clientCase.has(lower)) clientCase.set(lower, name);
+  }
+  const request: RequestHead = {
+    method: head.method,
+    authority: where.host,
+    path: t.path,
+    fields: forwardedFields(head.rawHeaders, false).filter(([n]) => !OWN_FIELDS.has(n)),
+    clientProtocol: "h1",
+    bodyLength: head.body.kind === "none" ? null : head.body.kind === "length" ? head.body.length : -1,
+  };
+  return {
+    request,
+    route: {
+      ...where,
+      proxyAuthorization: auth,
+      profile: profile === null || profile.trim() === "" ? null : profile.trim(),
+      nextHop: nextHop === null || nextHop.trim() === "" ? null : nextHop.trim(),
+      clientCase,
+    },
+  };
+}

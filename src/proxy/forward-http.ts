@@ -1,0 +1,179 @@
+/**
+ * Plain HTTP proxying: a client connection whose first request is absolute-form
+ * (`GET http://host/path HTTP/1.1`). The listener hands over the socket and the bytes read so far;
+ * the strict HTTP/1.1 client side (src/http/bridge/client-h1.ts: keep-alive, pipelining, smuggling
+ * forms refused, responses in order with backpressure) reads every request, ForwardDispatcher
+ * checks and routes each one and re-originates it as the profile's browser over plain TCP.
+ *
+ * Bounds: the first head must be complete within the header timeout (408 otherwise); the
+ * connection closes after the idle timeout without a byte either way (quietly when no exchange is
+ * in progress, else reset as IDLE_TIMEOUT); the proxy's stop signal resets it (SHUTDOWN). An
+ * upstream failure after a response head reaches the client as a reset without the final chunk,
+ * never as a clean end. One `tunnel closed` record (mode `forward`) is logged per connection.
+ */
+import type { Socket } from "node:net";
+import { ProxyError } from "../errors/proxy-error.ts";
+import { errorResponse } from "../errors/wire.ts";
+import { serveClientH1 } from "../http/bridge/client-h1.ts";
+import { DEFAULT_REQUEST_LIMITS } from "../http/h1/request-head.ts";
+import { logTunnel, type TunnelRecord } from "../log/tunnel-record.ts";
+import type { AccessPolicy } from "./access.ts";
+import { formatAuthority, parseAuthority } from "./authority.ts";
+import type { ForwardStart } from "./connect-parser.ts";
+import { type Endpoint, socketEndpoint } from "./endpoint.ts";
+import { ForwardDispatcher } from "./forward-http-dispatcher.ts";
+import { idleWatch } from "./timeout.ts";
+import type { TunnelDeps } from "./tunnel.ts";
+
+/** A client that got a local error answer and closes nothing is dropped this long after it, ms. */
+const ERROR_LINGER_MS = 1_000;
+/** serveClientH1 wants a tunnel target; the `route` hook replaces its only use. */
+const NO_TUNNEL_TARGET = parseAuthority("forward.invalid:80");
+
+export interface ForwardOptions {
+  socket: Socket;
+  start: ForwardStart;
+  /** The listener's tunnel deps (own addresses set, users already taken out of `access`). */
+  deps: TunnelDeps;
+  /** The access policy with its users, for the profile a user name carries. */
+  access: AccessPolicy;
+  /** The listener's brake and credential check, per request. */
+  authenticate(proxyAuthorization: string | null): void;
+  headerTimeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/** An Endpoint that reports activity and counts bytes each way. */
+function watched(ep: Endpoint, touch: () => void, count?: { in: number; out: number }): Endpoint {
+  return {
+    ...ep,
+    start: (h) =>
+      ep.start({
+        ...h,
+        data: (chunk) => {
+          touch();
+          if (count) count.in += chunk.length;
+          h.data(chunk);
+        },
+      }),
+    write: (chunk) => {
+      touch();
+      if (count) count.out += chunk.length;
+      return ep.write(chunk);
+    },
+  };
+}
+
+/** Serves one plain-HTTP proxy connection until it closes; never rejects. */
+export function runForwardHttp(opts: ForwardOptions): Promise<void> {
+  const { socket, deps } = opts;
+  const started = performance.now();
+  const rec: TunnelRecord = {
+    client: `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? 0}`,
+    host: "-",
+    mode: "forward",
+    profile: null,
+    clientAlpn: null,
+    upstreamAlpn: null,
+    upstreamVersion: null,
+    upstreamCipher: null,
+    resumed: null,
+    bytesUp: 0,
+    bytesDown: 0,
+    durationMs: 0,
+    http: "h1",
+    upstreamHttp: [],
+    requests: 0,
+    statuses: {},
+    errorCode: null,
+  };
+  return new Promise((resolve) => {
+    const bytes = { in: 0, out: 0 };
+    let done = false;
+    let dispatched = 0;
+    let answered = 0;
+    let sawHead = false;
+    const finish = (err: ProxyError | null) => {
+      if (done) return;
+      done = true;
+      clearTimeout(headerTimer);
+      idle.stop();
+      opts.signal?.removeEventListener("abort", onAbort);
+      dispatcher.close();
+      // A client that leaves (FIN or reset) ends a plain-HTTP connection normally.
+      const failed = err !== null && err.code !== "IO" ? err : null;
+      rec.errorCode = failed?.code ?? null;
+      if (failed) rec.reason = failed.message;
+      rec.bytesUp = bytes.in;
+      rec.bytesDown = bytes.out;
+      rec.durationMs = Math.round(performance.now() - started);
+      logTunnel(deps.logger, rec, deps.observer);
+      resolve();
+    };
+    const abort = (err: ProxyError) => {
+      client.close();
+      finish(err);
+    };
+    const idle = idleWatch(deps.idleTimeoutMs, () => {
+      if (dispatched > answered)
+        abort(new ProxyError("IDLE_TIMEOUT", `no byte either way for ${deps.idleTimeoutMs} ms`));
+      else {
+        socket.end(); // an idle keep-alive connection: close it as a server does
+        setTimeout(() => socket.destroy(), ERROR_LINGER_MS).unref();
+        finish(null);
+      }
+    });
+    const headerTimer = setTimeout(() => {
+      if (sawHead) return;
+      const err = new ProxyError(
+        "HEADER_TIMEOUT",
+        `request head not received within ${opts.headerTimeoutMs} ms`,
+      );
+      socket.end(errorResponse(err));
+      setTimeout(() => socket.destroy(), ERROR_LINGER_MS).unref();
+      finish(err);
+    }, opts.headerTimeoutMs);
+    const onAbort = () => abort(new ProxyError("SHUTDOWN", "the proxy is stopping"));
+
+    const dispatcher = new ForwardDispatcher({
+      tunnel: deps,
+      access: opts.access,
+      authenticate: opts.authenticate,
+      endpoint: (s) => watched(socketEndpoint(s), idle.touch),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      onConnect: (ms) => {
+        rec.connectMs ??= ms;
+        rec.upstreamHttp = ["http/1.1"];
+      },
+      onRequest: (target, profile) => {
+        if (rec.host === "-") rec.host = formatAuthority(target);
+        rec.profile = profile;
+      },
+    });
+    const client = serveClientH1(watched(socketEndpoint(socket), idle.touch, bytes), {
+      target: NO_TUNNEL_TARGET,
+      dispatcher,
+      limits: { ...DEFAULT_REQUEST_LIMITS, maxHeadBytes: deps.http.maxRequestHeadBytes },
+      prefix: opts.start.bytes,
+      route: (head) => {
+        sawHead = true;
+        clearTimeout(headerTimer);
+        dispatched += 1;
+        return dispatcher.route(head);
+      },
+      onExchange: (status) => {
+        answered += 1;
+        rec.requests = (rec.requests ?? 0) + 1;
+        const statuses = rec.statuses ?? {};
+        statuses[String(status)] = (statuses[String(status)] ?? 0) + 1;
+        rec.statuses = statuses;
+      },
+      onClose: (err) => {
+        if (!sawHead) clearTimeout(headerTimer);
+        finish(err);
+      },
+    });
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,102 @@
+/**
+ * Reads one SOCKS5 handshake from a client socket (the SOCKS listener's counterpart of
+ * read-connect.ts): drives the pure Socks5Inbound machine with the socket's bytes, writes what it
+ * says, checks RFC 1929 credentials through `authenticate` (the listener's brake and users), and
+ * resolves with the request in the same shape as a parsed CONNECT, so the same tunnel runs it.
+ * The header timeout and the abort signal apply as for CONNECT. On failure the machine's reply
+ * (method 0xFF, auth status 1, or a reply code) has been written; the caller closes.
+ */
+import type { Socket } from "node:net";
+import { ProxyError } from "../errors/proxy-error.ts";
+import type { ConnectRequest } from "./connect-parser.ts";
+import { splitUsername } from "./proxy-user.ts";
+import { type InboundOutput, Socks5Inbound } from "./socks5-server.ts";
+
+export interface ReadSocksOptions {
+  headerTimeoutMs: number;
+  /** The proxy has users: "no authentication" is refused. */
+  authRequired: boolean;
+  /** Throws (PROXY_AUTH_REQUIRED, AUTH_RATE_LIMITED) unless the credentials are accepted. */
+  authenticate(username: string, password: string): void;
+}
+
+/** Resolves with the request (socket paused) or rejects with a ProxyError. */
+export function readSocks(
+  socket: Socket,
+  opts: ReadSocksOptions,
+  signal?: AbortSignal,
+): Promise<ConnectRequest> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new ProxyError("SHUTDOWN", "the proxy is shutting down"));
+      return;
+    }
+    const machine = new Socks5Inbound(opts.authRequired);
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(
+        new ProxyError("HEADER_TIMEOUT", `SOCKS5 handshake not completed within ${opts.headerTimeoutMs} ms`),
+      );
+    }, opts.headerTimeoutMs);
+    const cleanup = () => {
+      clearTimeout(timer);
+      socket.off("data", onData);
+      socket.off("end", onEnd);
+      socket.off("error", onEnd);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    const onEnd = () => {
+      cleanup();
+      reject(new ProxyError("SOCKS_BAD_REQUEST", "client closed before completing the SOCKS5 handshake"));
+    };
+    const onAbort = () => {
+      cleanup();
+      socket.pause();
+      reject(new ProxyError("SHUTDOWN", "the proxy is shutting down"));
+    };
+    /** Writes what the machine says and acts on its step; loops through a credentials check. */
+    const handle = (out: InboundOutput): void => {
+      for (const b of out.send) if (!socket.destroyed) socket.write(b);
+      const step = out.step;
+      if (step.kind === "incomplete") return;
+      if (step.kind === "credentials") {
+        let failure: ProxyError | null = null;
+        try {
+          opts.authenticate(step.username, step.password);
+        } catch (err) {
+          failure = ProxyError.wrap(err, "PROXY_AUTH_REQUIRED");
+        }
+        const next = machine.credentials(failure === null);
+        if (failure !== null) {
+          for (const b of next.send) if (!socket.destroyed) socket.write(b);
+          cleanup();
+          reject(failure);
+          return;
+        }
+        handle(next);
+        return;
+      }
+      cleanup();
+      if (step.kind === "failed") {
+        reject(step.error);
+        return;
+      }
+      socket.pause();
+      const profile = step.username === null ? null : splitUsername(step.username, opts.authRequired).profile;
+      resolve({
+        method: "CONNECT",
+        target: step.target,
+        headers: [],
+        profile,
+        proxyAuthorization: null,
+        nextHop: null,
+        leftover: step.leftover.slice(),
+      });
+    };
+    const onData = (d: Buffer) => handle(machine.push(d));
+    socket.on("data", onData);
+    socket.on("end", onEnd);
+    socket.on("error", onEnd);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,76 @@
+/**
+ * Plain HTTP proxying, the bounds of a client connection: a first head that never completes gets
+ * 408, an idle keep-alive connection is closed cleanly (FIN, logged without error), and a
+ * `tunnel closed` record (mode `forward`) is written for each. Waits are bounded polls on events,
+ * never timing assertions.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import * as net from "node:net";
+import { type ForwardEnv, records, startForwardEnv } from "./helpers/forward-env.ts";
+
+let env: ForwardEnv;
+
+beforeAll(async () => {
+  env = await startForwardEnv();
+});
+afterAll(async () => {
+  await env.close();
+});
+
+/** Connects, writes `first`, collects everything until the proxy closes; `reset` if it reset. */
+function collect(port: number, first: string): Promise<{ text: string; reset: boolean }> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, "127.0.0.1");
+    let text = "";
+    let reset = false;
+    s.on("data", (d: Buffer) => {
+      text += d.toString("latin1");
+    });
+    s.on("error", () => {
+      reset = true;
+    });
+    s.on("close", () => resolve({ text, reset }));
+    s.write(first);
+  });
+}
+
+async function recordWhere(logs: string[], pred: (r: Record<string, unknown>) => boolean) {
+  for (let i = 0; i < 200 && !records(logs).some(pred); i++) await Bun.sleep(20);
+  return records(logs).find(pred);
+}
+
+test("a first head that stops after the request line gets 408 and a close", async () => {
+  const p = await env.polytls((c) => {
+    c.proxy.limits.headerTimeoutMs = 200;
+  });
+  const r = await collect(p.port, `GET http://127.0.0.1:${env.bun.port}/slow HTTP/1.1\r\nHost: x\r\n`);
+  expect(r.text).toMatch(/^HTTP\/1\.1 408 /);
+  expect(r.text).toContain("Connection: close");
+  const rec = await recordWhere(p.logs, (x) => x.mode === "forward");
+  expect(rec?.errorCode).toBe("HEADER_TIMEOUT");
+  expect((await env.bun.records()).some((x) => x.path === "/slow")).toBe(false);
+});
+
+test("an idle keep-alive connection is closed cleanly once its exchange is done", async () => {
+  const p = await env.polytls((c) => {
+    c.proxy.limits.idleTimeoutMs = 300;
+  });
+  const r = await collect(p.port, `GET http://127.0.0.1:${env.node.port}/idle-1 HTTP/1.1\r\nHost: x\r\n\r\n`);
+  expect(r.text).toMatch(/^HTTP\/1\.1 200 /);
+  expect(r.text).toContain('"path":"/idle-1"');
+  expect(r.reset).toBe(false);
+  const rec = await recordWhere(p.logs, (x) => x.mode === "forward");
+  expect(rec).toMatchObject({ requests: 1, statuses: "200:1", errorCode: null });
+});
+
+test("a malformed first head is 400 and logged once", async () => {
+  const p = await env.polytls();
+  const r = await collect(
+    p.port,
+    `GET http://127.0.0.1:${env.bun.port}/bad HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n`,
+  );
+  expect(r.text).toMatch(/^HTTP\/1\.1 400 /);
+  const rec = await recordWhere(p.logs, (x) => x.mode === "forward");
+  expect(rec).toMatchObject({ requests: 1, statuses: "400:1", errorCode: "HTTP_BAD_REQUEST" });
+  expect((await env.bun.records()).some((x) => x.path === "/bad")).toBe(false);
+});

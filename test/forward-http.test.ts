@@ -1,0 +1,233 @@
+/**
+ * Plain HTTP proxying with real clients (curl, python3 urllib, Bun fetch, a Node 20 child) through
+ * the running proxy to origins that are not ours (node:http under Node 20 and under Bun): GET and
+ * POST, keep-alive on both sides, several origins on one client connection, and the profile's
+ * HTTP/1.1 headers (order, case, identity fields) as the origin sees them.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  CHROME,
+  FIREFOX,
+  type ForwardEnv,
+  type ForwardProxy,
+  headerValue,
+  names,
+  rawExchange,
+  rawSequence,
+  records,
+  startForwardEnv,
+} from "./helpers/forward-env.ts";
+import { run } from "./helpers/hop-env.ts";
+
+/** Chrome 143's HTTP/1.1 navigation as the profile describes it (profiles/chrome-143-macos-arm64.toml). */
+const CHROME_NAVIGATE = [
+  "Host",
+  "Connection",
+  "sec-ch-ua",
+  "sec-ch-ua-mobile",
+  "sec-ch-ua-platform",
+  "Upgrade-Insecure-Requests",
+  "User-Agent",
+  "Accept",
+  "Sec-Fetch-Site",
+  "Sec-Fetch-Mode",
+  "Sec-Fetch-User",
+  "Sec-Fetch-Dest",
+  "Accept-Encoding",
+  "Accept-Language",
+];
+/** Firefox 145's (h1_order in profiles/firefox-145-macos-arm64.toml: Connection after Sec-GPC). */
+const FIREFOX_NAVIGATE = [
+  "Host",
+  "User-Agent",
+  "Accept",
+  "Accept-Language",
+  "Accept-Encoding",
+  "Sec-GPC",
+  "Connection",
+  "Upgrade-Insecure-Requests",
+  "Sec-Fetch-Dest",
+  "Sec-Fetch-Mode",
+  "Sec-Fetch-Site",
+  "Sec-Fetch-User",
+  "Priority",
+];
+
+let env: ForwardEnv;
+let p: ForwardProxy;
+
+beforeAll(async () => {
+  env = await startForwardEnv();
+  p = await env.polytls();
+});
+afterAll(async () => {
+  await env.close();
+});
+
+const proxyUrl = () => `http://127.0.0.1:${p.port}`;
+
+async function curl(args: string[]) {
+  const ran = await run("curl", ["-sS", "--max-time", "20", "-w", "\n%{http_code}", ...args]);
+  const cut = ran.stdout.lastIndexOf("\n");
+  return { status: Number(ran.stdout.slice(cut + 1)), body: ran.stdout.slice(0, cut), ran };
+}
+
+/** The origin's record of the request whose path is `path` (exactly one). */
+async function recordOf(origin: ForwardEnv["bun"], path: string) {
+  const found = (await origin.records()).filter((r) => r.path === path);
+  expect(found).toHaveLength(1);
+  return found[0] as NonNullable<(typeof found)[number]>;
+}
+
+describe("curl -x", () => {
+  test("GET: the origin sees Chrome's HTTP/1.1 navigation, Host first, nothing of curl or the proxy", async () => {
+    const r = await curl(["-x", proxyUrl(), `http://127.0.0.1:${env.node.port}/get-1?q=a`]);
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body).path).toBe("/get-1?q=a");
+    const rec = await recordOf(env.node, "/get-1?q=a");
+    expect(names(rec.rawHeaders)).toEqual(CHROME_NAVIGATE);
+    expect(headerValue(rec.rawHeaders, "host")).toBe(`127.0.0.1:${env.node.port}`);
+    expect(headerValue(rec.rawHeaders, "user-agent")).toContain("Chrome/143.0.0.0");
+    expect(headerValue(rec.rawHeaders, "connection")).toBe("keep-alive");
+    // Over plain http a browser advertises neither br nor zstd.
+    expect(headerValue(rec.rawHeaders, "accept-encoding")).toBe("gzip, deflate");
+  });
+
+  test("POST --data-binary: the body arrives whole, framed by Content-Length", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "polytls-fwd-post-"));
+    const file = join(dir, "body.bin");
+    const body = randomBytes(300_000);
+    writeFileSync(file, body);
+    const r = await curl([
+      "-x",
+      proxyUrl(),
+      "--data-binary",
+      `@${file}`,
+      `http://127.0.0.1:${env.bun.port}/post-1`,
+    ]);
+    expect(r.status).toBe(200);
+    const rec = await recordOf(env.bun, "/post-1");
+    expect(rec.method).toBe("POST");
+    expect(rec.bodyLength).toBe(body.length);
+    expect(headerValue(rec.rawHeaders, "content-length")).toBe(String(body.length));
+    expect(names(rec.rawHeaders)[0]).toBe("Host");
+  });
+
+  test("two URLs on one command line: one client connection, one upstream connection", async () => {
+    const before = records(p.logs).length;
+    const r = await run("curl", [
+      "-sS",
+      "-v",
+      "-x",
+      proxyUrl(),
+      `http://127.0.0.1:${env.node.port}/ka-1`,
+      `http://127.0.0.1:${env.node.port}/ka-2`,
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("Re-using existing connection");
+    const a = await recordOf(env.node, "/ka-1");
+    const b = await recordOf(env.node, "/ka-2");
+    expect(b.conn).toBe(a.conn);
+    // One `tunnel closed` record for the connection, with both requests.
+    const mine = () =>
+      records(p.logs)
+        .slice(before)
+        .filter((x) => x.requests === 2);
+    for (let i = 0; i < 100 && mine().length === 0; i++) await Bun.sleep(20);
+    expect(mine()).toHaveLength(1);
+    expect(mine()[0]).toMatchObject({
+      mode: "forward",
+      host: `127.0.0.1:${env.node.port}`,
+      statuses: "200:2",
+      profile: CHROME,
+      errorCode: null,
+    });
+  });
+
+  test("the profile in the proxy user name (curl -x http://firefox@…)", async () => {
+    const r = await curl([
+      "-x",
+      `http://firefox@127.0.0.1:${p.port}`,
+      `http://127.0.0.1:${env.bun.port}/user-1`,
+    ]);
+    expect(r.status).toBe(200);
+    const rec = await recordOf(env.bun, "/user-1");
+    expect(headerValue(rec.rawHeaders, "user-agent")).toContain("Firefox/");
+    expect(headerValue(rec.rawHeaders, "proxy-authorization")).toBeUndefined();
+  });
+});
+
+test("one client connection, requests to two different origins (raw socket)", async () => {
+  const req = (port: number, path: string, last = false) =>
+    `GET http://127.0.0.1:${port}${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${last ? "Connection: close\r\n" : ""}\r\n`;
+  const text = await rawSequence(p.port, [
+    { send: req(env.bun.port, "/two-1"), until: '"path":"/two-1"' },
+    { send: req(env.node.port, "/two-2"), until: '"path":"/two-2"' },
+    { send: req(env.bun.port, "/two-3", true), until: '"path":"/two-3"' },
+  ]);
+  expect(text.match(/HTTP\/1\.1 200 /g)).toHaveLength(3);
+  expect(text).toContain('"path":"/two-3"');
+  await recordOf(env.node, "/two-2");
+  const one = await recordOf(env.bun, "/two-1");
+  const three = await recordOf(env.bun, "/two-3");
+  expect(three.conn).toBe(one.conn); // the bun origin's connection was kept for the third request
+});
+
+test("pipelined requests to one origin are all answered, in order", async () => {
+  const req = (path: string, last = false) =>
+    `GET http://127.0.0.1:${env.node.port}${path} HTTP/1.1\r\nHost: x\r\n${last ? "Connection: close\r\n" : ""}\r\n`;
+  const r = await rawExchange(p.port, req("/pipe-1") + req("/pipe-2") + req("/pipe-3", true));
+  const order = [...r.text.matchAll(/"path":"(\/pipe-\d)"/g)].map((m) => m[1]);
+  expect(order).toEqual(["/pipe-1", "/pipe-2", "/pipe-3"]);
+  expect(r.reset).toBe(false);
+});
+
+test("python3 urllib with http_proxy", async () => {
+  const url = `http://127.0.0.1:${env.node.port}/py-1`;
+  const script = [
+    "import os, urllib.request",
+    `os.environ['http_proxy'] = '${proxyUrl()}'`,
+    `r = urllib.request.urlopen('${url}', timeout=20)`,
+    "print(r.status, len(r.read()))",
+  ].join("\n");
+  const ran = await run("python3", ["-c", script]);
+  expect(ran.stderr).toBe("");
+  expect(ran.stdout.trim()).toMatch(/^200 \d+$/);
+  const rec = await recordOf(env.node, "/py-1");
+  expect(headerValue(rec.rawHeaders, "user-agent")).toContain("Chrome/143.0.0.0");
+  expect(names(rec.rawHeaders)[0]).toBe("Host");
+});
+
+test("Bun fetch with `proxy`, choosing Firefox by header (stripped before upstream)", async () => {
+  const res = await fetch(`http://127.0.0.1:${env.bun.port}/bun-1`, {
+    proxy: proxyUrl(),
+    headers: { "X-PolyTLS-Upstream-Profile": FIREFOX },
+  });
+  expect(res.status).toBe(200);
+  expect(((await res.json()) as { path: string }).path).toBe("/bun-1");
+  const rec = await recordOf(env.bun, "/bun-1");
+  expect(names(rec.rawHeaders)).toEqual(FIREFOX_NAVIGATE);
+  expect(headerValue(rec.rawHeaders, "x-polytls-upstream-profile")).toBeUndefined();
+});
+
+test("Node 20 http.request to the proxy with an absolute-form path", async () => {
+  const target = `http://127.0.0.1:${env.node.port}/node-1`;
+  const script = `
+const http = require("node:http");
+const req = http.request({ host: "127.0.0.1", port: ${p.port}, method: "PUT", path: "${target}",
+  headers: { Host: "127.0.0.1:${env.node.port}", "content-type": "text/plain" } }, (res) => {
+  let n = 0; res.on("data", (d) => { n += d.length; });
+  res.on("end", () => { console.log(res.statusCode, n); });
+});
+req.end("from node");`;
+  const ran = await run("node", ["-e", script]);
+  expect(ran.stdout.trim()).toMatch(/^200 \d+$/);
+  const rec = await recordOf(env.node, "/node-1");
+  expect(rec.method).toBe("PUT");
+  expect(rec.bodyLength).toBe("from node".length);
+  expect(headerValue(rec.rawHeaders, "content-type")).toBe("text/plain");
+});

@@ -1,0 +1,248 @@
+/**
+ * Upstream failures through the running proxy in the full HTTP mode, against Node 20 origins
+ * (and one raw origin that pushes): a reset or dying upstream never looks like a clean end to
+ * the client; GOAWAY retries the idempotent requests it left unprocessed and fails the others
+ * with 502; a reused HTTP/1.1 connection closed before answering is retried for a GET; server
+ * push is refused; a client that stops reading holds a bounded amount of the download.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type * as tls from "node:tls";
+import { FrameReader } from "../src/http/h2/frame-reader.ts";
+import { encodeFrame } from "../src/http/h2/frame-writer.ts";
+import { curl, type E2eEnv, type E2eOrigin, h2Client, h2Request, startE2e } from "./helpers/e2e-env.ts";
+import { connect } from "./helpers/e2e-h2-raw.ts";
+import { tlsThroughProxy } from "./helpers/proxy-env.ts";
+import { type Origin, startTlsOrigin } from "./helpers/tls-env.ts";
+import { waitUntil } from "./helpers/wait.ts";
+
+let env: E2eEnv;
+let ca: string;
+const closers: Origin[] = [];
+beforeAll(async () => {
+  env = await startE2e();
+  ca = await Bun.file(env.pki.caCertPath).text();
+});
+afterAll(async () => {
+  for (const o of closers) await o.close();
+  await env?.close();
+});
+
+/** An HTTP/1.1 tunnel on which the test writes requests one at a time and reads raw bytes. */
+async function h1Tunnel(o: E2eOrigin) {
+  const t: tls.TLSSocket = await tlsThroughProxy(env.proxy.port, o.authority, {
+    ca,
+    servername: "localhost",
+  });
+  let buf = "";
+  let closed = false;
+  t.on("data", (d: Buffer) => {
+    buf += d.toString("latin1");
+  });
+  t.on("error", () => {});
+  t.on("close", () => {
+    closed = true;
+  });
+  return {
+    t,
+    text: () => buf,
+    closed: () => closed,
+    async send(bytes: string, done: (all: string) => boolean) {
+      t.write(bytes);
+      await waitUntil(() => closed || done(buf), "the response");
+      return buf;
+    },
+  };
+}
+
+describe("upstream reset or death mid-response", () => {
+  for (const which of ["nodeH2", "nodeH1"] as const) {
+    test(`${which}: an h2 client sees a stream reset, never a clean end`, async () => {
+      const s = await h2Client(env, env.origins[which]);
+      const r = await h2Request(s, { ":path": "/rst" });
+      expect(Number(r.headers[":status"])).toBe(200);
+      expect(r.body.length).toBeLessThan(2000);
+      expect(r.rstCode).not.toBe(0);
+      s.close();
+    });
+
+    test(`${which}: an h1 client sees a truncated response (no last chunk, connection cut)`, async () => {
+      const c = await h1Tunnel(env.origins[which]);
+      await c.send("GET /rst HTTP/1.1\r\nHost: localhost\r\n\r\n", () => false);
+      expect(c.text().startsWith("HTTP/1.1 200 OK\r\n")).toBe(true);
+      expect(c.text()).toContain("\r\ntransfer-encoding: chunked\r\n");
+      expect(c.text().endsWith("0\r\n\r\n")).toBe(false);
+    });
+  }
+});
+
+describe("retries", () => {
+  test("GOAWAY mid-way: the GET above its last stream id is retried on a new connection, the POST gets 502", async () => {
+    const o = env.origins.nodeH2;
+    await o.clear();
+    const s = await h2Client(env, o);
+    const trigger = h2Request(s, { ":path": "/goaway-first?n=3" });
+    const seen = async (path: string) => (await o.stats()).reqs.some((r) => r.path === path);
+    for (let i = 0; i < 500 && !(await seen("/goaway-first?n=3")); i++) await Bun.sleep(10);
+    const get = h2Request(s, { ":path": "/g/a" });
+    const post = h2Request(s, { ":method": "POST", ":path": "/g/b" }, new Uint8Array([1, 2, 3]));
+    const [t, g, p] = await Promise.all([trigger, get, post]);
+    expect([Number(t.headers[":status"]), t.body.toString()]).toEqual([200, "bye"]);
+    expect([Number(g.headers[":status"]), g.body.toString()]).toEqual([200, "ok GET"]);
+    expect(Number(p.headers[":status"])).toBe(502);
+    const stats = await o.stats();
+    const gets = stats.reqs.filter((r) => r.path === "/g/a");
+    expect(gets).toHaveLength(2);
+    expect(gets[0]?.conn).not.toBe(gets[1]?.conn);
+    expect(stats.reqs.filter((r) => r.path === "/g/b")).toHaveLength(1);
+    s.close();
+  });
+
+  test("a reused HTTP/1.1 connection closed before any response: a GET is retried, a POST gets 502", async () => {
+    const o = env.origins.nodeH1;
+    for (const [method, want] of [
+      ["GET", "HTTP/1.1 200 OK"],
+      ["POST", "HTTP/1.1 502 Bad Gateway"],
+    ] as const) {
+      await o.clear();
+      const c = await h1Tunnel(o);
+      await c.send("GET /drop-next HTTP/1.1\r\nHost: localhost\r\n\r\n", (all) => all.endsWith("armed"));
+      const body = method === "POST" ? "Content-Length: 2\r\n\r\nhi" : "\r\n";
+      const all = await c.send(
+        `${method} /bytes?n=4&cl=1 HTTP/1.1\r\nHost: localhost\r\n${body}`,
+        (a) => a.split("HTTP/1.1 ").length === 3 && (a.endsWith("\n") || a.endsWith("\x07&Ed")),
+      );
+      expect(all.slice(all.indexOf("armed") + 5)).toStartWith(want);
+      const stats = await o.stats();
+      expect(stats.reqs.filter((r) => r.dropped)).toHaveLength(1);
+      expect(stats.reqs.filter((r) => r.path.startsWith("/bytes") && !r.dropped)).toHaveLength(
+        method === "GET" ? 1 : 0,
+      );
+      c.t.destroy();
+    }
+  });
+});
+
+/** A raw h2 origin that answers every request with a PUSH_PROMISE first, and records frames. */
+async function pushingOrigin(): Promise<{ origin: Origin; frames: { type: string; code?: number }[] }> {
+  const frames: { type: string; code?: number }[] = [];
+  const leaf = await env.pki.leaf("localhost");
+  const origin = await startTlsOrigin(leaf, {
+    alpn: ["h2"],
+    handler: (s) => {
+      s.on("error", () => {});
+      const reader = new FrameReader();
+      let preface = false;
+      let buf = Buffer.alloc(0);
+      s.write(encodeFrame({ type: "SETTINGS", ack: false, settings: [] }));
+      s.on("data", (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        if (!preface) {
+          if (buf.length < 24) return;
+          preface = true;
+          buf = buf.subarray(24);
+        }
+        reader.push(buf);
+        buf = Buffer.alloc(0);
+        for (let f = reader.next(); f !== null; f = reader.next()) {
+          frames.push({ type: f.type, ...(f.type === "GOAWAY" ? { code: f.code } : {}) });
+          if (f.type === "SETTINGS" && !f.ack)
+            s.write(encodeFrame({ type: "SETTINGS", ack: true, settings: [] }));
+          if (f.type !== "HEADERS") continue;
+          // :method GET, :scheme https, :path /, then :authority as a literal (RFC 7541 §6.2.2).
+          const block = Buffer.concat([Buffer.from([0x82, 0x87, 0x84, 0x01, 9]), Buffer.from("localhost")]);
+          s.write(
+            encodeFrame({
+              type: "PUSH_PROMISE",
+              streamId: f.streamId,
+              endHeaders: true,
+              promisedStreamId: 2,
+              block,
+            }),
+          );
+          s.write(
+            encodeFrame({
+              type: "HEADERS",
+              streamId: f.streamId,
+              endStream: true,
+              endHeaders: true,
+              block: Buffer.from([0x88]),
+            }),
+          );
+        }
+      });
+    },
+  });
+  closers.push(origin);
+  return { origin, frames };
+}
+
+describe("server push", () => {
+  test("a PUSH_PROMISE (push was disabled) ends the upstream connection with PROTOCOL_ERROR; the client gets an error, not the push", async () => {
+    const { origin, frames } = await pushingOrigin();
+    const r = await curl(env, ["--http2", "-i", `https://localhost:${origin.port}/`]);
+    expect(r.out).toMatch(/^HTTP\/2 502/);
+    await waitUntil(() => frames.some((f) => f.type === "GOAWAY"), "the proxy's GOAWAY");
+    expect(frames.find((f) => f.type === "GOAWAY")?.code).toBe(1); // PROTOCOL_ERROR
+  });
+});
+
+describe("a client that stops reading", () => {
+  const BIG = 100 * 1024 * 1024;
+  const BOUND = 64 * 1024 * 1024;
+
+  async function settle(o: E2eOrigin, path: string): Promise<number> {
+    let last = -1;
+    let same = 0;
+    for (let i = 0; i < 2000 && same < 30; i++) {
+      const now = (await o.stats()).sent[path] ?? 0;
+      same = now === last && now > 0 ? same + 1 : 0;
+      last = now;
+      await Bun.sleep(10);
+    }
+    return last;
+  }
+
+  test("h2 client: the origin gets no further than the windows ahead of the client; then the rest flows", async () => {
+    const o = env.origins.nodeH2;
+    await o.clear();
+    Bun.gc(true);
+    const rss = process.memoryUsage().rss;
+    const c = await connect(env.proxy.port, o.authority, ca, { keepBody: false });
+    const path = `/bytes?n=${BIG}`;
+    c.start([
+      [":method", "GET"],
+      [":scheme", "https"],
+      [":path", path],
+      [":authority", o.authority],
+    ]);
+    await waitUntil(() => c.received() > 0, "the first bytes");
+    c.pause();
+    const sent = await settle(o, path);
+    expect(sent - c.received()).toBeLessThan(BOUND);
+    Bun.gc(true);
+    expect(process.memoryUsage().rss - rss).toBeLessThan(BOUND);
+    c.resume();
+    await waitUntil(() => c.received() === BIG, "the whole body", 60_000);
+    c.close();
+  }, 60_000);
+
+  test("h1 client: the same bound through an h1-only origin", async () => {
+    const o = env.origins.nodeH1;
+    await o.clear();
+    const t = await tlsThroughProxy(env.proxy.port, o.authority, { ca, servername: "localhost" });
+    let got = 0;
+    t.on("data", (d: Buffer) => {
+      got += d.length;
+    });
+    t.on("error", () => {});
+    const path = `/bytes?n=${BIG}&cl=1`;
+    t.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
+    await waitUntil(() => got > 0, "the first bytes");
+    t.pause();
+    const sent = await settle(o, path);
+    expect(sent - got).toBeLessThan(BOUND);
+    t.resume();
+    await waitUntil(() => got >= BIG, "the whole body", 60_000);
+    t.destroy();
+  }, 60_000);
+});
