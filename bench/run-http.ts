@@ -110,7 +110,14 @@ export class HttpBench {
     for (const [label, spec, d, p] of specs) {
       progress(`keep-alive req/s, ${label}: ${rounds} × ${windowMs} ms per side, alternating`);
       const [ld, lp] = await keepAliveRates([d, p], spec, warmMs, windowMs, rounds, this.errors, progress);
-      rows.push(ratioRow(`keep-alive req/s, ${label}`, ld!.perSecond, lp!.perSecond, TARGET_KEEPALIVE_RATIO));
+      rows.push(
+        ratioRow(
+          `keep-alive req/s, ${label} vs direct`,
+          ld!.perSecond,
+          lp!.perSecond,
+          TARGET_KEEPALIVE_RATIO,
+        ),
+      );
     }
 
     const bytes = (quick ? 32 : 256) * 2 ** 20;
