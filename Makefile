@@ -43,7 +43,7 @@ deps: node_modules/.installed
 # BoringSSL is btls-sys's own plus our patch (ffi/patches/README.md): prepare.sh builds the source
 # tree once per patch version and prints its path; btls-sys then compiles that tree as it is.
 $(NATIVE): $(FFI_FILES) | prereqs
-	@echo "native: building ffi/ (Rust cdylib libpolyboring with BoringSSL compiled from source), once: ~95 s on 2 cores, this machine has $$(getconf _NPROCESSORS_ONLN)"
+	@echo "native: building ffi/ (Rust cdylib libpolyboring with BoringSSL compiled from source), once: ~150 s on 2 cores (BoringSSL with our patch), this machine has $$(getconf _NPROCESSORS_ONLN)"
 	@set -e; start=$$(date +%s); \
 	src="$$(ffi/patches/prepare.sh)"; \
 	(cd ffi && BORING_BSSL_SOURCE_PATH="$$src" BORING_BSSL_ASSUME_PATCHED=1 cargo build --release --locked); \

@@ -52,7 +52,7 @@ int64_t pb_raise_nofile_limit(void);
  * src/upstream/engine.ts): minVersion, maxVersion, ciphers, groups, keyShares, sigalgs,
  * sigalgsGrease (optional), grease, extensionOrder, permuteExtensions, alpn, alps {protocols,
  * newCodepoint}, certCompression, ocspStapling, signedCertTimestamps, echGrease, sessionTickets,
- * pskDheKe, recordSizeLimit, delegatedCredentials, renegotiationInfo, trustAnchors (optional:
+ * sessionTicketsWhenResuming (optional, absent = true), pskDheKe, recordSizeLimit, delegatedCredentials, renegotiationInfo, trustAnchors (optional:
  * {ids: [[bytes]], order: "as-listed" | "shuffled-per-process"}; a shuffled order is drawn once per
  * context). sigalgs may hold ML-DSA (0x0904..0x0906), advertised only. A refusal (PB_ERR_CONFIG) names the knob
  * ("groups: 0x9999 ..."), including a ClientHello that would break RFC 8446: pre_shared_key not
@@ -69,7 +69,11 @@ void pb_ctx_free(pb_ctx *ctx);
  * A client connection. opts JSON: {host, alpn?: [..], alps?: bool, verify: bool,
  * verifyHostname: bool, caFile?: string}. host is the SNI (unless an IP literal) and the name
  * checked against the certificate. session (may be empty) comes from pb_take_session; a context
- * with pskDheKe = false refuses any session (NULL, PB_ERR_CONFIG).
+ * with pskDheKe = false refuses any session (NULL, PB_ERR_CONFIG). With sessionTickets = true and
+ * sessionTicketsWhenResuming = false, a TLS 1.3 session that will be offered makes this
+ * connection's hello leave session_ticket out (SSL_OP_NO_TICKET on this connection only; the
+ * server's NewSessionTicket is still taken); a TLS 1.3 session BoringSSL would not offer (expired
+ * within a second, not resumable) is not set at all.
  */
 pb_conn *pb_client_new(pb_ctx *ctx, const uint8_t *opts_json, size_t opts_len,
                        const uint8_t *session, size_t session_len);

@@ -175,6 +175,26 @@ impl Conn {
         Ok(())
     }
 
+    /// Sets `session` to be offered by this connection. A profile without session_ticket on
+    /// resumption (NSS: `ssl3_ClientSendSessionTicketXtn` sends nothing when the session being
+    /// resumed is TLS 1.3) gets SSL_OP_NO_TICKET on this SSL only, and only when BoringSSL will
+    /// really offer the session as a TLS 1.3 PSK. With that option BoringSSL leaves session_ticket
+    /// out of the hello (`ext_ticket_add_clienthello`), still offers a TLS 1.3 session (only TLS
+    /// 1.2 *ticket* sessions are dropped for it in `do_start_connect`, `should_offer_psk` does not
+    /// look at it) and still takes the server's NewSessionTicket (`tls13_process_new_session_ticket`
+    /// does not look at it either). A session BoringSSL would drop is not set at all, so a hello
+    /// either offers a TLS 1.3 session without session_ticket or is a fresh hello with it.
+    pub unsafe fn offer_session(&mut self, d: &ClientDefaults, session: *mut sys::SSL_SESSION, now: u64) {
+        // A TLS 1.2 session keeps session_ticket: its ticket travels in that extension.
+        if d.no_ticket_when_resuming && sys::SSL_SESSION_get_protocol_version(session) >= TLS1_3 {
+            if !will_offer_psk(session, d.max_version, now) {
+                return; // BoringSSL would drop it (expired, not resumable): a fresh hello.
+            }
+            sys::SSL_set_options(self.ssl, sys::SSL_OP_NO_TICKET as u32);
+        }
+        sys::SSL_set_session(self.ssl, session);
+    }
+
     pub fn feed(&mut self, data: &[u8]) -> i32 {
         self.input.push(data);
         PB_OK
@@ -276,6 +296,28 @@ impl Drop for Conn {
             sys::SSL_free(self.ssl); // frees both BIOs before the pipes they point to
         }
     }
+}
+
+const TLS1_3: u16 = 0x0304;
+/// How long after `pb_client_new` a session must still be valid (s): BoringSSL checks its age
+/// again when the first `pb_handshake` writes the hello, which the proxy calls right after.
+const SESSION_VALID_MARGIN_SECS: u64 = 1;
+
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// Whether BoringSSL will offer the TLS 1.3 session `s` as a PSK: the checks of `do_start_connect` and
+/// `should_offer_psk` (handshake_client.cc, extensions.cc) a stored client session can fail: a TLS
+/// 1.3 session with a ticket (`ssl_session_get_type` = kPreSharedKey), a profile that offers TLS
+/// 1.3, and `ssl_session_is_time_valid` still true `SESSION_VALID_MARGIN_SECS` from `now`.
+unsafe fn will_offer_psk(s: *const sys::SSL_SESSION, max_version: u16, now: u64) -> bool {
+    if max_version < TLS1_3 || sys::SSL_SESSION_is_resumable(s) != 1 {
+        return false;
+    }
+    let born = sys::SSL_SESSION_get_time(s);
+    let at = now + SESSION_VALID_MARGIN_SECS;
+    now >= born && (sys::SSL_SESSION_get_timeout(s) as u64) > at - born
 }
 
 #[derive(serde::Deserialize)]

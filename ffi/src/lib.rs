@@ -148,6 +148,8 @@ unsafe fn client_ctx(spec: &[u8]) -> Result<Box<Ctx>, Failure> {
         key_shares: spec.key_shares,
         ech_grease: spec.ech_grease,
         resumption: spec.psk_dhe_ke,
+        no_ticket_when_resuming: spec.session_tickets && !spec.session_tickets_when_resuming,
+        max_version: spec.max_version,
     };
     Ok(Box::new(Ctx { ctx, client: Some(defaults) }))
 }
@@ -218,7 +220,7 @@ unsafe fn client_conn(ctx: *mut Ctx, opts: &[u8], session: &[u8]) -> Result<Box<
         // An unparsable session is ignored: a full handshake follows.
         let s = sys::SSL_SESSION_from_bytes(session.as_ptr(), session.len(), ctx.ctx);
         if !s.is_null() {
-            sys::SSL_set_session(conn.ssl, s);
+            conn.offer_session(defaults, s, conn::unix_now());
             sys::SSL_SESSION_free(s);
         }
         take_ssl_errors();

@@ -39,6 +39,11 @@ pub struct ProfileSpec {
     pub signed_cert_timestamps: bool,
     pub ech_grease: bool,
     pub session_tickets: bool,
+    /// Whether session_ticket stays in a ClientHello that offers a TLS 1.3 session (Chromium:
+    /// yes; NSS, so Firefox and Tor: no). Optional in the JSON (absent = true); see
+    /// `conn::Conn::offer_session`.
+    #[serde(default = "yes")]
+    pub session_tickets_when_resuming: bool,
     pub psk_dhe_ke: bool,
     pub record_size_limit: Option<u16>,
     pub delegated_credentials: Option<Vec<u16>>,
@@ -57,6 +62,15 @@ pub struct ClientDefaults {
     /// The profile sends psk_key_exchange_modes, so it may offer a session. Without it a
     /// pre_shared_key is forbidden (RFC 8446 §4.2.9): no session is kept or accepted.
     pub resumption: bool,
+    /// session_ticket is left out of a hello that offers a TLS 1.3 session (the profile sends
+    /// session_ticket and has session_tickets_when_resuming = false).
+    pub no_ticket_when_resuming: bool,
+    /// The profile's highest version: a TLS 1.3 session is offered only when it is 0x0304.
+    pub max_version: u16,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn knob(name: &str, detail: String) -> String {

@@ -245,6 +245,7 @@ export function profileFromFingerprint(
     signedCertTimestamps: has(EXT.sct),
     echGrease: tls13Only(has(EXT.ech), "encrypted_client_hello"),
     sessionTickets: has(EXT.sessionTicket),
+    sessionTicketsWhenResuming: true, // one hello captured: a resumed one would show it
     pskDheKe: tls13Only(
       has(EXT.pskKeyExchangeModes) && fp.pskModes.includes(PSK_DHE_KE),
       "psk_key_exchange_modes",

@@ -54,6 +54,7 @@ export interface ProfileSettings {
   signedCertTimestamps: boolean;
   echGrease: boolean;
   sessionTickets: boolean;
+  sessionTicketsWhenResuming: boolean;
   pskDheKe: boolean;
   recordSizeLimit: number | null;
   delegatedCredentials: string[] | null;
@@ -144,6 +145,12 @@ export const PROFILE_FIELDS: { readonly [K in keyof ProfileSettings]: ProfileFie
   signedCertTimestamps: opt(boolField("signed_certificate_timestamp extension", false)),
   echGrease: opt(boolField("encrypted_client_hello GREASE (a fake ECH extension)", false)),
   sessionTickets: opt(boolField("session_ticket extension (TLS 1.2 tickets)", false)),
+  sessionTicketsWhenResuming: opt(
+    boolField(
+      "Keep session_ticket in a hello that offers a TLS 1.3 session (pre_shared_key); false = leave it out there, as NSS (Firefox, Tor) does",
+      true,
+    ),
+  ),
   pskDheKe: opt(boolField("psk_key_exchange_modes with psk_dhe_ke (TLS 1.3 resumption)", false)),
   recordSizeLimit: opt(
     orNone(

@@ -62,6 +62,7 @@ export function toProfileSpec(profile: { name: string } & ProfileSettings): Prof
     signedCertTimestamps: profile.signedCertTimestamps,
     echGrease: profile.echGrease,
     sessionTickets: profile.sessionTickets,
+    sessionTicketsWhenResuming: profile.sessionTicketsWhenResuming,
     pskDheKe: profile.pskDheKe,
     recordSizeLimit: profile.recordSizeLimit,
     delegatedCredentials:

@@ -182,7 +182,7 @@ export class ForwardDispatcher implements Dispatcher {
         break;
       }
     }
-    const pool = new H1Pool(() => this.#open(pool, plan.target, plan.via));
+    const pool: H1Pool = new H1Pool(() => this.#open(pool, plan.target, plan.via));
     origin = { key, pool, inFlight: 0 };
     this.#origins.set(key, origin);
     return origin;

@@ -51,6 +51,12 @@ export interface ProfileSpec {
   echGrease: boolean;
   /** session_ticket extension (35). */
   sessionTickets: boolean;
+  /**
+   * Whether session_ticket stays in a hello that offers a TLS 1.3 session for resumption
+   * (Chromium: yes; NSS-based Firefox and Tor: no). Optional so hand-written specs need not name
+   * it; absent = true.
+   */
+  sessionTicketsWhenResuming?: boolean;
   /** psk_key_exchange_modes (45) with psk_dhe_ke; without it TLS 1.3 resumption is not offered. */
   pskDheKe: boolean;
   /** record_size_limit (28) value, or null for none. */

@@ -1,5 +1,6 @@
 // A TLS 1.3 origin on real OpenSSL: run by Node.js (`node openssl-origin.mjs '<json>'`), because
-// under Bun `node:tls` is BoringSSL. Tests only. Argument: {"keyPem", "certPem"}. It listens on
+// under Bun `node:tls` is BoringSSL. Tests only. Argument: {"keyPem", "certPem", "maxVersion"?}
+// (maxVersion: e.g. "TLSv1.2" for an origin that stops at TLS 1.2). It listens on
 // 127.0.0.1:0, issues session tickets (OpenSSL's default: two per full handshake), answers every
 // HTTP/1.1 request with "hello <path>", and reports on stdout, one JSON object a line:
 //   {"event":"listening","port":N}
@@ -11,11 +12,17 @@ import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
 import * as tls from "node:tls";
 
-const { keyPem, certPem } = JSON.parse(process.argv[2] ?? "{}");
+const { keyPem, certPem, maxVersion } = JSON.parse(process.argv[2] ?? "{}");
 const report = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 
 const server = tls.createServer(
-  { key: keyPem, cert: certPem, ALPNProtocols: ["http/1.1"], ticketKeys: randomBytes(48) },
+  {
+    key: keyPem,
+    cert: certPem,
+    ALPNProtocols: ["http/1.1"],
+    ticketKeys: randomBytes(48),
+    ...(maxVersion ? { maxVersion } : {}),
+  },
   (s) => {
     report({ event: "conn", resumed: s.isSessionReused(), version: s.getProtocol() });
     let buf = "";

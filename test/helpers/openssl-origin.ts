@@ -34,8 +34,13 @@ export function nodeOpensslVersion(): string {
   return out.stdout.toString().trim();
 }
 
-export async function startOpensslOrigin(leaf: Leaf): Promise<OpensslOrigin> {
-  const child = spawn("node", [SCRIPT, JSON.stringify({ keyPem: leaf.keyPem, certPem: leaf.chainPem })], {
+/** `maxVersion`: the highest TLS version the origin speaks (e.g. "TLSv1.2"); default TLS 1.3. */
+export async function startOpensslOrigin(
+  leaf: Leaf,
+  opts: { maxVersion?: "TLSv1.2" | "TLSv1.3" } = {},
+): Promise<OpensslOrigin> {
+  const arg = { keyPem: leaf.keyPem, certPem: leaf.chainPem, ...opts };
+  const child = spawn("node", [SCRIPT, JSON.stringify(arg)], {
     stdio: ["pipe", "pipe", "inherit"],
   });
   const conns: OpensslOrigin["conns"] = [];
