@@ -22,6 +22,7 @@ import { BUILTIN_ALIASES } from "../src/profiles/builtin.ts";
 import { ProfileRegistry } from "../src/profiles/registry-store.ts";
 import { NativeEngine } from "../src/upstream/native/native-engine.ts";
 import {
+  asResumed,
   CATALOGUE,
   type CatalogueCapture,
   EXPECTED_ALIASES,
@@ -235,11 +236,14 @@ describe("every built-in profile reproduces its capture", () => {
         expect(first.fingerprint.sni).toBe("localhost");
       });
 
-      test("repeat connection: pre_shared_key (last) exactly when the profile resumes; the rest unchanged", () => {
+      test("repeat connection: pre_shared_key (last) exactly when the profile resumes, session_ticket out of it when the profile says so; the rest unchanged", () => {
         const [, second] = get().hellos as [RecordedHello, RecordedHello];
         expect(has(second.fingerprint, PSK)).toBe(spec.pskDheKe);
         if (spec.pskDheKe) expect(second.fingerprint.extensions.at(-1)).toBe(PSK);
-        expect(tlsDiffs(second, cap, spec.permuteExtensions, shuffles(name))).toEqual([]);
+        const ticket = spec.sessionTickets && !(spec.pskDheKe && spec.sessionTicketsWhenResuming === false);
+        expect(has(second.fingerprint, EXT.SESSION_TICKET)).toBe(ticket);
+        const expected = spec.pskDheKe ? asResumed(cap, spec.sessionTicketsWhenResuming !== false) : cap;
+        expect(tlsDiffs(second, expected, spec.permuteExtensions, shuffles(name))).toEqual([]);
       });
 
       if (spec.trustAnchors != null) {

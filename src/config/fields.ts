@@ -34,6 +34,11 @@ export function childPath(parent: string, key: string, quote = false): string {
   return parent === "" ? k : `${parent}.${k}`;
 }
 
+/** `keyShares` -> `key_shares`: a TypeScript property as its TOML key. */
+export function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
 export function indexPath(parent: string, index: number): string {
   return `${parent}[${index}]`;
 }
@@ -75,7 +80,8 @@ export interface Field<T> {
   toToml(value: T): string | undefined;
 }
 
-function field<T>(spec: Omit<Field<T>, "kind">): Field<T> {
+/** A Field from its parts. */
+export function field<T>(spec: Omit<Field<T>, "kind">): Field<T> {
   return { kind: "field", ...spec };
 }
 
@@ -83,16 +89,43 @@ export function tomlString(value: string): string {
   return JSON.stringify(value);
 }
 
+/** A key as TOML writes it: bare when it can be, else quoted. */
+export function tomlKey(key: string): string {
+  return BARE_KEY.test(key) ? key : tomlString(key);
+}
+
+/** The context of the value at `key` (a table key or an array index) below `ctx`. */
+export function childContext(ctx: FieldContext, key: string | number): FieldContext {
+  return { ...ctx, path: typeof key === "number" ? indexPath(ctx.path, key) : childPath(ctx.path, key) };
+}
+
+/** A boolean, or undefined after recording the problem. */
+export function boolValue(raw: unknown, ctx: FieldContext): boolean | undefined {
+  if (typeof raw === "boolean") return raw;
+  ctx.issues.add(ctx.path, `expected a boolean, got ${describe(raw)}`);
+  return undefined;
+}
+
+/** An integer in [min, max] (a TOML bigint too), or undefined after recording the problem. */
+export function intValue(raw: unknown, ctx: FieldContext, min: number, max: number): number | undefined {
+  const n = typeof raw === "bigint" ? Number(raw) : raw;
+  if (typeof n !== "number" || !Number.isInteger(n)) {
+    ctx.issues.add(ctx.path, `expected an integer, got ${describe(raw)}`);
+    return undefined;
+  }
+  if (n < min || n > max) {
+    ctx.issues.add(ctx.path, `${n} is out of range ${min}..${max}`);
+    return undefined;
+  }
+  return n;
+}
+
 export function boolField(doc: string, def: boolean): Field<boolean> {
   return field({
     type: "boolean",
     doc,
     default: def,
-    parse(raw, ctx) {
-      if (typeof raw === "boolean") return raw;
-      ctx.issues.add(ctx.path, `expected a boolean, got ${describe(raw)}`);
-      return undefined;
-    },
+    parse: boolValue,
     toToml: (v) => String(v),
   });
 }
@@ -102,18 +135,7 @@ export function intField(doc: string, def: number, min: number, max: number): Fi
     type: `integer ${min}..${max}`,
     doc,
     default: def,
-    parse(raw, ctx) {
-      const n = typeof raw === "bigint" ? Number(raw) : raw;
-      if (typeof n !== "number" || !Number.isInteger(n)) {
-        ctx.issues.add(ctx.path, `expected an integer, got ${describe(raw)}`);
-        return undefined;
-      }
-      if (n < min || n > max) {
-        ctx.issues.add(ctx.path, `${n} is out of range ${min}..${max}`);
-        return undefined;
-      }
-      return n;
-    },
+    parse: (raw, ctx) => intValue(raw, ctx, min, max),
     toToml: (v) => String(v),
   });
 }

@@ -2,7 +2,7 @@ import { ProxyError } from "../errors/proxy-error.ts";
 import { decodeExtension } from "./extensions.ts";
 import { isGrease, normalizeGrease } from "./grease.ts";
 import { ByteReader } from "./reader.ts";
-import type { ClientHelloFingerprint } from "./types.ts";
+import { type ClientHelloFingerprint, emptyFingerprint } from "./types.ts";
 
 const CONTENT_TYPE_HANDSHAKE = 22; // RFC 8446 §5.1 ContentType handshake
 const HANDSHAKE_CLIENT_HELLO = 1; // RFC 8446 §4 HandshakeType client_hello
@@ -114,29 +114,6 @@ function locate(bytes: Uint8Array): Located | "incomplete" {
 export function clientHelloComplete(bytes: Uint8Array): number | "incomplete" {
   const found = locate(bytes);
   return found === "incomplete" ? found : found.end;
-}
-
-function emptyFingerprint(legacyVersion: number): ClientHelloFingerprint {
-  return {
-    legacyVersion,
-    ciphers: [],
-    extensions: [],
-    groups: [],
-    pointFormats: [],
-    sigalgs: [],
-    versions: [],
-    keyShares: [],
-    pskModes: [],
-    alpn: [],
-    alps: null,
-    certCompression: [],
-    recordSizeLimit: null,
-    delegatedCredentials: null,
-    ocsp: false,
-    sct: false,
-    ech: false,
-    sni: null,
-  };
 }
 
 function parseBody(body: ByteReader): ClientHelloFingerprint {

@@ -8,7 +8,7 @@
 import { ProxyError } from "../errors/proxy-error.ts";
 import { akamaiString } from "../http/h2/akamai.ts";
 import { EXT } from "./extensions.ts";
-import { type ClientHelloFingerprint, GREASE, type KeyShareEntry } from "./types.ts";
+import { type ClientHelloFingerprint, emptyFingerprint, GREASE, type KeyShareEntry } from "./types.ts";
 
 /** The HTTP/2 start of a signature: what the Akamai string is made of plus the HEADERS fields. */
 export interface SignatureH2 {
@@ -170,26 +170,8 @@ function extensionsOf(raw: unknown[], fp: ClientHelloFingerprint): void {
 }
 
 function fingerprintOf(hello: Json): ClientHelloFingerprint {
-  const fp: ClientHelloFingerprint = {
-    legacyVersion: VERSION_IDS[String(hello.handshake_version)] ?? 0,
-    ciphers: ids(hello.ciphersuites, "ciphersuites"),
-    extensions: [],
-    groups: [],
-    pointFormats: [],
-    sigalgs: [],
-    versions: [],
-    keyShares: [],
-    pskModes: [],
-    alpn: [],
-    alps: null,
-    certCompression: [],
-    recordSizeLimit: null,
-    delegatedCredentials: null,
-    ocsp: false,
-    sct: false,
-    ech: false,
-    sni: null,
-  };
+  const fp = emptyFingerprint(VERSION_IDS[String(hello.handshake_version)] ?? 0);
+  fp.ciphers = ids(hello.ciphersuites, "ciphersuites");
   if (fp.legacyVersion === 0) throw invalid(`unknown handshake_version ${String(hello.handshake_version)}`);
   extensionsOf(list(hello.extensions, "extensions"), fp);
   return fp;

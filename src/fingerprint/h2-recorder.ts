@@ -8,7 +8,7 @@
 import type * as net from "node:net";
 import * as tls from "node:tls";
 import { FrameReader } from "../http/h2/frame-reader.ts";
-import { CLIENT_MAGIC } from "../http/h2/frame-types.ts";
+import { CLIENT_MAGIC, type Frame } from "../http/h2/frame-types.ts";
 import { encodeFrame } from "../http/h2/frame-writer.ts";
 
 /** Plaintext bytes kept per connection at most (our bound; one navigation is a few hundred). */
@@ -37,12 +37,15 @@ export interface RecordingOriginOptions {
   alpn: string[];
 }
 
-/** Answers a client's frames as a minimal server would; stops at the first frame it cannot read. */
-function h2Responder(write: (b: Uint8Array) => void): (chunk: Uint8Array) => void {
+/**
+ * A server's view of a client's HTTP/2 byte stream (preface first): hands `onFrame` each frame as
+ * it completes. From the first frame it cannot read (or that `onFrame` throws on) it ignores the
+ * rest.
+ */
+export function clientFrameFeed(onFrame: (frame: Frame) => void): (chunk: Uint8Array) => void {
   const reader = new FrameReader();
   let magic = 0;
   let broken = false;
-  write(encodeFrame({ type: "SETTINGS", ack: false, settings: [] }));
   return (chunk) => {
     if (broken) return;
     let rest = chunk;
@@ -53,25 +56,31 @@ function h2Responder(write: (b: Uint8Array) => void): (chunk: Uint8Array) => voi
     }
     reader.push(rest);
     try {
-      for (let f = reader.next(); f !== null; f = reader.next()) {
-        if (f.type === "SETTINGS" && !f.ack)
-          write(encodeFrame({ type: "SETTINGS", ack: true, settings: [] }));
-        if ((f.type === "HEADERS" || f.type === "CONTINUATION") && f.endHeaders) {
-          write(
-            encodeFrame({
-              type: "HEADERS",
-              streamId: f.streamId,
-              endStream: true,
-              endHeaders: true,
-              block: STATUS_200_BLOCK,
-            }),
-          );
-        }
-      }
+      for (let f = reader.next(); f !== null; f = reader.next()) onFrame(f);
     } catch {
-      broken = true; // keep recording, stop answering
+      broken = true;
     }
   };
+}
+
+/** Answers a client's frames as a minimal server would; stops at the first frame it cannot read. */
+function h2Responder(write: (b: Uint8Array) => void): (chunk: Uint8Array) => void {
+  write(encodeFrame({ type: "SETTINGS", ack: false, settings: [] }));
+  // Keeps recording after a frame it cannot read, but stops answering.
+  return clientFrameFeed((f) => {
+    if (f.type === "SETTINGS" && !f.ack) write(encodeFrame({ type: "SETTINGS", ack: true, settings: [] }));
+    if ((f.type === "HEADERS" || f.type === "CONTINUATION") && f.endHeaders) {
+      write(
+        encodeFrame({
+          type: "HEADERS",
+          streamId: f.streamId,
+          endStream: true,
+          endHeaders: true,
+          block: STATUS_200_BLOCK,
+        }),
+      );
+    }
+  });
 }
 
 export async function startRecordingOrigin(opts: RecordingOriginOptions): Promise<RecordingOrigin> {

@@ -53,3 +53,27 @@ export interface ClientHelloFingerprint {
    */
   trustAnchors?: Uint8Array[];
 }
+
+/** A fingerprint with no components yet: what the parsers fill in. */
+export function emptyFingerprint(legacyVersion: number): ClientHelloFingerprint {
+  return {
+    legacyVersion,
+    ciphers: [],
+    extensions: [],
+    groups: [],
+    pointFormats: [],
+    sigalgs: [],
+    versions: [],
+    keyShares: [],
+    pskModes: [],
+    alpn: [],
+    alps: null,
+    certCompression: [],
+    recordSizeLimit: null,
+    delegatedCredentials: null,
+    ocsp: false,
+    sct: false,
+    ech: false,
+    sni: null,
+  };
+}

@@ -50,6 +50,32 @@ export interface TunnelRecord {
 }
 
 /**
+ * The record of a connection from `peer` as it opens: nothing relayed, nothing learnt yet, no
+ * error. The tunnel fills it in and logs it (`logTunnel`) when it closes.
+ */
+export function openTunnelRecord(
+  peer: { readonly remoteAddress?: string | undefined; readonly remotePort?: number | undefined },
+  host: string,
+  mode: TunnelRecord["mode"],
+): TunnelRecord {
+  return {
+    client: `${peer.remoteAddress ?? "?"}:${peer.remotePort ?? 0}`,
+    host,
+    mode,
+    profile: null,
+    clientAlpn: null,
+    upstreamAlpn: null,
+    upstreamVersion: null,
+    upstreamCipher: null,
+    resumed: null,
+    bytesUp: 0,
+    bytesDown: 0,
+    durationMs: 0,
+    errorCode: null,
+  };
+}
+
+/**
  * Watches what the proxy does, for metrics: every tunnel's record when it closes, and the events
  * that happen before a tunnel exists. Implementations must be quick and must not throw.
  */

@@ -3,6 +3,7 @@
  * `false` = none wrapper. Each parses one TOML value with per-item error paths and prints it back.
  */
 import {
+  childContext,
   childPath,
   describe,
   type Field,
@@ -163,10 +164,7 @@ export const alpsField: Field<Alps> = {
         ok = false;
       }
     }
-    const protocols = protocolList("", [], true).parse(raw.protocols ?? [], {
-      ...ctx,
-      path: childPath(ctx.path, "protocols"),
-    });
+    const protocols = protocolList("", [], true).parse(raw.protocols ?? [], childContext(ctx, "protocols"));
     const codepoint = raw.codepoint ?? "new";
     if (codepoint !== "new" && codepoint !== "old") {
       ctx.issues.add(childPath(ctx.path, "codepoint"), `expected "new" or "old", got ${describe(codepoint)}`);

@@ -3,7 +3,7 @@
  * per-key validation. Used to parse built-in and user profiles, to print them (`profiles show`)
  * and to document them. Cross-key rules live in `validate.ts`. The TLS keys are here; the HTTP
  * sections (`[http2]`, `[http2.hpack]`, `[http2.priority]`, `[http1]`, `[headers.<kind>]`) are
- * defined in `schema-http.ts` and parsed through `parseProfileTable` below.
+ * defined in `schema-http.ts` and parsed (`schema-http-toml.ts`) through `parseProfileTable` below.
  */
 import {
   boolField,
@@ -14,6 +14,7 @@ import {
   type Issues,
   intField,
   isTable,
+  snakeCase,
   stringField,
 } from "../config/fields.ts";
 import type { CertCompression } from "../upstream/engine.ts";
@@ -21,14 +22,8 @@ import { type AlpsSetting, alpsField, nameList, orNone, protocolList } from "./f
 import type { ProfileHttp } from "./http-types.ts";
 import { metadataSchemaDoc, metadataToToml, type ProfileMetadata, parseMetadata } from "./metadata.ts";
 import { CERT_COMPRESSION, CIPHERS, EXTENSIONS, GROUPS, SIGALGS, TLS_VERSIONS } from "./registry.ts";
-import {
-  emptyHttpTable,
-  HTTP_SECTIONS,
-  type HttpTable,
-  httpSchemaDoc,
-  httpToToml,
-  parseHttpSection,
-} from "./schema-http.ts";
+import { emptyHttpTable, type HttpTable } from "./schema-http.ts";
+import { HTTP_SECTIONS, httpSchemaDoc, httpToToml, parseHttpSection } from "./schema-http-toml.ts";
 import { TRUST_ANCHOR_ORDERS, type TrustAnchorOrder, trustAnchorListField } from "./trust-anchors.ts";
 import { type WebSocketSettings, websocketField } from "./websocket.ts";
 
@@ -184,10 +179,7 @@ export const PROFILE_FIELDS: { readonly [K in keyof ProfileSettings]: ProfileFie
 
 export const PROFILE_KEYS = Object.keys(PROFILE_FIELDS) as (keyof ProfileSettings)[];
 
-/** `keyShares` -> `key_shares`. */
-export function snakeCase(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
+export { snakeCase };
 
 const EXTENDS_DOC =
   "Name or alias of the profile this one starts from; its keys are overridden by this table";

@@ -62,7 +62,9 @@ export function toProfileSpec(profile: { name: string } & ProfileSettings): Prof
     signedCertTimestamps: profile.signedCertTimestamps,
     echGrease: profile.echGrease,
     sessionTickets: profile.sessionTickets,
-    sessionTicketsWhenResuming: profile.sessionTicketsWhenResuming,
+    // Without psk_dhe_ke no session is ever offered: the default then, so that specs sending
+    // the same hellos are equal (an imported capture cannot show the key).
+    sessionTicketsWhenResuming: profile.sessionTicketsWhenResuming || !profile.pskDheKe,
     pskDheKe: profile.pskDheKe,
     recordSizeLimit: profile.recordSizeLimit,
     delegatedCredentials:

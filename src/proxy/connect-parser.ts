@@ -1,8 +1,11 @@
 import { ProxyError } from "../errors/proxy-error.ts";
-import { type Authority, parseAuthority } from "./authority.ts";
+import { CR, LF } from "../http/h1/syntax.ts";
+import type { Authority } from "./authority.ts";
+import { badRequest, checkPartialLine, FORWARD, parseHeaderLine, parseRequestLine } from "./connect-lines.ts";
 
 /**
- * Pure, incremental parser for the HTTP/1.1 CONNECT request head (RFC 9112 §3, RFC 9110 §9.3.6).
+ * Pure, incremental parser for the HTTP/1.1 CONNECT request head (RFC 9112 §3, RFC 9110 §9.3.6);
+ * one line at a time through `connect-lines.ts`.
  * No I/O, no clocks: the caller pushes each read into a ConnectParser until the result is `done`
  * or a ProxyError is thrown (parseConnect does the same for one whole buffer). The outcome depends only on the bytes, never on how they
  * were split, and once a prefix throws, every longer buffer throws the same code.
@@ -77,26 +80,7 @@ export type ParseResult =
   | { kind: "done"; request: ConnectRequest; consumed: number }
   | { kind: "forward"; start: ForwardStart };
 
-const CR = 0x0d;
-const LF = 0x0a;
-const SP = 0x20;
-const HTAB = 0x09;
-const COLON = 0x3a;
-const DEL = 0x7f;
-
 const INCOMPLETE: ParseResult = Object.freeze({ kind: "incomplete" });
-
-/** RFC 9110 §5.6.2 tchar. */
-const TCHAR = (() => {
-  const t = new Uint8Array(256);
-  for (const c of "!#$%&'*+-.^_`|~0123456789") t[c.charCodeAt(0)] = 1;
-  for (let c = 0x41; c <= 0x5a; c++) t[c] = t[c + 0x20] = 1;
-  return t;
-})();
-
-function badRequest(reason: string): ProxyError {
-  return new ProxyError("BAD_REQUEST", `malformed CONNECT request: ${reason}`);
-}
 
 /** Smallest buffer the incremental parser allocates, bytes (a curl CONNECT head is ~150 B). */
 const INITIAL_CAPACITY = 1024;
@@ -208,107 +192,6 @@ export function parseConnect(buf: Uint8Array, limits: ConnectLimits = DEFAULT_CO
   return new ConnectParser(limits).push(buf);
 }
 
-/**
- * Rejects early what no completion of the current line could make valid: control characters
- * (HTAB aside) and a CR not at the very end (a CR followed by anything but LF is a bare CR).
- * Every byte refused here is also refused as BAD_REQUEST once its line is complete.
- */
-function checkPartialLine(buf: Uint8Array, start: number, end: number): void {
-  for (let i = start; i < end; i++) {
-    const b = buf[i] ?? 0;
-    if (b === CR) {
-      if (i !== end - 1) throw badRequest("bare CR");
-    } else if ((b < SP && b !== HTAB) || b === DEL) {
-      throw badRequest("control character");
-    }
-  }
-}
-
-/** parseRequestLine's answer for a plain-HTTP proxy request. */
-const FORWARD = Symbol("forward");
-
-function parseRequestLine(buf: Uint8Array, start: number, end: number): Authority | typeof FORWARD {
-  for (let i = start; i < end; i++) {
-    const b = buf[i] ?? 0;
-    if (b < SP || b >= DEL) throw badRequest("invalid character in request line");
-  }
-  const line = latin1(buf, start, end);
-  const parts = line.split(" ");
-  if (parts.length !== 3) throw badRequest("request line must be 'METHOD SP target SP version'");
-  const [method = "", rawTarget = "", version = ""] = parts;
-  if (method.length === 0 || !isToken(method)) throw badRequest("invalid method");
-  if (rawTarget.length === 0) throw badRequest("empty request target");
-  if (!/^HTTP\/[0-9]\.[0-9]$/.test(version)) throw badRequest("invalid HTTP version");
-  if (version !== "HTTP/1.1" && version !== "HTTP/1.0") throw badRequest(`unsupported version ${version}`);
-  if (method !== "CONNECT") return nonConnect(method, rawTarget);
-  return parseAuthority(rawTarget);
-}
-
-/** FORWARD for an absolute-form `http://` target; otherwise the error to answer (target never quoted). */
-function nonConnect(method: string, rawTarget: string): typeof FORWARD {
-  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(rawTarget)?.[1]?.toLowerCase();
-  if (scheme === "http") {
-    const authority = rawTarget.slice("http://".length).split(/[/?#]/, 1)[0] ?? "";
-    if (authority.includes("@")) {
-      throw new ProxyError(
-        "BAD_REQUEST",
-        "userinfo in the request target is not allowed (use Proxy-Authorization)",
-      );
-    }
-    return FORWARD;
-  }
-  if (scheme === "https") {
-    throw new ProxyError(
-      "BAD_REQUEST",
-      "https:// URLs are not forwarded as plain requests: send CONNECT host:443 and speak TLS through the tunnel (https_proxy)",
-    );
-  }
-  throw new ProxyError(
-    "BAD_METHOD",
-    `method ${method} not allowed here: this proxy takes CONNECT host:port, or an absolute-form http:// request (GET http://host/path)`,
-  );
-}
-
-function parseHeaderLine(buf: Uint8Array, start: number, end: number): [string, string] {
-  const first = buf[start];
-  if (first === SP || first === HTAB) throw badRequest("obsolete line folding");
-  let colon = -1;
-  for (let i = start; i < end; i++) {
-    const b = buf[i] ?? 0;
-    if (b === COLON) {
-      colon = i;
-      break;
-    }
-    if (b === SP || b === HTAB) {
-      throw badRequest(
-        isBlankUntilColon(buf, i, end) ? "whitespace before colon" : "header line without colon",
-      );
-    }
-    if (TCHAR[b] !== 1) throw badRequest("invalid character in header name");
-  }
-  if (colon < 0) throw badRequest("header line without colon");
-  if (colon === start) throw badRequest("empty header name");
-  let vs = colon + 1;
-  let ve = end;
-  for (let i = vs; i < ve; i++) {
-    const b = buf[i] ?? 0;
-    if ((b < SP && b !== HTAB) || b === DEL) throw badRequest("control character in header value");
-  }
-  while (vs < ve && (buf[vs] === SP || buf[vs] === HTAB)) vs++;
-  while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HTAB)) ve--;
-  return [latin1(buf, start, colon), latin1(buf, vs, ve)];
-}
-
-/** For the error message only: `Name : v` (blanks then a colon) vs a name with a space in it. */
-function isBlankUntilColon(buf: Uint8Array, from: number, end: number): boolean {
-  for (let i = from; i < end; i++) {
-    const b = buf[i];
-    if (b === COLON) return true;
-    if (b !== SP && b !== HTAB) return false;
-  }
-  return false;
-}
-
 function finish(
   target: Authority,
   headers: [string, string][],
@@ -347,19 +230,4 @@ function singleValue(headers: [string, string][], lowerName: string): string | n
     found = value;
   }
   return found;
-}
-
-function isToken(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (TCHAR[s.charCodeAt(i)] !== 1) return false;
-  return true;
-}
-
-/** ISO-8859-1: one byte, one UTF-16 unit (TextDecoder's "latin1" is windows-1252, so not used). */
-function latin1(buf: Uint8Array, start: number, end: number): string {
-  let out = "";
-  const CHUNK = 4096; // chars per fromCharCode call; stays far below engine argument limits
-  for (let i = start; i < end; i += CHUNK) {
-    out += String.fromCharCode(...buf.subarray(i, Math.min(end, i + CHUNK)));
-  }
-  return out;
 }

@@ -4,7 +4,7 @@
  */
 import type { Socket } from "node:net";
 import { type ErrorCode, ProxyError } from "../errors/proxy-error.ts";
-import type { SecureChannel } from "./secure-channel.ts";
+import type { ChannelEvents, SecureChannel } from "./secure-channel.ts";
 
 /**
  * Bytes a tunnel side may hold in its socket's write buffer before the relay stops reading from
@@ -86,35 +86,108 @@ export function socketEndpoint(socket: Socket, leftover: Uint8Array = new Uint8A
   };
 }
 
-/**
- * `truncation`: the code under which a TCP FIN or reset without TLS close_notify is reported (for
- * the upstream side). Without it such an end is an ordinary end: clients commonly close without
- * close_notify once their exchange is complete.
- */
-export function channelEndpoint(ch: SecureChannel, opts: { truncation?: ErrorCode } = {}): Endpoint {
-  const code = opts.truncation;
-  return {
-    start(h) {
-      ch.socket.on("close", () => h.close());
-      ch.start({
-        data: h.data,
-        end: (closeNotify) => {
-          if (closeNotify || !code) h.end();
-          else h.end(new ProxyError(code, `${ch.side} closed the connection without TLS close_notify`));
-        },
-        error: (err) => {
-          if (!code || err.code !== "IO") return h.error(err);
-          h.error(new ProxyError(code, `${err.message} (without TLS close_notify)`, { cause: err }));
-        },
-        drain: h.drain,
-      });
-      ch.socket.resume();
-    },
-    write: (chunk) => ch.write(chunk),
-    end: (closeNotify = true) => ch.end(closeNotify),
-    destroy: () => ch.destroy(),
-    reset: () => ch.reset(),
-    pause: () => ch.socket.pause(),
-    resume: () => ch.socket.resume(),
-  };
+/** Plaintext bytes moved each way through an endpoint (the tunnel's totals). */
+export interface ByteCount {
+  in: number;
+  out: number;
+}
+
+export interface ChannelEndpointOptions {
+  /**
+   * The code under which a TCP FIN or reset without TLS close_notify is reported (for the
+   * upstream side). Without it such an end is an ordinary end: clients commonly close without
+   * close_notify once their exchange is complete.
+   */
+  truncation?: ErrorCode;
+  /** Told of every chunk read or written (the tunnel's idle watch). */
+  activity?: { touch(): void };
+  /** Adds the plaintext bytes read (`in`) and written (`out`). */
+  count?: ByteCount;
+}
+
+/** The channel's events as the endpoint's handlers see them (truncation rule, activity, count). */
+class ChannelHandlers implements ChannelEvents {
+  readonly #h: EndpointHandlers;
+  readonly #ep: ChannelEndpoint;
+
+  constructor(h: EndpointHandlers, ep: ChannelEndpoint) {
+    this.#h = h;
+    this.#ep = ep;
+  }
+
+  data(plain: Uint8Array): void {
+    const ep = this.#ep;
+    ep.activity?.touch();
+    if (ep.count) ep.count.in += plain.length;
+    this.#h.data(plain);
+  }
+
+  end(closeNotify: boolean): void {
+    const ep = this.#ep;
+    const code = ep.truncation;
+    if (closeNotify || !code) this.#h.end();
+    else this.#h.end(new ProxyError(code, `${ep.ch.side} closed the connection without TLS close_notify`));
+  }
+
+  error(err: ProxyError): void {
+    const code = this.#ep.truncation;
+    if (!code || err.code !== "IO") this.#h.error(err);
+    else this.#h.error(new ProxyError(code, `${err.message} (without TLS close_notify)`, { cause: err }));
+  }
+
+  drain(): void {
+    this.#h.drain();
+  }
+}
+
+/** A SecureChannel as an Endpoint; one object per side, its methods on the prototype. */
+class ChannelEndpoint implements Endpoint {
+  readonly ch: SecureChannel;
+  readonly truncation: ErrorCode | undefined;
+  readonly activity: { touch(): void } | undefined;
+  readonly count: ByteCount | undefined;
+
+  constructor(ch: SecureChannel, opts: ChannelEndpointOptions) {
+    this.ch = ch;
+    this.truncation = opts.truncation;
+    this.activity = opts.activity;
+    this.count = opts.count;
+  }
+
+  start(h: EndpointHandlers): void {
+    this.ch.socket.on("close", () => h.close());
+    this.ch.start(new ChannelHandlers(h, this));
+    this.ch.socket.resume();
+  }
+
+  write(chunk: Uint8Array): boolean {
+    this.activity?.touch();
+    if (this.count) this.count.out += chunk.length;
+    return this.ch.write(chunk);
+  }
+
+  end(closeNotify = true): void {
+    this.ch.end(closeNotify);
+  }
+
+  destroy(): void {
+    this.ch.destroy();
+  }
+
+  reset(): void {
+    this.ch.reset();
+  }
+
+  pause(): void {
+    this.ch.socket.pause();
+  }
+
+  resume(): void {
+    this.ch.socket.resume();
+  }
+}
+
+/** A SecureChannel as an Endpoint (see ChannelEndpointOptions). */
+export function channelEndpoint(ch: SecureChannel, opts: ChannelEndpointOptions = {}): Endpoint {
+  return new ChannelEndpoint(ch, opts);
 }

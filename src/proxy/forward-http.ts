@@ -16,7 +16,7 @@ import { ProxyError } from "../errors/proxy-error.ts";
 import { errorResponse } from "../errors/wire.ts";
 import { serveClientH1 } from "../http/bridge/client-h1.ts";
 import { DEFAULT_REQUEST_LIMITS } from "../http/h1/request-head.ts";
-import { logTunnel, type TunnelRecord } from "../log/tunnel-record.ts";
+import { logTunnel, openTunnelRecord, type TunnelRecord } from "../log/tunnel-record.ts";
 import type { AccessPolicy } from "./access.ts";
 import { formatAuthority, parseAuthority } from "./authority.ts";
 import type { ForwardStart } from "./connect-parser.ts";
@@ -69,23 +69,11 @@ export function runForwardHttp(opts: ForwardOptions): Promise<void> {
   const { socket, deps } = opts;
   const started = performance.now();
   const rec: TunnelRecord = {
-    client: `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? 0}`,
-    host: "-",
-    mode: "forward",
-    profile: null,
-    clientAlpn: null,
-    upstreamAlpn: null,
-    upstreamVersion: null,
-    upstreamCipher: null,
-    resumed: null,
-    bytesUp: 0,
-    bytesDown: 0,
-    durationMs: 0,
+    ...openTunnelRecord(socket, "-", "forward"),
     http: "h1",
     upstreamHttp: [],
     requests: 0,
     statuses: {},
-    errorCode: null,
   };
   return new Promise((resolve) => {
     const bytes = { in: 0, out: 0 };

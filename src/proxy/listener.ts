@@ -1,7 +1,7 @@
 /**
  * The proxy's TCP listener: admits each client within the connection limits (counted from accept),
  * reads its CONNECT head (header timeout, the parser's size limits), authenticates it behind the
- * brute-force brake, and hands good requests to the tunnel. Rejections get their status and at
+ * brute-force brake (auth-gate.ts), and hands good requests to the tunnel. Rejections get their status and at
  * most one log line per connection. stop() drains open tunnels within a bound, then aborts them.
  * A request for an `http://` URL (absolute-form) is plain HTTP proxying instead: the connection
  * goes to forward-http.ts, which authenticates each request behind the same brake.
@@ -13,8 +13,8 @@ import { ProxyError } from "../errors/proxy-error.ts";
 import { errorResponse } from "../errors/wire.ts";
 import type { Logger } from "../log/logger.ts";
 import { AcceptLoop } from "./accept-loop.ts";
-import { checkAuth, credentialsMatch, profileFromCredentials, withoutUsers } from "./access.ts";
-import { AuthBrake, type BrakeEvent } from "./auth-brake.ts";
+import { profileFromCredentials, withoutUsers } from "./access.ts";
+import { AuthGate } from "./auth-gate.ts";
 import type { ConnectLimits, ConnectRequest, ForwardStart } from "./connect-parser.ts";
 import { runForwardHttp } from "./forward-http.ts";
 import { ConnectionLimiter, clientKey } from "./limits.ts";
@@ -77,7 +77,7 @@ export class ProxyServer {
   readonly #accept: AcceptLoop;
   readonly #socksAccept: AcceptLoop | null;
   readonly #limiter: ConnectionLimiter;
-  readonly #brake: AuthBrake;
+  readonly #auth: AuthGate;
   readonly #rejects = new RejectLog();
   /** Every accepted socket until it closes, refused ones included. */
   readonly #open = new Set<net.Socket>();
@@ -86,7 +86,6 @@ export class ProxyServer {
   /** Running tunnels and the controller that aborts each. */
   readonly #tunnels = new Map<Promise<void>, AbortController>();
   readonly #tasks = new Set<Promise<void>>();
-  readonly #sweep: ReturnType<typeof setInterval> | null = null;
   #stop: StopReport | null = null;
 
   constructor(opts: ListenerOptions, deps: TunnelDeps) {
@@ -95,20 +94,11 @@ export class ProxyServer {
     // The listener authenticates (behind the brake); the tunnel checks only the allowed ports.
     this.#deps = { ...deps, access: withoutUsers(deps.access) };
     this.#limiter = new ConnectionLimiter(opts.maxTunnels, opts.maxTunnelsPerClient);
-    this.#brake = new AuthBrake({
-      maxFailures: opts.authFailures.max,
-      windowMs: opts.authFailures.windowMs,
-      report: (e) => this.#logBrake(e),
-    });
+    this.#auth = new AuthGate(deps.access, opts.authFailures, this.#log, deps.observer);
     this.#accept = new AcceptLoop(opts.host, opts.port, (s) => this.#onClient(s, deps, "http"), this.#log);
     this.#socksAccept = opts.socks
       ? new AcceptLoop(opts.socks.host, opts.socks.port, (s) => this.#onClient(s, deps, "socks5"), this.#log)
       : null;
-    if (deps.access.users.size > 0) {
-      const every = Math.min(Math.max(opts.authFailures.windowMs, 1000), 10_000); // ms
-      this.#sweep = setInterval(() => this.#brake.sweep(Date.now()), every);
-      this.#sweep.unref();
-    }
   }
 
   async listen(): Promise<{ host: string; port: number }> {
@@ -182,8 +172,8 @@ export class ProxyServer {
           socket,
           {
             headerTimeoutMs: this.#opts.headerTimeoutMs,
-            authRequired: deps.access.users.size > 0,
-            authenticate: (user, password) => this.#authenticateSocks(user, password, client, deps),
+            authRequired: this.#auth.required,
+            authenticate: (user, password) => this.#auth.authenticateSocks(user, password, client),
           },
           ac.signal,
         );
@@ -192,7 +182,7 @@ export class ProxyServer {
       }
       if (ac.signal.aborted) throw new ProxyError("SHUTDOWN", "the proxy is shutting down");
       if (inbound === "http" && req.method === "CONNECT") {
-        this.#authenticate(req.proxyAuthorization, client, deps);
+        this.#auth.authenticate(req.proxyAuthorization, client);
         // The header wins; else the profile the user name asks for (proxy-user.ts).
         req = { ...req, profile: req.profile ?? profileFromCredentials(deps.access, req.proxyAuthorization) };
       }
@@ -211,7 +201,7 @@ export class ProxyServer {
             start: req,
             deps: this.#deps,
             access: deps.access,
-            authenticate: (auth) => this.#authenticate(auth, client, deps),
+            authenticate: (auth) => this.#auth.authenticate(auth, client),
             headerTimeoutMs: this.#opts.headerTimeoutMs,
             signal: ac.signal,
           })
@@ -223,39 +213,6 @@ export class ProxyServer {
     if (this.#stop) {
       if (ac.signal.aborted) this.#stop.reset++;
       else this.#stop.drained++;
-    }
-  }
-
-  /** Brake first (no credential check while braked), then the credentials; failures feed the brake. */
-  #authenticate(proxyAuthorization: string | null, client: string, deps: TunnelDeps): void {
-    if (deps.access.users.size === 0) return;
-    const now = Date.now();
-    this.#checkBrake(client, now);
-    try {
-      checkAuth(deps.access, proxyAuthorization);
-    } catch (err) {
-      // A request without credentials is a client's first try, not a guess.
-      if (proxyAuthorization !== null) this.#brake.fail(client, now);
-      throw err;
-    }
-  }
-
-  /** SOCKS5 (RFC 1929) credentials, behind the same brake; with no users any are accepted. */
-  #authenticateSocks(username: string, password: string, client: string, deps: TunnelDeps): void {
-    if (deps.access.users.size === 0) return;
-    const now = Date.now();
-    this.#checkBrake(client, now);
-    if (!credentialsMatch(deps.access, username, password)) {
-      this.#brake.fail(client, now);
-      throw new ProxyError("PROXY_AUTH_REQUIRED", "SOCKS5 credentials rejected");
-    }
-  }
-
-  #checkBrake(client: string, now: number): void {
-    const waitMs = this.#brake.retryAfterMs(client, now);
-    if (waitMs > 0) {
-      const s = Math.ceil(waitMs / 1000);
-      throw new ProxyError("AUTH_RATE_LIMITED", `too many failed proxy logins; try again in ${s} s`);
     }
   }
 
@@ -297,24 +254,6 @@ export class ProxyServer {
     setTimeout(() => socket.destroy(), REJECT_LINGER_MS).unref();
   }
 
-  #logBrake(e: BrakeEvent): void {
-    if (e.kind === "engaged") {
-      this.#deps.observer?.authBrakeEngaged();
-      this.#log.warn("proxy auth brake engaged", {
-        client: e.client,
-        failures: e.failures,
-        windowMs: e.windowMs,
-      });
-    } else {
-      this.#log.info("proxy auth brake released", {
-        client: e.client,
-        failures: e.failures,
-        refused: e.refused,
-        evicted: e.evicted,
-      });
-    }
-  }
-
   /**
    * Stops accepting; clients still sending their head get 503 at once; open tunnels get `drainMs`
    * to finish, then are aborted (SHUTDOWN, through runTunnel's signal) and get ABORT_GRACE_MS to end
@@ -324,7 +263,7 @@ export class ProxyServer {
     if (this.#stop) return this.#stop;
     const report: StopReport = { drained: 0, reset: 0, refused: this.#heads.size, destroyed: 0 };
     this.#stop = report;
-    if (this.#sweep) clearInterval(this.#sweep);
+    this.#auth.stopSweeping();
     this.#accept.close();
     this.#socksAccept?.close();
     for (const ac of this.#heads) ac.abort();
@@ -334,7 +273,7 @@ export class ProxyServer {
     report.destroyed = this.#tasks.size;
     for (const s of this.#open) s.destroy();
     await settledWithin(this.#tasks, FINAL_GRACE_MS);
-    this.#brake.sweep(Number.POSITIVE_INFINITY);
+    this.#auth.releaseAll();
     return report;
   }
 }

@@ -5,10 +5,10 @@
  * any other status NEXT_HOP_REFUSED. Messages name the hop, never its password, and never
  * quote the hop's response (only its status code). No I/O, no clocks.
  */
-import { ProxyError } from "../errors/proxy-error.ts";
+import type { ProxyError } from "../errors/proxy-error.ts";
 import { ResponseHeadScanner } from "../http/h1/response-head.ts";
 import { type Authority, formatAuthority } from "./authority.ts";
-import type { OutboundStep } from "./socks5-client.ts";
+import { hopError, type OutboundOptions, type OutboundStep } from "./next-hop-outbound.ts";
 
 const HOP_RESPONSE_LIMITS = { maxHeadBytes: 16 * 1024, maxHeaders: 100 }; // bytes, lines; a CONNECT answer is tiny
 
@@ -19,11 +19,7 @@ export class ConnectOutbound {
   readonly #scanner = new ResponseHeadScanner("CONNECT", HOP_RESPONSE_LIMITS);
   #open = false;
 
-  constructor(opts: {
-    target: Authority;
-    credentials: { username: string; password: string } | null;
-    hopName: string;
-  }) {
+  constructor(opts: OutboundOptions) {
     this.#target = opts.target;
     this.#credentials = opts.credentials;
     this.#hop = opts.hopName;
@@ -63,6 +59,6 @@ export class ConnectOutbound {
   }
 
   #error(code: "NEXT_HOP_AUTH" | "NEXT_HOP_REFUSED", what: string, cause?: unknown): ProxyError {
-    return new ProxyError(code, `next hop ${this.#hop} ${what}`, cause === undefined ? undefined : { cause });
+    return hopError(this.#hop, code, what, cause);
   }
 }

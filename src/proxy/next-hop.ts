@@ -23,8 +23,9 @@ import { type Authority, parseAuthority } from "./authority.ts";
 import type { DialOptions } from "./dial.ts";
 import { connectFirst, guardAddresses, LOOP_ONLY, resolve, rulesFor } from "./dial-tcp.ts";
 import { ConnectOutbound } from "./next-hop-http.ts";
+import type { OutboundStep } from "./next-hop-outbound.ts";
 import { type NextHop, parseNextHop } from "./next-hop-url.ts";
-import { type OutboundStep, Socks5Outbound } from "./socks5-client.ts";
+import { Socks5Outbound } from "./socks5-client.ts";
 import { withTimeout } from "./timeout.ts";
 
 export interface NextHopRoute {

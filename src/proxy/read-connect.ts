@@ -1,7 +1,7 @@
 /**
  * Reads one CONNECT head from a client socket: pushes each read into the incremental parser (each
  * byte is scanned once, nothing is re-copied per read), with the header timeout and an abort signal
- * (the proxy is stopping).
+ * (the proxy is stopping), through read-head.ts.
  */
 import type { Socket } from "node:net";
 import { ProxyError } from "../errors/proxy-error.ts";
@@ -11,6 +11,7 @@ import {
   type ConnectRequest,
   type ForwardStart,
 } from "./connect-parser.ts";
+import { readHead } from "./read-head.ts";
 
 export interface ReadConnectOptions {
   limits: ConnectLimits;
@@ -28,47 +29,18 @@ export function readConnect(
   opts: ReadConnectOptions,
   signal?: AbortSignal,
 ): Promise<ConnectRequest | ForwardStart> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(new ProxyError("SHUTDOWN", "the proxy is shutting down"));
-      return;
-    }
-    const parser = new ConnectParser(opts.limits);
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new ProxyError("HEADER_TIMEOUT", `CONNECT head not received within ${opts.headerTimeoutMs} ms`));
-    }, opts.headerTimeoutMs);
-    const cleanup = () => {
-      clearTimeout(timer);
-      socket.off("data", onData);
-      socket.off("end", onEnd);
-      socket.off("error", onEnd);
-      signal?.removeEventListener("abort", onAbort);
-    };
-    const onEnd = () => {
-      cleanup();
-      reject(new ProxyError("BAD_REQUEST", "client closed before completing the CONNECT head"));
-    };
-    const onAbort = () => {
-      cleanup();
-      socket.pause();
-      reject(new ProxyError("SHUTDOWN", "the proxy is shutting down"));
-    };
-    const onData = (d: Buffer) => {
-      try {
-        const r = parser.push(d);
-        if (r.kind === "incomplete") return;
-        socket.pause();
-        cleanup();
-        resolve(r.kind === "done" ? r.request : r.start);
-      } catch (err) {
-        cleanup();
-        reject(err);
-      }
-    };
-    socket.on("data", onData);
-    socket.on("end", onEnd);
-    socket.on("error", onEnd);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+  const parser = new ConnectParser(opts.limits);
+  return readHead<ConnectRequest | ForwardStart>(
+    socket,
+    {
+      headerTimeoutMs: opts.headerTimeoutMs,
+      timeoutMessage: `CONNECT head not received within ${opts.headerTimeoutMs} ms`,
+      closed: () => new ProxyError("BAD_REQUEST", "client closed before completing the CONNECT head"),
+    },
+    signal,
+    (d, read) => {
+      const r = parser.push(d);
+      if (r.kind !== "incomplete") read.done(r.kind === "done" ? r.request : r.start);
+    },
+  );
 }

@@ -6,7 +6,20 @@
 import type { Socket } from "node:net";
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { HandshakeInfo, TlsConnection } from "../upstream/engine.ts";
-import { resetSocket, writeWithRoom } from "./endpoint.ts";
+import { RELAY_HIGH_WATER_BYTES, resetSocket, writeWithRoom } from "./endpoint.ts";
+import { type Corked, releaseGather, sendAtEndOfTurn, takeGather, WRITE_GATHER_BYTES } from "./write-cork.ts";
+
+/**
+ * Plaintext writes shorter than this are copied into a gather buffer and sealed together (one TLS
+ * record for a response head and its small body, or for 32 HTTP/2 HEADERS frames); longer ones
+ * are sealed at once. Bytes; a quarter of the gather buffer.
+ */
+const SMALL_WRITE_BYTES = WRITE_GATHER_BYTES / 4;
+/**
+ * Sealed ciphertext-to-be held within one turn of the event loop before it is sent anyway, so a
+ * bulk transfer still streams (two relay read bursts of 32 KiB). Bytes.
+ */
+const FLUSH_AT_BYTES = 64 * 1024;
 
 export interface ChannelEvents {
   /** Decrypted bytes from the peer. */
@@ -25,7 +38,7 @@ export interface ChannelEvents {
 /** Which side of a tunnel a channel faces; error messages start with it. */
 export type ChannelSide = "client" | "upstream" | "peer";
 
-export class SecureChannel {
+export class SecureChannel implements Corked {
   readonly socket: Socket;
   readonly conn: TlsConnection;
   readonly side: ChannelSide;
@@ -37,6 +50,12 @@ export class SecureChannel {
   #endDelivered = false;
   #failure: ProxyError | null = null;
   #destroyed = false;
+  /** Small plaintext writes of this turn, not sealed yet (a pooled buffer), and its fill. */
+  #gather: Uint8Array | null = null;
+  #gathered = 0;
+  /** Plaintext sealed into the engine since the last send. */
+  #sealed = 0;
+  #queued = false;
   /** Called with each session the upstream sends (client side), for the session cache. */
   onSession: ((session: Uint8Array) => void) | null = null;
 
@@ -91,11 +110,73 @@ export class SecureChannel {
    * Encrypts and sends; returns false when the socket buffer is full (wait for drain). After
    * `end()` (close_notify sent) or `destroy()` nothing more can be sent: the bytes are dropped and
    * false is returned, never an exception.
+   *
+   * Writes are corked for the rest of the current turn of the event loop: small ones are gathered
+   * into one TLS record, and everything written in the turn leaves in one socket write from a
+   * microtask (at once past FLUSH_AT_BYTES, and before end / destroy / reset). The bytes are taken
+   * (copied or sealed) before this returns: the caller may reuse `plain`.
    */
   write(plain: Uint8Array): boolean {
     if (this.#destroyed || this.socket.writableEnded) return false;
-    this.conn.write(plain);
+    const n = plain.length;
+    if (n === 0) return this.socket.writableLength < RELAY_HIGH_WATER_BYTES;
+    if (n < SMALL_WRITE_BYTES) {
+      if (this.#gather !== null && this.#gathered + n > this.#gather.length) this.#seal();
+      this.#gather ??= takeGather();
+      this.#gather.set(plain, this.#gathered);
+      this.#gathered += n;
+    } else {
+      this.#seal();
+      this.conn.write(plain);
+      this.#sealed += n;
+    }
+    if (this.#sealed + this.#gathered >= FLUSH_AT_BYTES) return this.#send();
+    if (!this.#queued) {
+      this.#queued = true;
+      sendAtEndOfTurn(this);
+    }
+    return this.socket.writableLength < RELAY_HIGH_WATER_BYTES;
+  }
+
+  /** Sends what was written this turn (called once per turn, from write-cork.ts). */
+  sendCorked(): void {
+    this.#queued = false;
+    if (this.#destroyed) return;
+    try {
+      this.#send();
+    } catch (err) {
+      this.#fail(this.#tlsError(err, "TLS_PROTOCOL"));
+    }
+  }
+
+  /** Seals the gathered small writes into the engine. */
+  #seal(): void {
+    const g = this.#gather;
+    if (g === null) return;
+    const n = this.#gathered;
+    this.#gather = null;
+    this.#gathered = 0;
+    try {
+      this.conn.write(g.subarray(0, n));
+    } finally {
+      releaseGather(g);
+    }
+    this.#sealed += n;
+  }
+
+  /** Seals and sends everything written so far; false when the socket buffer is full. */
+  #send(): boolean {
+    this.#seal();
+    this.#sealed = 0;
     return this.#flush();
+  }
+
+  /** Drops what was written but not sealed (the connection is going away without sending it). */
+  #dropGather(): void {
+    const g = this.#gather;
+    this.#gather = null;
+    this.#gathered = 0;
+    if (g !== null) releaseGather(g);
   }
 
   /**
@@ -104,15 +185,26 @@ export class SecureChannel {
    */
   end(closeNotify = true): void {
     if (this.#destroyed || this.socket.writableEnded) return;
+    this.#seal();
+    this.#sealed = 0;
     if (closeNotify) this.conn.shutdown();
     this.#flush();
     this.socket.end();
   }
 
-  /** Tears down with a TCP reset, sending nothing more (no alert, no close_notify). */
+  /**
+   * Tears down with a TCP reset, sending nothing more (no alert, no close_notify) than what was
+   * already written.
+   */
   reset(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
+    try {
+      if (!this.socket.writableEnded) this.#send();
+    } catch {
+      // best effort: the connection is being reset anyway
+    }
+    this.#dropGather();
     resetSocket(this.socket);
     this.conn.close();
   }
@@ -121,10 +213,12 @@ export class SecureChannel {
     if (this.#destroyed) return;
     this.#destroyed = true;
     try {
-      this.#flush();
+      if (this.socket.writableEnded) this.#flush();
+      else this.#send();
     } catch {
       // best effort: an alert may be lost
     }
+    this.#dropGather();
     this.socket.destroy();
     this.conn.close();
   }

@@ -3,13 +3,14 @@
  * read-connect.ts): drives the pure Socks5Inbound machine with the socket's bytes, writes what it
  * says, checks RFC 1929 credentials through `authenticate` (the listener's brake and users), and
  * resolves with the request in the same shape as a parsed CONNECT, so the same tunnel runs it.
- * The header timeout and the abort signal apply as for CONNECT. On failure the machine's reply
+ * The header timeout and the abort signal apply as for CONNECT (read-head.ts). On failure the machine's reply
  * (method 0xFF, auth status 1, or a reply code) has been written; the caller closes.
  */
 import type { Socket } from "node:net";
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { ConnectRequest } from "./connect-parser.ts";
 import { splitUsername } from "./proxy-user.ts";
+import { readHead } from "./read-head.ts";
 import { type InboundOutput, Socks5Inbound } from "./socks5-server.ts";
 
 export interface ReadSocksOptions {
@@ -26,34 +27,13 @@ export function readSocks(
   opts: ReadSocksOptions,
   signal?: AbortSignal,
 ): Promise<ConnectRequest> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(new ProxyError("SHUTDOWN", "the proxy is shutting down"));
-      return;
-    }
-    const machine = new Socks5Inbound(opts.authRequired);
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(
-        new ProxyError("HEADER_TIMEOUT", `SOCKS5 handshake not completed within ${opts.headerTimeoutMs} ms`),
-      );
-    }, opts.headerTimeoutMs);
-    const cleanup = () => {
-      clearTimeout(timer);
-      socket.off("data", onData);
-      socket.off("end", onEnd);
-      socket.off("error", onEnd);
-      signal?.removeEventListener("abort", onAbort);
-    };
-    const onEnd = () => {
-      cleanup();
-      reject(new ProxyError("SOCKS_BAD_REQUEST", "client closed before completing the SOCKS5 handshake"));
-    };
-    const onAbort = () => {
-      cleanup();
-      socket.pause();
-      reject(new ProxyError("SHUTDOWN", "the proxy is shutting down"));
-    };
+  const machine = new Socks5Inbound(opts.authRequired);
+  const spec = {
+    headerTimeoutMs: opts.headerTimeoutMs,
+    timeoutMessage: `SOCKS5 handshake not completed within ${opts.headerTimeoutMs} ms`,
+    closed: () => new ProxyError("SOCKS_BAD_REQUEST", "client closed before completing the SOCKS5 handshake"),
+  };
+  return readHead<ConnectRequest>(socket, spec, signal, (d, read) => {
     /** Writes what the machine says and acts on its step; loops through a credentials check. */
     const handle = (out: InboundOutput): void => {
       for (const b of out.send) if (!socket.destroyed) socket.write(b);
@@ -69,21 +49,18 @@ export function readSocks(
         const next = machine.credentials(failure === null);
         if (failure !== null) {
           for (const b of next.send) if (!socket.destroyed) socket.write(b);
-          cleanup();
-          reject(failure);
+          read.fail(failure);
           return;
         }
         handle(next);
         return;
       }
-      cleanup();
       if (step.kind === "failed") {
-        reject(step.error);
+        read.fail(step.error);
         return;
       }
-      socket.pause();
       const profile = step.username === null ? null : splitUsername(step.username, opts.authRequired).profile;
-      resolve({
+      read.done({
         method: "CONNECT",
         target: step.target,
         headers: [],
@@ -93,10 +70,6 @@ export function readSocks(
         leftover: step.leftover.slice(),
       });
     };
-    const onData = (d: Buffer) => handle(machine.push(d));
-    socket.on("data", onData);
-    socket.on("end", onEnd);
-    socket.on("error", onEnd);
-    signal?.addEventListener("abort", onAbort, { once: true });
+    handle(machine.push(d));
   });
 }

@@ -6,6 +6,7 @@
  */
 import { ProxyError } from "../errors/proxy-error.ts";
 import { type Authority, formatAuthority } from "./authority.ts";
+import { hopError, type OutboundOptions, type OutboundStep } from "./next-hop-outbound.ts";
 import {
   COMMAND,
   encodeAddressed,
@@ -30,13 +31,6 @@ const REPLY_TEXT: Record<number, string> = {
   8: "address type not supported",
 };
 
-export interface OutboundStep {
-  /** Bytes to write to the hop. */
-  send: Uint8Array[];
-  /** The tunnel to the target is open; `leftover` = bytes the hop sent after its reply. */
-  open: { leftover: Uint8Array } | null;
-}
-
 type State = "method" | "auth" | "reply" | "open";
 
 export class Socks5Outbound {
@@ -46,12 +40,7 @@ export class Socks5Outbound {
   #state: State = "method";
   #buf: Uint8Array = new Uint8Array(0);
 
-  constructor(opts: {
-    target: Authority;
-    credentials: { username: string; password: string } | null;
-    /** The hop as messages name it, e.g. `socks5h://127.0.0.1:1080`. */
-    hopName: string;
-  }) {
+  constructor(opts: OutboundOptions) {
     this.#target = opts.target;
     this.#credentials = opts.credentials;
     this.#hop = opts.hopName;
@@ -122,7 +111,7 @@ export class Socks5Outbound {
   }
 
   #error(code: "NEXT_HOP_AUTH" | "NEXT_HOP_REFUSED", what: string, cause?: unknown): ProxyError {
-    return new ProxyError(code, `next hop ${this.#hop} ${what}`, cause === undefined ? undefined : { cause });
+    return hopError(this.#hop, code, what, cause);
   }
 
   #take<T>(p: Parsed<T>): T | null {

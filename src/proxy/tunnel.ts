@@ -7,7 +7,7 @@
 import type { Socket } from "node:net";
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { Logger } from "../log/logger.ts";
-import { logTunnel, type TunnelObserver, type TunnelRecord } from "../log/tunnel-record.ts";
+import { logTunnel, openTunnelRecord, type TunnelObserver } from "../log/tunnel-record.ts";
 import { acceptClient } from "../mitm/acceptor.ts";
 import { checkUpstreamAlpn, planUpstreamAlpn } from "../mitm/alpn-policy.ts";
 import type { Leaf } from "../pki/leaf.ts";
@@ -89,21 +89,7 @@ export async function runTunnel(
 ): Promise<void> {
   const started = performance.now();
   const target = req.target;
-  const rec: TunnelRecord = {
-    client: `${client.remoteAddress ?? "?"}:${client.remotePort ?? 0}`,
-    host: formatAuthority(target),
-    mode: deps.mode,
-    profile: null,
-    clientAlpn: null,
-    upstreamAlpn: null,
-    upstreamVersion: null,
-    upstreamCipher: null,
-    resumed: null,
-    bytesUp: 0,
-    bytesDown: 0,
-    durationMs: 0,
-    errorCode: null,
-  };
+  const rec = openTunnelRecord(client, formatAuthority(target), deps.mode);
   let established = false;
   let upstream: Socket | null = null;
   const closeables: { destroy(): void }[] = [];

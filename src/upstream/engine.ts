@@ -54,7 +54,7 @@ export interface ProfileSpec {
   /**
    * Whether session_ticket stays in a hello that offers a TLS 1.3 session for resumption
    * (Chromium: yes; NSS-based Firefox and Tor: no). Optional so hand-written specs need not name
-   * it; absent = true.
+   * it; absent = true. Has an effect only with `sessionTickets` and `pskDheKe`.
    */
   sessionTicketsWhenResuming?: boolean;
   /** psk_key_exchange_modes (45) with psk_dhe_ke; without it TLS 1.3 resumption is not offered. */

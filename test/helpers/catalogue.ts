@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parseClientHello } from "../../src/fingerprint/clienthello.ts";
 import { parseCurlSignature } from "../../src/fingerprint/curl-signature.ts";
+import { EXT } from "../../src/fingerprint/extensions.ts";
 import { h2FromPeet } from "../../src/fingerprint/h2-compare.ts";
 import { summarizeH2 } from "../../src/fingerprint/h2-summary.ts";
 import { fingerprintFromPeetJson } from "../../src/fingerprint/peet.ts";
@@ -36,6 +37,18 @@ export interface CatalogueCapture {
   fp: ClientHelloFingerprint | null;
   facts: { ja3: string; ja4r: string; alps: number; keyShares: KeyShareEntry[] } | null;
   h2: CaptureH2 | null;
+}
+
+/**
+ * A capture (a fresh hello) as a resumed hello of a profile shows it: one with
+ * session_tickets_when_resuming = false (NSS: the Firefox and Tor built-ins) leaves session_ticket
+ * (35) out of a hello that offers a TLS 1.3 session, as real Firefox ESR 153 does (local-debian-http
+ * firefox-h1 cap-conn2 against cap-conn1; test/resumption-firefox.test.ts compares them).
+ */
+export function asResumed(cap: CatalogueCapture, ticketWhenResuming: boolean): CatalogueCapture {
+  if (cap.fp === null || ticketWhenResuming || cap.fp.extensions.includes(EXT.PRE_SHARED_KEY)) return cap;
+  const extensions = cap.fp.extensions.filter((e) => e !== EXT.SESSION_TICKET);
+  return { ...cap, fp: { ...cap.fp, extensions } };
 }
 
 /** Built-in profile → capture file under test/fixtures. */

@@ -12,7 +12,7 @@ import { ja3SortedString } from "../../src/fingerprint/ja3.ts";
 import { ja4r } from "../../src/fingerprint/ja4.ts";
 import type { RequestKind } from "../../src/profiles/http-types.ts";
 import type { ResolvedProfile } from "../../src/profiles/registry-store.ts";
-import { CATALOGUE, type CatalogueCapture, FIXTURES } from "./catalogue.ts";
+import { asResumed, CATALOGUE, type CatalogueCapture, FIXTURES } from "./catalogue.ts";
 import type { JobResult } from "./fidelity-clients.ts";
 import {
   type ClientSide,
@@ -69,14 +69,16 @@ function sortedJa3(ja3: string): string {
 /**
  * The hello against the capture, every component. Ignored: pre_shared_key (per connection), and
  * padding only where its presence follows the hello's own length (a capture's length depends on
- * its host name): with it the hello is exactly 512 bytes, without it at least 512.
+ * its host name): with it the hello is exactly 512 bytes, without it at least 512. A hello that
+ * offers a session is judged against the capture as a resumed hello of the profile (`asResumed`).
  */
 export function helloDiffs(conn: OriginConnection, c: CellInput): string[] {
   const hello = conn.hello;
   if (hello === null) return ["no ClientHello recorded for the connection"];
   const out: string[] = [];
   if (hello.sni !== "localhost") out.push(`hello SNI ${hello.sni}`);
-  const cap = c.capture;
+  const resuming = has(hello.extensions, PSK);
+  const cap = resuming ? asResumed(c.capture, c.profile.sessionTicketsWhenResuming) : c.capture;
   if (cap.fp !== null) {
     const ignore: number[] = [PSK];
     const length = conn.helloBytes - RECORD_HEADER_BYTES;

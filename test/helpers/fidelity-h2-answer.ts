@@ -5,8 +5,8 @@
  * HEADERS flags and priority fields, and answers every request, once its END_STREAM arrived, with
  * `:status 200`, a content-length and a small body.
  */
-import { FrameReader } from "../../src/http/h2/frame-reader.ts";
-import { CLIENT_MAGIC, type PriorityFields } from "../../src/http/h2/frame-types.ts";
+import { clientFrameFeed } from "../../src/fingerprint/h2-recorder.ts";
+import type { PriorityFields } from "../../src/http/h2/frame-types.ts";
 import { encodeFrame } from "../../src/http/h2/frame-writer.ts";
 import { HpackDecoder } from "../../src/http/hpack/decoder.ts";
 
@@ -57,11 +57,8 @@ export function h2Answerer(
   onRequest: (r: H2Request) => void,
   body: (r: H2Request) => string,
 ): (chunk: Uint8Array) => void {
-  const reader = new FrameReader();
   const decoder = new HpackDecoder();
   const streams = new Map<number, Pending>();
-  let magic = 0;
-  let broken = false;
   write(encodeFrame({ type: "SETTINGS", ack: false, settings: [] }));
 
   const finish = (id: number, p: Pending) => {
@@ -86,54 +83,39 @@ export function h2Answerer(
     finish(id, p);
   };
 
-  return (chunk) => {
-    if (broken) return;
-    let rest = chunk;
-    if (magic < CLIENT_MAGIC.length) {
-      const n = Math.min(CLIENT_MAGIC.length - magic, rest.length);
-      magic += n;
-      rest = rest.subarray(n);
-    }
-    reader.push(rest);
-    try {
-      for (let f = reader.next(); f !== null; f = reader.next()) {
-        if (f.type === "SETTINGS" && !f.ack)
-          write(encodeFrame({ type: "SETTINGS", ack: true, settings: [] }));
-        else if (f.type === "PING" && !f.ack) write(encodeFrame({ ...f, ack: true }));
-        else if (f.type === "HEADERS") {
-          const flags = (f.endStream ? 0x1 : 0) | (f.endHeaders ? 0x4 : 0) | (f.priority ? 0x20 : 0);
-          const p: Pending = {
-            head: { streamId: f.streamId, flags, priority: f.priority ?? null },
-            block: [f.block],
-            fields: null,
-            bodyBytes: 0,
-            ended: f.endStream,
-          };
-          streams.set(f.streamId, p);
-          if (f.endHeaders) endBlock(f.streamId, p);
-        } else if (f.type === "CONTINUATION") {
-          const p = streams.get(f.streamId);
-          if (p === undefined) continue;
-          p.block.push(f.block);
-          if (f.endHeaders) endBlock(f.streamId, p);
-        } else if (f.type === "DATA") {
-          const p = streams.get(f.streamId);
-          if (p === undefined) continue;
-          p.bodyBytes += f.data.length;
-          if (f.data.length > 0) {
-            // Give the window back so a larger body never stalls (RFC 9113 §6.9).
-            const increment = f.data.length;
-            write(encodeFrame({ type: "WINDOW_UPDATE", streamId: 0, increment }));
-            if (!f.endStream) write(encodeFrame({ type: "WINDOW_UPDATE", streamId: f.streamId, increment }));
-          }
-          if (f.endStream) {
-            p.ended = true;
-            finish(f.streamId, p);
-          }
-        }
+  return clientFrameFeed((f) => {
+    if (f.type === "SETTINGS" && !f.ack) write(encodeFrame({ type: "SETTINGS", ack: true, settings: [] }));
+    else if (f.type === "PING" && !f.ack) write(encodeFrame({ ...f, ack: true }));
+    else if (f.type === "HEADERS") {
+      const flags = (f.endStream ? 0x1 : 0) | (f.endHeaders ? 0x4 : 0) | (f.priority ? 0x20 : 0);
+      const p: Pending = {
+        head: { streamId: f.streamId, flags, priority: f.priority ?? null },
+        block: [f.block],
+        fields: null,
+        bodyBytes: 0,
+        ended: f.endStream,
+      };
+      streams.set(f.streamId, p);
+      if (f.endHeaders) endBlock(f.streamId, p);
+    } else if (f.type === "CONTINUATION") {
+      const p = streams.get(f.streamId);
+      if (p === undefined) return;
+      p.block.push(f.block);
+      if (f.endHeaders) endBlock(f.streamId, p);
+    } else if (f.type === "DATA") {
+      const p = streams.get(f.streamId);
+      if (p === undefined) return;
+      p.bodyBytes += f.data.length;
+      if (f.data.length > 0) {
+        // Give the window back so a larger body never stalls (RFC 9113 §6.9).
+        const increment = f.data.length;
+        write(encodeFrame({ type: "WINDOW_UPDATE", streamId: 0, increment }));
+        if (!f.endStream) write(encodeFrame({ type: "WINDOW_UPDATE", streamId: f.streamId, increment }));
       }
-    } catch {
-      broken = true;
+      if (f.endStream) {
+        p.ended = true;
+        finish(f.streamId, p);
+      }
     }
-  };
+  });
 }

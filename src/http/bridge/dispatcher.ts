@@ -60,15 +60,15 @@ export class TunnelDispatcher implements Dispatcher {
   #protocol: "h2" | "http/1.1";
   #h2: UpstreamH2 | null = null;
   #h2Waiters: ((c: Conn | ProxyError) => void)[] | null = null;
-  readonly #h1: H1Pool;
-  /** WebSocket connections (relays), closed with the tunnel. */
-  readonly #others = new Set<UpstreamH1>();
+  /** The HTTP/1.1 connections, made on first use (most tunnels speak h2 upstream). */
+  #h1Pool: H1Pool | null = null;
+  /** WebSocket connections (relays), closed with the tunnel; made on first use. */
+  #others: Set<UpstreamH1> | null = null;
   #closed = false;
 
   constructor(deps: TunnelDispatcherDeps) {
     this.#deps = deps;
     this.#protocol = deps.first.protocol;
-    this.#h1 = new H1Pool(() => this.#openConn());
     this.#adopt(deps.first, deps.firstEndpoint);
   }
 
@@ -89,8 +89,13 @@ export class TunnelDispatcher implements Dispatcher {
     this.#closed = true;
     for (const w of this.#h2Waiters?.splice(0) ?? []) w(new ProxyError("SHUTDOWN", "tunnel closed"));
     this.#h2?.close();
-    this.#h1.close();
-    for (const c of this.#others) c.close();
+    this.#h1Pool?.close();
+    for (const c of this.#others ?? []) c.close();
+  }
+
+  get #h1(): H1Pool {
+    this.#h1Pool ??= new H1Pool(() => this.#openConn());
+    return this.#h1Pool;
   }
 
   /** Calls `use` with a connection that can take the request now, or fails `r`. */
@@ -142,9 +147,14 @@ export class TunnelDispatcher implements Dispatcher {
     const http = this.#deps.http;
     const hasBody = head.bodyLength !== null;
     const attach = (s: BodySink) => (sink as DeferredSink).attach(s);
-    const opts = { authority: this.#deps.authority, keepClient: this.#deps.keepClient };
+    const authority = this.#deps.authority;
+    const keepClient = this.#deps.keepClient;
     if (c instanceof UpstreamH2) {
-      const regular = buildUpstreamHeaders(http, kind, head.fields, { ...opts, protocol: "h2" });
+      const regular = buildUpstreamHeaders(http, kind, head.fields, {
+        authority,
+        keepClient,
+        protocol: "h2",
+      });
       const pseudo = {
         ":method": head.method,
         ":authority": this.#deps.authority,
@@ -160,7 +170,8 @@ export class TunnelDispatcher implements Dispatcher {
       return;
     }
     const fields = buildUpstreamHeaders(http, kind, head.fields, {
-      ...opts,
+      authority,
+      keepClient,
       protocol: "h1",
       ...(head.clientCase ? { clientCase: head.clientCase } : {}),
     });
@@ -191,9 +202,11 @@ export class TunnelDispatcher implements Dispatcher {
         }
         this.#deps.onUpstream?.(up.protocol);
         const c = new UpstreamH1(this.#endpoint(up.channel));
-        this.#others.add(c);
+        this.#others ??= new Set();
+        const others = this.#others;
+        others.add(c);
         c.onGone = () => {
-          if (!c.busy) this.#others.delete(c);
+          if (!c.busy) others.delete(c);
         };
         try {
           this.#send(c, head, "websocket", r, sink);

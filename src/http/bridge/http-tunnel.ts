@@ -7,7 +7,7 @@
 import { ProxyError } from "../../errors/proxy-error.ts";
 import type { ProfileHttp } from "../../profiles/http-types.ts";
 import type { Authority } from "../../proxy/authority.ts";
-import { channelEndpoint, type Endpoint } from "../../proxy/endpoint.ts";
+import { channelEndpoint } from "../../proxy/endpoint.ts";
 import { type RelayResult, relay } from "../../proxy/relay.ts";
 import type { SecureChannel } from "../../proxy/secure-channel.ts";
 import { idleWatch } from "../../proxy/timeout.ts";
@@ -46,27 +46,6 @@ export interface HttpTunnelResult {
   /** Plaintext bytes from the client and to it. */
   bytesFromClient: number;
   bytesToClient: number;
-}
-
-/** An Endpoint that reports activity to the idle watch and counts bytes each way. */
-function touching(ep: Endpoint, touch: () => void, count?: { in: number; out: number }): Endpoint {
-  return {
-    ...ep,
-    start: (h) =>
-      ep.start({
-        ...h,
-        data: (c) => {
-          touch();
-          if (count) count.in += c.length;
-          h.data(c);
-        },
-      }),
-    write: (c) => {
-      touch();
-      if (count) count.out += c.length;
-      return ep.write(c);
-    },
-  };
 }
 
 export function serveHttpTunnel(opts: HttpTunnelOptions): Promise<HttpTunnelResult> {
@@ -110,9 +89,10 @@ export function serveHttpTunnel(opts: HttpTunnelOptions): Promise<HttpTunnelResu
     if (opts.signal?.aborted) return onAbort();
     opts.signal?.addEventListener("abort", onAbort, { once: true });
 
-    const clientEp = touching(channelEndpoint(opts.client), idle.touch, clientBytes);
-    const upstreamEp = () =>
-      touching(channelEndpoint(opts.first.channel, { truncation: "UPSTREAM_TRUNCATED" }), idle.touch);
+    const clientEp = channelEndpoint(opts.client, { activity: idle, count: clientBytes });
+    const upstreamEndpoint = (ch: SecureChannel) =>
+      channelEndpoint(ch, { truncation: "UPSTREAM_TRUNCATED", activity: idle });
+    const upstreamEp = () => upstreamEndpoint(opts.first.channel);
     /** The first upstream connection, watched while sniffing when it may speak first. */
     let upHolding: HoldingEndpoint | null = null;
     let decided = false;
@@ -160,7 +140,7 @@ export function serveHttpTunnel(opts: HttpTunnelOptions): Promise<HttpTunnelResu
         first: opts.first,
         ...(upHolding ? { firstEndpoint: upHolding } : {}),
         open: opts.open,
-        endpoint: (ch) => touching(channelEndpoint(ch, { truncation: "UPSTREAM_TRUNCATED" }), idle.touch),
+        endpoint: upstreamEndpoint,
         onUpstream: (p) => {
           if (!result.upstream.includes(p)) result.upstream.push(p);
         },

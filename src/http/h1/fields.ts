@@ -61,37 +61,50 @@ export function parseFieldLine(
   side: H1Side,
   tolerant: boolean,
 ): { field: RawField; spaceBeforeColon: boolean } {
-  let nameEnd = -1;
-  let colon = -1;
+  const scan = scanFieldName(buf, start, end);
+  if (scan.kind === "bad-char") throw new H1Error(side, "BAD_FIELD_NAME", "invalid character in field name");
+  if (scan.kind === "blank-in-name")
+    throw new H1Error(side, "BAD_FIELD_NAME", "whitespace inside field name");
+  if (scan.kind === "no-colon") throw new H1Error(side, "BAD_FIELD_NAME", "field line without colon");
+  const { nameEnd, colon } = scan;
+  if (nameEnd !== colon && !tolerant)
+    throw new H1Error(side, "SPACE_BEFORE_COLON", "whitespace between field name and colon");
+  if (nameEnd === start) throw new H1Error(side, "BAD_FIELD_NAME", "empty field name");
+  const value = fieldLineValue(buf, colon + 1, end);
+  if (value === null) throw new H1Error(side, "BAD_FIELD_VALUE", "control character in field value");
+  return { field: [latin1(buf, start, nameEnd), value], spaceBeforeColon: nameEnd !== colon };
+}
+
+/** A field line's name as scanned: where it ends and where its colon is, or what is wrong with it. */
+export type FieldNameScan =
+  | { kind: "name"; nameEnd: number; colon: number }
+  | { kind: "bad-char" }
+  | { kind: "blank-in-name" }
+  | { kind: "no-colon" };
+
+/**
+ * Scans `[start, end)` for `token OWS ":"`: a name with blanks before its colon has
+ * `nameEnd < colon`; a non-tchar byte is "bad-char", blanks not followed by the colon are
+ * "blank-in-name". The name may be empty (`colon === start`).
+ */
+export function scanFieldName(buf: Uint8Array, start: number, end: number): FieldNameScan {
   for (let i = start; i < end; i++) {
     const b = buf[i] ?? 0;
-    if (b === COLON) {
-      colon = i;
-      break;
-    }
+    if (b === COLON) return { kind: "name", nameEnd: i, colon: i };
     if (b === SP || b === HTAB) {
-      nameEnd = i;
       let j = i;
       while (j < end && (buf[j] === SP || buf[j] === HTAB)) j++;
-      if (j >= end || buf[j] !== COLON)
-        throw new H1Error(side, "BAD_FIELD_NAME", "whitespace inside field name");
-      if (!tolerant) throw new H1Error(side, "SPACE_BEFORE_COLON", "whitespace between field name and colon");
-      colon = j;
-      break;
+      return j < end && buf[j] === COLON ? { kind: "name", nameEnd: i, colon: j } : { kind: "blank-in-name" };
     }
-    if (TCHAR[b] !== 1) throw new H1Error(side, "BAD_FIELD_NAME", "invalid character in field name");
+    if (TCHAR[b] !== 1) return { kind: "bad-char" };
   }
-  if (colon < 0) throw new H1Error(side, "BAD_FIELD_NAME", "field line without colon");
-  if (nameEnd < 0) nameEnd = colon;
-  if (nameEnd === start) throw new H1Error(side, "BAD_FIELD_NAME", "empty field name");
-  for (let i = colon + 1; i < end; i++) {
-    if (!isFieldValueByte(buf[i] ?? 0))
-      throw new H1Error(side, "BAD_FIELD_VALUE", "control character in field value");
-  }
-  return {
-    field: [latin1(buf, start, nameEnd), trimmed(buf, colon + 1, end)],
-    spaceBeforeColon: nameEnd !== colon,
-  };
+  return { kind: "no-colon" };
+}
+
+/** The value `[start, end)` of a field line trimmed of SP / HTAB, or null when a byte is not allowed. */
+export function fieldLineValue(buf: Uint8Array, start: number, end: number): string | null {
+  for (let i = start; i < end; i++) if (!isFieldValueByte(buf[i] ?? 0)) return null;
+  return trimmed(buf, start, end);
 }
 
 function trimmed(buf: Uint8Array, start: number, end: number): string {

@@ -49,5 +49,19 @@ export function mergeKeep(
 ): ReadonlySet<string> | "all" {
   if (config === "all" || request === "all") return "all";
   if (config === undefined) return request;
-  return new Set([...[...config].map((n) => n.toLowerCase()), ...request]);
+  const lower = lowered(config);
+  if (request.size === 0) return lower;
+  return new Set([...lower, ...request]);
+}
+
+/** Config keep lists, lowercased once per set (config sets are not changed after load). */
+const LOWERED = new WeakMap<ReadonlySet<string>, ReadonlySet<string>>();
+
+function lowered(config: ReadonlySet<string>): ReadonlySet<string> {
+  let lower = LOWERED.get(config);
+  if (lower === undefined) {
+    lower = new Set([...config].map((n) => n.toLowerCase()));
+    LOWERED.set(config, lower);
+  }
+  return lower;
 }

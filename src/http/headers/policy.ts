@@ -46,6 +46,36 @@ function h1Order(template: KindHeaders | null): string[] {
   return order.includes("connection") ? order : ["connection", ...order];
 }
 
+/** What a template decides once, whatever the request: its slots per protocol and its values. */
+interface TemplatePlan {
+  h2: { order: readonly string[]; listed: ReadonlySet<string> };
+  h1: { order: readonly string[]; listed: ReadonlySet<string> };
+  /** The template's values, each as a one-value list (shared: never changed). */
+  values: readonly (readonly [string, readonly string[]])[];
+}
+
+function slots(order: readonly string[]): TemplatePlan["h2"] {
+  return { order, listed: new Set(order) };
+}
+
+const NO_TEMPLATE: TemplatePlan = { h2: slots([ANY_SLOT]), h1: slots(h1Order(null)), values: [] };
+/** Plans per template object (profiles are immutable once loaded; entries go with them). */
+const plans = new WeakMap<KindHeaders, TemplatePlan>();
+
+function planOf(template: KindHeaders | null): TemplatePlan {
+  if (template === null) return NO_TEMPLATE;
+  let plan = plans.get(template);
+  if (plan === undefined) {
+    plan = {
+      h2: slots([...template.order]),
+      h1: slots(h1Order(template)),
+      values: Object.entries(template.values).map(([n, v]) => [n, [v]] as const),
+    };
+    plans.set(template, plan);
+  }
+  return plan;
+}
+
 /** The upstream request's regular fields, `[name, value]` in wire order (see the file header). */
 export function buildUpstreamHeaders(
   http: ProfileHttp,
@@ -60,8 +90,8 @@ export function buildUpstreamHeaders(
   const fromClient = (name: string): boolean =>
     !isIdentityHeader(name) || template === null || keep === "all" || keep.has(name);
 
-  const values = new Map<string, string[]>();
-  for (const [name, value] of Object.entries(template?.values ?? {})) values.set(name, [value]);
+  const plan = planOf(template);
+  const values = new Map<string, readonly string[]>(plan.values);
   const siteValue = values.has("sec-fetch-site") && !client.byName.has("sec-fetch-site");
   for (const [name, list] of client.byName) if (fromClient(name)) values.set(name, list);
   const initiator = client.byName.get("origin")?.[0] ?? client.byName.get("referer")?.[0];
@@ -85,17 +115,22 @@ export function buildUpstreamHeaders(
     if (values.get("te")?.join() !== TRAILERS) values.delete("te");
   }
 
-  const order = h1 ? h1Order(template) : template === null ? [ANY_SLOT] : template.order;
-  const listed = new Set(order);
+  const { order, listed } = h1 ? plan.h1 : plan.h2;
   const out: [string, string][] = h1 ? [["host", opts.authority]] : [];
   const emit = (name: string) => {
-    for (const v of values.get(name) ?? []) out.push([name, v]);
+    const list = values.get(name);
+    if (list === undefined) return;
+    for (let i = 0; i < list.length; i++) out.push([name, list[i] as string]);
     values.delete(name);
   };
   const emitExtra = () => {
-    for (const name of extra) if (!listed.has(name)) emit(name);
+    for (let i = 0; i < extra.length; i++) {
+      const name = extra[i] as string;
+      if (!listed.has(name)) emit(name);
+    }
   };
-  for (const item of order) {
+  for (let i = 0; i < order.length; i++) {
+    const item = order[i] as string;
     if (item === ANY_SLOT) emitExtra();
     else emit(item);
   }

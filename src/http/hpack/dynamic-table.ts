@@ -13,11 +13,13 @@ export function entrySize(name: string, value: string): number {
 
 /**
  * The HPACK dynamic table (RFC 7541 §2.3.2, §4): newest entry first, FIFO eviction to stay within
- * `maxSize` octets. Position 0 is the newest entry (HPACK index 62).
+ * `maxSize` octets. Position 0 is the newest entry (HPACK index 62). Names and values are kept in
+ * two parallel arrays (no array per entry: a connection's table lives as long as the tunnel).
  */
 export class DynamicTable {
-  /** Oldest first; live entries are `entries[start..]`. */
-  private entries: HeaderField[] = [];
+  /** Oldest first; live entries are `[start..]` of both arrays. */
+  private names: string[] = [];
+  private values: string[] = [];
   private start = 0;
   private octets = 0;
   private limit: number;
@@ -38,13 +40,24 @@ export class DynamicTable {
 
   /** Number of entries. */
   get length(): number {
-    return this.entries.length - this.start;
+    return this.names.length - this.start;
   }
 
   /** Entry at position `i` (0 = newest), or undefined. */
   get(i: number): HeaderField | undefined {
     if (i < 0 || i >= this.length) return undefined;
-    return this.entries[this.entries.length - 1 - i];
+    const at = this.names.length - 1 - i;
+    return [this.names[at] as string, this.values[at] as string];
+  }
+
+  /** Name of the entry at position `i` (0 = newest; the caller checks `i < length`). */
+  nameAt(i: number): string {
+    return this.names[this.names.length - 1 - i] as string;
+  }
+
+  /** Value of the entry at position `i` (0 = newest; the caller checks `i < length`). */
+  valueAt(i: number): string {
+    return this.values[this.values.length - 1 - i] as string;
   }
 
   /**
@@ -55,7 +68,8 @@ export class DynamicTable {
     const size = entrySize(name, value);
     this.evictTo(this.limit - size);
     if (size > this.limit) return;
-    this.entries.push([name, value]);
+    this.names.push(name);
+    this.values.push(value);
     this.octets += size;
   }
 
@@ -66,17 +80,19 @@ export class DynamicTable {
   }
 
   private evictTo(target: number): void {
-    while (this.octets > Math.max(target, 0) && this.start < this.entries.length) {
-      const oldest = this.entries[this.start];
+    while (this.octets > Math.max(target, 0) && this.start < this.names.length) {
+      const at = this.start;
       this.start++;
-      if (oldest) this.octets -= entrySize(oldest[0], oldest[1]);
+      this.octets -= entrySize(this.names[at] as string, this.values[at] as string);
     }
-    if (this.start === this.entries.length) {
-      this.entries = [];
+    if (this.start === this.names.length) {
+      this.names = [];
+      this.values = [];
       this.start = 0;
       this.octets = 0;
-    } else if (this.start > 64 && this.start * 2 > this.entries.length) {
-      this.entries = this.entries.slice(this.start);
+    } else if (this.start > 64 && this.start * 2 > this.names.length) {
+      this.names = this.names.slice(this.start);
+      this.values = this.values.slice(this.start);
       this.start = 0;
     }
   }

@@ -141,12 +141,12 @@ export class HpackEncoder {
       if (nameIndex === 0 || last) nameIndex = i;
     }
     if (full > 0) return { full, name: nameIndex };
-    for (let i = 0; i < this.table.length; i++) {
-      const entry = this.table.get(i);
-      if (entry === undefined || entry[0] !== name) continue;
+    const table = this.table;
+    for (let i = 0, n = table.length; i < n; i++) {
+      if (table.nameAt(i) !== name) continue;
       const index = STATIC_TABLE_LENGTH + 1 + i;
       if (nameIndex === 0 || last) nameIndex = index;
-      if (entry[1] === value) return { full: index, name: nameIndex };
+      if (table.valueAt(i) === value) return { full: index, name: nameIndex };
     }
     return { full: 0, name: nameIndex };
   }

@@ -70,22 +70,28 @@ export const STATIC_TABLE_LENGTH = STATIC_TABLE.length;
 
 /** Static indices (ascending) per name. */
 const BY_NAME = new Map<string, number[]>();
-/** Lowest static index per `name + "\0" + value`. */
-const BY_FIELD = new Map<string, number>();
+/** Lowest static index per name, then value (built once; no key string per lookup). */
+const BY_FIELD = new Map<string, Map<string, number>>();
 STATIC_TABLE.forEach(([name, value], i) => {
   const list = BY_NAME.get(name);
   if (list) list.push(i + 1);
   else BY_NAME.set(name, [i + 1]);
-  const key = `${name}\0${value}`;
-  if (!BY_FIELD.has(key)) BY_FIELD.set(key, i + 1);
+  let values = BY_FIELD.get(name);
+  if (values === undefined) {
+    values = new Map();
+    BY_FIELD.set(name, values);
+  }
+  if (!values.has(value)) values.set(value, i + 1);
 });
+
+const NONE: readonly number[] = [];
 
 /** The static indices whose name is `name`, ascending (empty when none). */
 export function staticNameIndices(name: string): readonly number[] {
-  return BY_NAME.get(name) ?? [];
+  return BY_NAME.get(name) ?? NONE;
 }
 
 /** The static index of the exact field, or 0. */
 export function staticFieldIndex(name: string, value: string): number {
-  return BY_FIELD.get(`${name}\0${value}`) ?? 0;
+  return BY_FIELD.get(name)?.get(value) ?? 0;
 }

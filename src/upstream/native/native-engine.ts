@@ -29,9 +29,45 @@ const SESSION_BUFFER_BYTES = 4096;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-/** Reads larger than this hand the read buffer itself to the caller (no copy) and start a new one. */
+/** Reads larger than this hand their piece of the read slab to the caller (no copy). */
 const HAND_OVER_BYTES = 16 * 1024;
-let scratch: Uint8Array = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+/**
+ * Read results and ciphertext outputs are cut from shared slabs of this size, bytes: one
+ * allocation per eight 32 KiB bulk reads instead of one per read. A slab is freed by the collector
+ * once no piece of it is referenced; small reads are still copied out, so a chunk a parser keeps
+ * never pins a slab for long.
+ */
+const SLAB_BYTES = 256 * 1024;
+/**
+ * Outputs from this size up to SLAB_OUTPUT_MAX_BYTES are cut from the output slab (bulk records);
+ * others get a buffer of their own, so a small write a socket keeps a while never pins a slab.
+ * Bytes.
+ */
+const SLAB_OUTPUT_MIN_BYTES = 16 * 1024;
+const SLAB_OUTPUT_MAX_BYTES = 64 * 1024;
+
+/** Hands out consecutive, never overlapping pieces of a slab, starting a new slab when full. */
+class Slab {
+  #buf: Uint8Array = Buffer.allocUnsafe(SLAB_BYTES);
+  #at = 0;
+
+  /** A region of `n` bytes (n <= SLAB_BYTES) to fill, not handed out until `keep`. */
+  room(n: number): Uint8Array {
+    if (this.#buf.length - this.#at < n) {
+      this.#buf = Buffer.allocUnsafe(SLAB_BYTES);
+      this.#at = 0;
+    }
+    return this.#buf.subarray(this.#at, this.#at + n);
+  }
+
+  /** The first `n` bytes of the last `room` now belong to the caller. */
+  keep(n: number): void {
+    this.#at += n;
+  }
+}
+
+const readSlab = new Slab();
+const outputSlab = new Slab();
 const sessionScratch = new Uint8Array(SESSION_BUFFER_BYTES);
 
 const connFinalizer = new FinalizationRegistry<{ lib: NativeLib; h: NativeHandle }>(({ lib, h }) =>
@@ -95,9 +131,12 @@ class NativeConnection implements TlsConnection {
     const h = this.#handle();
     const n = this.#lib.pendingOutput(h);
     if (n <= 0) return null;
-    const out: Uint8Array = Buffer.allocUnsafe(n); // every byte is overwritten below
-    const got = this.#lib.takeOutput(h, out);
-    return got === n ? out : out.subarray(0, Math.max(0, got));
+    const fromSlab = n >= SLAB_OUTPUT_MIN_BYTES && n <= SLAB_OUTPUT_MAX_BYTES;
+    // every byte of the region is overwritten below
+    const out: Uint8Array = fromSlab ? outputSlab.room(n) : Buffer.allocUnsafe(n);
+    const got = Math.max(0, this.#lib.takeOutput(h, out));
+    if (fromSlab) outputSlab.keep(got);
+    return got === n ? out : out.subarray(0, got);
   }
 
   handshake(): HandshakeState {
@@ -109,14 +148,14 @@ class NativeConnection implements TlsConnection {
   }
 
   read(): Uint8Array | null | "eof" {
-    const r = this.#lib.read(this.#handle(), scratch);
+    const room = readSlab.room(READ_CHUNK_BYTES);
+    const r = this.#lib.read(this.#handle(), room);
     if (r > HAND_OVER_BYTES) {
-      const out = scratch.subarray(0, r);
-      scratch = Buffer.allocUnsafe(READ_CHUNK_BYTES);
-      return out;
+      readSlab.keep(r);
+      return room.subarray(0, r);
     }
-    // A copy: `scratch` is a Buffer, whose slice() is a view the next read would overwrite.
-    if (r > 0) return Uint8Array.prototype.slice.call(scratch, 0, r);
+    // A copy: `room` is a Buffer, whose slice() is a view the next read would overwrite.
+    if (r > 0) return Uint8Array.prototype.slice.call(room, 0, r);
     if (r === 0) return null;
     if (r === PB_EOF) return "eof";
     return this.#fail(r, "TLS_PROTOCOL", "read");
