@@ -117,6 +117,12 @@ describe("Chromium 156 capture: import and reproduction", () => {
     expect(Buffer.from(sent!).toString("hex")).toBe(Buffer.from(captured!).toString("hex"));
   });
 
+  test("the built-in chromium-156-linux-x64 is this fixture's hello: the same engine spec", () => {
+    // The fixture stays the `profiles import` output of the capture; the built-in reaches the same
+    // spec through `extends` (profiles/chromium-156-linux-x64.toml).
+    expect(new ProfileRegistry().spec(NAME)).toEqual(fixtureSpec());
+  });
+
   test("the fixture profile (shuffled extensions, as Chromium) matches JA4 and peetprint on every connection", async () => {
     const hellos = await probeProfile(engine, fixtureSpec(), 3);
     const orders = new Set<string>();

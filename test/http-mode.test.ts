@@ -9,6 +9,7 @@ import { spawn } from "node:child_process";
 import * as http2 from "node:http2";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
+import * as tls from "node:tls";
 import { ProfileRegistry } from "../src/profiles/registry-store.ts";
 import { NativeEngine } from "../src/upstream/native/native-engine.ts";
 import { type ProxyHandle, startProxy } from "./helpers/proxy-env.ts";
@@ -170,5 +171,38 @@ describe("HTTP mode through the proxy", () => {
     expect(last.requests).toBe(2);
     expect(last.statuses).toBe("200:2");
     expect(last.errorCode).toBeNull();
+  });
+
+  test("an origin that keeps its side open after the tunnel ends is cut off after the linger", async () => {
+    const leaf = await pki.leaf("localhost");
+    let closed = 0;
+    let ended = 0;
+    // HTTP/1.1 only, half-open allowed, never ends its side: only the proxy can close these sockets.
+    const sticky = tls.createServer(
+      { key: leaf.keyPem, cert: leaf.chainPem, ALPNProtocols: ["http/1.1"], allowHalfOpen: true },
+      (s) => {
+        s.on("data", () => s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+        s.on("end", () => {
+          ended += 1;
+          // Still writable: once the proxy has really closed its socket, this write is refused
+          // (reset) and the socket closes; while the proxy holds it open, nothing happens.
+          const poke = setInterval(() => {
+            if (!s.destroyed) s.write("x");
+          }, 500);
+          s.on("close", () => clearInterval(poke));
+        });
+        s.on("close", () => {
+          closed += 1;
+        });
+        s.on("error", () => {});
+      },
+    );
+    await new Promise<void>((r) => sticky.listen(0, "127.0.0.1", r));
+    closers.push(() => sticky.close());
+    const port = (sticky.address() as AddressInfo).port;
+    const r = await curl(["--http1.1", `https://localhost:${port}/x`]);
+    expect(r.out).toBe("ok");
+    await waitUntil(() => ended > 0, "the proxy ends its side once the client is gone");
+    await waitUntil(() => closed > 0, "the proxy closes the upstream socket after the linger");
   });
 });

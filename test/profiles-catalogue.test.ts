@@ -220,7 +220,7 @@ const value = (raw: string[], name: string) => {
 describe("every built-in profile reproduces its capture", () => {
   test("every built-in profile has a capture in the catalogue, and no capture is left over", () => {
     expect(NAMES).toEqual(Object.keys(CATALOGUE).sort());
-    expect(NAMES.length).toBe(36);
+    expect(NAMES.length).toBe(37);
   });
 
   for (const name of NAMES) {
@@ -339,9 +339,10 @@ describe("aliases", () => {
 /**
  * Chromium's brand list (README, "Identity headers of Chromium builds"): a GREASE brand, Chromium
  * and the browser's brand, the GREASE characters, version and order chosen by the Chromium major
- * (`GenerateBrandVersionList` in Chromium's user_agent_utils.cc, seed = major version).
+ * (`GenerateBrandVersionList` in Chromium's user_agent_utils.cc, seed = major version). An
+ * unbranded Chromium (`brand` null) sends two brands: GREASE in slot `major % 2`, Chromium in the other.
  */
-function chromiumBrands(major: number, brand: string, brandVersion: number): string {
+function chromiumBrands(major: number, brand: string | null, brandVersion: number): string {
   const chars = [" ", "(", ":", "-", ".", "/", ")", ";", "=", "?", "_"];
   const versions = ["8", "99", "24"];
   const orders = [
@@ -353,7 +354,9 @@ function chromiumBrands(major: number, brand: string, brandVersion: number): str
     [2, 1, 0],
   ];
   const grease = `"Not${chars[major % 11]}A${chars[(major + 1) % 11]}Brand";v="${versions[major % 3]}"`;
-  const list = [grease, `"Chromium";v="${major}"`, `"${brand}";v="${brandVersion}"`];
+  const chromium = `"Chromium";v="${major}"`;
+  if (brand === null) return (major % 2 === 0 ? [grease, chromium] : [chromium, grease]).join(", ");
+  const list = [grease, chromium, `"${brand}";v="${brandVersion}"`];
   const out: string[] = [];
   (orders[major % 6] ?? []).forEach((slot, i) => {
     out[slot] = list[i] ?? "";
@@ -361,7 +364,9 @@ function chromiumBrands(major: number, brand: string, brandVersion: number): str
   return out.join(", ");
 }
 
-const BRANDS: Readonly<Record<string, string>> = {
+/** The browser brand of each Chromium family; null: an unbranded Chromium build. */
+const BRANDS: Readonly<Record<string, string | null>> = {
+  chromium: null,
   chrome: "Google Chrome",
   edge: "Microsoft Edge",
   opera: "Opera",
@@ -379,8 +384,8 @@ describe("identity headers of Chromium builds follow the documented rule", () =>
     expect(chromiumBrands(143, "Google Chrome", 143)).toBe(
       '"Google Chrome";v="143", "Chromium";v="143", "Not A(Brand";v="24"',
     );
-    // Chromium has no third brand: the two-brand list keeps the GREASE brand's slot (156: first).
-    expect(chromiumBrands(156, "x", 156).startsWith('"Not:A-Brand";v="8", "Chromium";v="156"')).toBe(true);
+    // Chromium has no third brand: GREASE in slot 156 % 2 = 0, as the local capture shows.
+    expect(chromiumBrands(156, null, 156)).toBe('"Not:A-Brand";v="8", "Chromium";v="156"');
   });
 
   const chromium = NAMES.filter((n) => BRANDS[registry.get(n).metadata?.family ?? ""] !== undefined);
@@ -399,7 +404,7 @@ describe("identity headers of Chromium builds follow the documented rule", () =>
     expect(ua).toBe(
       `Mozilla/5.0 (${platform}) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${major}.0.0.0 ${mobile ? "Mobile " : ""}Safari/537.36${suffix}`,
     );
-    expect(values["sec-ch-ua"]).toBe(chromiumBrands(major, BRANDS[meta.family]!, own));
+    expect(values["sec-ch-ua"]).toBe(chromiumBrands(major, BRANDS[meta.family] ?? null, own));
     expect(values["sec-ch-ua-mobile"]).toBe(mobile ? "?1" : "?0");
     expect(values["sec-ch-ua-platform"]).toBe(header);
   });

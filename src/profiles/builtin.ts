@@ -20,6 +20,7 @@ import chrome152MacosArm64Toml from "../../profiles/chrome-152-macos-arm64.toml"
 import chrome153AndroidArm64Toml from "../../profiles/chrome-153-android-arm64.toml" with { type: "text" };
 import chrome153WindowsX64Toml from "../../profiles/chrome-153-windows-x64.toml" with { type: "text" };
 import chrome154AndroidArm64Toml from "../../profiles/chrome-154-android-arm64.toml" with { type: "text" };
+import chromium156LinuxX64Toml from "../../profiles/chromium-156-linux-x64.toml" with { type: "text" };
 import edge153WindowsX64Toml from "../../profiles/edge-153-windows-x64.toml" with { type: "text" };
 import edge154WindowsX64Toml from "../../profiles/edge-154-windows-x64.toml" with { type: "text" };
 import firefox133MacosArm64Toml from "../../profiles/firefox-133-macos-arm64.toml" with { type: "text" };
@@ -64,6 +65,7 @@ export const BUILTIN_PROFILES: readonly BuiltinProfile[] = [
   { name: "chrome-153-android-arm64", toml: chrome153AndroidArm64Toml as string },
   { name: "chrome-153-windows-x64", toml: chrome153WindowsX64Toml as string },
   { name: "chrome-154-android-arm64", toml: chrome154AndroidArm64Toml as string },
+  { name: "chromium-156-linux-x64", toml: chromium156LinuxX64Toml as string },
   { name: "edge-153-windows-x64", toml: edge153WindowsX64Toml as string },
   { name: "edge-154-windows-x64", toml: edge154WindowsX64Toml as string },
   { name: "firefox-133-macos-arm64", toml: firefox133MacosArm64Toml as string },
@@ -99,6 +101,7 @@ export const BUILTIN_ALIASES: Readonly<Record<string, string>> = {
   "chrome-windows": "chrome-153-windows-x64",
   "chrome-linux": "chrome-142-linux-x64",
   "chrome-android": "chrome-154-android-arm64",
+  chromium: "chromium-156-linux-x64",
   firefox: "firefox-156-windows-x64",
   "firefox-windows": "firefox-156-windows-x64",
   "firefox-macos": "firefox-154-macos-arm64",

@@ -89,11 +89,13 @@ export const CATALOGUE: Readonly<Record<string, string>> = {
   "edge-153-windows-x64": "captures/phantom/edge-153-windows-hello.txt",
   "opera-136-windows-x64": "captures/phantom/opera-136-windows-hello.txt",
   "brave-153-android-arm64": "captures/phantom/brave-153-android-hello.txt",
+  "chromium-156-linux-x64": "captures/local-debian/chromium-156-hello.hex",
 };
 
 /**
  * HTTP/2 start captured separately from the hello: phantom `client-startup` (SETTINGS and
- * WINDOW_UPDATE only), phantom's pingly summary (the whole Akamai string), our own h2 hex.
+ * WINDOW_UPDATE only), phantom's pingly summary (the whole Akamai string), our own h2 hex, or a
+ * connection record of our own capture server (`cap-connN.json` of local-debian-http).
  */
 const H2_FILES: Readonly<Record<string, string>> = {
   "firefox-154-macos-arm64": "captures/phantom/firefox-154-macos-h2.txt",
@@ -109,6 +111,7 @@ const H2_FILES: Readonly<Record<string, string>> = {
   "edge-153-windows-x64": "captures/phantom/edge-153-windows-h2.txt",
   "opera-136-windows-x64": "captures/phantom/opera-136-windows-h2.txt",
   "brave-153-android-arm64": "captures/phantom/brave-153-android-h2.txt",
+  "chromium-156-linux-x64": "captures/local-debian/chromium-156-http-h2-conn1.json",
 };
 
 /**
@@ -160,6 +163,7 @@ export const EXPECTED_ALIASES: Readonly<Record<string, string>> = {
   "chrome-windows": "chrome-153-windows-x64",
   "chrome-linux": "chrome-142-linux-x64",
   "chrome-android": "chrome-154-android-arm64",
+  chromium: "chromium-156-linux-x64",
   firefox: "firefox-156-windows-x64",
   "firefox-windows": "firefox-156-windows-x64",
   "firefox-macos": "firefox-154-macos-arm64",
@@ -197,11 +201,32 @@ function hexH2(text: string): CaptureH2 {
   };
 }
 
+/**
+ * Our capture server's record of one connection (local-debian-http `cap-connN.json`): its Akamai
+ * string (frames up to the first HEADERS) and the first request's pseudo-header and header order.
+ */
+function connectionH2(text: string): CaptureH2 {
+  const c = JSON.parse(text) as {
+    akamai: string;
+    h2_requests: { pseudo_order: string[]; header_names: string[] }[];
+  };
+  const first = c.h2_requests[0];
+  if (first === undefined) throw new Error("no HTTP/2 request on this connection");
+  return {
+    akamai: c.akamai,
+    start: start(c.akamai),
+    pseudo: first.pseudo_order,
+    order: first.header_names,
+    names: first.header_names,
+  };
+}
+
 function separateH2(name: string): CaptureH2 | null {
   const rel = H2_FILES[name];
   if (rel === undefined) return null;
   const text = read(rel);
   if (rel.endsWith(".hex")) return hexH2(text);
+  if (rel.endsWith(".json")) return connectionH2(text);
   const headersFile = H2_HEADERS[name];
   const headers = headersFile === undefined ? null : hexH2(read(headersFile));
   const akamai = /^akamai_fingerprint=(.*)$/m.exec(text)?.[1];

@@ -10,7 +10,7 @@ import type { RawField } from "../h1/fields.ts";
 import type { RequestHead as H1RequestHead } from "../h1/request-head.ts";
 import { asciiLower } from "../h1/syntax.ts";
 import type { HeaderField } from "../hpack/types.ts";
-import { checkAuthority, withoutHopByHop } from "./fields.ts";
+import { checkAuthority, connectionTokens, isHopByHop } from "./fields.ts";
 import type { RequestHead } from "./message.ts";
 
 /** A request answered locally with `status`, never dispatched. */
@@ -31,17 +31,22 @@ export class Refusal {
  * request (the header policy needs them to ask the origin for the switch).
  */
 export function forwardedFields(raw: readonly RawField[], upgrade: boolean): HeaderField[] {
-  const lower: HeaderField[] = raw.map(([n, v]) => [asciiLower(n), v]);
-  const kept = new Set(withoutHopByHop(lower));
-  return lower.filter(
-    (f) =>
-      f[0] !== "host" &&
-      f[0] !== "expect" &&
-      (kept.has(f) || (upgrade && (f[0] === "connection" || f[0] === "upgrade"))),
-  );
+  const lower: HeaderField[] = new Array(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    const f = raw[i] as RawField;
+    lower[i] = [asciiLower(f[0]), f[1]];
+  }
+  const named = connectionTokens(lower);
+  const out: HeaderField[] = [];
+  for (let i = 0; i < lower.length; i++) {
+    const f = lower[i] as HeaderField;
+    const n = f[0];
+    if (n === "host" || n === "expect") continue;
+    if (!isHopByHop(n, named) || (upgrade && (n === "connection" || n === "upgrade"))) out.push(f);
+  }
+  return out;
 }
 
-/** Trailer fields with lowercase names, or null when there are none. */
 export function lowerFields(raw: readonly RawField[] | null): HeaderField[] | null {
   return raw && raw.length > 0 ? raw.map(([n, v]) => [asciiLower(n), v]) : null;
 }

@@ -16,14 +16,12 @@ import { encodeChunk, encodeLastChunk } from "../h1/chunked.ts";
 import { writeResponseHead } from "../h1/writer.ts";
 import type { HeaderField } from "../hpack/types.ts";
 import { type Exchange, type ResponseQueue, reasonPhrase } from "./client-h1-queue.ts";
-import { CONNECTION_SPECIFIC, withoutHopByHop } from "./fields.ts";
+import { CONNECTION_SPECIFIC, connectionTokens, isHopByHop, withoutHopByHop } from "./fields.ts";
 import type { BodySink, ByteSink, UpgradeResponder } from "./message.ts";
 
-type Framing =
-  | { kind: "none" }
-  | { kind: "length"; length: number }
-  | { kind: "chunked" }
-  | { kind: "close" };
+/** How the response body is framed to the client; `length` holds the Content-Length. */
+type Framing = 0 | 1 | 2 | 3;
+const Framing = { None: 0, Length: 1, Chunked: 2, Close: 3 } as const;
 
 /** Called when the upstream switched protocols: the client's raw bytes go to `toUpstream`. */
 export type OnUpgrade = (toUpstream: ByteSink) => void;
@@ -35,64 +33,102 @@ function errorAnswer(q: ResponseQueue, ex: Exchange, err: ProxyError): void {
   q.answer(ex, status, `${err.code}: ${err.message}`, ex.bodyPending);
 }
 
-/** Response fields minus hop-by-hop ones and Content-Length, with the framing to use. */
-function frame(ex: Exchange, status: number, fields: readonly HeaderField[], bodyless: boolean) {
-  const kept = withoutHopByHop(fields).filter(([n]) => !n.startsWith(":"));
-  const lengths = kept.filter(([n]) => n === "content-length").map(([, v]) => v);
-  const out = kept.filter(([n]) => n !== "content-length");
-  const first = lengths[0];
-  const single = first !== undefined && /^[0-9]{1,15}$/.test(first) && lengths.every((v) => v === first);
+const DIGITS = /^[0-9]{1,15}$/;
+
+/** The framing `frame` chose, and the length for Framing.Length. */
+interface Framed {
+  out: HeaderField[];
+  framing: Framing;
+  length: number;
+}
+
+/**
+ * Response fields minus hop-by-hop ones, pseudo-headers and Content-Length, with the framing to
+ * use (one pass; the Content-Length values are checked to agree).
+ */
+function frame(ex: Exchange, status: number, fields: readonly HeaderField[], bodyless: boolean): Framed {
+  const named = connectionTokens(fields);
+  const out: HeaderField[] = [];
+  let first: string | undefined;
+  let agree = true;
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i] as HeaderField;
+    const n = f[0];
+    if (n.charCodeAt(0) === 58 /* ":" */ || isHopByHop(n, named)) continue;
+    if (n !== "content-length") out.push(f);
+    else if (first === undefined) first = f[1];
+    else if (f[1] !== first) agree = false;
+  }
+  const single = first !== undefined && agree && DIGITS.test(first);
   let framing: Framing;
+  let length = 0;
   if (bodyless || ex.method === "HEAD" || status === 204 || status === 304) {
-    framing = { kind: "none" };
+    framing = Framing.None;
     if (single && status !== 204) out.push(["content-length", String(Number(first))]);
   } else if (single) {
-    framing = { kind: "length", length: Number(first) };
-    out.push(["content-length", String(framing.length)]);
+    framing = Framing.Length;
+    length = Number(first);
+    out.push(["content-length", String(length)]);
   } else if (ex.version === "1.1") {
-    framing = { kind: "chunked" };
+    framing = Framing.Chunked;
     out.push(["transfer-encoding", "chunked"]);
   } else {
-    framing = { kind: "close" };
+    framing = Framing.Close;
     ex.closeAfter = true;
   }
   if (ex.closeAfter) out.push(["connection", "close"]);
-  return { out, framing };
+  return { out, framing, length };
 }
 
-function bodySink(q: ResponseQueue, ex: Exchange, framing: Framing): BodySink {
-  let sent = 0;
-  const sink: BodySink = {
-    write(chunk) {
-      if (ex.done) return true;
-      if (framing.kind === "length" && sent + chunk.length > framing.length) {
-        q.truncate(ex, new ProxyError("HTTP_PROTOCOL", "response body longer than its Content-Length"));
-        return true;
-      }
-      sent += chunk.length;
-      const room = q.emit(ex, framing.kind === "chunked" ? encodeChunk(chunk) : chunk);
-      if (!room) ex.wantsDrain = true;
-      return room;
-    },
-    end(trailers) {
-      if (ex.done) return;
-      if (framing.kind === "length" && sent !== framing.length) {
-        q.truncate(ex, new ProxyError("UPSTREAM_TRUNCATED", "response body shorter than its Content-Length"));
-        return;
-      }
-      if (framing.kind === "chunked") q.emit(ex, lastChunk(trailers));
-      q.finish(ex);
-    },
-    abort(err) {
-      q.truncate(ex, err);
-    },
-    onDrain: null,
-  };
-  ex.sink = sink;
-  return sink;
+/** The response body sink: writes through the queue, checking a declared length. */
+class H1BodySink implements BodySink {
+  readonly #q: ResponseQueue;
+  readonly #ex: Exchange;
+  readonly #framing: Framing;
+  readonly #length: number;
+  #sent = 0;
+  onDrain: (() => void) | null = null;
+
+  constructor(q: ResponseQueue, ex: Exchange, framing: Framing, length: number) {
+    this.#q = q;
+    this.#ex = ex;
+    this.#framing = framing;
+    this.#length = length;
+    ex.sink = this;
+  }
+
+  write(chunk: Uint8Array): boolean {
+    const ex = this.#ex;
+    if (ex.done) return true;
+    if (this.#framing === Framing.Length && this.#sent + chunk.length > this.#length) {
+      this.#q.truncate(ex, new ProxyError("HTTP_PROTOCOL", "response body longer than its Content-Length"));
+      return true;
+    }
+    this.#sent += chunk.length;
+    const room = this.#q.emit(ex, this.#framing === Framing.Chunked ? encodeChunk(chunk) : chunk);
+    if (!room) ex.wantsDrain = true;
+    return room;
+  }
+
+  end(trailers: HeaderField[] | null): void {
+    const ex = this.#ex;
+    if (ex.done) return;
+    if (this.#framing === Framing.Length && this.#sent !== this.#length) {
+      this.#q.truncate(
+        ex,
+        new ProxyError("UPSTREAM_TRUNCATED", "response body shorter than its Content-Length"),
+      );
+      return;
+    }
+    if (this.#framing === Framing.Chunked) this.#q.emit(ex, lastChunk(trailers));
+    this.#q.finish(ex);
+  }
+
+  abort(err: ProxyError): void {
+    this.#q.truncate(this.#ex, err);
+  }
 }
 
-/** The last chunk with the trailers that can be written (hop-by-hop and framing fields dropped). */
 function lastChunk(trailers: readonly HeaderField[] | null): Uint8Array {
   const kept = withoutHopByHop(trailers ?? []).filter(([n]) => !n.startsWith(":") && n !== "content-length");
   try {
@@ -109,73 +145,94 @@ function upgradeFields(fields: readonly HeaderField[]): HeaderField[] {
   );
 }
 
-export function clientH1Responder(q: ResponseQueue, ex: Exchange, onUpgrade: OnUpgrade): UpgradeResponder {
-  return {
-    interim(status, fields) {
-      if (ex.settled || ex.version === "1.0" || status < 100 || status > 199 || status === 101) return;
-      if (status === 100 && ex.sent100) return;
-      try {
-        const kept = withoutHopByHop(fields).filter(([n]) => !n.startsWith(":")); // h2 :status
-        q.emit(ex, writeResponseHead(status, reasonPhrase(status), kept));
-      } catch {
-        // An interim head HTTP/1.1 cannot carry is only a hint: drop it.
-      }
-    },
-    head(status, fields, bodyless) {
-      if (ex.settled) return INERT;
-      const { out, framing } = frame(ex, status, fields, bodyless);
-      let bytes: Uint8Array;
-      try {
-        bytes = writeResponseHead(status, reasonPhrase(status), out);
-      } catch (err) {
-        errorAnswer(q, ex, ProxyError.wrap(err, "HTTP_PROTOCOL"));
-        return INERT;
-      }
-      ex.settled = true;
-      ex.status = status;
-      q.emit(ex, bytes);
-      if (framing.kind !== "none") return bodySink(q, ex, framing);
-      q.finish(ex);
+/** The Responder of one exchange; `upgrade` hands the client's bytes to `onUpgrade`. */
+class H1Responder implements UpgradeResponder {
+  readonly #q: ResponseQueue;
+  readonly #ex: Exchange;
+  readonly #onUpgrade: OnUpgrade;
+
+  constructor(q: ResponseQueue, ex: Exchange, onUpgrade: OnUpgrade) {
+    this.#q = q;
+    this.#ex = ex;
+    this.#onUpgrade = onUpgrade;
+  }
+
+  interim(status: number, fields: HeaderField[]): void {
+    const ex = this.#ex;
+    if (ex.settled || ex.version === "1.0" || status < 100 || status > 199 || status === 101) return;
+    if (status === 100 && ex.sent100) return;
+    try {
+      const kept = withoutHopByHop(fields).filter(([n]) => !n.startsWith(":")); // h2 :status
+      this.#q.emit(ex, writeResponseHead(status, reasonPhrase(status), kept));
+    } catch {
+      // An interim head HTTP/1.1 cannot carry is only a hint: drop it.
+    }
+  }
+
+  head(status: number, fields: HeaderField[], bodyless: boolean): BodySink {
+    const q = this.#q;
+    const ex = this.#ex;
+    if (ex.settled) return INERT;
+    const { out, framing, length } = frame(ex, status, fields, bodyless);
+    let bytes: Uint8Array;
+    try {
+      bytes = writeResponseHead(status, reasonPhrase(status), out);
+    } catch (err) {
+      errorAnswer(q, ex, ProxyError.wrap(err, "HTTP_PROTOCOL"));
       return INERT;
-    },
-    fail(err) {
-      if (ex.settled) q.truncate(ex, err);
-      else errorAnswer(q, ex, err);
-    },
-    upgrade(fields, toUpstream) {
-      if (ex.settled || !ex.upgradeRequested) {
-        toUpstream.abort(new ProxyError("HTTP_PROTOCOL", "upstream switched protocols unasked"));
-        if (!ex.settled) errorAnswer(q, ex, new ProxyError("HTTP_PROTOCOL", "unexpected 101 from upstream"));
-        return INERT_BYTES;
-      }
-      let bytes: Uint8Array;
-      try {
-        bytes = writeResponseHead(101, reasonPhrase(101), upgradeFields(fields));
-      } catch (err) {
-        toUpstream.abort(ProxyError.wrap(err, "HTTP_PROTOCOL"));
-        errorAnswer(q, ex, ProxyError.wrap(err, "HTTP_PROTOCOL"));
-        return INERT_BYTES;
-      }
-      ex.settled = true;
-      ex.status = 101;
-      ex.closeAfter = true;
-      q.emit(ex, bytes);
-      const toClient: ByteSink = {
-        write(chunk) {
-          if (ex.done) return true;
-          const room = q.emit(ex, chunk);
-          if (!room) ex.wantsDrain = true;
-          return room;
-        },
-        end: () => q.finish(ex),
-        abort: (err) => q.truncate(ex, err),
-        onDrain: null,
-      };
-      ex.sink = toClient;
-      onUpgrade(toUpstream);
-      return toClient;
-    },
-  };
+    }
+    ex.settled = true;
+    ex.status = status;
+    q.emit(ex, bytes);
+    if (framing !== Framing.None) return new H1BodySink(q, ex, framing, length);
+    q.finish(ex);
+    return INERT;
+  }
+
+  fail(err: ProxyError): void {
+    if (this.#ex.settled) this.#q.truncate(this.#ex, err);
+    else errorAnswer(this.#q, this.#ex, err);
+  }
+
+  upgrade(fields: HeaderField[], toUpstream: ByteSink): ByteSink {
+    const q = this.#q;
+    const ex = this.#ex;
+    if (ex.settled || !ex.upgradeRequested) {
+      toUpstream.abort(new ProxyError("HTTP_PROTOCOL", "upstream switched protocols unasked"));
+      if (!ex.settled) errorAnswer(q, ex, new ProxyError("HTTP_PROTOCOL", "unexpected 101 from upstream"));
+      return INERT_BYTES;
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = writeResponseHead(101, reasonPhrase(101), upgradeFields(fields));
+    } catch (err) {
+      toUpstream.abort(ProxyError.wrap(err, "HTTP_PROTOCOL"));
+      errorAnswer(q, ex, ProxyError.wrap(err, "HTTP_PROTOCOL"));
+      return INERT_BYTES;
+    }
+    ex.settled = true;
+    ex.status = 101;
+    ex.closeAfter = true;
+    q.emit(ex, bytes);
+    const toClient: ByteSink = {
+      write(chunk) {
+        if (ex.done) return true;
+        const room = q.emit(ex, chunk);
+        if (!room) ex.wantsDrain = true;
+        return room;
+      },
+      end: () => q.finish(ex),
+      abort: (err) => q.truncate(ex, err),
+      onDrain: null,
+    };
+    ex.sink = toClient;
+    this.#onUpgrade(toUpstream);
+    return toClient;
+  }
+}
+
+export function clientH1Responder(q: ResponseQueue, ex: Exchange, onUpgrade: OnUpgrade): UpgradeResponder {
+  return new H1Responder(q, ex, onUpgrade);
 }
 
 const INERT_BYTES: ByteSink = { write: () => true, end: () => {}, abort: () => {}, onDrain: null };

@@ -54,7 +54,15 @@ interface Body {
   ex: Exchange;
 }
 
+/** `onUpgrade` of an exchange that did not ask to upgrade (never called: see client-h1-responder.ts). */
+const NO_UPGRADE = (_: ByteSink): void => {};
+
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
+
+/** What the shared handlers of a connection are called on. */
+interface Bound {
+  readonly c: ClientH1;
+}
 
 class ClientH1 {
   readonly #ep: Endpoint;
@@ -82,27 +90,47 @@ class ClientH1 {
     this.#ep = ep;
     this.#opts = opts;
     this.#scanner = new RequestHeadScanner(opts.limits);
-    this.#queue = new ResponseQueue(ep, {
-      onExchange: (s) => opts.onExchange(s),
-      onProgress: () => this.#pump(),
-      onStop: (err) => this.#onStop(err),
-    });
+    // One object carries the endpoint's and the queue's callbacks (see #handlers).
+    const events = { c: this, ...ClientH1.#handlers };
+    this.#queue = new ResponseQueue(ep, events);
     if (opts.prefix && opts.prefix.length > 0) this.#input.push(opts.prefix);
-    ep.start({
-      data: (chunk) => {
-        this.#input.push(chunk);
-        this.#pump();
-      },
-      end: () => {
-        this.#inputEnded = true;
-        this.#pump();
-      },
-      error: (err) => this.#teardown(err),
-      drain: () => this.#queue.drain(),
-      close: () => this.#teardown(null),
-    });
+    ep.start(events);
     this.#pump();
   }
+
+  /**
+   * The endpoint handlers and queue hooks, shared by every connection: each connection gets one
+   * object `{ c, ...these }` (own properties, no closures), so that an endpoint wrapper that
+   * copies the handlers with a spread (src/proxy/forward-http.ts) keeps them and `c`.
+   */
+  static readonly #handlers = {
+    data(this: Bound, chunk: Uint8Array): void {
+      this.c.#input.push(chunk);
+      this.c.#pump();
+    },
+    end(this: Bound): void {
+      this.c.#inputEnded = true;
+      this.c.#pump();
+    },
+    error(this: Bound, err: ProxyError): void {
+      this.c.#teardown(err);
+    },
+    drain(this: Bound): void {
+      this.c.#queue.drain();
+    },
+    close(this: Bound): void {
+      this.c.#teardown(null);
+    },
+    onExchange(this: Bound, status: number): void {
+      this.c.#opts.onExchange(status);
+    },
+    onProgress(this: Bound): void {
+      this.c.#pump();
+    },
+    onStop(this: Bound, err: ProxyError | null): void {
+      this.c.#onStop(err);
+    },
+  };
 
   close(): void {
     this.#ep.destroy();
@@ -228,7 +256,10 @@ class ClientH1 {
         return EMPTY;
       }
     }
-    const responder = clientH1Responder(this.#queue, ex, (toUpstream) => this.#startRelay(toUpstream));
+    // Only a request that asked to upgrade can switch protocols (the responder refuses the rest).
+    const onUpgrade =
+      head.upgrade !== null ? (toUpstream: ByteSink) => this.#startRelay(toUpstream) : NO_UPGRADE;
+    const responder = clientH1Responder(this.#queue, ex, onUpgrade);
     if (head.expectContinue && hasBody) {
       ex.sent100 = true;
       this.#queue.emit(ex, CONTINUE);

@@ -125,17 +125,29 @@ function onStream(
   opts: ClientH2Options,
 ): void {
   stream.on("error", () => {}); // a reset is reported through close/aborted
+  // One pass: pseudo-headers (the last of a name wins) apart from the regular fields.
   const fields = pairs(raw);
-  const pseudo = new Map(fields.filter(([n]) => n.startsWith(":")));
-  const regular = fields.filter(([n]) => !n.startsWith(":"));
+  const regular: HeaderField[] = [];
+  let method = "";
+  let authority: string | undefined;
+  let path: string | undefined;
+  let protocol = false;
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i] as HeaderField;
+    const n = f[0];
+    if (n.charCodeAt(0) !== 58 /* ":" */) regular.push(f);
+    else if (n === ":method") method = f[1];
+    else if (n === ":authority") authority = f[1];
+    else if (n === ":path") path = f[1];
+    else if (n === ":protocol") protocol = true;
+  }
   const responder = responderFor(stream, opts);
-  const method = pseudo.get(":method") ?? "";
-  if (method === "CONNECT" || pseudo.has(":protocol")) {
+  if (method === "CONNECT" || protocol) {
     answer(stream, 405, new ProxyError("HTTP_BAD_REQUEST", "CONNECT inside a tunnel is not supported"), opts);
     return;
   }
   try {
-    checkAuthority(pseudo.get(":authority") ?? null, opts.target);
+    checkAuthority(authority ?? null, opts.target);
   } catch (err) {
     answer(stream, 421, ProxyError.wrap(err, "HTTP_BAD_REQUEST"), opts);
     return;
@@ -146,8 +158,8 @@ function onStream(
   const sink = opts.dispatcher.request(
     {
       method,
-      authority: pseudo.get(":authority") ?? "",
-      path: pseudo.get(":path") ?? "/",
+      authority: authority ?? "",
+      path: path ?? "/",
       fields: regular,
       clientProtocol: "h2",
       bodyLength: endStream ? null : declared,
@@ -184,8 +196,33 @@ function onStream(
   stream.on("aborted", () => sink.abort(new ProxyError("IO", "client reset the stream")));
 }
 
-/** Serves the decrypted client side of a tunnel as HTTP/2 until the client goes away. */
-export function serveClientH2(ep: Endpoint, opts: ClientH2Options): { close(): void } {
+/** One tunnel's client side, as the shared server's handlers find it (by session). */
+interface H2Tunnel {
+  readonly opts: ClientH2Options;
+  readonly duplex: EndpointDuplex;
+  closed: boolean;
+}
+
+/**
+ * The node:http2 servers (never listening) that tunnels are handed to, one per settings pair and
+ * shared by every tunnel: a server per tunnel cost about 1 KiB per idle tunnel. A server forgets
+ * a session when it closes.
+ */
+const servers = new Map<string, http2.Http2Server>();
+/** The tunnel whose duplex a server is taking: its "session" event fires inside `emit("connection")`. */
+let connecting: H2Tunnel | null = null;
+const tunnelOf = new WeakMap<object, H2Tunnel>();
+
+function closeTunnel(t: H2Tunnel, err: ProxyError | null): void {
+  if (t.closed) return;
+  t.closed = true;
+  t.opts.onClose(err);
+}
+
+function serverFor(opts: ClientH2Options): http2.Http2Server {
+  const key = `${opts.maxConcurrentStreams} ${opts.maxHeaderListSize}`;
+  const known = servers.get(key);
+  if (known !== undefined) return known;
   const server = http2.createServer({
     settings: {
       enablePush: false,
@@ -194,29 +231,44 @@ export function serveClientH2(ep: Endpoint, opts: ClientH2Options): { close(): v
       maxHeaderListSize: opts.maxHeaderListSize,
     },
   });
-  const duplex = new EndpointDuplex(ep);
-  let closed = false;
-  const close = (err: ProxyError | null) => {
-    if (closed) return;
-    closed = true;
-    opts.onClose(err);
-  };
-  server.on("stream", (stream, _headers, flags, raw) =>
-    onStream(stream as http2.ServerHttp2Stream, flags, raw as string[], opts),
-  );
+  server.on("stream", (stream, _headers, flags, raw) => {
+    const t = tunnelOf.get(stream.session as object);
+    if (t === undefined) resetStream(stream as http2.ServerHttp2Stream, "no tunnel for this session");
+    else onStream(stream as http2.ServerHttp2Stream, flags, raw as string[], t.opts);
+  });
   server.on("session", (session) => {
+    const t = connecting;
+    if (t === null) {
+      session.destroy(); // not handed over by serveClientH2: never happens
+      return;
+    }
+    tunnelOf.set(session, t);
     session.on("close", () => {
-      close(duplex.failure);
-      duplex.destroy();
+      closeTunnel(t, t.duplex.failure);
+      t.duplex.destroy();
     });
-    session.on("error", (e) => close(ProxyError.wrap(e, "HTTP_PROTOCOL")));
+    session.on("error", (e) => closeTunnel(t, ProxyError.wrap(e, "HTTP_PROTOCOL")));
     // The client finished sending (FIN or close_notify): let open streams finish, then close.
-    duplex.on("end", () => {
+    t.duplex.on("end", () => {
       if (!session.closed) session.close();
     });
   });
-  duplex.on("close", () => close(duplex.failure));
-  server.emit("connection", duplex);
+  servers.set(key, server);
+  return server;
+}
+
+/** Serves the decrypted client side of a tunnel as HTTP/2 until the client goes away. */
+export function serveClientH2(ep: Endpoint, opts: ClientH2Options): { close(): void } {
+  const server = serverFor(opts);
+  const duplex = new EndpointDuplex(ep);
+  const t: H2Tunnel = { opts, duplex, closed: false };
+  duplex.on("close", () => closeTunnel(t, duplex.failure));
+  connecting = t;
+  try {
+    server.emit("connection", duplex);
+  } finally {
+    connecting = null;
+  }
   return {
     close() {
       duplex.destroy();

@@ -8,7 +8,13 @@ import type { ProxyError } from "../../errors/proxy-error.ts";
 import type { HeaderField } from "../hpack/types.ts";
 import { ContentDecoder, canDecode, clientAccepts, parseCodings } from "./content-decode.ts";
 import { fieldValue } from "./fields.ts";
-import { type BodySink, canUpgrade, type Responder, type UpgradeResponder } from "./message.ts";
+import {
+  type BodySink,
+  type ByteSink,
+  canUpgrade,
+  type Responder,
+  type UpgradeResponder,
+} from "./message.ts";
 
 /** The response fields after decoding: no Content-Encoding / Content-Length, weak ETag. */
 export function decodedFields(fields: readonly HeaderField[]): HeaderField[] {
@@ -21,65 +27,87 @@ export function decodedFields(fields: readonly HeaderField[]): HeaderField[] {
   return out;
 }
 
-export function decodingResponder(inner: Responder, clientAcceptEncoding: string | null): Responder {
-  const wrapped: Responder = {
-    interim: (s, f) => inner.interim(s, f),
-    fail: (e) => inner.fail(e),
-    head(status, fields, bodyless) {
-      const codings = parseCodings(fieldValue(fields, "content-encoding"));
-      if (
-        bodyless ||
-        codings.length === 0 ||
-        clientAccepts(clientAcceptEncoding, codings) ||
-        !canDecode(codings)
-      ) {
-        return inner.head(status, fields, bodyless);
-      }
-      const out = inner.head(status, decodedFields(fields), false);
-      let trailers: HeaderField[] | null = null;
-      let upstreamWaiting = false;
-      const decoder = new ContentDecoder(codings, {
-        data(chunk) {
-          if (!out.write(chunk)) decoderPausedByClient = true;
-        },
-        end: () => out.end(trailers),
-        error: (e: ProxyError) => out.abort(e),
-      });
-      let decoderPausedByClient = false;
-      const sink: BodySink = {
-        write(chunk) {
-          const room = decoder.write(chunk) && !decoderPausedByClient;
-          if (!room) upstreamWaiting = true;
-          return room;
-        },
-        end(t) {
-          trailers = t;
-          decoder.end();
-        },
-        abort(e) {
-          decoder.destroy();
-          out.abort(e);
-        },
-        onDrain: null,
-      };
-      const wake = () => {
-        if (!upstreamWaiting) return;
-        upstreamWaiting = false;
-        sink.onDrain?.();
-      };
-      out.onDrain = () => {
-        decoderPausedByClient = false;
-        wake();
-      };
-      decoder.onDrain = wake;
-      return sink;
+/** The Responder wrapper: passes a head through, or decodes its body (see `decodingResponder`). */
+class DecodingResponder implements Responder {
+  protected readonly inner: Responder;
+  readonly #accept: string | null;
+
+  constructor(inner: Responder, clientAcceptEncoding: string | null) {
+    this.inner = inner;
+    this.#accept = clientAcceptEncoding;
+  }
+
+  interim(status: number, fields: HeaderField[]): void {
+    this.inner.interim(status, fields);
+  }
+
+  fail(err: ProxyError): void {
+    this.inner.fail(err);
+  }
+
+  head(status: number, fields: HeaderField[], bodyless: boolean): BodySink {
+    const inner = this.inner;
+    if (bodyless) return inner.head(status, fields, bodyless);
+    const encoding = fieldValue(fields, "content-encoding");
+    if (encoding === null) return inner.head(status, fields, bodyless);
+    const codings = parseCodings(encoding);
+    if (codings.length === 0 || clientAccepts(this.#accept, codings) || !canDecode(codings)) {
+      return inner.head(status, fields, bodyless);
+    }
+    return decodedBody(inner.head(status, decodedFields(fields), false), codings);
+  }
+}
+
+/** A DecodingResponder that forwards a protocol switch (a 101 is a byte relay: nothing to decode). */
+class DecodingUpgradeResponder extends DecodingResponder implements UpgradeResponder {
+  upgrade(fields: HeaderField[], toUpstream: ByteSink): ByteSink {
+    return (this.inner as UpgradeResponder).upgrade(fields, toUpstream);
+  }
+}
+
+/** The sink the upstream writes the encoded body into; `out` receives it decoded. */
+function decodedBody(out: BodySink, codings: string[]): BodySink {
+  let trailers: HeaderField[] | null = null;
+  let upstreamWaiting = false;
+  const decoder = new ContentDecoder(codings, {
+    data(chunk) {
+      if (!out.write(chunk)) decoderPausedByClient = true;
     },
+    end: () => out.end(trailers),
+    error: (e: ProxyError) => out.abort(e),
+  });
+  let decoderPausedByClient = false;
+  const sink: BodySink = {
+    write(chunk) {
+      const room = decoder.write(chunk) && !decoderPausedByClient;
+      if (!room) upstreamWaiting = true;
+      return room;
+    },
+    end(t) {
+      trailers = t;
+      decoder.end();
+    },
+    abort(e) {
+      decoder.destroy();
+      out.abort(e);
+    },
+    onDrain: null,
   };
-  // A WebSocket (101) is a byte relay: nothing to decode, the upgrade goes straight through.
-  if (!canUpgrade(inner)) return wrapped;
-  const upgrading: UpgradeResponder = {
-    ...wrapped,
-    upgrade: (fields, toUpstream) => inner.upgrade(fields, toUpstream),
+  const wake = () => {
+    if (!upstreamWaiting) return;
+    upstreamWaiting = false;
+    sink.onDrain?.();
   };
-  return upgrading;
+  out.onDrain = () => {
+    decoderPausedByClient = false;
+    wake();
+  };
+  decoder.onDrain = wake;
+  return sink;
+}
+
+export function decodingResponder(inner: Responder, clientAcceptEncoding: string | null): Responder {
+  return canUpgrade(inner)
+    ? new DecodingUpgradeResponder(inner, clientAcceptEncoding)
+    : new DecodingResponder(inner, clientAcceptEncoding);
 }

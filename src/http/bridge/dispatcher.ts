@@ -54,6 +54,8 @@ export interface TunnelDispatcherDeps {
 type Conn = UpstreamH2 | UpstreamH1;
 
 const NO_BODY: BodySink = { write: () => true, end: () => {}, abort: () => {}, onDrain: null };
+/** `attach` for a request without body (never called: no body sink is opened). */
+const NO_ATTACH = (_: BodySink): void => {};
 
 export class TunnelDispatcher implements Dispatcher {
   readonly #deps: TunnelDispatcherDeps;
@@ -80,9 +82,26 @@ export class TunnelDispatcher implements Dispatcher {
       this.#websocket(head, responder, sink);
       return sink;
     }
-    const send = (r: Responder) => this.#withConn((c) => this.#send(c, head, kind, r, sink), r);
-    send(mayRetry(head) ? retryingResponder(responder, () => send(responder)) : responder);
+    const first = mayRetry(head)
+      ? retryingResponder(responder, () => this.#dispatch(head, kind, responder, sink))
+      : responder;
+    this.#dispatch(head, kind, first, sink);
     return sink;
+  }
+
+  /** Sends on the shared HTTP/2 connection at once when it can take the request, else via #withConn. */
+  #dispatch(head: RequestHead, kind: RequestKind, r: Responder, sink: BodySink): void {
+    const h2 = this.#h2;
+    if (!this.#closed && this.#protocol === "h2" && h2?.usable) {
+      try {
+        this.#send(h2, head, kind, r, sink);
+      } catch (err) {
+        // Never let a bug in one exchange escape into the caller.
+        r.fail(ProxyError.wrap(err, "INTERNAL"));
+      }
+      return;
+    }
+    this.#withConn((c) => this.#send(c, head, kind, r, sink), r);
   }
 
   close(): void {
@@ -146,7 +165,7 @@ export class TunnelDispatcher implements Dispatcher {
   #send(c: Conn, head: RequestHead, kind: RequestKind, r: Responder, sink: BodySink): void {
     const http = this.#deps.http;
     const hasBody = head.bodyLength !== null;
-    const attach = (s: BodySink) => (sink as DeferredSink).attach(s);
+    const attach = hasBody ? (s: BodySink) => (sink as DeferredSink).attach(s) : NO_ATTACH;
     const authority = this.#deps.authority;
     const keepClient = this.#deps.keepClient;
     if (c instanceof UpstreamH2) {

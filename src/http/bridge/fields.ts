@@ -25,15 +25,32 @@ export const CONNECTION_SPECIFIC = new Set([
 
 /** Drops connection-specific fields and every field the `Connection` header names. */
 export function withoutHopByHop(fields: readonly HeaderField[]): HeaderField[] {
-  const named = new Set<string>();
-  for (const [n, v] of fields) {
-    if (n !== "connection") continue;
-    for (const token of v.split(",")) named.add(token.trim().toLowerCase());
+  const named = connectionTokens(fields);
+  const out: HeaderField[] = [];
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i] as HeaderField;
+    if (!isHopByHop(f[0], named)) out.push(f);
   }
-  return fields.filter(([n]) => !CONNECTION_SPECIFIC.has(n) && !named.has(n));
+  return out;
 }
 
-/** Splits `host[:port]`; `port` is null when the authority names none. */
+/** The field names a `Connection` field lists (lowercased), or null when there is none. */
+export function connectionTokens(fields: readonly HeaderField[]): Set<string> | null {
+  let named: Set<string> | null = null;
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i] as HeaderField;
+    if (f[0] !== "connection") continue;
+    named ??= new Set<string>();
+    for (const token of f[1].split(",")) named.add(token.trim().toLowerCase());
+  }
+  return named;
+}
+
+/** Whether `name` is connection-specific or listed by `Connection` (`named`, from `connectionTokens`). */
+export function isHopByHop(name: string, named: ReadonlySet<string> | null): boolean {
+  return CONNECTION_SPECIFIC.has(name) || named?.has(name) === true;
+}
+
 export function splitAuthority(authority: string): { host: string; port: number | null } | null {
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s/?#@]+))(?::(\d{1,5}))?$/.exec(authority);
   if (m === null) return null;

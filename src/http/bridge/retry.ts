@@ -7,7 +7,8 @@
  * has no body (a browser does the same; a body would have to be kept to be sent twice).
  */
 import type { ProxyError } from "../../errors/proxy-error.ts";
-import type { RequestHead, Responder } from "./message.ts";
+import type { HeaderField } from "../hpack/types.ts";
+import type { BodySink, RequestHead, Responder } from "./message.ts";
 
 const unprocessed = new WeakSet<ProxyError>();
 
@@ -33,16 +34,30 @@ export function mayRetry(head: RequestHead): boolean {
  * of failing (once: the retry gets the plain `inner`).
  */
 export function retryingResponder(inner: Responder, again: () => void): Responder {
-  let headSeen = false;
-  return {
-    interim: (s, f) => inner.interim(s, f),
-    head(status, fields, bodyless) {
-      headSeen = true;
-      return inner.head(status, fields, bodyless);
-    },
-    fail(err) {
-      if (!headSeen && isUnprocessed(err)) queueMicrotask(again);
-      else inner.fail(err);
-    },
-  };
+  return new RetryingResponder(inner, again);
+}
+
+class RetryingResponder implements Responder {
+  readonly #inner: Responder;
+  readonly #again: () => void;
+  #headSeen = false;
+
+  constructor(inner: Responder, again: () => void) {
+    this.#inner = inner;
+    this.#again = again;
+  }
+
+  interim(status: number, fields: HeaderField[]): void {
+    this.#inner.interim(status, fields);
+  }
+
+  head(status: number, fields: HeaderField[], bodyless: boolean): BodySink {
+    this.#headSeen = true;
+    return this.#inner.head(status, fields, bodyless);
+  }
+
+  fail(err: ProxyError): void {
+    if (!this.#headSeen && isUnprocessed(err)) queueMicrotask(this.#again);
+    else this.#inner.fail(err);
+  }
 }

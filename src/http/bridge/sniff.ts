@@ -69,12 +69,14 @@ function requestLineLike(buf: Uint8Array, start: number): Sniffed | "incomplete"
 export class HoldingEndpoint implements Endpoint {
   readonly #inner: Endpoint;
   #held: Uint8Array[] = [];
-  #events: {
-    end: Parameters<EndpointHandlers["end"]> | null;
-    error: Parameters<EndpointHandlers["error"]> | null;
-    close: boolean;
-  } = { end: null, error: null, close: false };
+  /** What happened before a consumer started (replayed to it), nothing once it has. */
+  #ended: Parameters<EndpointHandlers["end"]> | null = null;
+  #failed: Parameters<EndpointHandlers["error"]> | null = null;
+  #closed = false;
   #consumer: EndpointHandlers | null = null;
+  /** The sniffer's callbacks: dropped when the consumer starts (so their scope can go too). */
+  #onRead: ((self: HoldingEndpoint) => void) | null;
+  #onGone: ((self: HoldingEndpoint) => void) | null;
 
   constructor(
     inner: Endpoint,
@@ -82,30 +84,57 @@ export class HoldingEndpoint implements Endpoint {
     onGone: (self: HoldingEndpoint) => void,
   ) {
     this.#inner = inner;
-    inner.start({
-      data: (chunk) => {
-        if (this.#consumer) return this.#consumer.data(chunk);
-        this.#held.push(chunk);
-        onRead(this);
-      },
-      end: (...a) => {
-        if (this.#consumer) return this.#consumer.end(...a);
-        this.#events.end = a;
-        onGone(this);
-      },
-      error: (...a) => {
-        if (this.#consumer) return this.#consumer.error(...a);
-        this.#events.error = a;
-        onGone(this);
-      },
-      drain: () => this.#consumer?.drain(),
-      close: () => {
-        if (this.#consumer) return this.#consumer.close();
-        this.#events.close = true;
-        onGone(this);
-      },
-    });
+    this.#onRead = onRead;
+    this.#onGone = onGone;
+    const handlers = { e: this, ...HoldingEndpoint.#handlers };
+    inner.start(handlers);
   }
+
+  /**
+   * The inner endpoint's handlers (to the consumer once there is one, else held), shared by every
+   * endpoint: each gets `{ e, ...these }` (own properties, no closures).
+   */
+  static readonly #handlers = {
+    data(this: { e: HoldingEndpoint }, chunk: Uint8Array): void {
+      const e = this.e;
+      if (e.#consumer) {
+        e.#consumer.data(chunk);
+        return;
+      }
+      e.#held.push(chunk);
+      e.#onRead?.(e);
+    },
+    end(this: { e: HoldingEndpoint }, ...a: Parameters<EndpointHandlers["end"]>): void {
+      const e = this.e;
+      if (e.#consumer) {
+        e.#consumer.end(...a);
+        return;
+      }
+      e.#ended = a;
+      e.#onGone?.(e);
+    },
+    error(this: { e: HoldingEndpoint }, ...a: Parameters<EndpointHandlers["error"]>): void {
+      const e = this.e;
+      if (e.#consumer) {
+        e.#consumer.error(...a);
+        return;
+      }
+      e.#failed = a;
+      e.#onGone?.(e);
+    },
+    drain(this: { e: HoldingEndpoint }): void {
+      this.e.#consumer?.drain();
+    },
+    close(this: { e: HoldingEndpoint }): void {
+      const e = this.e;
+      if (e.#consumer) {
+        e.#consumer.close();
+        return;
+      }
+      e.#closed = true;
+      e.#onGone?.(e);
+    },
+  };
 
   /** Everything held so far, as one array. */
   held(): Uint8Array {
@@ -121,12 +150,18 @@ export class HoldingEndpoint implements Endpoint {
 
   start(h: EndpointHandlers): void {
     this.#consumer = h;
-    const held = this.#held.splice(0);
+    this.#onRead = null;
+    this.#onGone = null;
+    const held = this.#held;
+    this.#held = [];
     for (const c of held) h.data(c);
-    const ev = this.#events;
-    if (ev.error) h.error(...ev.error);
-    else if (ev.end) h.end(...ev.end);
-    if (ev.close) h.close();
+    const failed = this.#failed;
+    const ended = this.#ended;
+    this.#failed = null;
+    this.#ended = null;
+    if (failed) h.error(...failed);
+    else if (ended) h.end(...ended);
+    if (this.#closed) h.close();
     this.#inner.resume();
   }
 

@@ -17,6 +17,7 @@ import type { Endpoint } from "../../proxy/endpoint.ts";
 import { BodyReader } from "../h1/body-reader.ts";
 import { type ResponseHead, ResponseHeadScanner } from "../h1/response-head.ts";
 import { asciiLower } from "../h1/syntax.ts";
+import { destroyAfterLinger } from "./linger.ts";
 import { type BodySink, type ByteSink, canUpgrade, type Responder } from "./message.ts";
 import { markUnprocessed } from "./retry.ts";
 import { type H1Request, requestBodySink, requestHeadBytes } from "./upstream-h1-request.ts";
@@ -143,6 +144,7 @@ export class UpstreamH1 {
     if (this.#closed) return;
     this.#closed = true;
     this.#ep.end();
+    destroyAfterLinger(this.#ep);
     this.#gone();
   }
 

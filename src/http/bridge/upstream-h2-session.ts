@@ -6,7 +6,7 @@
 
 import type { Http2Profile } from "../../profiles/http-types.ts";
 import { H2ClientSession } from "../h2/client-session.ts";
-import type { H2ClientPlan } from "../h2/session-types.ts";
+import type { H2ClientPlan, H2HeaderEncoder } from "../h2/session-types.ts";
 import { SettingId, settingValue } from "../h2/settings.ts";
 import { HpackDecoder } from "../hpack/decoder.ts";
 import { HpackEncoder } from "../hpack/encoder.ts";
@@ -26,16 +26,18 @@ export function withGreaseSetting(plan: H2ClientPlan, grease: boolean): H2Client
   return { ...plan, settings: [...plan.settings, [id, r[1] as number]] };
 }
 
+/** The HPACK encoder of a session: a server may announce a huge table; ours never grows past the bound. */
+class BoundedEncoder extends HpackEncoder implements H2HeaderEncoder {
+  override setMaxTableSize(n: number): void {
+    super.setMaxTableSize(Math.min(n, MAX_ENCODER_TABLE_BYTES));
+  }
+}
+
 export function browserSession(profile: Http2Profile): H2ClientSession {
   const plan = withGreaseSetting(profile.plan, profile.greaseSetting);
-  const encoder = new HpackEncoder(profile.hpack);
   return new H2ClientSession({
     plan,
-    encoder: {
-      // A server may announce a huge table; our own table never grows past the bound.
-      setMaxTableSize: (n) => encoder.setMaxTableSize(Math.min(n, MAX_ENCODER_TABLE_BYTES)),
-      encode: (f) => encoder.encode(f),
-    },
+    encoder: new BoundedEncoder(profile.hpack),
     // Accept size updates up to the HEADER_TABLE_SIZE the browser advertises (Chrome: 65536).
     decoder: new HpackDecoder({
       maxTableSize: settingValue(plan.settings, SettingId.HEADER_TABLE_SIZE, 4096),

@@ -12,6 +12,7 @@ import { H2ErrorCode } from "../h2/errors.ts";
 import type { H2Event } from "../h2/session-types.ts";
 import type { HeaderField } from "../hpack/types.ts";
 import { concatBytes } from "./bytes.ts";
+import { destroyAfterLinger } from "./linger.ts";
 import type { BodySink, Responder } from "./message.ts";
 import { markUnprocessed } from "./retry.ts";
 import { browserSession } from "./upstream-h2-session.ts";
@@ -46,7 +47,8 @@ export class UpstreamH2 {
   readonly #ep: Endpoint;
   readonly #session: H2ClientSession;
   readonly #streams = new Map<number, Exchange>();
-  readonly #waiting: (() => void)[] = [];
+  /** Requests waiting for the peer's MAX_CONCURRENT_STREAMS, made on first use. */
+  #waiting: (() => void)[] | null = null;
   #closed = false;
   #blocked = false;
   /** Called when the connection can take no new streams (GOAWAY, error, close). */
@@ -61,17 +63,32 @@ export class UpstreamH2 {
     // The client preface goes out before anything the origin already sent is read: reading its
     // SETTINGS first would put our SETTINGS ACK on the wire ahead of the connection preface.
     this.#ep.write(this.#session.preface());
-    ep.start({
-      data: (bytes) => this.#onBytes(bytes),
-      end: () => this.#fail(new ProxyError("UPSTREAM_TRUNCATED", "upstream closed the HTTP/2 connection")),
-      error: (e) => this.#fail(e),
-      drain: () => {
-        this.#blocked = false;
-        this.#retryPending();
-      },
-      close: () => this.#fail(new ProxyError("IO", "upstream connection closed")),
-    });
+    const handlers = { c: this, ...UpstreamH2.#handlers };
+    ep.start(handlers);
   }
+
+  /**
+   * The endpoint's handlers, shared by every connection: each gets `{ c, ...these }` (own
+   * properties, no closures; safe for an endpoint wrapper that copies handlers with a spread).
+   */
+  static readonly #handlers = {
+    data(this: { c: UpstreamH2 }, bytes: Uint8Array): void {
+      this.c.#onBytes(bytes);
+    },
+    end(this: { c: UpstreamH2 }): void {
+      this.c.#fail(new ProxyError("UPSTREAM_TRUNCATED", "upstream closed the HTTP/2 connection"));
+    },
+    error(this: { c: UpstreamH2 }, e: ProxyError): void {
+      this.c.#fail(e);
+    },
+    drain(this: { c: UpstreamH2 }): void {
+      this.c.#blocked = false;
+      this.c.#retryPending();
+    },
+    close(this: { c: UpstreamH2 }): void {
+      this.c.#fail(new ProxyError("IO", "upstream connection closed"));
+    },
+  };
 
   /** Whether new requests can go on this connection. */
   get usable(): boolean {
@@ -87,50 +104,49 @@ export class UpstreamH2 {
    * sink for its body once the stream is open (not called when it has no body).
    */
   request(req: H2Request, responder: Responder, attach: (sink: BodySink) => void): void {
-    const open = () => {
-      if (!this.usable) {
+    if (!this.usable) {
+      responder.fail(
+        markUnprocessed(new ProxyError("UPSTREAM_UNREACHABLE", "upstream HTTP/2 connection went away")),
+      );
+      return;
+    }
+    const p = req.priority;
+    const r = this.#session.openStream({
+      fields: req.fields,
+      endStream: !req.hasBody,
+      priority: p ? { exclusive: p.exclusive, weight: p.weight, dependency: this.#parent(p) } : undefined,
+      windowIncrement: this.#streamWindowIncrement,
+    });
+    if (!r.ok) {
+      if (r.reason === "concurrency-limit") {
+        this.#waiting ??= [];
+        this.#waiting.push(() => this.request(req, responder, attach));
+      } else {
         responder.fail(
-          markUnprocessed(new ProxyError("UPSTREAM_UNREACHABLE", "upstream HTTP/2 connection went away")),
+          markUnprocessed(
+            new ProxyError("UPSTREAM_UNREACHABLE", `upstream refused a new stream (${r.reason})`),
+          ),
         );
-        return;
       }
-      const p = req.priority;
-      const priority = p ? { exclusive: p.exclusive, weight: p.weight, dependency: this.#parent(p) } : null;
-      const r = this.#session.openStream({
-        fields: req.fields,
-        endStream: !req.hasBody,
-        ...(priority ? { priority } : {}),
-        windowIncrement: this.#streamWindowIncrement,
-      });
-      if (!r.ok) {
-        if (r.reason === "concurrency-limit") this.#waiting.push(open);
-        else
-          responder.fail(
-            markUnprocessed(
-              new ProxyError("UPSTREAM_UNREACHABLE", `upstream refused a new stream (${r.reason})`),
-            ),
-          );
-        return;
-      }
-      const ex: Exchange = {
-        weight: p?.weight ?? 0,
-        responder,
-        head: req.head,
-        response: null,
-        trailers: null,
-        unacked: 0,
-        pending: null,
-        pendingEnd: null,
-        request: null,
-      };
-      this.#streams.set(r.streamId, ex);
-      this.#flush();
-      if (req.hasBody) {
-        ex.request = this.#requestSink(r.streamId, ex);
-        attach(ex.request);
-      }
+      return;
+    }
+    const ex: Exchange = {
+      weight: p?.weight ?? 0,
+      responder,
+      head: req.head,
+      response: null,
+      trailers: null,
+      unacked: 0,
+      pending: null,
+      pendingEnd: null,
+      request: null,
     };
-    open();
+    this.#streams.set(r.streamId, ex);
+    this.#flush();
+    if (req.hasBody) {
+      ex.request = this.#requestSink(r.streamId, ex);
+      attach(ex.request);
+    }
   }
 
   /** Chromium's parent rule: the newest still-open stream whose weight is >= this one's, else 0. */
@@ -273,8 +289,9 @@ export class UpstreamH2 {
         this.#retryPending();
         return;
       case "open-capacity": {
-        const waiting = this.#waiting.splice(0);
-        for (const w of waiting) w();
+        const waiting = this.#waiting;
+        this.#waiting = null;
+        for (const w of waiting ?? []) w();
         return;
       }
       case "goaway":
@@ -298,9 +315,13 @@ export class UpstreamH2 {
       if (ex.response) ex.response.abort(err);
       else ex.responder.fail(err);
     }
-    for (const w of this.#waiting.splice(0)) w();
-    if (graceful) this.#ep.end();
-    else this.#ep.destroy();
+    const waiting = this.#waiting;
+    this.#waiting = null;
+    for (const w of waiting ?? []) w();
+    if (graceful) {
+      this.#ep.end();
+      destroyAfterLinger(this.#ep);
+    } else this.#ep.destroy();
     this.onGone?.();
   }
 
@@ -309,6 +330,7 @@ export class UpstreamH2 {
     this.#session.goaway();
     this.#flush();
     this.#ep.end();
+    destroyAfterLinger(this.#ep);
     this.#closed = true;
   }
 }

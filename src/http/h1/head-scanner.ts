@@ -43,6 +43,8 @@ export interface ScannedHead {
 }
 
 const INITIAL_CAPACITY = 1024; // bytes; most heads fit, doubling covers the rest
+/** The empty accumulation buffer (shared: `append` replaces it before writing). */
+const NO_BYTES = new Uint8Array(0);
 
 export class HeadScanner {
   readonly side: H1Side;
@@ -52,7 +54,7 @@ export class HeadScanner {
   /** Bytes copied into the internal buffer, growth included, since construction. */
   bytesCopied = 0;
 
-  private acc = new Uint8Array(0);
+  private acc = NO_BYTES;
   private accLen = 0;
   private total = 0; // stream offset of the next byte
   private headStart = 0;
@@ -72,6 +74,8 @@ export class HeadScanner {
 
   /** Forgets the current head (complete or not) so the scanner can frame the next message. */
   reset(): void {
+    // A head split across reads grew `acc`; an idle keep-alive connection holds none.
+    if (this.acc.length > 0) this.acc = NO_BYTES;
     this.accLen = 0;
     this.total = 0;
     this.headStart = 0;

@@ -25,6 +25,24 @@ interface Match {
  * HPACK encoder for one HTTP/2 connection direction, whose choices follow an `HpackPolicy` (see
  * `types.ts` for the decision order). Fields are encoded in the order given; names as given.
  */
+/** The policy's name lists as sets, made once per policy object (policies are plain data, never changed). */
+const setsByPolicy = new WeakMap<
+  HpackPolicy,
+  { noIndex: ReadonlySet<string>; ignoreFullMatch: ReadonlySet<string> }
+>();
+
+function policySets(policy: HpackPolicy): {
+  noIndex: ReadonlySet<string>;
+  ignoreFullMatch: ReadonlySet<string>;
+} {
+  let sets = setsByPolicy.get(policy);
+  if (sets === undefined) {
+    sets = { noIndex: new Set(policy.noIndex), ignoreFullMatch: new Set(policy.ignoreFullMatch) };
+    setsByPolicy.set(policy, sets);
+  }
+  return sets;
+}
+
 export class HpackEncoder {
   private readonly policy: HpackPolicy;
   private readonly table: DynamicTable;
@@ -43,8 +61,9 @@ export class HpackEncoder {
     checkSize(maxTableSize);
     this.policy = policy;
     this.table = new DynamicTable(maxTableSize);
-    this.noIndex = new Set(policy.noIndex);
-    this.ignoreFullMatch = new Set(policy.ignoreFullMatch);
+    const sets = policySets(policy);
+    this.noIndex = sets.noIndex;
+    this.ignoreFullMatch = sets.ignoreFullMatch;
   }
 
   /** Octets currently held by the dynamic table (diagnostics and tests). */
