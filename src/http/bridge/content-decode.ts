@@ -58,7 +58,8 @@ export function canDecode(codings: readonly string[]): boolean {
 }
 
 export interface DecodeSink {
-  data(chunk: Uint8Array): void;
+  /** Decoded bytes; false = the consumer is full: decoding pauses until `resume()` is called. */
+  data(chunk: Uint8Array): boolean;
   end(): void;
   error(err: ProxyError): void;
 }
@@ -71,6 +72,7 @@ export interface DecodeSink {
 export class ContentDecoder {
   readonly #first: Transform;
   readonly #chain: Transform[];
+  #last: Transform;
   #encoded = 0;
   #decoded = 0;
   #failed = false;
@@ -105,12 +107,20 @@ export class ContentDecoder {
         );
         return;
       }
-      if (!this.#failed) sink.data(d);
+      // Backpressure: a full consumer pauses the last transform, which stops the chain and
+      // makes `write` return false upstream; nothing decodes faster than the client reads.
+      if (!this.#failed && !sink.data(d)) last.pause();
     });
     last.on("end", () => {
       if (!this.#failed) sink.end();
     });
     this.#first.on("drain", () => this.onDrain?.());
+    this.#last = last;
+  }
+
+  /** The consumer has room again: decoding goes on. */
+  resume(): void {
+    if (!this.#failed) this.#last.resume();
   }
 
   write(chunk: Uint8Array): boolean {

@@ -65,21 +65,22 @@ class DecodingUpgradeResponder extends DecodingResponder implements UpgradeRespo
   }
 }
 
-/** The sink the upstream writes the encoded body into; `out` receives it decoded. */
+/**
+ * The sink the upstream writes the encoded body into; `out` receives it decoded. A full client
+ * pauses the decoder (ContentDecoder.resume on its drain), whose buffers then fill and stop the
+ * upstream: memory stays bounded by the transforms' buffers and the upstream's own window.
+ */
 function decodedBody(out: BodySink, codings: string[]): BodySink {
   let trailers: HeaderField[] | null = null;
   let upstreamWaiting = false;
   const decoder = new ContentDecoder(codings, {
-    data(chunk) {
-      if (!out.write(chunk)) decoderPausedByClient = true;
-    },
+    data: (chunk) => out.write(chunk),
     end: () => out.end(trailers),
     error: (e: ProxyError) => out.abort(e),
   });
-  let decoderPausedByClient = false;
   const sink: BodySink = {
     write(chunk) {
-      const room = decoder.write(chunk) && !decoderPausedByClient;
+      const room = decoder.write(chunk);
       if (!room) upstreamWaiting = true;
       return room;
     },
@@ -93,16 +94,12 @@ function decodedBody(out: BodySink, codings: string[]): BodySink {
     },
     onDrain: null,
   };
-  const wake = () => {
+  out.onDrain = () => decoder.resume();
+  decoder.onDrain = () => {
     if (!upstreamWaiting) return;
     upstreamWaiting = false;
     sink.onDrain?.();
   };
-  out.onDrain = () => {
-    decoderPausedByClient = false;
-    wake();
-  };
-  decoder.onDrain = wake;
   return sink;
 }
 

@@ -11,7 +11,7 @@ import { ProxyError } from "../../errors/proxy-error.ts";
 import type { WebSocketWhen } from "../../profiles/websocket.ts";
 import { SecureChannel } from "../../proxy/secure-channel.ts";
 import { withTimeout } from "../../proxy/timeout.ts";
-import type { HandshakeInfo, TlsConnector, VerifyPolicy } from "../../upstream/engine.ts";
+import type { HandshakeInfo, TlsConnection, TlsConnector, VerifyPolicy } from "../../upstream/engine.ts";
 
 export type UpstreamProtocol = "h2" | "http/1.1";
 
@@ -80,16 +80,22 @@ export async function openUpstream(
   socket?: Socket,
   opts: OpenOptions = {},
 ): Promise<OpenedUpstream> {
-  const { connector, alpn, alps } = connectionPlan(deps, opts);
   const tcp = socket ?? (await deps.dial());
   const offered = deps.session.get();
-  const conn = connector.connect({
-    host: deps.host,
-    alps,
-    verify: deps.verify,
-    session: offered,
-    ...(alpn ? { alpn } : {}),
-  });
+  let conn: TlsConnection;
+  try {
+    const { connector, alpn, alps } = connectionPlan(deps, opts);
+    conn = connector.connect({
+      host: deps.host,
+      alps,
+      verify: deps.verify,
+      session: offered,
+      ...(alpn ? { alpn } : {}),
+    });
+  } catch (err) {
+    tcp.destroy(); // a refused spec or session: the dialled socket is not kept
+    throw err;
+  }
   const channel = new SecureChannel(tcp, conn, "upstream");
   channel.onSession = (s) => deps.session.set(s);
   tcp.resume();
