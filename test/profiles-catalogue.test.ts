@@ -28,6 +28,7 @@ import {
   EXPECTED_ALIASES,
   loadAnchorOrders,
   loadCatalogueCapture,
+  paddingFollowsLength,
 } from "./helpers/catalogue.ts";
 import { type ProxyHandle, startProxy } from "./helpers/proxy-env.ts";
 import { makeTestPki, type TestPki } from "./helpers/tls-env.ts";
@@ -152,16 +153,6 @@ function sortedJa3(ja3: string, drop: number[] = []): string {
 
 const hexId = (id: Uint8Array | readonly number[]) => Buffer.from(id).toString("hex");
 
-/** A copy of `fp` with its trust anchor IDs in byte order: a shuffling profile is compared on the set. */
-function anchorsSorted(fp: ClientHelloFingerprint): ClientHelloFingerprint {
-  if (fp.trustAnchors === undefined) return fp;
-  const ids = [...fp.trustAnchors].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-  return { ...fp, trustAnchors: ids };
-}
-
-const RECORD_HEADER_BYTES = 5; // RFC 8446 §5.1 TLSPlaintext header
-const PADDED_HELLO_MIN = 512; // bytes: BoringSSL and Apple TLS pad a 256..511-byte hello to 512 (RFC 7685 §4)
-
 /**
  * Every TLS component of `hello` against the capture. 41 is per connection, compared apart.
  * Padding (21) follows the hello's own length (RFC 7685 §4 as BoringSSL and Apple TLS apply it: a
@@ -177,19 +168,15 @@ function tlsDiffs(
   permutes: boolean,
   shuffledAnchors = false,
 ): string[] {
-  const actual = shuffledAnchors ? anchorsSorted(hello.fingerprint) : hello.fingerprint;
+  const actual = hello.fingerprint;
   if (cap.fp !== null) {
     const ignore: number[] = has(actual, PSK) !== has(cap.fp, PSK) ? [PSK] : [];
-    const length = hello.raw.length - RECORD_HEADER_BYTES;
-    const padded = has(actual, EXT.PADDING);
-    if (
-      padded !== has(cap.fp, EXT.PADDING) &&
-      (padded ? length === PADDED_HELLO_MIN : length >= PADDED_HELLO_MIN)
-    )
+    if (paddingFollowsLength(hello.raw.length, has(actual, EXT.PADDING), has(cap.fp, EXT.PADDING)))
       ignore.push(EXT.PADDING);
-    const d = compareFingerprints(actual, shuffledAnchors ? anchorsSorted(cap.fp) : cap.fp, {
+    const d = compareFingerprints(actual, cap.fp, {
       ignoreExtensionOrder: permutes,
       ignoreExtensions: ignore,
+      trustAnchorsAsSet: shuffledAnchors,
     });
     const out = [...d.diffs];
     const shares = (fp: ClientHelloFingerprint) => JSON.stringify(fp.keyShares);

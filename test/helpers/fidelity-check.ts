@@ -12,7 +12,7 @@ import { ja3SortedString } from "../../src/fingerprint/ja3.ts";
 import { ja4r } from "../../src/fingerprint/ja4.ts";
 import type { RequestKind } from "../../src/profiles/http-types.ts";
 import type { ResolvedProfile } from "../../src/profiles/registry-store.ts";
-import { asResumed, CATALOGUE, type CatalogueCapture, FIXTURES } from "./catalogue.ts";
+import { asResumed, CATALOGUE, type CatalogueCapture, FIXTURES, paddingFollowsLength } from "./catalogue.ts";
 import type { JobResult } from "./fidelity-clients.ts";
 import {
   type ClientSide,
@@ -26,9 +26,6 @@ import {
 import { answerFor, type OriginConnection, type OriginRequest } from "./fidelity-origin.ts";
 
 const PSK = EXT.PRE_SHARED_KEY;
-const RECORD_HEADER_BYTES = 5; // RFC 8446 §5.1 TLSPlaintext header
-/** BoringSSL and Apple TLS pad a 256..511-byte hello to 512 bytes (RFC 7685 §4). */
-const PADDED_HELLO_MIN = 512;
 
 export interface CellInput {
   profile: ResolvedProfile;
@@ -81,11 +78,12 @@ export function helloDiffs(conn: OriginConnection, c: CellInput): string[] {
   const cap = resuming ? asResumed(c.capture, c.profile.sessionTicketsWhenResuming) : c.capture;
   if (cap.fp !== null) {
     const ignore: number[] = [PSK];
-    const length = conn.helloBytes - RECORD_HEADER_BYTES;
-    const padded = has(hello.extensions, EXT.PADDING);
     if (
-      padded !== has(cap.fp.extensions, EXT.PADDING) &&
-      (padded ? length === PADDED_HELLO_MIN : length >= PADDED_HELLO_MIN)
+      paddingFollowsLength(
+        conn.helloBytes,
+        has(hello.extensions, EXT.PADDING),
+        has(cap.fp.extensions, EXT.PADDING),
+      )
     )
       ignore.push(EXT.PADDING);
     const opts = {

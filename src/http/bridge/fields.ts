@@ -4,24 +4,16 @@
  */
 import { ProxyError } from "../../errors/proxy-error.ts";
 import { type Authority, hostsEqual } from "../../proxy/authority.ts";
+import { CONNECTION_SPECIFIC, tokenList } from "../headers/names.ts";
 import type { HeaderField } from "../hpack/types.ts";
+
+export { CONNECTION_SPECIFIC };
 
 /** First value of `name` (lowercase), or null. */
 export function fieldValue(fields: readonly HeaderField[], name: string): string | null {
   for (const [n, v] of fields) if (n === name) return v;
   return null;
 }
-
-/** Connection-specific fields never forwarded (RFC 9110 §7.6.1, RFC 9113 §8.2.2), lowercase. */
-export const CONNECTION_SPECIFIC = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-  "te",
-  "http2-settings",
-]);
 
 /** Drops connection-specific fields and every field the `Connection` header names. */
 export function withoutHopByHop(fields: readonly HeaderField[]): HeaderField[] {
@@ -41,7 +33,7 @@ export function connectionTokens(fields: readonly HeaderField[]): Set<string> | 
     const f = fields[i] as HeaderField;
     if (f[0] !== "connection") continue;
     named ??= new Set<string>();
-    for (const token of f[1].split(",")) named.add(token.trim().toLowerCase());
+    for (const token of tokenList(f[1])) named.add(token);
   }
   return named;
 }

@@ -12,23 +12,30 @@ export const KEEP_HEADERS_HEADER = "x-polytls-keep-headers";
 export const REQUEST_KIND_HEADER = "x-polytls-request-kind";
 
 /**
- * Fields that describe one connection, not the request (RFC 9110 §7.6.1: Connection and the
- * fields it names, Proxy-Connection, Keep-Alive, TE, Transfer-Encoding, Upgrade; RFC 9113 §8.2.2
- * forbids them on h2), plus the proxy's own credentials, the h2c upgrade's HTTP2-Settings
- * (RFC 7540 §3.2.1), `host` (written from the authority by the caller) and `expect` (browsers never
- * send it; the proxy answers 100-continue itself). The client's are always dropped; the policy
- * regenerates `connection`, `upgrade` (h1 WebSocket) and `te: trailers` (h2) as the browser does.
+ * Fields that describe one connection, not the message (RFC 9110 §7.6.1: Connection and the fields
+ * it names, Proxy-Connection, Keep-Alive, TE, Transfer-Encoding, Upgrade; RFC 9113 §8.2.2 forbids
+ * them on h2), plus the h2c upgrade's HTTP2-Settings (RFC 7540 §3.2.1). Never forwarded either way.
  */
-export const HOP_BY_HOP: ReadonlySet<string> = new Set([
+export const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set([
   "connection",
   "keep-alive",
   "proxy-connection",
-  "proxy-authorization",
-  "proxy-authenticate",
   "transfer-encoding",
   "upgrade",
   "te",
   "http2-settings",
+]);
+
+/**
+ * Request fields the client's are always dropped from: the connection-specific ones, the proxy's
+ * own credentials, `host` (written from the authority by the caller) and `expect` (browsers never
+ * send it; the proxy answers 100-continue itself). The policy regenerates `connection`, `upgrade`
+ * (h1 WebSocket) and `te: trailers` (h2) as the browser does.
+ */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  ...CONNECTION_SPECIFIC,
+  "proxy-authorization",
+  "proxy-authenticate",
   "host",
   "expect",
 ]);
