@@ -75,6 +75,13 @@ describe("request kind classification", () => {
       ).toBe(kind);
     });
   }
+  test("names of Object.prototype are plain unknown values (no prototype lookups)", () => {
+    const kind = (path: string, fields: Field[]) => classifyRequest({ method: "GET", path, fields });
+    expect(kind("/", [["sec-fetch-dest", "constructor"]])).toBe("fetch");
+    expect(kind("/", [["sec-fetch-dest", "__proto__"]])).toBe("fetch");
+    expect(kind("/a.constructor", [])).toBe("navigate");
+    expect(kind("/a.__proto__", [["accept", "image/png"]])).toBe("image");
+  });
   test("parseRequestKind accepts only known kinds", () => {
     expect(parseRequestKind("XHR")).toBe("xhr");
     expect(parseRequestKind("font")).toBeUndefined();
@@ -252,6 +259,15 @@ describe("built-in profiles over HTTP/1.1: order and case of the captured heads"
       ["Connection", "keep-alive"],
     ]);
     expect(names(out).map((n) => n.toLowerCase())).not.toContain("priority");
+  });
+
+  test("h1: a client field named like an Object.prototype member keeps its own name", () => {
+    const out = build("chrome", "fetch", [...CURL, ["constructor", "1"], ["tostring", "2"]], {
+      protocol: "h1",
+      clientCase: new Map([["constructor", "Constructor"]]),
+    });
+    expect(out).toContainEqual(["Constructor", "1"]);
+    expect(out).toContainEqual(["tostring", "2"]);
   });
 
   test("firefox: Priority on h1, no TE; connection override", () => {

@@ -1,4 +1,5 @@
 import { ProxyError } from "../errors/proxy-error.ts";
+import { detachedString } from "../http/detached.ts";
 
 /**
  * The CONNECT target in authority form, `host:port` (RFC 9110 §9.3.6), validated and normalised:
@@ -99,14 +100,17 @@ function parseHostName(input: string, text: string): { host: string; kind: "dns"
   if (name.length === 0) throw bad(input, "empty host");
   const labels = name.split(".");
   const last = labels[labels.length - 1] ?? "";
-  if (/^[0-9]+$/.test(last) || /^0x/i.test(last)) return { host: parseIpv4(input, text), kind: "ipv4" };
+  // The host is kept as long as the Authority (pools, dial options): it must not hold on to the
+  // larger string it may have been cut from (a whole request head: see http/detached.ts).
+  if (/^[0-9]+$/.test(last) || /^0x/i.test(last))
+    return { host: detachedString(parseIpv4(input, text)), kind: "ipv4" };
   if (name.length > MAX_DNS_NAME) throw bad(input, "host name longer than 253 bytes");
   for (const label of labels) {
     if (label.length === 0) throw bad(input, "empty label in host name");
     if (label.length > MAX_DNS_LABEL) throw bad(input, "host name label longer than 63 bytes");
     if (!DNS_LABEL.test(label)) throw bad(input, "invalid character in host name");
   }
-  return { host: name, kind: "dns" };
+  return { host: detachedString(name), kind: "dns" };
 }
 
 function parseIpv4(input: string, text: string): string {
@@ -193,12 +197,25 @@ export function formatAuthority(a: Authority): string {
  * either side ignored. An empty name never matches.
  */
 export function hostsEqual(sni: string, connectHost: string): boolean {
-  const norm = (h: string) => asciiLower(h.endsWith(".") ? h.slice(0, -1) : h);
-  const a = norm(sni);
-  return a.length > 0 && a === norm(connectHost);
+  const a = withoutDot(sni);
+  if (a.length === 0) return false;
+  const b = withoutDot(connectHost);
+  return a === b || asciiLower(a) === asciiLower(b);
+}
+
+function withoutDot(h: string): string {
+  return h.endsWith(".") ? h.slice(0, -1) : h;
 }
 
 /** ASCII-only lowercasing: `String#toLowerCase` would fold e.g. U+212A KELVIN SIGN into `k`. */
 function asciiLower(s: string): string {
-  return s.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return s.replace(/[A-Z]/g, lowerChar);
+  }
+  return s;
+}
+
+function lowerChar(c: string): string {
+  return String.fromCharCode(c.charCodeAt(0) + 32);
 }

@@ -72,7 +72,8 @@ export function guardAddresses(
 export interface PeerNaming {
   name: string;
   unreachable: ErrorCode;
-  timeout: ProxyError;
+  /** Read only when a connect times out (may be a getter that makes the error then). */
+  readonly timeout: ProxyError;
 }
 
 /** Connects to the first of `addresses` that answers before `deadline` (performance.now() ms). */
@@ -96,6 +97,8 @@ export async function connectFirst(
   }
   throw last ?? new ProxyError(peer.unreachable, `${peer.name} resolved to no address`);
 }
+
+function ignoreError(): void {}
 
 function connect(
   address: string,
@@ -126,8 +129,10 @@ function connect(
       done();
       socket.removeAllListeners("error");
       // Until the tunnel reads from it (after the leaf and the client's handshake), an origin
-      // reset must not be an unhandled 'error'; later readers see the socket destroyed.
-      socket.on("error", () => {});
+      // reset must not be an unhandled 'error'; later readers see the socket destroyed. A
+      // module-level function: a closure here would keep this dial's scope (timer, naming,
+      // promise callbacks) alive for as long as the socket.
+      socket.on("error", ignoreError);
       socket.pause();
       resolve(socket);
     });

@@ -39,7 +39,10 @@ export async function dial(target: Authority, opts: DialOptions): Promise<net.So
   const peer = {
     name: `${target.host}:${target.port}`,
     unreachable: "UPSTREAM_UNREACHABLE",
-    timeout: timeout(),
+    // Made only when a connect times out: an error (and its stack) per dial is otherwise garbage.
+    get timeout() {
+      return timeout();
+    },
   } as const;
   return connectFirst(addresses, target.port, deadline, peer, opts.signal);
 }

@@ -138,6 +138,10 @@ class ChannelHandlers implements ChannelEvents {
   drain(): void {
     this.#h.drain();
   }
+
+  close(): void {
+    this.#h.close();
+  }
 }
 
 /** A SecureChannel as an Endpoint; one object per side, its methods on the prototype. */
@@ -155,7 +159,7 @@ class ChannelEndpoint implements Endpoint {
   }
 
   start(h: EndpointHandlers): void {
-    this.ch.socket.on("close", () => h.close());
+    // The socket's close reaches `h` through the channel's own close listener (ChannelEvents.close).
     this.ch.start(new ChannelHandlers(h, this));
     this.ch.socket.resume();
   }

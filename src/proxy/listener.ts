@@ -60,6 +60,9 @@ const ABORT_GRACE_MS = 1000; // ms aborted tunnels get to end and write their `t
 const FINAL_GRACE_MS = 200; // ms for tasks of destroyed sockets to finish logging
 const MAX_REASON_CHARS = 160; // a rejection's logged reason is cut here (it may quote client input)
 
+/** A module-level no-op: an inline one would keep the accepting call's scope alive per socket. */
+function ignoreError(): void {}
+
 /** Resolves when every promise has settled or after `ms`, whichever is first. */
 async function settledWithin(tasks: Iterable<Promise<unknown>>, ms: number): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -147,15 +150,18 @@ export class ProxyServer {
   #onClient(socket: net.Socket, deps: TunnelDeps, inbound: Inbound): void {
     (inbound === "socks5" ? this.#socksAccept : this.#accept)?.check();
     this.#open.add(socket);
-    socket.once("close", () => this.#open.delete(socket));
-    socket.on("error", () => {}); // reported through the tunnel or readConnect
+    socket.on("error", ignoreError); // reported through the tunnel or readConnect
     const client = clientKey(socket.remoteAddress);
     const refused = this.#stop ? "SHUTDOWN" : this.#limiter.acquire(client);
+    // One plain listener (not two `once` wrappers): it is held for as long as the tunnel lives.
+    socket.on("close", () => {
+      this.#open.delete(socket);
+      if (refused === null) this.#limiter.release(client);
+    });
     if (refused !== null) {
       this.#refuseAtAccept(socket, client, refused, inbound);
       return;
     }
-    socket.once("close", () => this.#limiter.release(client));
     socket.setNoDelay(true);
     const task = this.#serve(socket, client, deps, inbound);
     this.#tasks.add(task);
@@ -207,13 +213,21 @@ export class ProxyServer {
           })
         : runTunnel(socket, req, this.#deps, ac.signal, answer)
     ).catch(() => {});
+    // Returned, not awaited: this call's scope (the request, its headers) is not kept while the
+    // tunnel runs.
+    return this.#track(tunnel, ac);
+  }
+
+  /** Holds a running tunnel until it ends, then counts it for stop()'s report. */
+  #track(tunnel: Promise<void>, ac: AbortController): Promise<void> {
     this.#tunnels.set(tunnel, ac);
-    await tunnel;
-    this.#tunnels.delete(tunnel);
-    if (this.#stop) {
-      if (ac.signal.aborted) this.#stop.reset++;
-      else this.#stop.drained++;
-    }
+    return tunnel.then(() => {
+      this.#tunnels.delete(tunnel);
+      if (this.#stop) {
+        if (ac.signal.aborted) this.#stop.reset++;
+        else this.#stop.drained++;
+      }
+    });
   }
 
   #refuseAtAccept(

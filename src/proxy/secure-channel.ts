@@ -33,7 +33,13 @@ export interface ChannelEvents {
   error(err: ProxyError): void;
   /** The socket can take more data after a write returned false. */
   drain(): void;
+  /** The socket is fully closed (after `error` or `end` when there was one); optional. */
+  close?(): void;
 }
+
+/** The socket's property naming its channel (for the shared socket listeners). */
+const CHANNEL = Symbol("SecureChannel");
+type ChannelSocket = Socket & { [CHANNEL]?: SecureChannel };
 
 /** Which side of a tunnel a channel faces; error messages start with it. */
 export type ChannelSide = "client" | "upstream" | "peer";
@@ -63,14 +69,44 @@ export class SecureChannel implements Corked {
     this.socket = socket;
     this.conn = conn;
     this.side = side;
-    socket.on("data", (d: Buffer) => this.#onCiphertext(d));
-    socket.on("end", () => this.#onPeerEnd(false));
-    socket.on("error", (e) =>
-      this.#fail(new ProxyError("IO", `${side} connection: ${e.message}`, { cause: e })),
-    );
-    socket.on("close", () => this.#fail(new ProxyError("IO", `${side} closed the connection`)));
-    socket.on("drain", () => this.#events?.drain());
+    // Shared listeners that find the channel on the socket: five closures (and the scope they
+    // would share) per channel are a good part of what an idle tunnel holds. One channel per
+    // socket (a second one would take the first one's events).
+    (socket as ChannelSocket)[CHANNEL] = this;
+    socket.on("data", SecureChannel.#onSocketData);
+    socket.on("end", SecureChannel.#onSocketEnd);
+    socket.on("error", SecureChannel.#onSocketError);
+    socket.on("close", SecureChannel.#onSocketClose);
+    socket.on("drain", SecureChannel.#onSocketDrain);
   }
+
+  /** The channel of a socket, from the socket listeners (where `this` is the socket). */
+  static #of(socket: Socket): SecureChannel {
+    return (socket as ChannelSocket)[CHANNEL] as SecureChannel;
+  }
+
+  static readonly #onSocketData = function (this: Socket, d: Buffer): void {
+    SecureChannel.#of(this).#onCiphertext(d);
+  };
+
+  static readonly #onSocketEnd = function (this: Socket): void {
+    SecureChannel.#of(this).#onPeerEnd(false);
+  };
+
+  static readonly #onSocketError = function (this: Socket, e: Error): void {
+    const ch = SecureChannel.#of(this);
+    ch.#fail(new ProxyError("IO", `${ch.side} connection: ${e.message}`, { cause: e }));
+  };
+
+  static readonly #onSocketClose = function (this: Socket): void {
+    const ch = SecureChannel.#of(this);
+    ch.#fail(new ProxyError("IO", `${ch.side} closed the connection`));
+    ch.#events?.close?.();
+  };
+
+  static readonly #onSocketDrain = function (this: Socket): void {
+    SecureChannel.#of(this).#events?.drain();
+  };
 
   /** Feeds bytes that were read before this channel existed (e.g. after the CONNECT headers). */
   prime(bytes: Uint8Array): void {

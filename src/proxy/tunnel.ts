@@ -7,7 +7,7 @@
 import type { Socket } from "node:net";
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { Logger } from "../log/logger.ts";
-import { logTunnel, openTunnelRecord, type TunnelObserver } from "../log/tunnel-record.ts";
+import { logTunnel, openTunnelRecord, type TunnelObserver, type TunnelRecord } from "../log/tunnel-record.ts";
 import { acceptClient } from "../mitm/acceptor.ts";
 import { checkUpstreamAlpn, planUpstreamAlpn } from "../mitm/alpn-policy.ts";
 import type { Leaf } from "../pki/leaf.ts";
@@ -80,129 +80,51 @@ export const stopping = () => new ProxyError("SHUTDOWN", "the proxy is stopping"
  * `signal` aborts when the proxy stops and the drain time has run out: the tunnel then ends with
  * SHUTDOWN (503 before `200`, reset after) and is logged like any other.
  */
-export async function runTunnel(
+export function runTunnel(
   client: Socket,
   req: ConnectRequest,
   deps: TunnelDeps,
   signal?: AbortSignal,
   answer: TunnelAnswer = HTTP_ANSWER,
 ): Promise<void> {
-  const started = performance.now();
-  const target = req.target;
-  const rec = openTunnelRecord(client, formatAuthority(target), deps.mode);
-  let established = false;
-  let upstream: Socket | null = null;
-  const closeables: { destroy(): void }[] = [];
-  const relayOpts = { idleTimeoutMs: deps.idleTimeoutMs, ...(signal ? { signal } : {}) };
-  try {
-    // Who may connect where (407 / 403), before anything is dialled.
-    checkAccess(deps.access, req.proxyAuthorization, target);
-    // Step 2: profile and connector (MITM only; passthrough never speaks TLS).
-    const selected = deps.mode === "mitm" ? deps.connectors.get(req.profile ?? deps.defaultProfile) : null;
-    rec.profile = selected?.name ?? null;
-    // Step 3: resolve, guard (508 / 403), upstream TCP, directly or through the next hop.
-    const via = routeFor(req.nextHop, deps.nextHop);
-    const dialStarted = performance.now();
-    upstream = await dial(target, tunnelDialOptions(deps, via, signal));
-    rec.connectMs = performance.now() - dialStarted;
-    closeables.push(upstream);
-    // The leaf is minted only once the upstream answered: a failed dial costs no signature.
-    const leaf = selected ? await withAbort(deps.leaves.get(target.host), signal, stopping) : null;
-    // Step 4.
-    client.write(answer.established());
-    established = true;
+  const t = new TunnelEnd(
+    client,
+    deps,
+    answer,
+    openTunnelRecord(client, formatAuthority(req.target), deps.mode),
+  );
+  // The steps run in an async function that returns (rather than awaits) the long-running part,
+  // so an idle tunnel keeps this small object and the record, not every step's locals.
+  return steps(client, req, deps, signal, answer, t).then(undefined, t.fail).finally(t.log);
+}
 
-    if (!selected || !leaf) {
-      const r = await relay(socketEndpoint(client, req.leftover), socketEndpoint(upstream), relayOpts);
-      rec.bytesUp = r.aToB;
-      rec.bytesDown = r.bToA;
-      if (!endedNormally(r) && r.error) throw r.error;
-      return;
-    }
+/** What ending a tunnel needs: its record, what to destroy, and whether `200` was sent. */
+class TunnelEnd {
+  readonly started = performance.now();
+  established = false;
+  upstream: Socket | null = null;
+  readonly closeables: { destroy(): void }[] = [];
+  readonly #client: Socket;
+  readonly #deps: TunnelDeps;
+  readonly #answer: TunnelAnswer;
+  readonly rec: TunnelRecord;
 
-    const profileHttp = deps.http.mode === "full" ? deps.connectors.http(selected.name) : null;
-    if (profileHttp) {
-      await runHttpMitm({
-        client,
-        leftover: req.leftover,
-        leaf,
-        upstream,
-        target,
-        profile: { name: selected.name, connector: selected.connector, http: profileHttp },
-        deps,
-        signal,
-        rec,
-        via,
-        closeable: (c) => closeables.push(c),
-      });
-      return;
-    }
+  constructor(client: Socket, deps: TunnelDeps, answer: TunnelAnswer, rec: TunnelRecord) {
+    this.#client = client;
+    this.#deps = deps;
+    this.#answer = answer;
+    this.rec = rec;
+  }
 
-    // TLS-relay mode, steps 5-8: client-facing TLS with the profile's ALPN list, SNI check.
-    const acceptStarted = performance.now();
-    const accepted = await acceptClient({
-      engine: deps.engine,
-      socket: client,
-      leftover: req.leftover,
-      leaf,
-      alpn: selected.spec.alpn,
-      target,
-      timeoutMs: deps.clientHandshakeTimeoutMs,
-      ...(signal ? { signal } : {}),
-    });
-    rec.clientHandshakeMs = performance.now() - acceptStarted;
-    closeables.push(accepted.channel);
-    rec.clientAlpn = accepted.info.alpn;
-
-    // Steps 9-10: upstream TLS with the profile, session cache and ALPN plan.
-    const plan = planUpstreamAlpn(accepted.info.alpn);
-    const sessionKey = SessionCache.key(selected.name, target.host, target.port);
-    const offered = deps.sessions.get(sessionKey);
-    const upstreamStarted = performance.now();
-    const conn = selected.connector.connect({
-      host: target.host,
-      ...(plan.offer ? { alpn: plan.offer } : {}),
-      alps: plan.alps,
-      verify: deps.verify,
-      session: offered,
-    });
-    const up = new SecureChannel(upstream, conn, "upstream");
-    closeables.push(up);
-    up.onSession = (s) => deps.sessions.set(sessionKey, s);
-    upstream.resume();
-    const handshake = withTimeout(up.handshake(), deps.upstreamHandshakeTimeoutMs, () => {
-      return new ProxyError(
-        "TLS_HANDSHAKE",
-        `upstream TLS handshake timed out after ${deps.upstreamHandshakeTimeoutMs} ms`,
-      );
-    });
-    const info = await withAbort(handshake, signal, stopping).catch((err: unknown) => {
-      deps.sessions.drop(sessionKey, offered); // a refused session is not offered again
-      throw err;
-    });
-    rec.upstreamHandshakeMs = performance.now() - upstreamStarted;
-    if (!info.resumed) deps.sessions.drop(sessionKey, offered);
-    rec.upstreamAlpn = info.alpn;
-    rec.upstreamVersion = info.version;
-    rec.upstreamCipher = info.cipher;
-    rec.resumed = info.resumed;
-    checkUpstreamAlpn(plan, info.alpn);
-
-    // Step 11: relay plaintext. An upstream FIN or reset without close_notify is a truncation.
-    const r = await relay(
-      channelEndpoint(accepted.channel),
-      channelEndpoint(up, { truncation: "UPSTREAM_TRUNCATED" }),
-      relayOpts,
-    );
-    rec.bytesUp = r.aToB;
-    rec.bytesDown = r.bToA;
-    if (!endedNormally(r) && r.error) throw r.error;
-  } catch (err) {
+  /** Records the failure, answers it (before `200`) or resets the client (after). */
+  readonly fail = (err: unknown): void => {
+    const { rec } = this;
+    const client = this.#client;
     const e = ProxyError.wrap(err, "INTERNAL");
     rec.errorCode = e.code;
     rec.reason = e.message;
-    if (!established && !client.destroyed) {
-      client.end(answer.error(e));
+    if (!this.established && !client.destroyed) {
+      client.end(this.#answer.error(e));
       // Do not wait forever for a client that keeps its side open after reading the error
       // (the server allows half-open connections): its slot is held until the socket closes.
       client.resume();
@@ -210,12 +132,130 @@ export async function runTunnel(
     } else {
       resetSocket(client);
     }
-    for (const c of closeables) c.destroy();
-    if (!established) upstream?.destroy();
+    for (const c of this.closeables) c.destroy();
+    if (!this.established) this.upstream?.destroy();
     // Kept for readers of the debug stream; the `tunnel closed` line carries the same reason.
-    deps.logger.debug("tunnel error", { host: rec.host, code: e.code, reason: e.message });
-  } finally {
-    rec.durationMs = Math.round(performance.now() - started);
-    logTunnel(deps.logger, rec, deps.observer);
+    this.#deps.logger.debug("tunnel error", { host: rec.host, code: e.code, reason: e.message });
+  };
+
+  readonly log = (): void => {
+    this.rec.durationMs = Math.round(performance.now() - this.started);
+    logTunnel(this.#deps.logger, this.rec, this.#deps.observer);
+  };
+}
+
+/** Seed steps 2-11; throws what failed (TunnelEnd.fail answers it). */
+async function steps(
+  client: Socket,
+  req: ConnectRequest,
+  deps: TunnelDeps,
+  signal: AbortSignal | undefined,
+  answer: TunnelAnswer,
+  t: TunnelEnd,
+): Promise<void> {
+  const { rec, closeables } = t;
+  const target = req.target;
+  const relayOpts = () => ({ idleTimeoutMs: deps.idleTimeoutMs, ...(signal ? { signal } : {}) });
+  // Who may connect where (407 / 403), before anything is dialled.
+  checkAccess(deps.access, req.proxyAuthorization, target);
+  // Step 2: profile and connector (MITM only; passthrough never speaks TLS).
+  const selected = deps.mode === "mitm" ? deps.connectors.get(req.profile ?? deps.defaultProfile) : null;
+  rec.profile = selected?.name ?? null;
+  // Step 3: resolve, guard (508 / 403), upstream TCP, directly or through the next hop.
+  const via = routeFor(req.nextHop, deps.nextHop);
+  const dialStarted = performance.now();
+  const upstream = await dial(target, tunnelDialOptions(deps, via, signal));
+  t.upstream = upstream;
+  rec.connectMs = performance.now() - dialStarted;
+  closeables.push(upstream);
+  // The leaf is minted only once the upstream answered: a failed dial costs no signature.
+  const leaf = selected ? await withAbort(deps.leaves.get(target.host), signal, stopping) : null;
+  // Step 4.
+  client.write(answer.established());
+  t.established = true;
+
+  if (!selected || !leaf) {
+    const r = await relay(socketEndpoint(client, req.leftover), socketEndpoint(upstream), relayOpts());
+    rec.bytesUp = r.aToB;
+    rec.bytesDown = r.bToA;
+    if (!endedNormally(r) && r.error) throw r.error;
+    return;
   }
+
+  const profileHttp = deps.http.mode === "full" ? deps.connectors.http(selected.name) : null;
+  if (profileHttp) {
+    return runHttpMitm({
+      client,
+      leftover: req.leftover,
+      leaf,
+      upstream,
+      target,
+      profile: { name: selected.name, connector: selected.connector, http: profileHttp },
+      deps,
+      signal,
+      rec,
+      via,
+      closeables,
+    });
+  }
+
+  // TLS-relay mode, steps 5-8: client-facing TLS with the profile's ALPN list, SNI check.
+  const acceptStarted = performance.now();
+  const accepted = await acceptClient({
+    engine: deps.engine,
+    socket: client,
+    leftover: req.leftover,
+    leaf,
+    alpn: selected.spec.alpn,
+    target,
+    timeoutMs: deps.clientHandshakeTimeoutMs,
+    ...(signal ? { signal } : {}),
+  });
+  rec.clientHandshakeMs = performance.now() - acceptStarted;
+  closeables.push(accepted.channel);
+  rec.clientAlpn = accepted.info.alpn;
+
+  // Steps 9-10: upstream TLS with the profile, session cache and ALPN plan.
+  const plan = planUpstreamAlpn(accepted.info.alpn);
+  const sessionKey = SessionCache.key(selected.name, target.host, target.port);
+  const offered = deps.sessions.get(sessionKey);
+  const upstreamStarted = performance.now();
+  const conn = selected.connector.connect({
+    host: target.host,
+    ...(plan.offer ? { alpn: plan.offer } : {}),
+    alps: plan.alps,
+    verify: deps.verify,
+    session: offered,
+  });
+  const up = new SecureChannel(upstream, conn, "upstream");
+  closeables.push(up);
+  up.onSession = (s) => deps.sessions.set(sessionKey, s);
+  upstream.resume();
+  const handshake = withTimeout(up.handshake(), deps.upstreamHandshakeTimeoutMs, () => {
+    return new ProxyError(
+      "TLS_HANDSHAKE",
+      `upstream TLS handshake timed out after ${deps.upstreamHandshakeTimeoutMs} ms`,
+    );
+  });
+  const info = await withAbort(handshake, signal, stopping).catch((err: unknown) => {
+    deps.sessions.drop(sessionKey, offered); // a refused session is not offered again
+    throw err;
+  });
+  rec.upstreamHandshakeMs = performance.now() - upstreamStarted;
+  if (!info.resumed) deps.sessions.drop(sessionKey, offered);
+  rec.upstreamAlpn = info.alpn;
+  rec.upstreamVersion = info.version;
+  rec.upstreamCipher = info.cipher;
+  rec.resumed = info.resumed;
+  checkUpstreamAlpn(plan, info.alpn);
+
+  // Step 11: relay plaintext. An upstream FIN or reset without close_notify is a truncation.
+  const r = await relay(
+    channelEndpoint(accepted.channel),
+    channelEndpoint(up, { truncation: "UPSTREAM_TRUNCATED" }),
+    relayOpts(),
+  );
+  rec.bytesUp = r.aToB;
+  rec.bytesDown = r.bToA;
+  if (!endedNormally(r) && r.error) throw r.error;
 }

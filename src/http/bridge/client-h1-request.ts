@@ -6,11 +6,13 @@
  */
 import { ProxyError } from "../../errors/proxy-error.ts";
 import { type Authority, formatAuthority } from "../../proxy/authority.ts";
+import { detachedString } from "../detached.ts";
 import type { RawField } from "../h1/fields.ts";
 import type { RequestHead as H1RequestHead } from "../h1/request-head.ts";
 import { asciiLower } from "../h1/syntax.ts";
+import { tokenList } from "../headers/names.ts";
 import type { HeaderField } from "../hpack/types.ts";
-import { checkAuthority, connectionTokens, isHopByHop } from "./fields.ts";
+import { checkAuthority, isHopByHop } from "./fields.ts";
 import type { RequestHead } from "./message.ts";
 
 /** A request answered locally with `status`, never dispatched. */
@@ -30,19 +32,24 @@ export class Refusal {
  * `bodyLength`) and connection-specific fields, except Connection and Upgrade on an upgrade
  * request (the header policy needs them to ask the origin for the switch).
  */
-export function forwardedFields(raw: readonly RawField[], upgrade: boolean): HeaderField[] {
-  const lower: HeaderField[] = new Array(raw.length);
-  for (let i = 0; i < raw.length; i++) {
-    const f = raw[i] as RawField;
-    lower[i] = [asciiLower(f[0]), f[1]];
+export function forwardedFields(
+  raw: readonly RawField[],
+  upgrade: boolean,
+  lowerNames?: readonly string[],
+): HeaderField[] {
+  const lower = lowerNames ?? raw.map((f) => asciiLower(f[0]));
+  let named: Set<string> | null = null;
+  for (let i = 0; i < lower.length; i++) {
+    if (lower[i] !== "connection") continue;
+    named ??= new Set<string>();
+    for (const token of tokenList((raw[i] as RawField)[1])) named.add(token);
   }
-  const named = connectionTokens(lower);
   const out: HeaderField[] = [];
   for (let i = 0; i < lower.length; i++) {
-    const f = lower[i] as HeaderField;
-    const n = f[0];
+    const n = lower[i] as string;
     if (n === "host" || n === "expect") continue;
-    if (!isHopByHop(n, named) || (upgrade && (n === "connection" || n === "upgrade"))) out.push(f);
+    if (!isHopByHop(n, named) || (upgrade && (n === "connection" || n === "upgrade")))
+      out.push([n, (raw[i] as RawField)[1]]);
   }
   return out;
 }
@@ -51,10 +58,22 @@ export function lowerFields(raw: readonly RawField[] | null): HeaderField[] | nu
   return raw && raw.length > 0 ? raw.map(([n, v]) => [asciiLower(n), v]) : null;
 }
 
-function authorityOf(head: H1RequestHead, target: Authority): string {
+/**
+ * The last Host value a connection's requests named that passed `checkAuthority` against its
+ * (fixed) target: the check is a pure function of the two, so the same string passes again.
+ */
+export interface AuthorityMemo {
+  checkedHost: string | null;
+}
+
+function authorityOf(head: H1RequestHead, target: Authority, memo: AuthorityMemo | undefined): string {
   const t = head.target;
-  const host = head.rawHeaders.find(([n]) => asciiLower(n) === "host")?.[1] ?? null;
-  if (host !== null) checkAuthority(host, target);
+  const at = head.lowerNames.indexOf("host");
+  const host = at < 0 ? null : (head.rawHeaders[at] as RawField)[1];
+  if (host !== null && (memo === undefined || host !== memo.checkedHost)) {
+    checkAuthority(host, target);
+    if (memo !== undefined) memo.checkedHost = detachedString(host); // kept while the connection idles
+  }
   if (t.form === "absolute") {
     const explicitPort = /:[0-9]+$/.test(t.authority);
     checkAuthority(t.scheme === "http" && !explicitPort ? `${t.authority}:80` : t.authority, target);
@@ -63,14 +82,18 @@ function authorityOf(head: H1RequestHead, target: Authority): string {
   return host ?? formatAuthority(target);
 }
 
-/** The RequestHead for `head`, or the Refusal to answer instead. */
-export function bridgeRequest(head: H1RequestHead, target: Authority): RequestHead | Refusal {
+/** The RequestHead for `head`, or the Refusal to answer instead; `memo` is the connection's (always the same target). */
+export function bridgeRequest(
+  head: H1RequestHead,
+  target: Authority,
+  memo?: AuthorityMemo,
+): RequestHead | Refusal {
   if (head.method === "CONNECT") {
     return new Refusal(405, new ProxyError("HTTP_BAD_REQUEST", "CONNECT inside a tunnel is not supported"));
   }
   let authority: string;
   try {
-    authority = authorityOf(head, target);
+    authority = authorityOf(head, target, memo);
   } catch (err) {
     return new Refusal(421, ProxyError.wrap(err, "HTTP_BAD_REQUEST"));
   }
@@ -79,18 +102,19 @@ export function bridgeRequest(head: H1RequestHead, target: Authority): RequestHe
     method: head.method,
     authority,
     path: t.form === "origin" || t.form === "absolute" ? t.path : "*",
-    fields: forwardedFields(head.rawHeaders, head.upgrade !== null),
+    fields: forwardedFields(head.rawHeaders, head.upgrade !== null, head.lowerNames),
     clientProtocol: "h1",
     bodyLength: head.body.kind === "none" ? null : head.body.kind === "length" ? head.body.length : -1,
-    clientCase: clientCase(head.rawHeaders),
+    clientCase: clientCase(head.rawHeaders, head.lowerNames),
   };
 }
 
 /** The client's spelling of each field name, by lowercase name (the first spelling wins). */
-export function clientCase(raw: readonly RawField[]): Map<string, string> {
+export function clientCase(raw: readonly RawField[], lowerNames?: readonly string[]): Map<string, string> {
   const map = new Map<string, string>();
-  for (const [n] of raw) {
-    const lower = asciiLower(n);
+  for (let i = 0; i < raw.length; i++) {
+    const n = (raw[i] as RawField)[0];
+    const lower = lowerNames === undefined ? asciiLower(n) : (lowerNames[i] as string);
     if (!map.has(lower)) map.set(lower, n);
   }
   return map;

@@ -35,6 +35,11 @@ function errorAnswer(q: ResponseQueue, ex: Exchange, err: ProxyError): void {
 
 const DIGITS = /^[0-9]{1,15}$/;
 
+/** A Content-Length of 1-15 digits as sent on: without leading zeros (the usual value is already). */
+function canonicalLength(digits: string): string {
+  return digits.length > 1 && digits.charCodeAt(0) === 0x30 ? String(Number(digits)) : digits;
+}
+
 /** The framing `frame` chose, and the length for Framing.Length. */
 interface Framed {
   out: HeaderField[];
@@ -64,11 +69,11 @@ function frame(ex: Exchange, status: number, fields: readonly HeaderField[], bod
   let length = 0;
   if (bodyless || ex.method === "HEAD" || status === 204 || status === 304) {
     framing = Framing.None;
-    if (single && status !== 204) out.push(["content-length", String(Number(first))]);
+    if (single && status !== 204) out.push(["content-length", canonicalLength(first as string)]);
   } else if (single) {
     framing = Framing.Length;
     length = Number(first);
-    out.push(["content-length", String(length)]);
+    out.push(["content-length", canonicalLength(first as string)]);
   } else if (ex.version === "1.1") {
     framing = Framing.Chunked;
     out.push(["transfer-encoding", "chunked"]);

@@ -24,7 +24,7 @@ import {
 } from "../h1/request-head.ts";
 import { concatBytes } from "./bytes.ts";
 import { type Exchange, ResponseQueue } from "./client-h1-queue.ts";
-import { bridgeRequest, lowerFields, Refusal } from "./client-h1-request.ts";
+import { type AuthorityMemo, bridgeRequest, lowerFields, Refusal } from "./client-h1-request.ts";
 import { clientH1Responder } from "./client-h1-responder.ts";
 import type { BodySink, ByteSink, Dispatcher, RequestHead } from "./message.ts";
 
@@ -64,7 +64,7 @@ interface Bound {
   readonly c: ClientH1;
 }
 
-class ClientH1 {
+class ClientH1 implements AuthorityMemo {
   readonly #ep: Endpoint;
   readonly #opts: ClientH1Options;
   readonly #queue: ResponseQueue;
@@ -85,6 +85,8 @@ class ClientH1 {
   #again = false;
   #closed = false;
   #failure: ProxyError | null = null;
+  /** See AuthorityMemo: a field here rather than one more object per connection. */
+  checkedHost: string | null = null;
 
   constructor(ep: Endpoint, opts: ClientH1Options) {
     this.#ep = ep;
@@ -203,7 +205,8 @@ class ClientH1 {
     }
     if (parsed.kind === "incomplete") return EMPTY;
     this.#scanner.reset();
-    return this.#onHead(parsed.head, chunk.subarray(parsed.consumed));
+    const rest = parsed.consumed === chunk.length ? EMPTY : chunk.subarray(parsed.consumed);
+    return this.#onHead(parsed.head, rest);
   }
 
   #stepBody(chunk: Uint8Array): Uint8Array {
@@ -239,7 +242,7 @@ class ClientH1 {
   #onHead(head: H1RequestHead, rest: Uint8Array): Uint8Array {
     const ex = this.#queue.open(head.method, head.version, head.keepAlive, head.upgrade !== null);
     if (ex.closeAfter) this.#lastRequest = true;
-    const req = this.#opts.route ? this.#opts.route(head) : bridgeRequest(head, this.#opts.target);
+    const req = this.#opts.route ? this.#opts.route(head) : bridgeRequest(head, this.#opts.target, this);
     if (req instanceof Refusal) {
       this.#refuse(ex, req.status, req.error);
       return EMPTY;

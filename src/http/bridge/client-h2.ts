@@ -1,17 +1,25 @@
 /**
- * The client side of an HTTP-mode tunnel when the client speaks HTTP/2: a node:http2 server fed
- * with the decrypted tunnel (`emit("connection")`), each stream turned into a RequestHead for the
- * dispatcher. Raw header order is kept (rawHeaders). Extended CONNECT (RFC 8441) is not offered.
+ * The client side of an HTTP-mode tunnel when the client speaks HTTP/2: the decrypted tunnel's
+ * bytes go through our server-role session (src/http/h2/server-session.ts, pure) and each request
+ * stream becomes a RequestHead for the dispatcher; what the session queues is written back. Raw
+ * header order is kept (fields in wire order, lowercase names). Extended CONNECT (RFC 8441) is
+ * not offered: CONNECT and `:protocol` are answered 405.
+ *
+ * Backpressure: request body bytes are granted back to the client (WINDOW_UPDATE) only as the
+ * dispatcher's sink takes them; response bytes go out within the client's windows, and a full
+ * client socket stops both the response producers and the reading of more client frames.
  */
-import * as http2 from "node:http2";
 import { ProxyError } from "../../errors/proxy-error.ts";
-import { statusFor } from "../../errors/wire.ts";
 import type { Authority } from "../../proxy/authority.ts";
 import type { Endpoint } from "../../proxy/endpoint.ts";
+import { H2ErrorCode } from "../h2/errors.ts";
+import { H2ServerSession } from "../h2/server-session.ts";
+import type { H2ServerEvent } from "../h2/server-types.ts";
 import type { HeaderField } from "../hpack/types.ts";
-import { EndpointDuplex } from "./endpoint-duplex.ts";
-import { checkAuthority, withoutHopByHop } from "./fields.ts";
-import type { BodySink, Dispatcher, Responder } from "./message.ts";
+import { type ExchangeHost, H2Exchange } from "./client-h2-exchange.ts";
+import { checkAuthority } from "./fields.ts";
+import { destroyAfterLinger } from "./linger.ts";
+import type { BodySink, Dispatcher } from "./message.ts";
 
 export interface ClientH2Options {
   target: Authority;
@@ -24,254 +32,274 @@ export interface ClientH2Options {
   onClose(err: ProxyError | null): void;
 }
 
-/**
- * Resets a stream. Bun's `stream.close(code)` sends an empty END_STREAM DATA frame before the
- * RST_STREAM, which a client reads as a clean end: a truncation would pass for a complete
- * response. `destroy(err)` sends only RST_STREAM(INTERNAL_ERROR).
- */
-function resetStream(stream: http2.ServerHttp2Stream, why: string): void {
-  if (!stream.destroyed) stream.destroy(new Error(why));
-}
+type RequestEvent = Extract<H2ServerEvent, { type: "request" }>;
 
-function pairs(raw: readonly string[]): HeaderField[] {
-  const out: HeaderField[] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2)
-    out.push([(raw[i] as string).toLowerCase(), raw[i + 1] as string]);
-  return out;
-}
-
-/** Response fields as a node:http2 headers object, order kept, repeated names as arrays. */
-function headersObject(status: number, fields: readonly HeaderField[]): http2.OutgoingHttpHeaders {
-  const obj: http2.OutgoingHttpHeaders = { ":status": status };
-  for (const [n, v] of withoutHopByHop(fields)) {
-    if (n.startsWith(":")) continue;
-    const prev = obj[n];
-    if (prev === undefined) obj[n] = v;
-    else obj[n] = Array.isArray(prev) ? [...prev, v] : [String(prev), v];
-  }
-  return obj;
-}
-
-function trailersObject(fields: readonly HeaderField[]): http2.OutgoingHttpHeaders {
-  const obj: http2.OutgoingHttpHeaders = {};
-  for (const [n, v] of withoutHopByHop(fields)) {
-    if (n.startsWith(":")) continue;
-    const prev = obj[n];
-    obj[n] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [String(prev), v];
-  }
-  return obj;
-}
-
-/** A short local answer (error, 405, 421) on a stream whose head was not sent yet. */
-function answer(stream: http2.ServerHttp2Stream, code: number, err: ProxyError, opts: ClientH2Options): void {
-  if (stream.destroyed || stream.headersSent) return;
-  stream.respond({ ":status": code, "content-type": "text/plain; charset=utf-8" });
-  stream.end(`${code} ${err.code}: ${err.message}\n`);
-  opts.onExchange(code);
-}
-
-function responderFor(stream: http2.ServerHttp2Stream, opts: ClientH2Options): Responder {
-  let status = 0;
-  return {
-    interim(s, fields) {
-      if (!stream.destroyed && !stream.headersSent) stream.additionalHeaders(headersObject(s, fields));
-    },
-    head(s, fields, bodyless) {
-      status = s;
-      let trailers: HeaderField[] | null = null;
-      const sink: BodySink = {
-        write(chunk) {
-          if (stream.destroyed) return true;
-          return stream.write(chunk);
-        },
-        end(t) {
-          trailers = t;
-          if (!stream.destroyed) stream.end();
-        },
-        abort() {
-          status = 0;
-          resetStream(stream, "upstream failed");
-        },
-        onDrain: null,
-      };
-      stream.on("drain", () => sink.onDrain?.());
-      stream.on("wantTrailers", () => {
-        const t = trailers;
-        // No trailers: an empty set ends the stream with an empty END_STREAM DATA frame. close()
-        // would send RST_STREAM(NO_ERROR) with no END_STREAM, which Go and Java clients read as a
-        // failed response (test/recipes.test.ts).
-        stream.sendTrailers(t && t.length > 0 ? trailersObject(t) : {});
-      });
-      stream.on("close", () => opts.onExchange(status));
-      if (stream.destroyed) return sink;
-      stream.respond(headersObject(s, fields), { endStream: bodyless, waitForTrailers: !bodyless });
-      return sink;
-    },
-    fail(err) {
-      if (stream.destroyed) return;
-      if (stream.headersSent) {
-        resetStream(stream, err.code);
-        return;
-      }
-      answer(stream, statusFor(err), err, opts);
-    },
-  };
-}
-
-function onStream(
-  stream: http2.ServerHttp2Stream,
-  flags: number,
-  raw: string[],
-  opts: ClientH2Options,
-): void {
-  stream.on("error", () => {}); // a reset is reported through close/aborted
-  // One pass: pseudo-headers (the last of a name wins) apart from the regular fields.
-  const fields = pairs(raw);
-  const regular: HeaderField[] = [];
-  let method = "";
-  let authority: string | undefined;
-  let path: string | undefined;
-  let protocol = false;
+/** Whether an `expect` field lists 100-continue (RFC 9110 §10.1.1). */
+function expectsContinue(fields: readonly HeaderField[]): boolean {
   for (let i = 0; i < fields.length; i++) {
     const f = fields[i] as HeaderField;
-    const n = f[0];
-    if (n.charCodeAt(0) !== 58 /* ":" */) regular.push(f);
-    else if (n === ":method") method = f[1];
-    else if (n === ":authority") authority = f[1];
-    else if (n === ":path") path = f[1];
-    else if (n === ":protocol") protocol = true;
+    if (f[0] === "expect" && /(?:^|,)\s*100-continue\s*(?:,|$)/i.test(f[1])) return true;
   }
-  const responder = responderFor(stream, opts);
-  if (method === "CONNECT" || protocol) {
-    answer(stream, 405, new ProxyError("HTTP_BAD_REQUEST", "CONNECT inside a tunnel is not supported"), opts);
-    return;
-  }
-  try {
-    checkAuthority(authority ?? null, opts.target);
-  } catch (err) {
-    answer(stream, 421, ProxyError.wrap(err, "HTTP_BAD_REQUEST"), opts);
-    return;
-  }
-  const endStream = (flags & 0x1) !== 0;
-  const cl = regular.find(([n]) => n === "content-length")?.[1];
-  const declared = cl === undefined ? -1 : Number(cl);
-  const sink = opts.dispatcher.request(
-    {
-      method,
-      authority: authority ?? "",
-      path: path ?? "/",
-      fields: regular,
-      clientProtocol: "h2",
-      bodyLength: endStream ? null : declared,
-    },
-    responder,
-  );
-  if (endStream) {
-    sink.end(null);
-    return;
-  }
-  let received = 0;
-  let trailers: HeaderField[] | null = null;
-  stream.on("trailers", (_h, _f, rawTrailers: string[]) => {
-    trailers = pairs(rawTrailers ?? []);
-  });
-  stream.on("data", (chunk: Buffer) => {
-    received += chunk.length;
-    if (declared >= 0 && received > declared) {
-      sink.abort(new ProxyError("HTTP_BAD_REQUEST", "DATA exceeds content-length"));
-      resetStream(stream, "DATA exceeds content-length");
-      return;
-    }
-    if (!sink.write(chunk)) stream.pause();
-  });
-  sink.onDrain = () => stream.resume();
-  stream.on("end", () => {
-    if (declared >= 0 && received !== declared) {
-      sink.abort(new ProxyError("HTTP_BAD_REQUEST", "DATA does not match content-length"));
-      resetStream(stream, "DATA does not match content-length");
-      return;
-    }
-    sink.end(trailers);
-  });
-  stream.on("aborted", () => sink.abort(new ProxyError("IO", "client reset the stream")));
+  return false;
 }
 
-/** One tunnel's client side, as the shared server's handlers find it (by session). */
-interface H2Tunnel {
-  readonly opts: ClientH2Options;
-  readonly duplex: EndpointDuplex;
-  closed: boolean;
+/** A request sink for a request the dispatcher refused to take (it threw). */
+function dropSink(): BodySink {
+  return { write: () => true, end: () => {}, abort: () => {}, onDrain: null };
 }
 
-/**
- * The node:http2 servers (never listening) that tunnels are handed to, one per settings pair and
- * shared by every tunnel: a server per tunnel cost about 1 KiB per idle tunnel. A server forgets
- * a session when it closes.
- */
-const servers = new Map<string, http2.Http2Server>();
-/** The tunnel whose duplex a server is taking: its "session" event fires inside `emit("connection")`. */
-let connecting: H2Tunnel | null = null;
-const tunnelOf = new WeakMap<object, H2Tunnel>();
+class ClientH2 implements ExchangeHost {
+  readonly session: H2ServerSession;
+  readonly #ep: Endpoint;
+  readonly #opts: ClientH2Options;
+  /** Open exchanges by stream id, made on first use and dropped when empty. */
+  #exchanges: Map<number, H2Exchange> | null = null;
+  /** Exchanges waiting for the client's socket to drain; made on first use. */
+  #socketWaiters: H2Exchange[] | null = null;
+  /** The last write to the client found its socket full: input is paused until `drain`. */
+  #blocked = false;
+  /** The client finished sending (FIN / close_notify) or sent GOAWAY: close once streams end. */
+  #ending = false;
+  /** Our side was ended (after GOAWAY or the last stream): waiting for the socket to close. */
+  #ended = false;
+  #closed = false;
+  #failure: ProxyError | null = null;
 
-function closeTunnel(t: H2Tunnel, err: ProxyError | null): void {
-  if (t.closed) return;
-  t.closed = true;
-  t.opts.onClose(err);
-}
-
-function serverFor(opts: ClientH2Options): http2.Http2Server {
-  const key = `${opts.maxConcurrentStreams} ${opts.maxHeaderListSize}`;
-  const known = servers.get(key);
-  if (known !== undefined) return known;
-  const server = http2.createServer({
-    settings: {
-      enablePush: false,
-      enableConnectProtocol: false,
+  constructor(ep: Endpoint, opts: ClientH2Options) {
+    this.#ep = ep;
+    this.#opts = opts;
+    this.session = new H2ServerSession({
       maxConcurrentStreams: opts.maxConcurrentStreams,
       maxHeaderListSize: opts.maxHeaderListSize,
+    });
+    this.session.start(); // our SETTINGS are queued first: a client frame read at start is answered after them
+    const handlers = { c: this, ...ClientH2.#handlers };
+    ep.start(handlers);
+    this.flush();
+  }
+
+  /**
+   * The endpoint's handlers, shared by every connection: each gets `{ c, ...these }` (own
+   * properties, no closures; safe for an endpoint wrapper that copies handlers with a spread).
+   */
+  static readonly #handlers = {
+    data(this: { c: ClientH2 }, chunk: Uint8Array): void {
+      this.c.#onBytes(chunk);
     },
-  });
-  server.on("stream", (stream, _headers, flags, raw) => {
-    const t = tunnelOf.get(stream.session as object);
-    if (t === undefined) resetStream(stream as http2.ServerHttp2Stream, "no tunnel for this session");
-    else onStream(stream as http2.ServerHttp2Stream, flags, raw as string[], t.opts);
-  });
-  server.on("session", (session) => {
-    const t = connecting;
-    if (t === null) {
-      session.destroy(); // not handed over by serveClientH2: never happens
+    end(this: { c: ClientH2 }): void {
+      this.c.#onInputEnd();
+    },
+    error(this: { c: ClientH2 }, err: ProxyError): void {
+      this.c.#teardown(err);
+    },
+    drain(this: { c: ClientH2 }): void {
+      this.c.#onSocketDrain();
+    },
+    close(this: { c: ClientH2 }): void {
+      this.c.#teardown(null);
+    },
+  };
+
+  close(): void {
+    this.#ep.destroy();
+    this.#teardown(null);
+  }
+
+  // ExchangeHost
+
+  flush(): boolean {
+    const out = this.session.takeOutput();
+    if (this.#closed || this.#ended) return !this.#blocked;
+    for (let i = 0; i < out.length; i++) {
+      if (!this.#ep.write(out[i] as Uint8Array) && !this.#blocked) {
+        this.#blocked = true;
+        this.#ep.pause(); // no more client frames (and answers to them) until the socket drains
+      }
+    }
+    return !this.#blocked;
+  }
+
+  waitSocket(ex: H2Exchange): void {
+    this.#socketWaiters ??= [];
+    this.#socketWaiters.push(ex);
+  }
+
+  finished(ex: H2Exchange, status: number): void {
+    if (ex.requestDone) this.#drop(ex.id);
+    if (status >= 0) this.#opts.onExchange(status);
+    this.#maybeEnd();
+  }
+
+  // Input
+
+  #onBytes(chunk: Uint8Array): void {
+    if (this.#closed || this.#ended) return; // after our end nothing more is answered
+    const events = this.session.receive(chunk);
+    for (let i = 0; i < events.length; i++) this.#onEvent(events[i] as H2ServerEvent);
+    this.flush();
+    this.#maybeEnd();
+  }
+
+  #onEvent(ev: H2ServerEvent): void {
+    switch (ev.type) {
+      case "request":
+        this.#onRequest(ev);
+        return;
+      case "data": {
+        const ex = this.#exchanges?.get(ev.streamId);
+        const sink = ex?.request;
+        if (!ex || !sink) this.session.consumed(ev.streamId, ev.data.length);
+        else if (!sink.write(ev.data) || ex.unacked > 0)
+          ex.unacked += ev.data.length; // granted on onDrain
+        else this.session.consumed(ev.streamId, ev.data.length);
+        return;
+      }
+      case "end": {
+        const ex = this.#exchanges?.get(ev.streamId);
+        if (!ex) return;
+        ex.requestDone = true;
+        if (ex.done) this.#drop(ex.id);
+        ex.request?.end(ev.trailers);
+        return;
+      }
+      case "reset": {
+        const ex = this.#exchanges?.get(ev.streamId);
+        if (!ex) return;
+        this.#drop(ev.streamId);
+        ex.gone(
+          ev.remote
+            ? new ProxyError("IO", "client reset the stream")
+            : new ProxyError("HTTP_BAD_REQUEST", `malformed request body (HTTP/2 error ${ev.code})`),
+        );
+        return;
+      }
+      case "drained":
+        this.#exchanges?.get(ev.streamId)?.windowFree();
+        return;
+      case "goaway":
+        this.#ending = true;
+        return;
+      case "connection-error":
+        this.#failure ??= ev.error;
+        this.#abandonAll(ev.error);
+        this.#endOutput(); // the GOAWAY naming the error goes first
+        return;
+    }
+  }
+
+  #onRequest(ev: RequestEvent): void {
+    const id = ev.streamId;
+    const r = ev.request;
+    const ex = new H2Exchange(this, id);
+    this.#exchanges ??= new Map();
+    this.#exchanges.set(id, ex);
+    if (ev.oversize) {
+      ex.answer(431, new ProxyError("HEADERS_TOO_LARGE", "request header list exceeds the limit"));
       return;
     }
-    tunnelOf.set(session, t);
-    session.on("close", () => {
-      closeTunnel(t, t.duplex.failure);
-      t.duplex.destroy();
-    });
-    session.on("error", (e) => closeTunnel(t, ProxyError.wrap(e, "HTTP_PROTOCOL")));
-    // The client finished sending (FIN or close_notify): let open streams finish, then close.
-    t.duplex.on("end", () => {
-      if (!session.closed) session.close();
-    });
-  });
-  servers.set(key, server);
-  return server;
+    if (r.method === "CONNECT" || r.protocol !== null) {
+      ex.answer(405, new ProxyError("HTTP_BAD_REQUEST", "CONNECT inside a tunnel is not supported"));
+      return;
+    }
+    try {
+      checkAuthority(r.authority, this.#opts.target);
+    } catch (err) {
+      ex.answer(421, ProxyError.wrap(err, "HTTP_BAD_REQUEST"));
+      return;
+    }
+    const head = {
+      method: r.method,
+      authority: r.authority ?? "",
+      path: r.path ?? "/",
+      fields: r.fields,
+      clientProtocol: "h2" as const,
+      bodyLength: ev.endStream ? null : (r.contentLength ?? -1),
+    };
+    // `Expect: 100-continue` (curl sends it before large uploads) is answered here, as node:http2
+    // did, and never passed on (src/http/headers/names.ts).
+    if (!ev.endStream && expectsContinue(r.fields)) ex.interim(100, []);
+    let sink: H2Exchange["request"];
+    try {
+      sink = this.#opts.dispatcher.request(head, ex);
+    } catch (err) {
+      ex.fail(ProxyError.wrap(err, "INTERNAL"));
+      sink = dropSink();
+    }
+    if (ex.requestDone) return; // reset meanwhile
+    ex.request = sink;
+    if (sink !== null) sink.onDrain = () => this.#requestDrained(ex);
+  }
+
+  #drop(id: number): void {
+    const m = this.#exchanges;
+    if (m === null) return;
+    m.delete(id);
+    if (m.size === 0) this.#exchanges = null;
+  }
+
+  /** The request sink has room again: grant the client what it held. */
+  #requestDrained(ex: H2Exchange): void {
+    const n = ex.unacked;
+    if (n === 0 || this.#closed) return;
+    ex.unacked = 0;
+    this.session.consumed(ex.id, n);
+    this.flush();
+  }
+
+  #onSocketDrain(): void {
+    if (!this.#blocked || this.#closed) return;
+    this.#blocked = false;
+    this.#ep.resume();
+    const waiters = this.#socketWaiters;
+    this.#socketWaiters = null;
+    if (waiters !== null) for (let i = 0; i < waiters.length; i++) (waiters[i] as H2Exchange).socketFree();
+  }
+
+  /** The client finished sending: requests still incoming can never complete. */
+  #onInputEnd(): void {
+    if (this.#closed) return;
+    this.#ending = true;
+    for (const ex of [...(this.#exchanges?.values() ?? [])]) {
+      if (ex.requestDone || !this.session.receiving(ex.id)) continue;
+      this.session.resetStream(ex.id, H2ErrorCode.CANCEL);
+      this.#drop(ex.id);
+      ex.gone(new ProxyError("IO", "client connection closed before the request body ended"));
+    }
+    this.flush();
+    this.#maybeEnd();
+  }
+
+  /** Ends our side once the client is ending and no stream is left. */
+  #maybeEnd(): void {
+    if (this.#ending && !this.#ended && !this.#closed && this.session.activeStreams === 0) this.#endOutput();
+  }
+
+  #endOutput(): void {
+    if (this.#ended || this.#closed) return;
+    this.flush();
+    this.#ended = true;
+    this.#ep.end();
+    destroyAfterLinger(this.#ep); // a client that keeps its side open is cut off
+  }
+
+  #abandonAll(err: ProxyError): void {
+    const all = [...(this.#exchanges?.values() ?? [])];
+    this.#exchanges = null;
+    this.#socketWaiters = null;
+    for (let i = 0; i < all.length; i++) (all[i] as H2Exchange).gone(err);
+  }
+
+  #teardown(err: ProxyError | null): void {
+    if (err) this.#failure ??= err;
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#abandonAll(err ?? new ProxyError("IO", "client connection closed"));
+    this.#opts.onClose(this.#failure);
+  }
 }
 
 /** Serves the decrypted client side of a tunnel as HTTP/2 until the client goes away. */
 export function serveClientH2(ep: Endpoint, opts: ClientH2Options): { close(): void } {
-  const server = serverFor(opts);
-  const duplex = new EndpointDuplex(ep);
-  const t: H2Tunnel = { opts, duplex, closed: false };
-  duplex.on("close", () => closeTunnel(t, duplex.failure));
-  connecting = t;
-  try {
-    server.emit("connection", duplex);
-  } finally {
-    connecting = null;
-  }
-  return {
-    close() {
-      duplex.destroy();
-    },
-  };
+  const conn = new ClientH2(ep, opts);
+  return { close: () => conn.close() };
 }

@@ -54,7 +54,7 @@ export function clientAccepts(accept: string | null, codings: readonly string[])
 
 /** Whether the proxy can decode every coding (unknown codings are passed through undecoded). */
 export function canDecode(codings: readonly string[]): boolean {
-  return codings.length <= MAX_CODINGS && codings.every((c) => FACTORIES[c] !== undefined);
+  return codings.length <= MAX_CODINGS && codings.every((c) => Object.hasOwn(FACTORIES, c));
 }
 
 export interface DecodeSink {

@@ -11,7 +11,10 @@ export { CONNECTION_SPECIFIC };
 
 /** First value of `name` (lowercase), or null. */
 export function fieldValue(fields: readonly HeaderField[], name: string): string | null {
-  for (const [n, v] of fields) if (n === name) return v;
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i] as HeaderField;
+    if (f[0] === name) return f[1];
+  }
   return null;
 }
 

@@ -75,6 +75,14 @@ function connectionPlan(
   return { connector: ws.connector, alpn: undefined, alps: true };
 }
 
+/**
+ * The channel's session callback, made outside openUpstream: a closure made inside would keep
+ * that call's whole scope for as long as the connection lives.
+ */
+function sessionSink(slot: UpstreamOpenDeps["session"]): (s: Uint8Array) => void {
+  return (s) => slot.set(s);
+}
+
 export async function openUpstream(
   deps: UpstreamOpenDeps,
   socket?: Socket,
@@ -97,7 +105,7 @@ export async function openUpstream(
     throw err;
   }
   const channel = new SecureChannel(tcp, conn, "upstream");
-  channel.onSession = (s) => deps.session.set(s);
+  channel.onSession = sessionSink(deps.session);
   tcp.resume();
   try {
     const info = await withTimeout(channel.handshake(), deps.handshakeTimeoutMs, () => {

@@ -235,15 +235,23 @@ export class ChunkedDecoder {
 
 /** One chunk carrying `data`; an empty input gives no bytes (an empty chunk would end the body). */
 export function encodeChunk(data: Uint8Array): Uint8Array {
-  if (data.length === 0) return EMPTY;
-  const size = encodeLatin1(`${data.length.toString(16)}\r\n`);
-  const out = new Uint8Array(size.length + data.length + 2);
-  out.set(size, 0);
-  out.set(data, size.length);
+  const n = data.length;
+  if (n === 0) return EMPTY;
+  // The size in lowercase hex (as `toString(16)` spells it), written in place: one allocation.
+  let digits = 1;
+  for (let v = n; v >= 16; v = Math.floor(v / 16)) digits++;
+  const out = new Uint8Array(digits + 2 + n + 2);
+  for (let i = digits - 1, v = n; i >= 0; i--, v = Math.floor(v / 16)) out[i] = LOWER_HEX[v % 16] as number;
+  out[digits] = CR;
+  out[digits + 1] = LF;
+  out.set(data, digits + 2);
   out[out.length - 2] = CR;
   out[out.length - 1] = LF;
   return out;
 }
+
+/** "0123456789abcdef" as octets. */
+const LOWER_HEX = Uint8Array.from("0123456789abcdef", (c) => c.charCodeAt(0));
 
 /**
  * The last chunk, the trailer fields (validated and written exactly as given, see writer.ts) and

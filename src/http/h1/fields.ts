@@ -24,33 +24,41 @@ export interface FieldParseResult {
   obsFold: boolean;
 }
 
-/** Parses the field lines `lines[1 .. lines.length - 2]` of a scanned head. */
+/**
+ * Parses the field lines `lines[1 .. lines.length - 2]` of a scanned head. `text`, when given, is
+ * `buf` from offset 0 decoded as ISO-8859-1 (at least up to the last field line): names and values
+ * are then cut from it instead of being decoded one by one, and so keep it alive (a caller that
+ * stores one past the message makes a `detachedString` of it).
+ */
 export function parseFieldLines(
   buf: Uint8Array,
   lines: readonly number[],
   side: H1Side,
   tolerant: boolean,
+  text?: string,
 ): FieldParseResult {
-  const fields: RawField[] = [];
-  let spaceBeforeColon = false;
-  let obsFold = false;
-  for (let i = 1; i + 1 < lines.length; i++) {
-    const start = lines[i] ?? 0;
-    const end = (lines[i + 1] ?? 0) - 2;
+  const out: FieldParseResult = { fields: [], spaceBeforeColon: false, obsFold: false };
+  const n = lines.length;
+  if (n < 3) return out;
+  // Without `text`, each name and value is decoded on its own: a slice of a shared text would keep
+  // that whole text alive for as long as the caller keeps any one value (detached.ts).
+  const src = text ?? null;
+  const fields = out.fields;
+  for (let i = 1; i + 1 < n; i++) {
+    const start = lines[i] as number;
+    const end = (lines[i + 1] as number) - 2;
     const first = buf[start];
     if (first === SP || first === HTAB) {
       const prev = fields[fields.length - 1];
       if (!tolerant || prev === undefined) throw new H1Error(side, "OBS_FOLD", "obsolete line folding");
-      const more = trimmed(buf, start, end);
+      const more = trimmedText(buf, start, end, src);
       prev[1] = prev[1].length === 0 ? more : more.length === 0 ? prev[1] : `${prev[1]} ${more}`;
-      obsFold = true;
+      out.obsFold = true;
       continue;
     }
-    const parsed = parseFieldLine(buf, start, end, side, tolerant);
-    if (parsed.spaceBeforeColon) spaceBeforeColon = true;
-    fields.push(parsed.field);
+    fields.push(fieldAt(buf, start, end, side, tolerant, src, out));
   }
-  return { fields, spaceBeforeColon, obsFold };
+  return out;
 }
 
 /** One field line `[start, end)` (CRLF excluded), not starting with SP / HTAB. */
@@ -61,18 +69,68 @@ export function parseFieldLine(
   side: H1Side,
   tolerant: boolean,
 ): { field: RawField; spaceBeforeColon: boolean } {
-  const scan = scanFieldName(buf, start, end);
-  if (scan.kind === "bad-char") throw new H1Error(side, "BAD_FIELD_NAME", "invalid character in field name");
-  if (scan.kind === "blank-in-name")
-    throw new H1Error(side, "BAD_FIELD_NAME", "whitespace inside field name");
-  if (scan.kind === "no-colon") throw new H1Error(side, "BAD_FIELD_NAME", "field line without colon");
-  const { nameEnd, colon } = scan;
-  if (nameEnd !== colon && !tolerant)
-    throw new H1Error(side, "SPACE_BEFORE_COLON", "whitespace between field name and colon");
+  const flags = { spaceBeforeColon: false };
+  const field = fieldAt(buf, start, end, side, tolerant, null, flags);
+  return { field, spaceBeforeColon: flags.spaceBeforeColon };
+}
+
+/**
+ * The field line `[start, end)`; names and values are cut from `text` (decoded from offset 0)
+ * when given. Sets `flags.spaceBeforeColon` when tolerant mode removed blanks before the colon.
+ */
+function fieldAt(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  side: H1Side,
+  tolerant: boolean,
+  text: string | null,
+  flags: { spaceBeforeColon: boolean },
+): RawField {
+  const colon = nameColon(buf, start, end);
+  if (colon === BAD_CHAR) throw new H1Error(side, "BAD_FIELD_NAME", "invalid character in field name");
+  if (colon === BLANK_IN_NAME) throw new H1Error(side, "BAD_FIELD_NAME", "whitespace inside field name");
+  if (colon === NO_COLON) throw new H1Error(side, "BAD_FIELD_NAME", "field line without colon");
+  const nameEnd = nameEndBefore(buf, start, colon);
+  if (nameEnd !== colon) {
+    if (!tolerant) throw new H1Error(side, "SPACE_BEFORE_COLON", "whitespace between field name and colon");
+    flags.spaceBeforeColon = true;
+  }
   if (nameEnd === start) throw new H1Error(side, "BAD_FIELD_NAME", "empty field name");
-  const value = fieldLineValue(buf, colon + 1, end);
-  if (value === null) throw new H1Error(side, "BAD_FIELD_VALUE", "control character in field value");
-  return { field: [latin1(buf, start, nameEnd), value], spaceBeforeColon: nameEnd !== colon };
+  for (let i = colon + 1; i < end; i++) {
+    if (!isFieldValueByte(buf[i] as number))
+      throw new H1Error(side, "BAD_FIELD_VALUE", "control character in field value");
+  }
+  const name = text === null ? latin1(buf, start, nameEnd) : text.slice(start, nameEnd);
+  return [name, trimmedText(buf, colon + 1, end, text)];
+}
+
+/** `nameColon` failures (offsets are never negative). */
+const BAD_CHAR = -1;
+const BLANK_IN_NAME = -2;
+const NO_COLON = -3;
+
+/** Scans `[start, end)` for `token OWS ":"`: the colon's offset, or one of the failures above. */
+function nameColon(buf: Uint8Array, start: number, end: number): number {
+  for (let i = start; i < end; i++) {
+    const b = buf[i] as number;
+    if (b === COLON) return i;
+    if (TCHAR[b] === 1) continue;
+    if (b === SP || b === HTAB) {
+      let j = i;
+      while (j < end && (buf[j] === SP || buf[j] === HTAB)) j++;
+      return j < end && buf[j] === COLON ? j : BLANK_IN_NAME;
+    }
+    return BAD_CHAR;
+  }
+  return NO_COLON;
+}
+
+/** Where the name ends: the colon, or the first of the blanks before it (a name holds no blanks). */
+function nameEndBefore(buf: Uint8Array, start: number, colon: number): number {
+  let e = colon;
+  while (e > start && (buf[e - 1] === SP || buf[e - 1] === HTAB)) e--;
+  return e;
 }
 
 /** A field line's name as scanned: where it ends and where its colon is, or what is wrong with it. */
@@ -88,38 +146,35 @@ export type FieldNameScan =
  * "blank-in-name". The name may be empty (`colon === start`).
  */
 export function scanFieldName(buf: Uint8Array, start: number, end: number): FieldNameScan {
-  for (let i = start; i < end; i++) {
-    const b = buf[i] ?? 0;
-    if (b === COLON) return { kind: "name", nameEnd: i, colon: i };
-    if (b === SP || b === HTAB) {
-      let j = i;
-      while (j < end && (buf[j] === SP || buf[j] === HTAB)) j++;
-      return j < end && buf[j] === COLON ? { kind: "name", nameEnd: i, colon: j } : { kind: "blank-in-name" };
-    }
-    if (TCHAR[b] !== 1) return { kind: "bad-char" };
-  }
-  return { kind: "no-colon" };
+  const colon = nameColon(buf, start, end);
+  if (colon === BAD_CHAR) return { kind: "bad-char" };
+  if (colon === BLANK_IN_NAME) return { kind: "blank-in-name" };
+  if (colon === NO_COLON) return { kind: "no-colon" };
+  return { kind: "name", nameEnd: nameEndBefore(buf, start, colon), colon };
 }
 
 /** The value `[start, end)` of a field line trimmed of SP / HTAB, or null when a byte is not allowed. */
 export function fieldLineValue(buf: Uint8Array, start: number, end: number): string | null {
   for (let i = start; i < end; i++) if (!isFieldValueByte(buf[i] ?? 0)) return null;
-  return trimmed(buf, start, end);
+  return trimmedText(buf, start, end, null);
 }
 
-function trimmed(buf: Uint8Array, start: number, end: number): string {
+/** `[start, end)` trimmed of SP / HTAB, cut from `text` (decoded from offset 0) when given. */
+function trimmedText(buf: Uint8Array, start: number, end: number, text: string | null): string {
   let s = start;
   let e = end;
   while (s < e && (buf[s] === SP || buf[s] === HTAB)) s++;
   while (e > s && (buf[e - 1] === SP || buf[e - 1] === HTAB)) e--;
-  return latin1(buf, s, e);
+  return text === null ? latin1(buf, s, e) : text.slice(s, e);
 }
 
 /** Values of every field line named `lowerName` (case-insensitive), in order. */
 export function valuesOf(fields: readonly RawField[], lowerName: string): string[] {
   const out: string[] = [];
-  for (const [name, value] of fields) {
-    if (name.length === lowerName.length && name.toLowerCase() === lowerName) out.push(value);
+  for (let i = 0; i < fields.length; i++) {
+    const [name, value] = fields[i] as RawField;
+    if (name.length === lowerName.length && (name === lowerName || name.toLowerCase() === lowerName))
+      out.push(value);
   }
   return out;
 }

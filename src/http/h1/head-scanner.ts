@@ -40,9 +40,28 @@ export interface ScannedHead {
   lines: number[];
   /** How many bytes of the chunk passed to the last `push` belong to the head. */
   consumed: number;
+  /** Whether every byte of `bytes` is below 0x80 (its text then decodes natively: syntax.ts `latin1`). */
+  ascii: boolean;
 }
 
 const INITIAL_CAPACITY = 1024; // bytes; most heads fit, doubling covers the rest
+
+/** Byte classes for the scan loop: one table load per byte instead of a chain of comparisons. */
+const PLAIN = 0;
+const IS_CR = 1;
+const IS_LF = 2;
+const FORBIDDEN = 3;
+const HIGH = 4; // ≥ 0x80: allowed (obs-text), but the head is no longer ASCII
+const CLASS: Uint8Array = (() => {
+  const t = new Uint8Array(256);
+  for (let b = 0; b < 256; b++) {
+    if (b === CR) t[b] = IS_CR;
+    else if (b === LF) t[b] = IS_LF;
+    else if (isForbiddenHeadByte(b)) t[b] = FORBIDDEN;
+    else if (b >= 0x80) t[b] = HIGH;
+  }
+  return t;
+})();
 /** The empty accumulation buffer (shared: `append` replaces it before writing). */
 const NO_BYTES = new Uint8Array(0);
 
@@ -64,6 +83,7 @@ export class HeadScanner {
   private emptyLines = 0;
   private fields = 0;
   private lineStarts: number[] = [];
+  private ascii = true;
   private complete = false;
   private failed: H1Error | null = null;
 
@@ -85,6 +105,7 @@ export class HeadScanner {
     this.emptyLines = 0;
     this.fields = 0;
     this.lineStarts = [];
+    this.ascii = true;
     this.complete = false;
     this.failed = null;
   }
@@ -111,70 +132,99 @@ export class HeadScanner {
     const consumed = end - base;
     let bytes: Uint8Array;
     if (this.accLen === 0) {
-      bytes = chunk.subarray(this.headStart, consumed);
+      bytes =
+        this.headStart === 0 && consumed === chunk.length ? chunk : chunk.subarray(this.headStart, consumed);
     } else {
       this.append(chunk, consumed);
       bytes = this.acc.subarray(this.headStart, this.accLen);
     }
     this.total = end;
-    const lines = this.lineStarts.map((s) => s - this.headStart);
-    return { bytes, lines, consumed };
+    const lines = this.lineStarts;
+    // `reset()` replaces the array, so the caller may keep this one.
+    if (this.headStart !== 0)
+      for (let i = 0; i < lines.length; i++) lines[i] = (lines[i] as number) - this.headStart;
+    return { bytes, lines, consumed, ascii: this.ascii };
   }
 
   /** Scans `chunk` (whose first byte is at stream offset `base`); the stream end offset of the head, or -1. */
   private scan(chunk: Uint8Array, base: number): number {
+    // The state lives in locals while the loop runs (written back on every exit): the loop is
+    // the per-byte cost of every request.
     const { maxHeadBytes, maxHeaders, maxStartLineBytes } = this.limits;
-    for (let i = 0; i < chunk.length; i++) {
-      this.bytesExamined++;
-      const p = base + i;
-      const b = chunk[i] ?? 0;
-      if (p >= maxHeadBytes) {
-        throw new H1Error(this.side, "HEAD_TOO_LARGE", `head exceeds ${maxHeadBytes} bytes`, 431);
-      }
-      if (this.prevCR) {
-        if (b !== LF) throw new H1Error(this.side, "BARE_CR", "CR not followed by LF in head");
-        this.prevCR = false;
-        const empty = p - 1 === this.lineStart;
-        if (empty && !this.haveStartLine) {
-          if (++this.emptyLines > 1) {
-            throw new H1Error(
-              this.side,
-              "LEADING_EMPTY_LINES",
-              "more than one empty line before the start line",
-            );
+    let prevCR = this.prevCR;
+    let lineStart = this.lineStart;
+    let haveStartLine = this.haveStartLine;
+    let ascii = this.ascii;
+    let i = 0;
+    let threw = true;
+    try {
+      for (; i < chunk.length; i++) {
+        const p = base + i;
+        const b = chunk[i] as number;
+        if (p >= maxHeadBytes) {
+          throw new H1Error(this.side, "HEAD_TOO_LARGE", `head exceeds ${maxHeadBytes} bytes`, 431);
+        }
+        if (prevCR) {
+          if (b !== LF) throw new H1Error(this.side, "BARE_CR", "CR not followed by LF in head");
+          prevCR = false;
+          const empty = p - 1 === lineStart;
+          if (empty && !haveStartLine) {
+            if (++this.emptyLines > 1) {
+              throw new H1Error(
+                this.side,
+                "LEADING_EMPTY_LINES",
+                "more than one empty line before the start line",
+              );
+            }
+            this.headStart = lineStart = p + 1;
+            continue;
           }
-          this.headStart = this.lineStart = p + 1;
+          this.lineStarts.push(lineStart);
+          if (empty) {
+            i++;
+            threw = false;
+            return p + 1;
+          }
+          if (!haveStartLine) {
+            haveStartLine = true;
+          } else if (++this.fields > maxHeaders) {
+            throw new H1Error(this.side, "TOO_MANY_FIELDS", `more than ${maxHeaders} field lines`, 431);
+          }
+          lineStart = p + 1;
           continue;
         }
-        this.lineStarts.push(this.lineStart);
-        if (empty) return p + 1;
-        if (!this.haveStartLine) {
-          this.haveStartLine = true;
-        } else if (++this.fields > maxHeaders) {
-          throw new H1Error(this.side, "TOO_MANY_FIELDS", `more than ${maxHeaders} field lines`, 431);
+        const c = CLASS[b] as number;
+        if (c !== PLAIN) {
+          if (c === IS_CR) {
+            prevCR = true;
+            continue;
+          }
+          if (c === IS_LF) throw new H1Error(this.side, "BARE_LF", "LF without CR in head");
+          if (c === FORBIDDEN) throw new H1Error(this.side, "CONTROL_CHAR", "control character in head");
+          ascii = false;
         }
-        this.lineStart = p + 1;
-        continue;
-      }
-      if (b === CR) {
-        this.prevCR = true;
-        continue;
-      }
-      if (b === LF) throw new H1Error(this.side, "BARE_LF", "LF without CR in head");
-      if (isForbiddenHeadByte(b)) throw new H1Error(this.side, "CONTROL_CHAR", "control character in head");
-      if (!this.haveStartLine && p - this.lineStart >= maxStartLineBytes) {
-        if (this.side === "request") {
-          throw new H1Error(
-            this.side,
-            "URI_TOO_LONG",
-            `request line exceeds ${maxStartLineBytes} bytes`,
-            414,
-          );
+        if (!haveStartLine && p - lineStart >= maxStartLineBytes) {
+          if (this.side === "request") {
+            throw new H1Error(
+              this.side,
+              "URI_TOO_LONG",
+              `request line exceeds ${maxStartLineBytes} bytes`,
+              414,
+            );
+          }
+          throw new H1Error(this.side, "BAD_START_LINE", `status line exceeds ${maxStartLineBytes} bytes`);
         }
-        throw new H1Error(this.side, "BAD_START_LINE", `status line exceeds ${maxStartLineBytes} bytes`);
       }
+      threw = false;
+      return -1;
+    } finally {
+      // Bytes looked at: `i` of them, plus the one that broke a rule.
+      this.bytesExamined += threw ? i + 1 : i;
+      this.prevCR = prevCR;
+      this.lineStart = lineStart;
+      this.haveStartLine = haveStartLine;
+      this.ascii = ascii;
     }
-    return -1;
   }
 
   private append(chunk: Uint8Array, n: number): void {

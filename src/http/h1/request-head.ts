@@ -1,3 +1,4 @@
+import { detachedString } from "../detached.ts";
 import { H1Error } from "./errors.ts";
 import { parseFieldLines, type RawField, valuesOf } from "./fields.ts";
 import { connectionOptions, contentLength, persistent, transferCodings } from "./framing.ts";
@@ -59,6 +60,8 @@ export interface RequestHead {
   version: "1.0" | "1.1";
   /** Field lines in wire order, names in their original case, values trimmed. */
   rawHeaders: RawField[];
+  /** `rawHeaders`' names lowercased (same indices): computed once for every later lookup. */
+  lowerNames: string[];
   /** Target authority (absolute-form, authority-form) or the Host value; null on 1.0 without Host. */
   authority: string | null;
   body: RequestBody;
@@ -87,24 +90,27 @@ export function parseRequestHead(
  * that last chunk belonging to the head; the rest of that chunk is the body or the next request.
  * Call `reset()` before framing the next request.
  */
-export class RequestHeadScanner {
+export class RequestHeadScanner implements HostMemo {
   readonly scanner: HeadScanner;
 
   constructor(limits: RequestLimits = DEFAULT_REQUEST_LIMITS) {
+    this.maxUriBytes = limits.maxUriBytes;
     this.scanner = new HeadScanner("request", {
       maxHeadBytes: limits.maxHeadBytes,
       maxHeaders: limits.maxHeaders,
       maxStartLineBytes: MAX_METHOD_CHARS + 1 + limits.maxUriBytes + 1 + VERSION_CHARS,
     });
-    this.maxUriBytes = limits.maxUriBytes;
   }
 
   private readonly maxUriBytes: number;
+  /** The last Host value found valid on this connection (clients repeat it on every request). */
+  validHost: string | null = null;
 
   push(chunk: Uint8Array): RequestParse {
     const scanned = this.scanner.push(chunk);
     if (scanned === null) return INCOMPLETE;
-    return { kind: "head", head: buildRequestHead(scanned, this.maxUriBytes), consumed: scanned.consumed };
+    const head = buildRequestHead(scanned, this.maxUriBytes, this);
+    return { kind: "head", head, consumed: scanned.consumed };
   }
 
   reset(): void {
@@ -112,36 +118,65 @@ export class RequestHeadScanner {
   }
 }
 
-function buildRequestHead(scanned: ScannedHead, maxUriBytes: number): RequestHead {
+/** Where a connection keeps the last Host value found valid (the check depends on the string alone). */
+interface HostMemo {
+  validHost: string | null;
+}
+
+/** Lowercase names of the fields the head's framing and flags depend on. */
+const FRAMING_NAMES: ReadonlySet<string> = new Set([
+  "host",
+  "content-length",
+  "transfer-encoding",
+  "connection",
+  "upgrade",
+  "expect",
+]);
+
+function buildRequestHead(scanned: ScannedHead, maxUriBytes: number, memo: HostMemo): RequestHead {
   const { bytes, lines } = scanned;
-  const line = latin1(bytes, 0, (lines[1] ?? 2) - 2);
+  // The whole head decoded once; the request line, names and values are cut from it.
+  const text = latin1(bytes, 0, bytes.length, scanned.ascii);
+  const line = text.slice(0, (lines[1] ?? 2) - 2);
   const { method, rawTarget, version } = splitRequestLine(line);
   if (rawTarget.length > maxUriBytes) {
     throw new H1Error("request", "URI_TOO_LONG", `request-target exceeds ${maxUriBytes} bytes`, 414);
   }
   const target = parseTarget(rawTarget, method);
-  const { fields } = parseFieldLines(bytes, lines, "request", false);
+  const { fields } = parseFieldLines(bytes, lines, "request", false, text);
+  const lowerNames: string[] = new Array(fields.length);
+  // Only the few framing fields are looked up below: a short list instead of a pass per lookup.
+  let few: RawField[] = NO_FIELDS;
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i] as RawField;
+    const lower = asciiLower(f[0]);
+    lowerNames[i] = lower;
+    if (!FRAMING_NAMES.has(lower)) continue;
+    if (few === NO_FIELDS) few = [];
+    few.push(lower === f[0] ? f : [lower, f[1]]); // lowercase: each lookup below is then one compare
+  }
 
-  const hosts = valuesOf(fields, "host");
+  const hosts = valuesOf(few, "host");
   if (hosts.length > 1) throw new H1Error("request", "HOST_DUPLICATE", "more than one Host field");
   const host = hosts[0];
   if (host === undefined && version === "1.1")
     throw new H1Error("request", "HOST_MISSING", "HTTP/1.1 request without Host");
-  if (host !== undefined) {
+  if (host !== undefined && host !== memo.validHost) {
     if (host.length === 0) throw new H1Error("request", "HOST_INVALID", "empty Host");
     parseHostPort(host, false, "HOST_INVALID");
+    memo.validHost = detachedString(host); // the same string passes again; kept while idle
   }
 
-  const body = requestBody(fields, version, method);
-  const options = connectionOptions(fields);
-  const upgradeValues = valuesOf(fields, "upgrade");
+  const body = requestBody(few, version, method);
+  const options = connectionOptions(few);
+  const upgradeValues = valuesOf(few, "upgrade");
   const upgrade =
     version === "1.1" && options.has("upgrade") && upgradeValues.length > 0 && method !== "CONNECT"
       ? upgradeValues.join(", ")
       : null;
   const expectContinue =
     version === "1.1" &&
-    valuesOf(fields, "expect").some((v) => splitList(v).some((e) => asciiLower(e) === "100-continue"));
+    valuesOf(few, "expect").some((v) => splitList(v).some((e) => asciiLower(e) === "100-continue"));
   const authority =
     target.form === "absolute" || target.form === "authority" ? target.authority : (host ?? null);
   return {
@@ -149,6 +184,7 @@ function buildRequestHead(scanned: ScannedHead, maxUriBytes: number): RequestHea
     target,
     version,
     rawHeaders: fields,
+    lowerNames,
     authority,
     body,
     keepAlive: persistent(version, options),
@@ -157,19 +193,23 @@ function buildRequestHead(scanned: ScannedHead, maxUriBytes: number): RequestHea
   };
 }
 
+/** Shared and never written to: `few` is replaced by a new array before its first push. */
+const NO_FIELDS: RawField[] = [];
+
 function splitRequestLine(line: string): { method: string; rawTarget: string; version: "1.0" | "1.1" } {
   const sp1 = line.indexOf(" ");
   const sp2 = line.lastIndexOf(" ");
   if (sp1 <= 0 || sp2 === sp1) {
     throw new H1Error("request", "BAD_START_LINE", "request line is not 'method SP target SP version'");
   }
-  const method = line.slice(0, sp1);
-  if (!isTokenString(method)) throw new H1Error("request", "BAD_METHOD", "method is not a token");
+  const method = knownMethod(line, sp1) ?? line.slice(0, sp1);
+  if (method !== "GET" && !isTokenString(method))
+    throw new H1Error("request", "BAD_METHOD", "method is not a token");
   if (method.length > MAX_METHOD_CHARS) throw new H1Error("request", "BAD_METHOD", "method too long");
   const versionText = line.slice(sp2 + 1);
-  if (!/^HTTP\/[0-9]\.[0-9]$/.test(versionText))
-    throw new H1Error("request", "BAD_VERSION", "malformed HTTP version");
   if (versionText !== "HTTP/1.1" && versionText !== "HTTP/1.0") {
+    if (!/^HTTP\/[0-9]\.[0-9]$/.test(versionText))
+      throw new H1Error("request", "BAD_VERSION", "malformed HTTP version");
     throw new H1Error("request", "UNSUPPORTED_VERSION", `${versionText} not supported`, 505);
   }
   const rawTarget = line.slice(sp1 + 1, sp2);
@@ -177,6 +217,27 @@ function splitRequestLine(line: string): { method: string; rawTarget: string; ve
     throw new H1Error("request", "BAD_TARGET", "request-target empty or containing spaces");
   }
   return { method, rawTarget, version: versionText === "HTTP/1.1" ? "1.1" : "1.0" };
+}
+
+/**
+ * The method as a string of its own when it is a common one: the exchange keeps the method until
+ * its response ends, and a slice would keep the whole head text alive that long.
+ */
+function knownMethod(line: string, length: number): string | undefined {
+  switch (length) {
+    case 3:
+      return line.startsWith("GET") ? "GET" : line.startsWith("PUT") ? "PUT" : undefined;
+    case 4:
+      return line.startsWith("POST") ? "POST" : line.startsWith("HEAD") ? "HEAD" : undefined;
+    case 5:
+      return line.startsWith("PATCH") ? "PATCH" : undefined;
+    case 6:
+      return line.startsWith("DELETE") ? "DELETE" : undefined;
+    case 7:
+      return line.startsWith("OPTIONS") ? "OPTIONS" : undefined;
+    default:
+      return undefined;
+  }
 }
 
 function requestBody(fields: readonly RawField[], version: "1.0" | "1.1", method: string): RequestBody {

@@ -26,7 +26,7 @@ export function writeRequestHead(
   if (!isTokenString(method)) throw invalid("request", `method ${shown(method)} is not a token`);
   if (!/^[\x21\x22\x24-\x7e]+$/.test(target))
     throw invalid("request", `request-target ${shown(target)} is invalid`);
-  return encodeLatin1(`${method} ${target} HTTP/${version}\r\n${serializeFields(headers, "request")}\r\n`);
+  return headBytes(`${method} ${target} HTTP/${version}\r\n`, headers, "request");
 }
 
 export function writeResponseHead(
@@ -38,7 +38,61 @@ export function writeResponseHead(
   if (!Number.isInteger(status) || status < 100 || status > 599)
     throw invalid("response", `status ${status} is invalid`);
   if (!isFieldText(reason)) throw invalid("response", `reason phrase ${shown(reason)} is invalid`);
-  return encodeLatin1(`HTTP/${version} ${status} ${reason}\r\n${serializeFields(headers, "response")}\r\n`);
+  return headBytes(`HTTP/${version} ${status} ${reason}\r\n`, headers, "response");
+}
+
+/**
+ * `startLine` (already checked), then `name: value\r\n` per field, validated as `serializeFields`
+ * does, then the empty line: written straight into the bytes in one pass per field (no string
+ * built and encoded again; this runs for every response head).
+ */
+function headBytes(startLine: string, headers: HeaderList, side: H1Side): Uint8Array {
+  let size = startLine.length + 2;
+  for (let i = 0; i < headers.length; i++) {
+    const f = headers[i] as readonly [string, string];
+    size += f[0].length + f[1].length + 4;
+  }
+  const out = new Uint8Array(size);
+  let at = putText(out, 0, startLine);
+  for (let i = 0; i < headers.length; i++) {
+    const f = headers[i] as readonly [string, string];
+    const name = f[0];
+    const value = f[1];
+    if (!isTokenString(name)) throw invalid(side, `field name ${shown(name)} is not a token`);
+    at = putText(out, at, name);
+    out[at++] = 0x3a; // ":"
+    out[at++] = 0x20;
+    const end = putFieldText(out, at, value);
+    if (end < 0 || (value.length > 0 && (edgeSpace(value, 0) || edgeSpace(value, value.length - 1))))
+      throw invalid(side, `value of ${name} is invalid`);
+    at = end;
+    out[at++] = 0x0d;
+    out[at++] = 0x0a;
+  }
+  out[at++] = 0x0d;
+  out[at] = 0x0a;
+  return out;
+}
+
+/** Writes `s` (chars ≤ U+00FF, checked by the caller) at `at`; returns the end. */
+function putText(out: Uint8Array, at: number, s: string): number {
+  for (let i = 0; i < s.length; i++) out[at++] = s.charCodeAt(i);
+  return at;
+}
+
+/** Writes `s` at `at` when it is field text (see `isFieldText`); returns the end, or -1. */
+function putFieldText(out: Uint8Array, at: number, s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f || c > 0xff) return -1;
+    out[at++] = c;
+  }
+  return at;
+}
+
+function edgeSpace(s: string, i: number): boolean {
+  const c = s.charCodeAt(i);
+  return c === 0x20 || c === 0x09;
 }
 
 /** `name: value\r\n` for each field, validated; shared with the chunked trailer encoder. */

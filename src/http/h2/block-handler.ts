@@ -1,7 +1,6 @@
 import type { ConnectionState } from "./connection-state.ts";
 import { connectionError, H2ErrorCode, streamError } from "./errors.ts";
 import type { PriorityFields } from "./frame-types.ts";
-import { concatBytes } from "./frame-writer.ts";
 import { checkResponseFields, checkTrailerFields, headerListSize } from "./response-fields.ts";
 import type { H2HeaderDecoder, HeaderField } from "./session-types.ts";
 import type { ClientStream } from "./stream-state.ts";
@@ -19,13 +18,14 @@ export class BlockHandler {
     private readonly decoder: H2HeaderDecoder,
   ) {}
 
+  /** `block` is the whole field block (HEADERS + CONTINUATION payloads joined). */
   onBlock(
     streamId: number,
-    chunks: Uint8Array[],
+    block: Uint8Array,
     endStream: boolean,
     priority: PriorityFields | undefined,
   ): void {
-    const fields = this.decode(concatBytes(chunks));
+    const fields = this.decode(block);
     const s = this.s;
     const stream = s.live(streamId);
     if (!stream) {

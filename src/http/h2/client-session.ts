@@ -125,14 +125,13 @@ export class H2ClientSession {
     const id = s.nextStreamId;
     if (req.priority) checkPriority(req.priority, id);
     const block = this.encoder.encode(req.fields);
-    const frames = encodeHeaderBlock(
-      id,
-      block,
-      { endStream: req.endStream, ...(req.priority ? { priority: req.priority } : {}) },
-      s.peer.maxFrameSize,
-    );
+    const frames = encodeHeaderBlock(id, block, req, s.peer.maxFrameSize);
     s.nextStreamId += 2;
-    const head = req.fields.some(([name, value]) => name === ":method" && value === "HEAD");
+    let head = false; // a HEAD request's response has no content
+    for (let i = 0; i < req.fields.length && !head; i++) {
+      const f = req.fields[i] as HeaderField;
+      head = f[0] === ":method" && f[1] === "HEAD";
+    }
     const stream = new ClientStream(id, s.peer.initialWindowSize, s.localInitialWindow, head);
     stream.localClosed = req.endStream;
     s.streams.set(id, stream);
@@ -243,7 +242,12 @@ export class H2ClientSession {
 
   /** Events produced since the last call (e.g. `open-capacity` after a local reset). */
   takeEvents(): H2Event[] {
-    return this.s.events.splice(0, this.s.events.length);
+    // Handed over whole, not copied out: the state starts a new list.
+    const s = this.s;
+    const events = s.events;
+    if (events.length === 0) return [];
+    s.events = [];
+    return events;
   }
 
   /** All queued output as one array (empty when there is none). */

@@ -8,6 +8,10 @@ import type { ClientStream, CloseReason } from "./stream-state.ts";
 
 /** Closed stream ids remembered to judge late frames (RFC 9113 §5.1); older ones are ignored. */
 const REMEMBERED_CLOSED_STREAMS = 1024;
+/** Close reasons by the code kept in the closed-stream maps (`seq * 4 + code`). */
+const REASONS: readonly CloseReason[] = ["ended", "reset-local", "reset-remote", "refused"];
+/** What `takeOutput` returns when nothing is queued (empty: nothing can be written into it). */
+const NO_OUTPUT = new Uint8Array(0);
 /** Factor over `maxQueuedOutput` up to which self-generated control frames may queue. */
 const CONTROL_OUTPUT_FACTOR = 4;
 
@@ -19,9 +23,19 @@ const CONTROL_OUTPUT_FACTOR = 4;
 export class ConnectionState {
   readonly peer = new PeerSettings();
   readonly streams = new Map<number, ClientStream>();
-  readonly closedReasons = new Map<number, CloseReason>();
+  /**
+   * Why the last REMEMBERED_CLOSED_STREAMS streams closed, in two generations of at most that many
+   * ids each (`closedNow`, the newest, and `closedBefore`): id → close sequence number × 4 + reason
+   * code. An id is remembered while fewer than REMEMBERED_CLOSED_STREAMS streams closed after it,
+   * exactly a FIFO of that size, without deleting from a Map per close (slow in JSC once it has
+   * seen many deletions) or walking it for its oldest key; a full generation is dropped whole.
+   */
+  private closedNow = new Map<number, number>();
+  private closedBefore: Map<number, number> | null = null;
+  private closeSeq = 0;
   readonly connRecv: RecvWindow;
-  readonly events: H2Event[] = [];
+  /** Pending events; `H2ClientSession.takeEvents` takes the list and puts a new one here. */
+  events: H2Event[] = [];
   connSend = DEFAULT_INITIAL_WINDOW_SIZE;
   nextStreamId: number;
   liveCount = 0;
@@ -72,7 +86,8 @@ export class ConnectionState {
   }
 
   takeOutput(): Uint8Array {
-    const bytes = this.out.length === 0 ? new Uint8Array(0) : concatBytes(this.out);
+    if (this.out.length === 0) return NO_OUTPUT; // the usual answer after a received frame: no allocation
+    const bytes = concatBytes(this.out);
     this.out = [];
     this.outBytes = 0;
     return bytes;
@@ -87,7 +102,12 @@ export class ConnectionState {
   /** Why a client stream id we used is closed, or undefined when it was never opened (idle). */
   closedReason(id: number): CloseReason | undefined {
     if (id % 2 === 0 || id >= this.nextStreamId) return undefined;
-    return this.closedReasons.get(id) ?? "reset-local";
+    const entry = this.closedNow.get(id) ?? this.closedBefore?.get(id);
+    // Never remembered, or forgotten: REMEMBERED_CLOSED_STREAMS or more streams closed after it.
+    if (entry === undefined || this.closeSeq - Math.floor(entry / 4) > REMEMBERED_CLOSED_STREAMS) {
+      return "reset-local";
+    }
+    return REASONS[entry % 4];
   }
 
   canOpen(): boolean {
@@ -106,11 +126,7 @@ export class ConnectionState {
     stream.remoteClosed = true;
     stream.blocked = false;
     this.liveCount--;
-    this.closedReasons.set(stream.id, reason);
-    if (this.closedReasons.size > REMEMBERED_CLOSED_STREAMS) {
-      const oldest = this.closedReasons.keys().next();
-      if (!oldest.done) this.closedReasons.delete(oldest.value);
-    }
+    this.remember(stream.id, reason);
     if (reason !== "ended" && stream.outstanding > 0) {
       this.releaseConnection(stream.outstanding);
       stream.outstanding = 0;
@@ -120,6 +136,16 @@ export class ConnectionState {
       this.waitingForCapacity = false;
       this.events.push({ type: "open-capacity" });
     }
+  }
+
+  /** Keeps why `id` closed (see `closedNow`). */
+  private remember(id: number, reason: CloseReason): void {
+    if (this.closedNow.size >= REMEMBERED_CLOSED_STREAMS) {
+      this.closedBefore = this.closedNow;
+      this.closedNow = new Map();
+    }
+    this.closedNow.set(id, this.closeSeq * 4 + REASONS.indexOf(reason));
+    this.closeSeq++;
   }
 
   /** Closes the stream if both sides have now ended. */

@@ -12,8 +12,10 @@ import {
   type SettingsFrame,
   type WindowUpdateFrame,
 } from "./frame-types.ts";
+import { concatBytes } from "./frame-writer.ts";
 import type { H2HeaderDecoder, H2HeaderEncoder } from "./session-types.ts";
 import { SettingId, validateSetting } from "./settings.ts";
+import type { ClientStream } from "./stream-state.ts";
 
 const { PROTOCOL_ERROR, FLOW_CONTROL_ERROR, STREAM_CLOSED, REFUSED_STREAM } = H2ErrorCode;
 
@@ -150,43 +152,53 @@ export class FrameHandler {
 
   private onData(frame: DataFrame): void {
     const s = this.s;
-    this.checkNotIdle(frame.streamId, "DATA");
-    const flow = dataFlowLength(frame);
+    const streamId = frame.streamId;
+    const length = frame.data.length;
+    this.checkNotIdle(streamId, "DATA");
+    const flow = frame.padLength === undefined ? length : dataFlowLength(frame);
     if (!s.connRecv.receive(flow)) {
       throw connectionError(FLOW_CONTROL_ERROR, `DATA of ${flow} bytes exceeds the connection window`);
     }
-    const stream = s.live(frame.streamId);
+    const stream = s.live(streamId);
     if (!stream) {
       s.releaseConnection(flow);
-      const reason = s.closedReason(frame.streamId);
+      const reason = s.closedReason(streamId);
       if (reason === "ended" || reason === "reset-remote") {
-        s.queueControl({ type: "RST_STREAM", streamId: frame.streamId, code: STREAM_CLOSED });
+        s.queueControl({ type: "RST_STREAM", streamId, code: STREAM_CLOSED });
       }
       return;
     }
-    const fail = (code: number, message: string): never => {
-      s.releaseConnection(flow);
-      throw streamError(code, stream.id, message);
-    };
-    if (stream.remoteClosed) fail(STREAM_CLOSED, "DATA after END_STREAM");
+    if (stream.remoteClosed) this.dataFailure(stream, flow, STREAM_CLOSED, "DATA after END_STREAM");
     if (!stream.recv.receive(flow))
-      fail(FLOW_CONTROL_ERROR, `DATA of ${flow} bytes exceeds the stream window`);
-    if (stream.phase !== "body") fail(PROTOCOL_ERROR, "DATA before the final response headers");
-    stream.bodyBytes += frame.data.length;
+      this.dataFailure(stream, flow, FLOW_CONTROL_ERROR, `DATA of ${flow} bytes exceeds the stream window`);
+    if (stream.phase !== "body")
+      this.dataFailure(stream, flow, PROTOCOL_ERROR, "DATA before the final response headers");
+    stream.bodyBytes += length;
     const limit = stream.contentLength;
     if (limit !== null && (stream.bodyBytes > limit || (frame.endStream && stream.bodyBytes !== limit))) {
-      fail(PROTOCOL_ERROR, `body of ${stream.bodyBytes}+ bytes does not match content-length ${limit}`);
+      this.dataFailure(
+        stream,
+        flow,
+        PROTOCOL_ERROR,
+        `body of ${stream.bodyBytes}+ bytes does not match content-length ${limit}`,
+      );
     }
-    s.releaseStream(stream, flow - frame.data.length); // padding is never the caller's
-    if (frame.data.length > 0) {
-      stream.outstanding += frame.data.length;
-      s.events.push({ type: "data", streamId: stream.id, data: frame.data, flowLength: flow });
+    s.releaseStream(stream, flow - length); // padding is never the caller's
+    if (length > 0) {
+      stream.outstanding += length;
+      s.events.push({ type: "data", streamId, data: frame.data, flowLength: flow });
     }
     if (frame.endStream) {
       stream.remoteClosed = true;
-      s.events.push({ type: "end", streamId: stream.id });
+      s.events.push({ type: "end", streamId });
       s.finishIfDone(stream);
     }
+  }
+
+  /** A stream error on a DATA frame whose `flow` bytes were counted: give them back, then throw. */
+  private dataFailure(stream: ClientStream, flow: number, code: number, message: string): never {
+    this.s.releaseConnection(flow);
+    throw streamError(code, stream.id, message);
   }
 
   private startBlock(
@@ -196,27 +208,35 @@ export class FrameHandler {
     first: Uint8Array,
     endHeaders: boolean,
   ): void {
-    const p: PendingBlock = { streamId, endStream, priority, chunks: [], size: 0 };
-    this.addChunk(p, first);
-    if (endHeaders) this.endBlock(p);
-    else this.pending = p;
+    this.checkBlockSize(first.length);
+    if (endHeaders) {
+      // The usual case, a block in one HEADERS frame: no collecting.
+      this.checkNotIdle(streamId, "HEADERS");
+      this.blocks.onBlock(streamId, first, endStream, priority);
+      return;
+    }
+    this.pending = { streamId, endStream, priority, chunks: [first], size: first.length };
   }
 
   private addChunk(p: PendingBlock, chunk: Uint8Array): void {
     p.size += chunk.length;
-    if (p.size > this.maxHeaderBlockBytes) {
+    this.checkBlockSize(p.size);
+    p.chunks.push(chunk);
+  }
+
+  private checkBlockSize(size: number): void {
+    if (size > this.maxHeaderBlockBytes) {
       throw connectionError(
         H2ErrorCode.ENHANCE_YOUR_CALM,
         `field block over ${this.maxHeaderBlockBytes} bytes`,
       );
     }
-    p.chunks.push(chunk);
   }
 
   private endBlock(p: PendingBlock): void {
     this.pending = null;
     this.checkNotIdle(p.streamId, "HEADERS");
-    this.blocks.onBlock(p.streamId, p.chunks, p.endStream, p.priority);
+    this.blocks.onBlock(p.streamId, concatBytes(p.chunks), p.endStream, p.priority);
   }
 
   private onSettings(frame: SettingsFrame): void {

@@ -33,7 +33,38 @@ const TYPE_NAMES = [
   "PUSH_PROMISE",
   "PING",
   "GOAWAY",
+  "WINDOW_UPDATE",
+  "CONTINUATION",
 ];
+
+/** The name of a frame type in error messages (built only when one is thrown). */
+function typeName(type: number): string {
+  return TYPE_NAMES[type] ?? `type 0x${type.toString(16)}`;
+}
+
+/** A frame type that names a stream must not be on stream 0 (§6). */
+function onStream(type: number, streamId: number): void {
+  if (streamId === 0) throw connectionError(PROTOCOL_ERROR, `${typeName(type)} on stream 0`);
+}
+
+/** A connection-level frame type must be on stream 0 (§6). */
+function onConnection(type: number, streamId: number): void {
+  if (streamId !== 0) throw connectionError(PROTOCOL_ERROR, `${typeName(type)} on stream ${streamId}, not 0`);
+}
+
+/**
+ * The pad length of a PADDED frame whose fields after the Pad Length octet take `minPrefix` bytes
+ * (§6.1): the padding may not reach into them.
+ */
+function padOf(type: number, p: Uint8Array, minPrefix: number): number {
+  if (p.length < 1 + minPrefix)
+    throw connectionError(FRAME_SIZE_ERROR, `${typeName(type)} payload too short`);
+  const pad = p[0] as number;
+  if (pad + minPrefix >= p.length) {
+    throw connectionError(PROTOCOL_ERROR, `${typeName(type)} padding of ${pad} bytes fills the payload`);
+  }
+  return pad;
+}
 
 /**
  * Incremental HTTP/2 frame reader (RFC 9113 §4, §6): `push()` bytes as they arrive, then call
@@ -82,17 +113,32 @@ export class FrameReader {
   private read(): Frame | null {
     const q = this.queue;
     if (q.length < FRAME_HEADER_BYTES) return null;
-    const length = (q.peek(0) << 16) | (q.peek(1) << 8) | q.peek(2);
-    const type = q.peek(3);
-    const flags = q.peek(4);
-    const streamId = ((q.peek(5) & 0x7f) << 24) + (q.peek(6) << 16) + (q.peek(7) << 8) + q.peek(8);
-    const name =
-      TYPE_NAMES[type] ??
-      (type === 8 ? "WINDOW_UPDATE" : type === 9 ? "CONTINUATION" : `type 0x${type.toString(16)}`);
+    let length: number;
+    let type: number;
+    let flags: number;
+    let streamId: number;
+    const c = q.frontChunk(FRAME_HEADER_BYTES);
+    if (c !== null) {
+      // The usual case: the whole header lies in the first chunk.
+      const h = q.headOffset;
+      length = ((c[h] as number) << 16) | ((c[h + 1] as number) << 8) | (c[h + 2] as number);
+      type = c[h + 3] as number;
+      flags = c[h + 4] as number;
+      streamId =
+        (((c[h + 5] as number) & 0x7f) << 24) +
+        ((c[h + 6] as number) << 16) +
+        ((c[h + 7] as number) << 8) +
+        (c[h + 8] as number);
+    } else {
+      length = (q.peek(0) << 16) | (q.peek(1) << 8) | q.peek(2);
+      type = q.peek(3);
+      flags = q.peek(4);
+      streamId = ((q.peek(5) & 0x7f) << 24) + (q.peek(6) << 16) + (q.peek(7) << 8) + q.peek(8);
+    }
     if (length > this.maxFrameSize) {
       throw connectionError(
         FRAME_SIZE_ERROR,
-        `${name} frame of ${length} bytes exceeds ${this.maxFrameSize}`,
+        `${typeName(type)} frame of ${length} bytes exceeds ${this.maxFrameSize}`,
       );
     }
     if (
@@ -101,66 +147,59 @@ export class FrameReader {
     ) {
       throw connectionError(
         PROTOCOL_ERROR,
-        `${name} on stream ${streamId} inside a field block of stream ${this.continuationStream}`,
+        `${typeName(type)} on stream ${streamId} inside a field block of stream ${this.continuationStream}`,
       );
     }
     if (q.length < FRAME_HEADER_BYTES + length) return null;
-    q.take(FRAME_HEADER_BYTES);
+    q.skip(FRAME_HEADER_BYTES);
     const payload = q.take(length);
-    return this.parse(type, flags, streamId, payload, name);
+    return this.parse(type, flags, streamId, payload);
   }
 
-  private parse(type: number, flags: number, streamId: number, p: Uint8Array, name: string): Frame {
-    const onStream = (): void => {
-      if (streamId === 0) throw connectionError(PROTOCOL_ERROR, `${name} on stream 0`);
-    };
-    const onConnection = (): void => {
-      if (streamId !== 0) throw connectionError(PROTOCOL_ERROR, `${name} on stream ${streamId}, not 0`);
-    };
-    /** Strips the PADDED prefix and padding; returns [body start, body end, padLength?]. */
-    const unpad = (minPrefix: number): [number, number, number | undefined] => {
-      if ((flags & FrameFlag.PADDED) === 0) {
-        if (p.length < minPrefix) throw connectionError(FRAME_SIZE_ERROR, `${name} payload too short`);
-        return [0, p.length, undefined];
-      }
-      if (p.length < 1 + minPrefix) throw connectionError(FRAME_SIZE_ERROR, `${name} payload too short`);
-      const pad = p[0] ?? 0;
-      if (pad + minPrefix >= p.length) {
-        throw connectionError(PROTOCOL_ERROR, `${name} padding of ${pad} bytes fills the payload`);
-      }
-      return [1, p.length - pad, pad];
-    };
+  /**
+   * The frame of `type` with payload `p`, checked (no closures or spreads: this runs per frame).
+   * Frames that name a stream must not be on stream 0 and the reverse (§6); padding is stripped.
+   */
+  private parse(type: number, flags: number, streamId: number, p: Uint8Array): Frame {
     const endStream = (flags & FrameFlag.END_STREAM) !== 0;
     const endHeaders = (flags & FrameFlag.END_HEADERS) !== 0;
     switch (type) {
       case FrameType.DATA: {
-        onStream();
-        const [start, end, padLength] = unpad(0);
-        const data = p.subarray(start, end);
-        return padLength === undefined
-          ? { type: "DATA", streamId, endStream, data }
-          : { type: "DATA", streamId, endStream, data, padLength };
+        onStream(type, streamId);
+        if ((flags & FrameFlag.PADDED) === 0) return { type: "DATA", streamId, endStream, data: p };
+        const padLength = padOf(type, p, 0);
+        return { type: "DATA", streamId, endStream, data: p.subarray(1, p.length - padLength), padLength };
       }
       case FrameType.HEADERS: {
-        onStream();
+        onStream(type, streamId);
         const hasPriority = (flags & FrameFlag.PRIORITY) !== 0;
-        const [start, end, padLength] = unpad(hasPriority ? 5 : 0);
-        const block = p.subarray(start + (hasPriority ? 5 : 0), end);
+        const prefix = hasPriority ? 5 : 0;
+        const padded = (flags & FrameFlag.PADDED) !== 0;
+        let start = 0;
+        let end = p.length;
+        let padLength = 0;
+        if (padded) {
+          padLength = padOf(type, p, prefix);
+          start = 1;
+          end = p.length - padLength;
+        } else if (p.length < prefix) {
+          throw connectionError(FRAME_SIZE_ERROR, "HEADERS payload too short");
+        }
+        const block = start + prefix === 0 && end === p.length ? p : p.subarray(start + prefix, end);
         if (!endHeaders) this.continuationStream = streamId;
-        const priority = hasPriority ? priorityAt(p, start) : undefined;
         // A self-dependency (§5.3.1) is a stream error the session reports after decoding the block.
-        return {
-          type: "HEADERS",
-          streamId,
-          endStream,
-          endHeaders,
-          block,
-          ...(priority ? { priority } : {}),
-          ...(padLength === undefined ? {} : { padLength }),
-        };
+        if (hasPriority) {
+          const priority = priorityAt(p, start);
+          return padded
+            ? { type: "HEADERS", streamId, endStream, endHeaders, block, priority, padLength }
+            : { type: "HEADERS", streamId, endStream, endHeaders, block, priority };
+        }
+        return padded
+          ? { type: "HEADERS", streamId, endStream, endHeaders, block, padLength }
+          : { type: "HEADERS", streamId, endStream, endHeaders, block };
       }
       case FrameType.PRIORITY: {
-        onStream();
+        onStream(type, streamId);
         if (p.length !== 5)
           throw streamError(FRAME_SIZE_ERROR, streamId, `PRIORITY payload is ${p.length} bytes, not 5`);
         const priority = priorityAt(p, 0);
@@ -169,12 +208,12 @@ export class FrameReader {
         return { type: "PRIORITY", streamId, priority };
       }
       case FrameType.RST_STREAM:
-        onStream();
+        onStream(type, streamId);
         if (p.length !== 4)
           throw connectionError(FRAME_SIZE_ERROR, `RST_STREAM payload is ${p.length} bytes, not 4`);
         return { type: "RST_STREAM", streamId, code: u32(p, 0) };
       case FrameType.SETTINGS: {
-        onConnection();
+        onConnection(type, streamId);
         const ack = (flags & FrameFlag.ACK) !== 0;
         if (ack && p.length !== 0) throw connectionError(FRAME_SIZE_ERROR, "SETTINGS ACK with a payload");
         if (p.length % 6 !== 0)
@@ -185,8 +224,17 @@ export class FrameReader {
         return { type: "SETTINGS", ack, settings };
       }
       case FrameType.PUSH_PROMISE: {
-        onStream();
-        const [start, end, padLength] = unpad(4);
+        onStream(type, streamId);
+        let start = 0;
+        let end = p.length;
+        let padLength: number | undefined;
+        if ((flags & FrameFlag.PADDED) !== 0) {
+          padLength = padOf(type, p, 4);
+          start = 1;
+          end = p.length - padLength;
+        } else if (p.length < 4) {
+          throw connectionError(FRAME_SIZE_ERROR, "PUSH_PROMISE payload too short");
+        }
         if (!endHeaders) this.continuationStream = streamId;
         const promisedStreamId = u32(p, start) & MAX_STREAM_ID;
         const block = p.subarray(start + 4, end);
@@ -197,10 +245,10 @@ export class FrameReader {
       case FrameType.PING:
         if (p.length !== 8)
           throw connectionError(FRAME_SIZE_ERROR, `PING payload is ${p.length} bytes, not 8`);
-        onConnection();
+        onConnection(type, streamId);
         return { type: "PING", ack: (flags & FrameFlag.ACK) !== 0, opaque: p };
       case FrameType.GOAWAY:
-        onConnection();
+        onConnection(type, streamId);
         if (p.length < 8)
           throw connectionError(FRAME_SIZE_ERROR, `GOAWAY payload is ${p.length} bytes, under 8`);
         return {
@@ -222,7 +270,7 @@ export class FrameReader {
         return { type: "WINDOW_UPDATE", streamId, increment };
       }
       case FrameType.CONTINUATION:
-        onStream();
+        onStream(type, streamId);
         if (this.continuationStream === 0)
           throw connectionError(PROTOCOL_ERROR, "CONTINUATION without a field block in progress");
         if (endHeaders) this.continuationStream = 0;
@@ -231,4 +279,13 @@ export class FrameReader {
         return { type: "UNKNOWN", frameType: type, flags, streamId, payload: p };
     }
   }
+}
+
+/** Every whole frame in `bytes`, read with the default limits (tests and tools; errors throw). */
+export function decodeFrames(bytes: Uint8Array): Frame[] {
+  const reader = new FrameReader();
+  reader.push(bytes);
+  const frames: Frame[] = [];
+  for (let f = reader.next(); f !== null; f = reader.next()) frames.push(f);
+  return frames;
 }

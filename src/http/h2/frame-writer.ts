@@ -211,26 +211,36 @@ export function encodeHeaderBlock(
   opts: HeaderBlockOptions,
   maxFrameSize: number,
 ): Uint8Array {
-  const prefix = opts.priority ? 5 : 0;
+  const p = opts.priority;
+  const prefix = p ? 5 : 0;
   const room = maxFrameSize - prefix;
   if (room < 1) throw invalid(`max frame size ${maxFrameSize} leaves no room for a field block`);
-  const parts: Uint8Array[] = [];
-  const first = block.subarray(0, room);
-  let rest = block.subarray(first.length);
-  const head: Frame = {
-    type: "HEADERS",
-    streamId,
-    endStream: opts.endStream,
-    endHeaders: rest.length === 0,
-    block: first,
-  };
-  parts.push(encodeFrame(opts.priority ? { ...head, priority: opts.priority } : head));
-  while (rest.length > 0) {
-    const piece = rest.subarray(0, maxFrameSize);
-    rest = rest.subarray(piece.length);
-    parts.push(encodeFrame({ type: "CONTINUATION", streamId, endHeaders: rest.length === 0, block: piece }));
+  // All frames are written into one array sized up front (no frame objects, no per-frame copies).
+  const firstLength = Math.min(block.length, room);
+  const continuations = Math.ceil((block.length - firstLength) / maxFrameSize);
+  const out = new Uint8Array(block.length + prefix + FRAME_HEADER_BYTES * (1 + continuations));
+  const flags =
+    (opts.endStream ? FrameFlag.END_STREAM : 0) |
+    (continuations === 0 ? FrameFlag.END_HEADERS : 0) |
+    (p ? FrameFlag.PRIORITY : 0);
+  putHeader(out, 0, prefix + firstLength, FrameType.HEADERS, flags, streamId);
+  let at = FRAME_HEADER_BYTES;
+  if (p) {
+    putPriority(out, at, p, streamId);
+    at += prefix;
   }
-  return concatBytes(parts);
+  out.set(firstLength === block.length ? block : block.subarray(0, firstLength), at);
+  at += firstLength;
+  let from = firstLength;
+  while (from < block.length) {
+    const n = Math.min(maxFrameSize, block.length - from);
+    const last = from + n === block.length;
+    putHeader(out, at, n, FrameType.CONTINUATION, last ? FrameFlag.END_HEADERS : 0, streamId);
+    out.set(block.subarray(from, from + n), at + FRAME_HEADER_BYTES);
+    at += FRAME_HEADER_BYTES + n;
+    from += n;
+  }
+  return out;
 }
 
 /** Concatenates byte arrays into one new array. */

@@ -18,28 +18,58 @@ export interface ClientFields {
 
 const COOKIE_SEPARATOR = "; "; // RFC 9113 §8.2.3 / RFC 6265 §5.4: crumbs rejoined with "; "
 
-export function sortClientFields(fields: Fields): ClientFields {
-  const connectionNamed = new Set<string>();
-  let keep: Set<string> | "all" = new Set();
+/** What the first pass over a request's fields finds (see `scanClientFields`). */
+export interface ClientFacts {
+  /** Names the client's `Connection` fields list (lowercased), or null when it sent none. */
+  connectionNamed: Set<string> | null;
+  /** Names listed in `X-PolyTLS-Keep-Headers` ("all" for `*`), or null when it sent none. */
+  keep: Set<string> | "all" | null;
+  /** The client's `Upgrade` value (the last one). */
+  upgrade: string | undefined;
+}
+
+/** The connection-named fields, the per-request keep list and the `Upgrade` value, in one pass. */
+export function scanClientFields(fields: Fields): ClientFacts {
+  let connectionNamed: Set<string> | null = null;
+  let keep: Set<string> | "all" | null = null;
   let upgrade: string | undefined;
-  for (const [name, value] of fields) {
-    if (name === "connection") for (const t of tokenList(value)) connectionNamed.add(t);
-    if (name === KEEP_HEADERS_HEADER) {
+  for (let i = 0; i < fields.length; i++) {
+    const [name, value] = fields[i] as Fields[number];
+    if (name === "connection") {
+      connectionNamed ??= new Set<string>();
+      for (const t of tokenList(value)) connectionNamed.add(t);
+    } else if (name === KEEP_HEADERS_HEADER) {
       const k = parseKeepHeaders(value);
-      keep = keep === "all" || k === "all" ? "all" : new Set([...keep, ...k]);
+      keep = keep === "all" || k === "all" ? "all" : new Set([...(keep ?? []), ...k]);
+    } else if (name === "upgrade") {
+      upgrade = value;
     }
-    if (name === "upgrade") upgrade = value;
   }
+  return { connectionNamed, keep, upgrade };
+}
+
+/** Whether a client field may go upstream at all (pseudo, control, hop-by-hop and connection-named fields may not). */
+export function forwardable(name: string, facts: ClientFacts): boolean {
+  if (name.charCodeAt(0) === 0x3a || isControlHeader(name) || HOP_BY_HOP.has(name)) return false;
+  return facts.connectionNamed === null || !facts.connectionNamed.has(name);
+}
+
+export function sortClientFields(fields: Fields): ClientFields {
+  const facts = scanClientFields(fields);
   const byName = new Map<string, string[]>();
   for (const [name, value] of fields) {
-    if (name.startsWith(":") || isControlHeader(name) || HOP_BY_HOP.has(name)) continue;
-    if (connectionNamed.has(name)) continue;
+    if (!forwardable(name, facts)) continue;
     const list = byName.get(name);
     if (list === undefined) byName.set(name, [value]);
-    else if (name === "cookie") list[0] = `${list[0]}${COOKIE_SEPARATOR}${value}`;
+    else if (name === "cookie") list[0] = joinCookie(list[0] as string, value);
     else list.push(value);
   }
-  return { byName, keep, upgrade };
+  return { byName, keep: facts.keep ?? new Set(), upgrade: facts.upgrade };
+}
+
+/** Cookie crumbs rejoined into one value. */
+export function joinCookie(joined: string, crumb: string): string {
+  return `${joined}${COOKIE_SEPARATOR}${crumb}`;
 }
 
 /** Union of the config-level keep list and the per-request one. */
@@ -52,6 +82,13 @@ export function mergeKeep(
   const lower = lowered(config);
   if (request.size === 0) return lower;
   return new Set([...lower, ...request]);
+}
+
+/** The keep list of a request without `X-PolyTLS-Keep-Headers` (null: none), made without allocating. */
+export function configKeep(
+  config: ReadonlySet<string> | "all" | undefined,
+): ReadonlySet<string> | "all" | null {
+  return config === undefined ? null : config === "all" ? "all" : lowered(config);
 }
 
 /** Config keep lists, lowercased once per set (config sets are not changed after load). */

@@ -68,7 +68,7 @@ const IDENTITY_PREFIXES = ["sec-ch-", "sec-fetch-"] as const;
  * the profile's value for the request kind, if any, is sent in its place.
  */
 export function isIdentityHeader(name: string): boolean {
-  return IDENTITY.has(name) || IDENTITY_PREFIXES.some((p) => name.startsWith(p));
+  return IDENTITY.has(name) || name.startsWith(IDENTITY_PREFIXES[0]) || name.startsWith(IDENTITY_PREFIXES[1]);
 }
 
 export function isControlHeader(name: string): boolean {
@@ -77,6 +77,11 @@ export function isControlHeader(name: string): boolean {
 
 /** Comma-separated tokens of a field value, lowercased, empties dropped (RFC 9110 §5.6.1 lists). */
 export function tokenList(value: string): string[] {
+  if (!value.includes(",")) {
+    // One element (the usual `Connection: keep-alive`): no intermediate arrays.
+    const t = value.trim().toLowerCase();
+    return t === "" ? [] : [t];
+  }
   return value
     .split(",")
     .map((t) => t.trim().toLowerCase())

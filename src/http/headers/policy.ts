@@ -20,8 +20,16 @@
  *   profile's h2-only names omitted, names in the profile's case (else the client's case).
  * - A profile without header templates passes every remaining client field through in order.
  */
-import type { KindHeaders, ProfileHttp, RequestKind } from "../../profiles/http-types.ts";
-import { type Fields, mergeKeep, sortClientFields } from "./client-fields.ts";
+import type { Http1Profile, KindHeaders, ProfileHttp, RequestKind } from "../../profiles/http-types.ts";
+import {
+  type ClientFacts,
+  configKeep,
+  type Fields,
+  forwardable,
+  joinCookie,
+  mergeKeep,
+  scanClientFields,
+} from "./client-fields.ts";
 import { fetchSite } from "./fetch-site.ts";
 import { H2_FORBIDDEN, isIdentityHeader } from "./names.ts";
 
@@ -40,25 +48,75 @@ export interface UpstreamHeaderOptions {
 const TRAILERS = "trailers"; // RFC 9113 §8.2.2: the only TE value allowed on h2
 const ANY_SLOT = "*";
 const WEBSOCKET = "websocket"; // RFC 6455 §4.1 Upgrade token
+const SITE = "sec-fetch-site";
 
 function h1Order(template: KindHeaders | null): string[] {
   const order = template === null ? [ANY_SLOT] : (template.h1Order ?? template.order);
   return order.includes("connection") ? order : ["connection", ...order];
 }
 
-/** What a template decides once, whatever the request: its slots per protocol and its values. */
+type Values = readonly string[];
+
+/**
+ * A template's order for one protocol, decided once: each listed name's slot, where the unlisted
+ * client fields go, and the template's value per slot. Per request only the client's values are
+ * placed into the slots: no map of all values is built.
+ */
+interface Slots {
+  readonly order: readonly string[];
+  /** The slot of each listed name (its first place in `order`). */
+  readonly slotOf: ReadonlyMap<string, number>;
+  /** Whether slot `i` emits nothing of its own: a repeated name, or a `*` after the first. */
+  readonly repeat: readonly boolean[];
+  /** The first `*` slot, or -1 (the unlisted fields then go last). */
+  readonly any: number;
+  /** The template's value per slot; for h2 already without what h2 must not carry. */
+  readonly base: readonly (Values | undefined)[];
+  /** h2: the template's field per slot as a frozen `[name, value]`, emitted as is (not copied). */
+  readonly fields: readonly ([string, string] | undefined)[];
+}
+
+/** What a template decides once, whatever the request. */
 interface TemplatePlan {
-  h2: { order: readonly string[]; listed: ReadonlySet<string> };
-  h1: { order: readonly string[]; listed: ReadonlySet<string> };
-  /** The template's values, each as a one-value list (shared: never changed). */
-  values: readonly (readonly [string, readonly string[]])[];
+  h2: Slots;
+  h1: Slots;
+  /** Whether the template has a `sec-fetch-site` value (then the initiator may refine it). */
+  hasSite: boolean;
 }
 
-function slots(order: readonly string[]): TemplatePlan["h2"] {
-  return { order, listed: new Set(order) };
+function slots(order: readonly string[], values: Readonly<Record<string, string>>, h2: boolean): Slots {
+  const slotOf = new Map<string, number>();
+  const repeat: boolean[] = [];
+  const base: (Values | undefined)[] = [];
+  const fields: ([string, string] | undefined)[] = [];
+  let any = -1;
+  for (let i = 0; i < order.length; i++) {
+    const name = order[i] as string;
+    const seen = name === ANY_SLOT ? any >= 0 : slotOf.has(name);
+    repeat.push(seen);
+    if (name === ANY_SLOT) {
+      if (!seen) any = i;
+      base.push(undefined);
+      fields.push(undefined);
+      continue;
+    }
+    if (!seen) slotOf.set(name, i);
+    const value = Object.hasOwn(values, name) ? values[name] : undefined;
+    const dropped = h2 && (H2_FORBIDDEN.has(name) || (name === "te" && value !== TRAILERS));
+    const kept = value === undefined || seen || dropped ? undefined : value;
+    base.push(kept === undefined ? undefined : [kept]);
+    // Frozen: shared by every request of this kind, so no consumer may change it.
+    fields.push(kept === undefined || !h2 ? undefined : (Object.freeze([name, kept]) as [string, string]));
+  }
+  return { order, slotOf, repeat, any, base, fields };
 }
 
-const NO_TEMPLATE: TemplatePlan = { h2: slots([ANY_SLOT]), h1: slots(h1Order(null)), values: [] };
+const NO_VALUES: Readonly<Record<string, string>> = {};
+const NO_TEMPLATE: TemplatePlan = {
+  h2: slots([ANY_SLOT], NO_VALUES, true),
+  h1: slots(h1Order(null), NO_VALUES, false),
+  hasSite: false,
+};
 /** Plans per template object (profiles are immutable once loaded; entries go with them). */
 const plans = new WeakMap<KindHeaders, TemplatePlan>();
 
@@ -67,13 +125,83 @@ function planOf(template: KindHeaders | null): TemplatePlan {
   let plan = plans.get(template);
   if (plan === undefined) {
     plan = {
-      h2: slots([...template.order]),
-      h1: slots(h1Order(template)),
-      values: Object.entries(template.values).map(([n, v]) => [n, [v]] as const),
+      h2: slots([...template.order], template.values, true),
+      h1: slots(h1Order(template), template.values, false),
+      hasSite: Object.hasOwn(template.values, SITE),
     };
     plans.set(template, plan);
   }
   return plan;
+}
+
+/** `http1.omit` as a set, once per profile section. */
+const omits = new WeakMap<Http1Profile, ReadonlySet<string>>();
+
+function omitted(http1: Http1Profile): ReadonlySet<string> {
+  let set = omits.get(http1);
+  if (set === undefined) {
+    set = new Set(http1.omit.filter((n) => n !== "connection"));
+    omits.set(http1, set);
+  }
+  return set;
+}
+
+/** The client fields of one request placed by the template: per slot, plus the unlisted ones in order. */
+interface Placed {
+  /** Per slot: the client's values (replacing the template's), or a value the policy sets. */
+  own: (Values | undefined)[];
+  /** Unlisted names in first-seen client order, and their values. */
+  extraNames: string[];
+  extraValues: string[][];
+  sentSite: boolean;
+  initiator: string | undefined;
+}
+
+/** Unlisted names searched linearly up to this many (browsers send a handful). */
+const MANY_EXTRAS = 16;
+
+function place(fields: Fields, facts: ClientFacts, s: Slots, takes: (name: string) => boolean): Placed {
+  const own: (Values | undefined)[] = new Array(s.order.length);
+  const extraNames: string[] = [];
+  const extraValues: string[][] = [];
+  /** Position of each unlisted name, made once there are many (a linear search stays linear). */
+  let extraAt: Map<string, number> | null = null;
+  let sentSite = false;
+  let origin: string | undefined;
+  let referer: string | undefined;
+  for (let i = 0; i < fields.length; i++) {
+    const [name, value] = fields[i] as Fields[number];
+    if (!forwardable(name, facts)) continue;
+    if (name === SITE) sentSite = true;
+    else if (name === "origin") origin ??= value;
+    else if (name === "referer") referer ??= value;
+    if (!takes(name)) continue;
+    const slot = s.slotOf.get(name);
+    let list: string[] | undefined;
+    if (slot !== undefined) {
+      list = own[slot] as string[] | undefined;
+      if (list === undefined) {
+        own[slot] = [value];
+        continue;
+      }
+    } else {
+      if (extraAt === null && extraNames.length >= MANY_EXTRAS) {
+        extraAt = new Map();
+        for (let j = 0; j < extraNames.length; j++) extraAt.set(extraNames[j] as string, j);
+      }
+      const at = extraAt === null ? extraNames.indexOf(name) : (extraAt.get(name) ?? -1);
+      if (at < 0) {
+        extraAt?.set(name, extraNames.length);
+        extraNames.push(name);
+        extraValues.push([value]);
+        continue;
+      }
+      list = extraValues[at] as string[];
+    }
+    if (name === "cookie") list[0] = joinCookie(list[0] as string, value);
+    else list.push(value);
+  }
+  return { own, extraNames, extraValues, sentSite, initiator: origin ?? referer };
 }
 
 /** The upstream request's regular fields, `[name, value]` in wire order (see the file header). */
@@ -84,57 +212,62 @@ export function buildUpstreamHeaders(
   opts: UpstreamHeaderOptions,
 ): [string, string][] {
   const h1 = opts.protocol === "h1";
-  const client = sortClientFields(clientFields);
-  const keep = mergeKeep(opts.keepClient, client.keep);
+  const facts = scanClientFields(clientFields);
+  const keep = facts.keep === null ? configKeep(opts.keepClient) : mergeKeep(opts.keepClient, facts.keep);
   const template = http.headers?.[kind] ?? null;
-  const fromClient = (name: string): boolean =>
-    !isIdentityHeader(name) || template === null || keep === "all" || keep.has(name);
+  const takes = (name: string): boolean =>
+    template === null || keep === "all" || keep?.has(name) === true || !isIdentityHeader(name);
 
   const plan = planOf(template);
-  const values = new Map<string, readonly string[]>(plan.values);
-  const siteValue = values.has("sec-fetch-site") && !client.byName.has("sec-fetch-site");
-  for (const [name, list] of client.byName) if (fromClient(name)) values.set(name, list);
-  const initiator = client.byName.get("origin")?.[0] ?? client.byName.get("referer")?.[0];
-  if (siteValue && initiator !== undefined) {
-    const site = fetchSite(initiator, opts.authority);
-    if (site !== undefined) values.set("sec-fetch-site", [site]);
+  const s = h1 ? plan.h1 : plan.h2;
+  const placed = place(clientFields, facts, s, takes);
+  const { own, extraNames, extraValues } = placed;
+  if (plan.hasSite && !placed.sentSite && placed.initiator !== undefined) {
+    const site = fetchSite(placed.initiator, opts.authority);
+    const slot = s.slotOf.get(SITE);
+    if (site !== undefined && slot !== undefined) own[slot] = [site];
   }
-  const extra = [...client.byName.keys()].filter(fromClient);
+  const omit = h1 ? omitted(http.http1) : null;
   if (h1) {
-    const upgrade = kind === "websocket" ? (client.upgrade ?? WEBSOCKET) : undefined;
-    values.set("connection", [
-      upgrade !== undefined ? "Upgrade" : (opts.connection ?? http.http1.connection),
-    ]);
+    const upgrade = kind === "websocket" ? (facts.upgrade ?? WEBSOCKET) : undefined;
+    const connection = upgrade !== undefined ? "Upgrade" : (opts.connection ?? http.http1.connection);
+    own[s.slotOf.get("connection") as number] = [connection];
     if (upgrade !== undefined) {
-      values.set("upgrade", [upgrade]);
-      extra.push("upgrade");
+      const slot = s.slotOf.get("upgrade");
+      if (slot !== undefined) own[slot] = [upgrade];
+      else {
+        extraNames.push("upgrade");
+        extraValues.push([upgrade]);
+      }
     }
-    for (const name of http.http1.omit) if (name !== "connection") values.delete(name);
-  } else {
-    for (const name of H2_FORBIDDEN) values.delete(name);
-    if (values.get("te")?.join() !== TRAILERS) values.delete("te");
   }
 
-  const { order, listed } = h1 ? plan.h1 : plan.h2;
-  const out: [string, string][] = h1 ? [["host", opts.authority]] : [];
-  const emit = (name: string) => {
-    const list = values.get(name);
-    if (list === undefined) return;
-    for (let i = 0; i < list.length; i++) out.push([name, list[i] as string]);
-    values.delete(name);
+  const out: [string, string][] = h1 ? [[caseOf(http, opts, "host"), opts.authority]] : [];
+  const put = (name: string, list: Values): void => {
+    if (omit?.has(name)) return;
+    const wire = h1 ? caseOf(http, opts, name) : name;
+    for (let i = 0; i < list.length; i++) out.push([wire, list[i] as string]);
   };
-  const emitExtra = () => {
-    for (let i = 0; i < extra.length; i++) {
-      const name = extra[i] as string;
-      if (!listed.has(name)) emit(name);
-    }
+  const putExtra = (): void => {
+    for (let i = 0; i < extraNames.length; i++) put(extraNames[i] as string, extraValues[i] as string[]);
   };
+  const { order, repeat, base, fields } = s;
   for (let i = 0; i < order.length; i++) {
-    const item = order[i] as string;
-    if (item === ANY_SLOT) emitExtra();
-    else emit(item);
+    if (i === s.any) putExtra();
+    else if (!repeat[i]) {
+      const list = own[i];
+      if (list !== undefined) put(order[i] as string, list);
+      else if (fields[i] !== undefined) out.push(fields[i] as [string, string]);
+      else if (base[i] !== undefined) put(order[i] as string, base[i] as Values);
+    }
   }
-  if (!listed.has(ANY_SLOT)) emitExtra();
-  if (!h1) return out;
-  return out.map(([n, v]) => [http.http1.headerCase[n] ?? opts.clientCase?.get(n) ?? n, v]);
+  if (s.any < 0) putExtra();
+  return out;
+}
+
+/** An h1 field name as sent: the profile's case, else the client's, else lowercase. */
+function caseOf(http: ProfileHttp, opts: UpstreamHeaderOptions, name: string): string {
+  // hasOwn: a client field named `constructor` must not find Object.prototype's.
+  const profileCase = Object.hasOwn(http.http1.headerCase, name) ? http.http1.headerCase[name] : undefined;
+  return profileCase ?? opts.clientCase?.get(name) ?? name;
 }

@@ -38,7 +38,12 @@ export function parseRequestKind(value: string): RequestKind | undefined {
   return (REQUEST_KINDS as readonly string[]).includes(v) ? (v as RequestKind) : undefined;
 }
 
-const DEST_KIND: Readonly<Record<string, RequestKind>> = {
+function mapOf(o: Record<string, RequestKind>): ReadonlyMap<string, RequestKind> {
+  return new Map(Object.entries(o));
+}
+
+// Maps, not object literals: a client value such as `constructor` must not find Object.prototype.
+const DEST_KIND: ReadonlyMap<string, RequestKind> = mapOf({
   document: "navigate",
   iframe: "navigate",
   frame: "navigate",
@@ -49,9 +54,9 @@ const DEST_KIND: Readonly<Record<string, RequestKind>> = {
   serviceworker: "script",
   style: "style",
   websocket: "websocket",
-};
+});
 
-const EXTENSION_KIND: Readonly<Record<string, RequestKind>> = {
+const EXTENSION_KIND: ReadonlyMap<string, RequestKind> = mapOf({
   css: "style",
   js: "script",
   mjs: "script",
@@ -67,10 +72,34 @@ const EXTENSION_KIND: Readonly<Record<string, RequestKind>> = {
   jxl: "image",
   apng: "image",
   json: "fetch",
-};
+});
 
-function field(fields: ClassifyInput["fields"], name: string): string | undefined {
-  return fields.find(([n]) => n === name)?.[1];
+/** The first values of the fields the rules read (one pass over the fields). */
+interface Signals {
+  explicit: string | undefined;
+  upgrade: string | undefined;
+  dest: string | undefined;
+  requestedWith: string | undefined;
+  accept: string | undefined;
+}
+
+function signals(fields: ClassifyInput["fields"]): Signals {
+  const s: Signals = {
+    explicit: undefined,
+    upgrade: undefined,
+    dest: undefined,
+    requestedWith: undefined,
+    accept: undefined,
+  };
+  for (let i = 0; i < fields.length; i++) {
+    const [name, value] = fields[i] as ClassifyInput["fields"][number];
+    if (name === REQUEST_KIND_HEADER) s.explicit ??= value;
+    else if (name === "upgrade") s.upgrade ??= value;
+    else if (name === "sec-fetch-dest") s.dest ??= value;
+    else if (name === "x-requested-with") s.requestedWith ??= value;
+    else if (name === "accept") s.accept ??= value;
+  }
+  return s;
 }
 
 function pathOnly(path: string): string {
@@ -83,7 +112,7 @@ function byExtension(path: string): RequestKind | undefined {
   if (p === "/favicon.ico") return "favicon";
   const base = p.slice(p.lastIndexOf("/") + 1);
   const dot = base.lastIndexOf(".");
-  return dot > 0 ? EXTENSION_KIND[base.slice(dot + 1)] : undefined;
+  return dot > 0 ? EXTENSION_KIND.get(base.slice(dot + 1)) : undefined;
 }
 
 function byAccept(accept: string): RequestKind | undefined {
@@ -97,24 +126,23 @@ function byAccept(accept: string): RequestKind | undefined {
 
 /** The request kind of a client request (rules in the file header). */
 export function classifyRequest(req: ClassifyInput): RequestKind {
-  const explicit = field(req.fields, REQUEST_KIND_HEADER);
-  const forced = explicit === undefined ? undefined : parseRequestKind(explicit);
+  const sig = signals(req.fields);
+  const forced = sig.explicit === undefined ? undefined : parseRequestKind(sig.explicit);
   if (forced !== undefined) return forced;
   const method = req.method.toUpperCase();
   if (
-    field(req.fields, "upgrade")?.trim().toLowerCase() === "websocket" ||
+    sig.upgrade?.trim().toLowerCase() === "websocket" ||
     (method === "CONNECT" && req.protocol?.toLowerCase() === "websocket")
   )
     return "websocket";
-  const dest = field(req.fields, "sec-fetch-dest")?.trim().toLowerCase();
+  const dest = sig.dest?.trim().toLowerCase();
   if (dest !== undefined) {
-    const kind = DEST_KIND[dest] ?? "fetch";
+    const kind = DEST_KIND.get(dest) ?? "fetch";
     return kind === "image" && pathOnly(req.path) === "/favicon.ico" ? "favicon" : kind;
   }
   if (method !== "GET" && method !== "HEAD") return "fetch";
-  if (field(req.fields, "x-requested-with")?.trim().toLowerCase() === "xmlhttprequest") return "xhr";
+  if (sig.requestedWith?.trim().toLowerCase() === "xmlhttprequest") return "xhr";
   const ext = byExtension(req.path);
   if (ext !== undefined) return ext;
-  const accept = field(req.fields, "accept");
-  return (accept === undefined ? undefined : byAccept(accept)) ?? "navigate";
+  return (sig.accept === undefined ? undefined : byAccept(sig.accept)) ?? "navigate";
 }

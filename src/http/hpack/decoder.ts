@@ -1,8 +1,8 @@
 import { DEFAULT_TABLE_SIZE, DynamicTable, ENTRY_OVERHEAD } from "./dynamic-table.ts";
 import { HpackError } from "./errors.ts";
-import { huffmanDecode } from "./huffman.ts";
+import { huffmanDecodeText } from "./huffman-decode.ts";
 import { type Cursor, decodeInteger } from "./integer.ts";
-import { fromOctets } from "./octets.ts";
+import { latin1Text } from "./latin1-text.ts";
 import { STATIC_TABLE, STATIC_TABLE_LENGTH } from "./static-table.ts";
 import type { HeaderField } from "./types.ts";
 
@@ -126,7 +126,7 @@ export class HpackDecoder {
     const end = start + length;
     if (end > block.length) throw new HpackError("header block truncated inside a string");
     cursor.pos = end;
-    if (!huffman) return fromOctets(block, start, end);
-    return fromOctets(huffmanDecode(block, start, end, this.maxStringLength));
+    if (!huffman) return latin1Text(block, start, end);
+    return huffmanDecodeText(block, start, end, this.maxStringLength);
   }
 }

@@ -1,9 +1,10 @@
+import { detachedString } from "../detached.ts";
+import { BlockWriter } from "./block-writer.ts";
 import { DEFAULT_TABLE_SIZE, DynamicTable, entrySize } from "./dynamic-table.ts";
 import { HpackError } from "./errors.ts";
-import { huffmanEncode, huffmanEncodedLength } from "./huffman.ts";
-import { encodeInteger, MAX_INTEGER } from "./integer.ts";
-import { assertOctets, toOctets } from "./octets.ts";
-import { STATIC_TABLE_LENGTH, staticFieldIndex, staticNameIndices } from "./static-table.ts";
+import { MAX_INTEGER } from "./integer.ts";
+import { assertOctets } from "./octets.ts";
+import { STATIC_TABLE_LENGTH, staticName, staticValueIndex } from "./static-table.ts";
 import type { HeaderField, HpackPolicy } from "./types.ts";
 
 export { DEFAULT_TABLE_SIZE };
@@ -15,29 +16,31 @@ const WITHOUT_INDEXING = { flags: 0x00, prefix: 4 };
 const NEVER_INDEXED = { flags: 0x10, prefix: 4 };
 const SIZE_UPDATE = { flags: 0x20, prefix: 5 };
 
-/** Result of one table scan: the full-match index and the referenced name index (0 = none). */
-interface Match {
-  full: number;
-  name: number;
-}
-
 /**
  * HPACK encoder for one HTTP/2 connection direction, whose choices follow an `HpackPolicy` (see
  * `types.ts` for the decision order). Fields are encoded in the order given; names as given.
  */
-/** The policy's name lists as sets, made once per policy object (policies are plain data, never changed). */
-const setsByPolicy = new WeakMap<
-  HpackPolicy,
-  { noIndex: ReadonlySet<string>; ignoreFullMatch: ReadonlySet<string> }
->();
-
-function policySets(policy: HpackPolicy): {
+/** The policy's name lists as sets, and its never-index rules by name, made once per policy object. */
+interface PolicySets {
   noIndex: ReadonlySet<string>;
   ignoreFullMatch: ReadonlySet<string>;
-} {
+  /** `shorterThan` of each never-index rule naming the key (undefined: any length). */
+  neverIndex: ReadonlyMap<string, readonly (number | undefined)[]>;
+}
+
+/** Policies are plain data, never changed once made. */
+const setsByPolicy = new WeakMap<HpackPolicy, PolicySets>();
+
+function policySets(policy: HpackPolicy): PolicySets {
   let sets = setsByPolicy.get(policy);
   if (sets === undefined) {
-    sets = { noIndex: new Set(policy.noIndex), ignoreFullMatch: new Set(policy.ignoreFullMatch) };
+    const neverIndex = new Map<string, (number | undefined)[]>();
+    for (const rule of policy.neverIndex) {
+      const list = neverIndex.get(rule.name) ?? [];
+      list.push(rule.shorterThan);
+      neverIndex.set(rule.name, list);
+    }
+    sets = { noIndex: new Set(policy.noIndex), ignoreFullMatch: new Set(policy.ignoreFullMatch), neverIndex };
     setsByPolicy.set(policy, sets);
   }
   return sets;
@@ -48,6 +51,10 @@ export class HpackEncoder {
   private readonly table: DynamicTable;
   private readonly noIndex: ReadonlySet<string>;
   private readonly ignoreFullMatch: ReadonlySet<string>;
+  private readonly neverIndex: PolicySets["neverIndex"];
+  /** The last `scan`'s result: full-match index and referenced name index (0 = none). */
+  private matchFull = 0;
+  private matchName = 0;
   /** Whether the next block starts with a size update. */
   private updatePending = false;
   /** The smaller size to announce first, per `policy.sizeUpdates`. */
@@ -64,6 +71,7 @@ export class HpackEncoder {
     const sets = policySets(policy);
     this.noIndex = sets.noIndex;
     this.ignoreFullMatch = sets.ignoreFullMatch;
+    this.neverIndex = sets.neverIndex;
   }
 
   /** Octets currently held by the dynamic table (diagnostics and tests). */
@@ -94,49 +102,63 @@ export class HpackEncoder {
    * encoded (a code unit above U+00FF) throws before any table state changes.
    */
   encode(fields: readonly HeaderField[]): Uint8Array {
-    for (const [name, value] of fields) {
-      assertOctets(name);
-      assertOctets(value);
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i] as HeaderField;
+      assertOctets(f[0]);
+      assertOctets(f[1]);
     }
-    const out: number[] = [];
+    const out = new BlockWriter();
     if (this.updatePending) {
       const final = this.table.maxSize;
       if (this.lowestPending !== undefined && this.lowestPending < final) {
-        encodeInteger(out, this.lowestPending, SIZE_UPDATE.prefix, SIZE_UPDATE.flags);
+        out.int(this.lowestPending, SIZE_UPDATE.prefix, SIZE_UPDATE.flags);
       }
-      encodeInteger(out, final, SIZE_UPDATE.prefix, SIZE_UPDATE.flags);
+      out.int(final, SIZE_UPDATE.prefix, SIZE_UPDATE.flags);
       this.updatePending = false;
       this.lowestPending = undefined;
     }
-    for (const [name, value] of fields) {
-      if (name === "cookie" && this.policy.cookieCrumbs !== "none") {
-        for (const crumb of splitCookie(value, this.policy.cookieCrumbs)) this.encodeField(out, name, crumb);
+    const crumbs = this.policy.cookieCrumbs;
+    for (let i = 0; i < fields.length; i++) {
+      const [name, value] = fields[i] as HeaderField;
+      if (name === "cookie" && crumbs !== "none") {
+        const parts = splitCookie(value, crumbs);
+        for (let j = 0; j < parts.length; j++) this.encodeField(out, name, parts[j] as string);
       } else {
         this.encodeField(out, name, value);
       }
     }
-    return Uint8Array.from(out);
+    return out.bytes();
   }
 
-  private encodeField(out: number[], name: string, value: string): void {
-    const policy = this.policy;
-    const match = this.scan(name, value);
-    const never = policy.neverIndex.some(
-      (rule) => rule.name === name && (rule.shorterThan === undefined || value.length < rule.shorterThan),
-    );
-    if (match.full > 0 && !never && !this.ignoreFullMatch.has(name)) {
-      encodeInteger(out, match.full, INDEXED.prefix, INDEXED.flags);
+  private encodeField(out: BlockWriter, name: string, value: string): void {
+    this.scan(name, value);
+    const full = this.matchFull;
+    const never = this.neverIndexed(name, value);
+    if (full > 0 && !never && !this.ignoreFullMatch.has(name)) {
+      out.int(full, INDEXED.prefix, INDEXED.flags);
       return;
     }
     let kind = INCREMENTAL;
     if (never) kind = NEVER_INDEXED;
     else if (this.noIndex.has(name) || !this.mayInsert(entrySize(name, value))) kind = WITHOUT_INDEXING;
-    const nameBytes = toOctets(name);
-    const valueBytes = toOctets(value);
-    encodeInteger(out, match.name, kind.prefix, kind.flags);
-    if (match.name === 0) this.writeString(out, nameBytes);
-    this.writeString(out, valueBytes);
-    if (kind === INCREMENTAL) this.table.add(name, value);
+    const nameIndex = this.matchName;
+    out.int(nameIndex, kind.prefix, kind.flags);
+    if (nameIndex === 0) out.string(name, this.policy.huffman);
+    out.string(value, this.policy.huffman);
+    // The entry outlives the request: it must not keep the request's head text alive.
+    if (kind === INCREMENTAL) this.table.add(detachedString(name), detachedString(value));
+  }
+
+  /** Whether a never-index rule covers the field. */
+  private neverIndexed(name: string, value: string): boolean {
+    if (this.neverIndex.size === 0) return false;
+    const rules = this.neverIndex.get(name);
+    if (rules === undefined) return false;
+    for (let i = 0; i < rules.length; i++) {
+      const shorterThan = rules[i];
+      if (shorterThan === undefined || value.length < shorterThan) return true;
+    }
+    return false;
   }
 
   /** Gecko's insertion limits (`ProcessHeader`); none for quiche. */
@@ -149,38 +171,35 @@ export class HpackEncoder {
 
   /**
    * Scans indices upwards (static, then dynamic newest-first) until the first full match; the name
-   * reference is the first or the last name match seen, per policy.
+   * reference is the first or the last name match seen, per policy. Sets `matchFull`, `matchName`.
    */
-  private scan(name: string, value: string): Match {
+  private scan(name: string, value: string): void {
     const last = this.policy.nameReference === "last";
     let nameIndex = 0;
-    const full = staticFieldIndex(name, value);
-    for (const i of staticNameIndices(name)) {
-      if (full > 0 && i > full) break;
-      if (nameIndex === 0 || last) nameIndex = i;
+    const entry = staticName(name);
+    if (entry !== undefined) {
+      const full = staticValueIndex(entry, value);
+      if (full > 0) {
+        // Static indices of one name are contiguous: the last one seen before the match is itself.
+        this.matchFull = full;
+        this.matchName = last ? full : entry.first;
+        return;
+      }
+      nameIndex = last ? entry.last : entry.first;
     }
-    if (full > 0) return { full, name: nameIndex };
     const table = this.table;
     for (let i = 0, n = table.length; i < n; i++) {
       if (table.nameAt(i) !== name) continue;
       const index = STATIC_TABLE_LENGTH + 1 + i;
       if (nameIndex === 0 || last) nameIndex = index;
-      if (table.valueAt(i) === value) return { full: index, name: nameIndex };
+      if (table.valueAt(i) === value) {
+        this.matchFull = index;
+        this.matchName = nameIndex;
+        return;
+      }
     }
-    return { full: 0, name: nameIndex };
-  }
-
-  private writeString(out: number[], bytes: Uint8Array): void {
-    const mode = this.policy.huffman;
-    const huffmanLength = mode === "never" ? bytes.length : huffmanEncodedLength(bytes);
-    const huffman = mode === "always" || (mode === "shorter" && huffmanLength < bytes.length);
-    if (huffman) {
-      encodeInteger(out, huffmanLength, 7, 0x80);
-      huffmanEncode(bytes, out);
-    } else {
-      encodeInteger(out, bytes.length, 7, 0x00);
-      for (const b of bytes) out.push(b);
-    }
+    this.matchFull = 0;
+    this.matchName = nameIndex;
   }
 }
 

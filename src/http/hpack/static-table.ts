@@ -68,30 +68,59 @@ export const STATIC_TABLE: readonly HeaderField[] = [
 /** Number of static entries (61); dynamic indices start at `STATIC_TABLE_LENGTH + 1`. */
 export const STATIC_TABLE_LENGTH = STATIC_TABLE.length;
 
-/** Static indices (ascending) per name. */
-const BY_NAME = new Map<string, number[]>();
-/** Lowest static index per name, then value (built once; no key string per lookup). */
-const BY_FIELD = new Map<string, Map<string, number>>();
+/** A name's static entries: its first and last index, and the lowest index of each of its values. */
+export interface StaticName {
+  readonly first: number;
+  readonly last: number;
+  readonly values: readonly string[];
+  /** `indices[i]` is the lowest static index of `[name, values[i]]`. */
+  readonly indices: readonly number[];
+}
+
+/**
+ * Static entries per name (built once; one lookup per field). A prototype-less object rather than
+ * a Map: a property lookup atomizes the key string once and then compares pointers, and the names
+ * looked up (pseudo-headers, a profile's template names) are the same strings on every request.
+ */
+const BY_NAME: Record<
+  string,
+  { first: number; last: number; values: string[]; indices: number[] } | undefined
+> = Object.create(null);
 STATIC_TABLE.forEach(([name, value], i) => {
-  const list = BY_NAME.get(name);
-  if (list) list.push(i + 1);
-  else BY_NAME.set(name, [i + 1]);
-  let values = BY_FIELD.get(name);
-  if (values === undefined) {
-    values = new Map();
-    BY_FIELD.set(name, values);
+  const entry = BY_NAME[name];
+  if (entry === undefined) {
+    BY_NAME[name] = { first: i + 1, last: i + 1, values: [value], indices: [i + 1] };
+    return;
   }
-  if (!values.has(value)) values.set(value, i + 1);
+  entry.last = i + 1;
+  if (!entry.values.includes(value)) {
+    entry.values.push(value);
+    entry.indices.push(i + 1);
+  }
 });
 
-const NONE: readonly number[] = [];
+/** The static entries named `name`, or undefined when there is none. */
+export function staticName(name: string): StaticName | undefined {
+  return BY_NAME[name];
+}
+
+/** The lowest static index of `value` among `entry`'s, or 0. */
+export function staticValueIndex(entry: StaticName, value: string): number {
+  const at = entry.values.indexOf(value);
+  return at < 0 ? 0 : (entry.indices[at] as number);
+}
 
 /** The static indices whose name is `name`, ascending (empty when none). */
 export function staticNameIndices(name: string): readonly number[] {
-  return BY_NAME.get(name) ?? NONE;
+  const entry = BY_NAME[name];
+  if (entry === undefined) return [];
+  const out: number[] = [];
+  for (let i = entry.first; i <= entry.last; i++) out.push(i);
+  return out;
 }
 
 /** The static index of the exact field, or 0. */
 export function staticFieldIndex(name: string, value: string): number {
-  return BY_FIELD.get(name)?.get(value) ?? 0;
+  const entry = BY_NAME[name];
+  return entry === undefined ? 0 : staticValueIndex(entry, value);
 }

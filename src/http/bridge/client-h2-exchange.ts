@@ -1,0 +1,191 @@
+/**
+ * One request stream of an HTTP/2 client, as the dispatcher sees it: the Responder the upstream
+ * side drives and, once the head is out, the BodySink of the response (the same object: one per
+ * stream). It turns those calls into H2ServerSession calls; its connection (ClientH2) flushes the
+ * frames and reports the exchange.
+ */
+import { ProxyError } from "../../errors/proxy-error.ts";
+import { statusFor } from "../../errors/wire.ts";
+import { H2ErrorCode } from "../h2/errors.ts";
+import type { H2ServerSession } from "../h2/server-session.ts";
+import type { HeaderField } from "../hpack/types.ts";
+import { connectionTokens, isHopByHop } from "./fields.ts";
+import type { BodySink, Responder } from "./message.ts";
+
+/** What an exchange needs from its connection. */
+export interface ExchangeHost {
+  readonly session: H2ServerSession;
+  /** Writes the session's output; false when the client's socket is full (then `waitSocket`). */
+  flush(): boolean;
+  /** Calls `ex.socketFree()` once the socket drains. */
+  waitSocket(ex: H2Exchange): void;
+  /** The response is complete (`status`), cut (0) or never started (-1); called once. */
+  finished(ex: H2Exchange, status: number): void;
+}
+
+const TEXT_PLAIN: HeaderField = ["content-type", "text/plain; charset=utf-8"];
+const encoder = new TextEncoder();
+
+/**
+ * The response head as sent: `:status`, then the fields minus pseudo-headers and connection-specific
+ * ones (and those `Connection` names), in order.
+ */
+function responseFields(status: number, fields: readonly HeaderField[]): HeaderField[] {
+  const named = connectionTokens(fields);
+  const out: HeaderField[] = [[":status", String(status)]];
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i] as HeaderField;
+    if (f[0].charCodeAt(0) !== 0x3a && !isHopByHop(f[0], named)) out.push(f);
+  }
+  return out;
+}
+
+/** Whether every name and value is octets (code units up to U+00FF), as HPACK carries them. */
+function octets(fields: readonly HeaderField[]): boolean {
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i] as HeaderField;
+    for (const s of f) for (let j = 0; j < s.length; j++) if (s.charCodeAt(j) > 0xff) return false;
+  }
+  return true;
+}
+
+function trailerFields(fields: readonly HeaderField[]): HeaderField[] {
+  const out = responseFields(0, fields);
+  out.shift();
+  return out;
+}
+
+export class H2Exchange implements Responder, BodySink {
+  readonly #host: ExchangeHost;
+  readonly id: number;
+  /** The dispatcher's sink for the request body; null when answered locally (bytes dropped). */
+  request: BodySink | null = null;
+  /** Request bytes the request sink took with `false`: granted back on its `onDrain`. */
+  unacked = 0;
+  /** The client ended its request (END_STREAM) or the stream is gone. */
+  requestDone = false;
+  /** The response is complete, cut, or no longer wanted: later calls are no-ops. */
+  done = false;
+  #status = 0;
+  #headSent = false;
+  #waitWindow = false;
+  #waitSocket = false;
+  onDrain: (() => void) | null = null;
+
+  constructor(host: ExchangeHost, id: number) {
+    this.#host = host;
+    this.id = id;
+  }
+
+  interim(status: number, fields: HeaderField[]): void {
+    if (this.done || this.#headSent || status >= 200 || status === 101) return;
+    try {
+      this.#host.session.respond(this.id, status, responseFields(status, fields), false);
+    } catch {
+      return; // an interim head HPACK cannot carry is dropped (it is advisory)
+    }
+    this.#host.flush();
+  }
+
+  head(status: number, fields: HeaderField[], bodyless: boolean): BodySink {
+    if (this.done || this.#headSent) return this;
+    this.#headSent = true;
+    this.#status = status;
+    try {
+      this.#host.session.respond(this.id, status, responseFields(status, fields), bodyless);
+    } catch {
+      // A field HPACK cannot carry (a code unit above U+00FF): the stream fails, the others go on.
+      this.abort(new ProxyError("HTTP_PROTOCOL", "response head cannot be encoded"));
+      return this;
+    }
+    if (bodyless) this.#finish(status);
+    this.#host.flush();
+    return this;
+  }
+
+  fail(err: ProxyError): void {
+    if (this.done) return;
+    if (this.#headSent) {
+      this.abort(err);
+      return;
+    }
+    this.answer(statusFor(err), err);
+  }
+
+  /** A short local answer (error status, 405, 421, 431) while no head was sent. */
+  answer(code: number, err: ProxyError): void {
+    if (this.done || this.#headSent) return;
+    this.#headSent = true;
+    const body = encoder.encode(`${code} ${err.code}: ${err.message}\n`);
+    const fields: HeaderField[] = [
+      [":status", String(code)],
+      TEXT_PLAIN,
+      ["content-length", String(body.length)],
+    ];
+    const session = this.#host.session;
+    session.respond(this.id, code, fields, false);
+    session.writeData(this.id, body);
+    session.end(this.id, null);
+    this.#finish(code);
+    this.#host.flush();
+  }
+
+  // The response body (BodySink).
+
+  write(chunk: Uint8Array): boolean {
+    if (this.done) return true;
+    if (!this.#host.session.writeData(this.id, chunk)) this.#waitWindow = true;
+    if (!this.#host.flush() && !this.#waitSocket) {
+      this.#waitSocket = true;
+      this.#host.waitSocket(this);
+    }
+    return !(this.#waitWindow || this.#waitSocket);
+  }
+
+  end(trailers: HeaderField[] | null): void {
+    if (this.done) return;
+    const t = trailers && trailers.length > 0 ? trailerFields(trailers) : null;
+    // Trailers may wait for window before they are encoded: refuse what HPACK cannot carry now.
+    if (t !== null && !octets(t)) {
+      this.abort(new ProxyError("HTTP_PROTOCOL", "response trailers cannot be encoded"));
+      return;
+    }
+    this.#host.session.end(this.id, t);
+    this.#finish(this.#status);
+    this.#host.flush();
+  }
+
+  /** The upstream failed after the head: the stream is reset, never ended cleanly. */
+  abort(_err: ProxyError): void {
+    if (this.done) return;
+    this.#host.session.resetStream(this.id, H2ErrorCode.INTERNAL_ERROR);
+    this.#finish(0);
+    this.#host.flush();
+  }
+
+  /** The client reset the stream (or broke it): the request is abandoned, the response dropped. */
+  gone(err: ProxyError): void {
+    this.requestDone = true;
+    const request = this.request;
+    this.request = null;
+    request?.abort(err);
+    if (!this.done) this.#finish(this.#headSent ? 0 : -1);
+  }
+
+  /** The session sent everything queued on this stream. */
+  windowFree(): void {
+    this.#waitWindow = false;
+    if (!this.#waitSocket && !this.done) this.onDrain?.();
+  }
+
+  /** The client's socket drained. */
+  socketFree(): void {
+    this.#waitSocket = false;
+    if (!this.#waitWindow && !this.done) this.onDrain?.();
+  }
+
+  #finish(status: number): void {
+    this.done = true;
+    this.#host.finished(this, status);
+  }
+}

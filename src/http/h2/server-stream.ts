@@ -1,0 +1,41 @@
+import { RecvWindow } from "./flow-window.ts";
+
+/**
+ * One client-initiated stream on the server side (RFC 9113 §5.1). `remoteClosed` = the client
+ * sent END_STREAM (half-closed remote); `localClosed` = we sent END_STREAM; `closed` = both, or
+ * reset. Response bytes the windows could not take wait in `queue` (bounded by the producer,
+ * which stops after `writeData` returned false).
+ */
+export class ServerStream {
+  remoteClosed = false;
+  localClosed = false;
+  closed = false;
+  /** A `request` event was emitted: the caller tracks it (and gets `reset` / `drained`). */
+  reported = false;
+  /** The final (non-1xx) response head went out. */
+  headSent = false;
+  /** Bytes we may still send (negative after a SETTINGS decrease, §6.9.2). */
+  sendWindow: number;
+  readonly recv: RecvWindow;
+  /** DATA bytes handed to the caller and not yet `consumed()`. */
+  outstanding = 0;
+  /** Declared request content-length, checked against the DATA sum (§8.1.1). */
+  contentLength: number | null = null;
+  received = 0;
+  /** Response bytes waiting for window, oldest first; null when none. */
+  queue: Uint8Array[] | null = null;
+  queued = 0;
+  /** END_STREAM owed once `queue` is sent: the trailers, or an empty list for none. */
+  pendingEnd: readonly (readonly [string, string])[] | null = null;
+  /** `writeData` returned false: report `drained` when the queue is empty. */
+  wantDrain = false;
+
+  constructor(
+    readonly id: number,
+    sendWindow: number,
+    recvWindow: number,
+  ) {
+    this.sendWindow = sendWindow;
+    this.recv = new RecvWindow(recvWindow);
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * What an idle tunnel keeps: the dialled socket and SecureChannel sockets carry shared listeners
+ * (no per-connection closures holding the dial's or the channel's scope), a channel's socket
+ * close still reaches its endpoint's handlers, and a tunnel's session slot reads and writes its
+ * one key of the session cache.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { AddressInfo } from "node:net";
+import * as net from "node:net";
+import { dial } from "../src/proxy/dial.ts";
+import { channelEndpoint } from "../src/proxy/endpoint.ts";
+import { SecureChannel } from "../src/proxy/secure-channel.ts";
+import { NativeEngine } from "../src/upstream/native/native-engine.ts";
+import { SessionCache, SessionSlot } from "../src/upstream/session-cache.ts";
+import { TEST_SPEC } from "./helpers/spec.ts";
+import { makeTestPki, type TestPki } from "./helpers/tls-env.ts";
+
+let pki: TestPki;
+let engine: NativeEngine;
+let plain: net.Server;
+let plainPort: number;
+
+beforeAll(async () => {
+  pki = await makeTestPki();
+  engine = new NativeEngine();
+  plain = net.createServer((s) => s.on("error", () => {}));
+  await new Promise<void>((r) => plain.listen(0, "127.0.0.1", r));
+  plainPort = (plain.address() as AddressInfo).port;
+});
+
+afterAll(() => {
+  plain.close();
+});
+
+const DIAL = { timeoutMs: 5000, guard: { denyPrivate: false, denyCidrs: [] }, self: null };
+
+/** A client and a server SecureChannel over loopback TCP, handshaken, not started. */
+async function pair(): Promise<{ client: SecureChannel; server: SecureChannel; close(): void }> {
+  const leaf = await pki.leaf("localhost");
+  const accepted = Promise.withResolvers<SecureChannel>();
+  const server = net.createServer((sock) => {
+    sock.on("error", () => {});
+    const ch = new SecureChannel(
+      sock,
+      engine.accept({ certChainDer: leaf.chainDer, keyPkcs8Der: leaf.keyPkcs8Der, alpn: ["http/1.1"] }),
+      "client",
+    );
+    ch.handshake().then(() => accepted.resolve(ch), accepted.reject);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const sock = net.connect((server.address() as AddressInfo).port, "127.0.0.1");
+  sock.on("error", () => {});
+  await new Promise<void>((r) => sock.once("connect", () => r()));
+  const conn = engine.createConnector(TEST_SPEC).connect({
+    host: "localhost",
+    alpn: ["http/1.1"],
+    alps: false,
+    verify: { verify: true, verifyHostname: true, caFile: pki.caCertPath },
+    session: null,
+  });
+  const client = new SecureChannel(sock, conn, "upstream");
+  await client.handshake();
+  const s = await accepted.promise;
+  return {
+    client,
+    server: s,
+    close: () => {
+      client.destroy();
+      s.destroy();
+      server.close();
+    },
+  };
+}
+
+describe("idle tunnel state", () => {
+  test("a dialled socket's error listener is shared, not a closure over the dial", async () => {
+    const target = { kind: "ipv4" as const, host: "127.0.0.1", port: plainPort };
+    const a = await dial(target, DIAL);
+    const b = await dial(target, DIAL);
+    try {
+      expect(a.listeners("error")).toHaveLength(1);
+      expect(a.listeners("error")[0]).toBe(b.listeners("error")[0]);
+    } finally {
+      a.destroy();
+      b.destroy();
+    }
+  });
+
+  test("two channels share their socket listeners and each gets its own bytes", async () => {
+    const p1 = await pair();
+    const p2 = await pair();
+    try {
+      for (const event of ["data", "end", "error", "close", "drain"]) {
+        // The channel's listener is the last one (the harness adds its own `error` no-op first).
+        const mine = p1.server.socket.listeners(event).at(-1);
+        expect(mine).toBeDefined();
+        expect(mine).toBe(p2.server.socket.listeners(event).at(-1));
+      }
+      const got: string[] = [];
+      const decoder = new TextDecoder();
+      for (const [name, p] of [
+        ["one", p1],
+        ["two", p2],
+      ] as const) {
+        p.server.start({
+          data: (d) => got.push(`${name}:${decoder.decode(d)}`),
+          end: () => {},
+          error: () => {},
+          drain: () => {},
+        });
+        p.client.start({ data: () => {}, end: () => {}, error: () => {}, drain: () => {} });
+      }
+      p1.client.write(new TextEncoder().encode("a"));
+      p2.client.write(new TextEncoder().encode("b"));
+      for (let i = 0; i < 500 && got.length < 2; i++) await Bun.sleep(10);
+      expect(got.sort()).toEqual(["one:a", "two:b"]);
+    } finally {
+      p1.close();
+      p2.close();
+    }
+  });
+
+  test("a channel endpoint hears its socket close after the peer's close_notify", async () => {
+    const p = await pair();
+    try {
+      const events: string[] = [];
+      const closed = Promise.withResolvers<void>();
+      channelEndpoint(p.server).start({
+        data: () => {},
+        end: (truncation) => events.push(truncation ? "truncated" : "end"),
+        error: (e) => events.push(`error ${e.code}`),
+        drain: () => {},
+        close: () => {
+          events.push("close");
+          closed.resolve();
+        },
+      });
+      p.client.start({ data: () => {}, end: () => {}, error: () => {}, drain: () => {} });
+      p.client.end();
+      p.server.end();
+      await closed.promise;
+      expect(events).toEqual(["end", "close"]);
+    } finally {
+      p.close();
+    }
+  });
+
+  test("a session slot reads, writes and drops only its own key", () => {
+    const cache = new SessionCache();
+    const slot = new SessionSlot(cache, SessionCache.key("p", "a.example", 443));
+    const other = SessionCache.key("p", "b.example", 443);
+    const s1 = new Uint8Array([1]);
+    const s2 = new Uint8Array([2]);
+    expect(slot.get()).toBeNull();
+    slot.set(s1);
+    cache.set(other, s2);
+    expect(slot.get()).toBe(s1);
+    slot.drop(s2); // not the session of this slot: kept
+    expect(slot.get()).toBe(s1);
+    slot.drop(s1);
+    expect(slot.get()).toBeNull();
+    expect(cache.get(other)).toBe(s2);
+  });
+});
