@@ -64,6 +64,9 @@ class ClientH2 implements ExchangeHost {
   #ended = false;
   #closed = false;
   #failure: ProxyError | null = null;
+  /** The last authority `checkAuthority` accepted (it depends only on the value and the target):
+   * a connection's requests all name the same one. */
+  #checkedAuthority: string | null = null;
 
   constructor(ep: Endpoint, opts: ClientH2Options) {
     this.#ep = ep;
@@ -201,11 +204,14 @@ class ClientH2 implements ExchangeHost {
       ex.answer(405, new ProxyError("HTTP_BAD_REQUEST", "CONNECT inside a tunnel is not supported"));
       return;
     }
-    try {
-      checkAuthority(r.authority, this.#opts.target);
-    } catch (err) {
-      ex.answer(421, ProxyError.wrap(err, "HTTP_BAD_REQUEST"));
-      return;
+    if (r.authority === null || r.authority !== this.#checkedAuthority) {
+      try {
+        checkAuthority(r.authority, this.#opts.target);
+      } catch (err) {
+        ex.answer(421, ProxyError.wrap(err, "HTTP_BAD_REQUEST"));
+        return;
+      }
+      this.#checkedAuthority = r.authority;
     }
     const head = {
       method: r.method,
@@ -227,7 +233,8 @@ class ClientH2 implements ExchangeHost {
     }
     if (ex.requestDone) return; // reset meanwhile
     ex.request = sink;
-    if (sink !== null) sink.onDrain = () => this.#requestDrained(ex);
+    // A request that ended with its head has no body to hold back: no drain to wait for.
+    if (sink !== null && !ev.endStream) sink.onDrain = () => this.#requestDrained(ex);
   }
 
   #drop(id: number): void {

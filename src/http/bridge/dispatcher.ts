@@ -20,7 +20,7 @@ import type { ProfileHttp, RequestKind } from "../../profiles/http-types.ts";
 import { channelEndpoint, type Endpoint } from "../../proxy/endpoint.ts";
 import type { SecureChannel } from "../../proxy/secure-channel.ts";
 import { h2FieldList } from "../headers/h2-fields.ts";
-import { buildUpstreamHeaders } from "../headers/policy.ts";
+import { buildUpstreamHeaders, type UpstreamHeaderOptions } from "../headers/policy.ts";
 import { classifyRequest } from "../headers/request-kind.ts";
 import { decodingResponder } from "./decoding-sink.ts";
 import { DeferredSink } from "./deferred-sink.ts";
@@ -67,6 +67,8 @@ export class TunnelDispatcher implements Dispatcher {
   /** WebSocket connections (relays), closed with the tunnel; made on first use. */
   #others: Set<UpstreamH1> | null = null;
   #closed = false;
+  /** The header options of every HTTP/2 request (the same for the whole tunnel); made on first use. */
+  #h2Options: UpstreamHeaderOptions | null = null;
 
   constructor(deps: TunnelDispatcherDeps) {
     this.#deps = deps;
@@ -76,7 +78,7 @@ export class TunnelDispatcher implements Dispatcher {
 
   request(head: RequestHead, client: Responder): BodySink {
     const responder = decodingResponder(client, fieldValue(head.fields, "accept-encoding"));
-    const kind = classifyRequest({ method: head.method, path: head.path, fields: head.fields });
+    const kind = classifyRequest(head); // reads method, path and fields
     const sink = head.bodyLength !== null ? new DeferredSink() : NO_BODY;
     if (kind === "websocket" && head.clientProtocol === "h1" && canUpgrade(responder)) {
       this.#websocket(head, responder, sink);
@@ -169,11 +171,8 @@ export class TunnelDispatcher implements Dispatcher {
     const authority = this.#deps.authority;
     const keepClient = this.#deps.keepClient;
     if (c instanceof UpstreamH2) {
-      const regular = buildUpstreamHeaders(http, kind, head.fields, {
-        authority,
-        keepClient,
-        protocol: "h2",
-      });
+      this.#h2Options ??= { authority, keepClient, protocol: "h2" };
+      const regular = buildUpstreamHeaders(http, kind, head.fields, this.#h2Options);
       const pseudo = {
         ":method": head.method,
         ":authority": this.#deps.authority,

@@ -49,6 +49,9 @@ export class UpstreamH2 {
   readonly #streams = new Map<number, Exchange>();
   /** Requests waiting for the peer's MAX_CONCURRENT_STREAMS, made on first use. */
   #waiting: (() => void)[] | null = null;
+  /** The stream last added to `#streams` and its weight (for `#parent`); ids are never reused. */
+  #newestId = 0;
+  #newestWeight = 0;
   #closed = false;
   #blocked = false;
   /** Called when the connection can take no new streams (GOAWAY, error, close). */
@@ -142,6 +145,8 @@ export class UpstreamH2 {
       request: null,
     };
     this.#streams.set(r.streamId, ex);
+    this.#newestId = r.streamId;
+    this.#newestWeight = ex.weight;
     this.#flush();
     if (req.hasBody) {
       ex.request = this.#requestSink(r.streamId, ex);
@@ -152,8 +157,14 @@ export class UpstreamH2 {
   /** Chromium's parent rule: the newest still-open stream whose weight is >= this one's, else 0. */
   #parent(p: H2HeadersPriority): number {
     if (p.dependency !== "last-open-higher") return p.dependency;
+    // Streams are added in id order, so the newest open one is the last added while it is open:
+    // when it qualifies, no scan (a page's requests of equal weight take this path). Weights are
+    // 1..256, so the initial 0 never qualifies.
+    if (this.#newestWeight >= p.weight && this.#streams.has(this.#newestId)) return this.#newestId;
     let parent = 0;
-    for (const [id, ex] of this.#streams) if (ex.weight >= p.weight) parent = id;
+    for (const id of this.#streams.keys()) {
+      if ((this.#streams.get(id) as Exchange).weight >= p.weight) parent = id;
+    }
     return parent;
   }
 

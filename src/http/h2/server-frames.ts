@@ -1,5 +1,5 @@
 import { connectionError, H2Error, H2ErrorCode, streamError } from "./errors.ts";
-import { growSendWindow } from "./flow-window.ts";
+import { growSendWindow, RecvWindow } from "./flow-window.ts";
 import { FrameReader } from "./frame-reader.ts";
 import { type DataFrame, dataFlowLength, type Frame, type PriorityFields } from "./frame-types.ts";
 import { concatBytes } from "./frame-writer.ts";
@@ -95,6 +95,12 @@ export class ServerFrameHandler {
       case "HEADERS":
         if (frame.streamId % 2 === 0)
           throw connectionError(PROTOCOL_ERROR, `HEADERS on even stream ${frame.streamId}`);
+        if (frame.endHeaders) {
+          // The usual whole block in one frame: no PendingBlock to collect it in.
+          this.#checkBlockSize(frame.block.length);
+          this.#onBlock(frame.streamId, frame.endStream, frame.priority, frame.block);
+          return;
+        }
         this.#addChunk(
           {
             streamId: frame.streamId,
@@ -190,6 +196,7 @@ export class ServerFrameHandler {
       throw streamError(code, stream.id, message);
     };
     if (stream.remoteClosed) fail(STREAM_CLOSED, "DATA after END_STREAM");
+    stream.recv ??= new RecvWindow(s.localInitialWindow);
     if (!stream.recv.receive(flow))
       fail(FLOW_CONTROL_ERROR, `DATA of ${flow} bytes exceeds the stream window`);
     const n = frame.data.length;
@@ -212,11 +219,15 @@ export class ServerFrameHandler {
     if (frame.endStream) this.#endRemote(stream, null);
   }
 
-  #addChunk(p: PendingBlock, chunk: Uint8Array, endHeaders: boolean): void {
-    p.size += chunk.length;
-    if (p.size > this.maxBlockBytes) {
+  #checkBlockSize(size: number): void {
+    if (size > this.maxBlockBytes) {
       throw connectionError(H2ErrorCode.ENHANCE_YOUR_CALM, `field block over ${this.maxBlockBytes} bytes`);
     }
+  }
+
+  #addChunk(p: PendingBlock, chunk: Uint8Array, endHeaders: boolean): void {
+    p.size += chunk.length;
+    this.#checkBlockSize(p.size);
     if (chunk.length === 0 && !endHeaders) this.s.idle();
     p.chunks.push(chunk);
     if (!endHeaders) {
@@ -224,22 +235,22 @@ export class ServerFrameHandler {
       return;
     }
     this.#pending = null;
-    this.#onBlock(p);
+    const block = p.chunks.length === 1 ? (p.chunks[0] as Uint8Array) : concatBytes(p.chunks);
+    this.#onBlock(p.streamId, p.endStream, p.priority, block);
   }
 
-  #decode(p: PendingBlock): HeaderField[] {
+  #decode(block: Uint8Array): HeaderField[] {
     try {
-      return this.decoder.decode(p.chunks.length === 1 ? (p.chunks[0] as Uint8Array) : concatBytes(p.chunks));
+      return this.decoder.decode(block);
     } catch (err) {
       throw connectionError(H2ErrorCode.COMPRESSION_ERROR, "field block does not decode", { cause: err });
     }
   }
 
   /** A complete field block: decoded first, always, so the HPACK context stays in step (§4.3). */
-  #onBlock(p: PendingBlock): void {
+  #onBlock(id: number, endStream: boolean, priority: PriorityFields | undefined, block: Uint8Array): void {
     const s = this.s;
-    const fields = this.#decode(p);
-    const id = p.streamId;
+    const fields = this.#decode(block);
     if (id <= s.lastStreamId) {
       const stream = s.live(id);
       if (!stream) {
@@ -250,7 +261,7 @@ export class ServerFrameHandler {
         return;
       }
       if (stream.remoteClosed) throw streamError(STREAM_CLOSED, id, "HEADERS after END_STREAM");
-      if (!p.endStream) throw streamError(PROTOCOL_ERROR, id, "trailers without END_STREAM");
+      if (!endStream) throw streamError(PROTOCOL_ERROR, id, "trailers without END_STREAM");
       checkRequestTrailers(fields, id);
       if (stream.contentLength !== null && stream.received !== stream.contentLength) {
         throw streamError(
@@ -264,20 +275,20 @@ export class ServerFrameHandler {
     }
     s.lastStreamId = id;
     if (s.goawaySent) return; // closing: no new streams (§6.8)
-    if (p.priority?.dependency === id || s.liveCount >= s.maxConcurrent) {
+    if (priority?.dependency === id || s.liveCount >= s.maxConcurrent) {
       // A stream that never opens (it does not count as live): a self-dependency (§5.3.1) or
       // one past our MAX_CONCURRENT_STREAMS (§5.1.2), which the client may retry.
-      const code = p.priority?.dependency === id ? PROTOCOL_ERROR : REFUSED_STREAM;
+      const code = priority?.dependency === id ? PROTOCOL_ERROR : REFUSED_STREAM;
       s.queueFrame({ type: "RST_STREAM", streamId: id, code });
       s.rememberReset(id);
       s.spendReset();
       return;
     }
-    const stream = new ServerStream(id, s.peer.initialWindowSize, s.localInitialWindow);
+    const stream = new ServerStream(id, s.peer.initialWindowSize);
     s.addStream(stream);
     s.liveCount++;
     const request = checkRequestFields(fields, id); // a stream error resets the stream
-    if (p.endStream && request.contentLength !== null && request.contentLength !== 0) {
+    if (endStream && request.contentLength !== null && request.contentLength !== 0) {
       throw streamError(PROTOCOL_ERROR, id, `content-length ${request.contentLength} without a body`);
     }
     stream.contentLength = request.contentLength;
@@ -285,8 +296,8 @@ export class ServerFrameHandler {
     s.lastReported = id;
     s.idleFrames = 0;
     const oversize = listSize(fields) > this.maxHeaderList;
-    s.events.push({ type: "request", streamId: id, request, endStream: p.endStream, oversize });
-    if (p.endStream) this.#endRemote(stream, null);
+    s.events.push({ type: "request", streamId: id, request, endStream, oversize });
+    if (endStream) this.#endRemote(stream, null);
   }
 
   #endRemote(stream: ServerStream, trailers: HeaderField[] | null): void {

@@ -52,6 +52,15 @@ function validValue(v: string): boolean {
   return !FORBIDDEN_VALUE_CHAR.test(v);
 }
 
+/**
+ * Names that passed `checkRegular`'s name checks (valid, not connection-specific, not `te`):
+ * the same few dozen recur on every request of a connection, and a Set lookup costs less than the
+ * name pattern and the connection-specific lookup. Bounded: past the cap, names are checked again
+ * each time.
+ */
+const CHECKED_NAMES = new Set<string>();
+const MAX_CHECKED_NAMES = 512;
+
 /** RFC 3986 scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ). */
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*$/;
 const DIGITS = /^[0-9]{1,15}$/;
@@ -59,10 +68,16 @@ const DIGITS = /^[0-9]{1,15}$/;
 /** Checks a regular field shared by heads and trailers; returns its name. */
 function checkRegular(f: HeaderField, streamId: number): void {
   const name = f[0];
+  if (CHECKED_NAMES.has(name)) {
+    if (!validValue(f[1])) throw malformed(streamId, `invalid value for ${name}`);
+    return;
+  }
   if (!NAME.test(name)) throw malformed(streamId, `invalid field name ${JSON.stringify(name)}`);
   if (!validValue(f[1])) throw malformed(streamId, `invalid value for ${name}`);
   if (CONNECTION_SPECIFIC.has(name)) throw malformed(streamId, `connection-specific field ${name}`);
-  if (name === "te" && f[1] !== "trailers") throw malformed(streamId, "te other than trailers");
+  if (name === "te") {
+    if (f[1] !== "trailers") throw malformed(streamId, "te other than trailers");
+  } else if (CHECKED_NAMES.size < MAX_CHECKED_NAMES) CHECKED_NAMES.add(name);
 }
 
 /** content-length: digits, repeated (as a list or as fields) only with one value. */

@@ -173,8 +173,9 @@ export class ServerState {
 
   releaseStream(stream: ServerStream, n: number): void {
     if (n <= 0) return;
-    if (!stream.closed && !stream.remoteClosed) {
-      const increment = stream.recv.release(n);
+    const recv = stream.recv; // made by the DATA whose bytes these are
+    if (recv !== null && !stream.closed && !stream.remoteClosed) {
+      const increment = recv.release(n);
       if (increment > 0) this.queueFrame({ type: "WINDOW_UPDATE", streamId: stream.id, increment });
     }
     this.releaseConnection(n);
@@ -194,7 +195,10 @@ export class ServerState {
     const max = this.peer.maxFrameSize;
     for (let at = 0; at < n; ) {
       const end = Math.min(n, at + max);
-      this.queueFrame({ type: "DATA", streamId: stream.id, endStream: false, data: bytes.subarray(at, end) });
+      // The whole chunk as is when it fits one frame (the usual small body): a view costs more
+      // than the frame's copy of it (JSC gives a typed array's first view its own ArrayBuffer).
+      const data = at === 0 && end === bytes.length ? bytes : bytes.subarray(at, end);
+      this.queueFrame({ type: "DATA", streamId: stream.id, endStream: false, data });
       at = end;
     }
     stream.sendWindow -= n;

@@ -1,4 +1,4 @@
-import { RecvWindow } from "./flow-window.ts";
+import type { RecvWindow } from "./flow-window.ts";
 
 /**
  * One client-initiated stream on the server side (RFC 9113 §5.1). `remoteClosed` = the client
@@ -16,7 +16,8 @@ export class ServerStream {
   headSent = false;
   /** Bytes we may still send (negative after a SETTINGS decrease, §6.9.2). */
   sendWindow: number;
-  readonly recv: RecvWindow;
+  /** The request body's window, made at the first DATA frame (most requests have no body). */
+  recv: RecvWindow | null = null;
   /** DATA bytes handed to the caller and not yet `consumed()`. */
   outstanding = 0;
   /** Declared request content-length, checked against the DATA sum (§8.1.1). */
@@ -33,9 +34,7 @@ export class ServerStream {
   constructor(
     readonly id: number,
     sendWindow: number,
-    recvWindow: number,
   ) {
     this.sendWindow = sendWindow;
-    this.recv = new RecvWindow(recvWindow);
   }
 }

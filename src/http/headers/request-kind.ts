@@ -102,17 +102,32 @@ function signals(fields: ClassifyInput["fields"]): Signals {
   return s;
 }
 
-function pathOnly(path: string): string {
-  const end = path.search(/[?#]/);
-  return (end === -1 ? path : path.slice(0, end)).toLowerCase();
+/** Where the path part of a request target ends (at its query or fragment, if any). */
+function pathEnd(path: string): number {
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c === 0x3f || c === 0x23) return i; // ? #
+  }
+  return path.length;
 }
 
+const FAVICON = "/favicon.ico";
+
+/** Whether the path part is `/favicon.ico`, any case. */
+function isFavicon(path: string): boolean {
+  return pathEnd(path) === FAVICON.length && path.slice(0, FAVICON.length).toLowerCase() === FAVICON;
+}
+
+/**
+ * Only the extension is lowercased (not the whole path: this runs on every request): lowercasing
+ * never makes or moves a `/` or `.`, and no other character lowercases into an extension's ASCII.
+ */
 function byExtension(path: string): RequestKind | undefined {
-  const p = pathOnly(path);
-  if (p === "/favicon.ico") return "favicon";
-  const base = p.slice(p.lastIndexOf("/") + 1);
-  const dot = base.lastIndexOf(".");
-  return dot > 0 ? EXTENSION_KIND.get(base.slice(dot + 1)) : undefined;
+  if (isFavicon(path)) return "favicon";
+  const end = pathEnd(path);
+  const slash = path.lastIndexOf("/", end - 1);
+  const dot = path.lastIndexOf(".", end - 1);
+  return dot > slash + 1 ? EXTENSION_KIND.get(path.slice(dot + 1, end).toLowerCase()) : undefined;
 }
 
 function byAccept(accept: string): RequestKind | undefined {
@@ -138,7 +153,7 @@ export function classifyRequest(req: ClassifyInput): RequestKind {
   const dest = sig.dest?.trim().toLowerCase();
   if (dest !== undefined) {
     const kind = DEST_KIND.get(dest) ?? "fetch";
-    return kind === "image" && pathOnly(req.path) === "/favicon.ico" ? "favicon" : kind;
+    return kind === "image" && isFavicon(req.path) ? "favicon" : kind;
   }
   if (method !== "GET" && method !== "HEAD") return "fetch";
   if (sig.requestedWith?.trim().toLowerCase() === "xmlhttprequest") return "xhr";

@@ -3,7 +3,6 @@ import { BlockWriter } from "./block-writer.ts";
 import { DEFAULT_TABLE_SIZE, DynamicTable, entrySize } from "./dynamic-table.ts";
 import { HpackError } from "./errors.ts";
 import { MAX_INTEGER } from "./integer.ts";
-import { assertOctets } from "./octets.ts";
 import { STATIC_TABLE_LENGTH, staticName, staticValueIndex } from "./static-table.ts";
 import type { HeaderField, HpackPolicy } from "./types.ts";
 
@@ -15,6 +14,9 @@ const INCREMENTAL = { flags: 0x40, prefix: 6 };
 const WITHOUT_INDEXING = { flags: 0x00, prefix: 4 };
 const NEVER_INDEXED = { flags: 0x10, prefix: 4 };
 const SIZE_UPDATE = { flags: 0x20, prefix: 5 };
+
+/** Block positions memoized (a browser request has a few dozen fields; the memo stays small). */
+const MEMO_POSITIONS = 64;
 
 /**
  * HPACK encoder for one HTTP/2 connection direction, whose choices follow an `HpackPolicy` (see
@@ -55,6 +57,20 @@ export class HpackEncoder {
   /** The last `scan`'s result: full-match index and referenced name index (0 = none). */
   private matchFull = 0;
   private matchName = 0;
+  /**
+   * The scan results of the previous blocks' fields that had a dynamic full match, per position in
+   * the block (cookie crumbs count as fields): `[version, full, name]` at `3 × position`. A
+   * connection's requests repeat their fields in the same order, and while the table has not
+   * changed (`version`), the same field at the same position scans to the same result. Whether it
+   * is the same field is checked against the table entry itself (no request string is kept).
+   */
+  private memo: number[] = [];
+  /** Bumped on every table change. */
+  private version = 0;
+  /** Position of the next field in the current block. */
+  private position = 0;
+  /** Whether the current block's fields from the next insertion on are known to be octets. */
+  private restChecked = false;
   /** Whether the next block starts with a size update. */
   private updatePending = false;
   /** The smaller size to announce first, per `policy.sizeUpdates`. */
@@ -95,18 +111,19 @@ export class HpackEncoder {
     }
     this.updatePending = true;
     this.table.setMaxSize(n);
+    this.version++;
   }
 
   /**
    * Encodes one header block (one HEADERS + CONTINUATION payload). Atomic: a field that cannot be
    * encoded (a code unit above U+00FF) throws before any table state changes.
+   *
+   * Octets are checked only where they matter, not on every field: an Indexed field equals a table
+   * entry, and a literal name referenced by index a table name, both octets already; a literal is
+   * checked before it is written; and before the block's first insertion every field from there on
+   * is checked, so none can throw once the table has changed.
    */
   encode(fields: readonly HeaderField[]): Uint8Array {
-    for (let i = 0; i < fields.length; i++) {
-      const f = fields[i] as HeaderField;
-      assertOctets(f[0]);
-      assertOctets(f[1]);
-    }
     const out = new BlockWriter();
     if (this.updatePending) {
       const final = this.table.maxSize;
@@ -114,39 +131,65 @@ export class HpackEncoder {
         out.int(this.lowestPending, SIZE_UPDATE.prefix, SIZE_UPDATE.flags);
       }
       out.int(final, SIZE_UPDATE.prefix, SIZE_UPDATE.flags);
-      this.updatePending = false;
-      this.lowestPending = undefined;
     }
+    this.restChecked = false;
+    this.position = 0;
     const crumbs = this.policy.cookieCrumbs;
     for (let i = 0; i < fields.length; i++) {
       const [name, value] = fields[i] as HeaderField;
       if (name === "cookie" && crumbs !== "none") {
         const parts = splitCookie(value, crumbs);
-        for (let j = 0; j < parts.length; j++) this.encodeField(out, name, parts[j] as string);
+        for (let j = 0; j < parts.length; j++) this.encodeField(out, name, parts[j] as string, fields, i);
       } else {
-        this.encodeField(out, name, value);
+        this.encodeField(out, name, value, fields, i);
       }
     }
+    // Only now: a block that throws announces nothing.
+    this.updatePending = false;
+    this.lowestPending = undefined;
     return out.bytes();
   }
 
-  private encodeField(out: BlockWriter, name: string, value: string): void {
-    this.scan(name, value);
+  /** `fields[at]` is the field `name` / `value` (a cookie crumb) belongs to. */
+  private encodeField(
+    out: BlockWriter,
+    name: string,
+    value: string,
+    fields: readonly HeaderField[],
+    at: number,
+  ): void {
+    this.scan(name, value, this.position++);
     const full = this.matchFull;
     const never = this.neverIndexed(name, value);
     if (full > 0 && !never && !this.ignoreFullMatch.has(name)) {
       out.int(full, INDEXED.prefix, INDEXED.flags);
       return;
     }
+    const nameIndex = this.matchName;
+    if (!this.restChecked && ((nameIndex === 0 && !octetsOnly(name)) || !octetsOnly(value)))
+      throw notOctets();
     let kind = INCREMENTAL;
     if (never) kind = NEVER_INDEXED;
     else if (this.noIndex.has(name) || !this.mayInsert(entrySize(name, value))) kind = WITHOUT_INDEXING;
-    const nameIndex = this.matchName;
+    if (kind === INCREMENTAL && !this.restChecked) {
+      for (let i = at; i < fields.length; i++) {
+        const f = fields[i] as HeaderField;
+        if (!octetsOnly(f[0]) || !octetsOnly(f[1])) throw notOctets();
+      }
+      this.restChecked = true;
+    }
     out.int(nameIndex, kind.prefix, kind.flags);
     if (nameIndex === 0) out.string(name, this.policy.huffman);
     out.string(value, this.policy.huffman);
-    // The entry outlives the request: it must not keep the request's head text alive.
-    if (kind === INCREMENTAL) this.table.add(detachedString(name), detachedString(value));
+    // The entry outlives the request: it must not keep the request's head text alive. A profile's
+    // own template field (a frozen tuple shared by every request, see headers/policy.ts) holds the
+    // profile's strings, which live as long as the profile: kept as they are, shared by every
+    // connection's table instead of copied into each.
+    if (kind === INCREMENTAL) {
+      const shared = Object.isFrozen(fields[at]);
+      this.table.add(shared ? name : detachedString(name), shared ? value : detachedString(value));
+      this.version++;
+    }
   }
 
   /** Whether a never-index rule covers the field. */
@@ -173,7 +216,29 @@ export class HpackEncoder {
    * Scans indices upwards (static, then dynamic newest-first) until the first full match; the name
    * reference is the first or the last name match seen, per policy. Sets `matchFull`, `matchName`.
    */
-  private scan(name: string, value: string): void {
+  private scan(name: string, value: string, position: number): void {
+    const memo = this.memo;
+    const at = 3 * position;
+    if (at < memo.length && memo[at] === this.version) {
+      const full = memo[at + 1] as number;
+      const i = full - STATIC_TABLE_LENGTH - 1;
+      if (this.table.nameAt(i) === name && this.table.valueAt(i) === value) {
+        this.matchFull = full;
+        this.matchName = memo[at + 2] as number;
+        return;
+      }
+    }
+    this.walk(name, value);
+    if (this.matchFull > STATIC_TABLE_LENGTH && position < MEMO_POSITIONS) {
+      while (memo.length < at) memo.push(-1);
+      memo[at] = this.version;
+      memo[at + 1] = this.matchFull;
+      memo[at + 2] = this.matchName;
+    }
+  }
+
+  /** `scan` without the memo. */
+  private walk(name: string, value: string): void {
     const last = this.policy.nameReference === "last";
     let nameIndex = 0;
     const entry = staticName(name);
@@ -223,6 +288,20 @@ export function splitCookie(value: string, mode: "semicolon" | "semicolon-space"
     pos = semi + 1;
     if (trimmed[pos] === " ") pos++;
   }
+}
+
+/**
+ * Whether every code unit of `text` is an octet (≤ U+00FF). A loop, not a regex test: for
+ * header-sized strings the regex call costs about twice as much.
+ */
+function octetsOnly(text: string): boolean {
+  let units = 0;
+  for (let i = 0; i < text.length; i++) units |= text.charCodeAt(i);
+  return units <= 0xff;
+}
+
+function notOctets(): HpackError {
+  return new HpackError("header field has a character above U+00FF");
 }
 
 function checkSize(n: number): void {

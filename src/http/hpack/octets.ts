@@ -16,12 +16,6 @@ export function toOctets(text: string): Uint8Array {
   return out;
 }
 
-/** Throws unless every code unit of `text` is an octet (≤ U+00FF). */
-export function assertOctets(text: string): void {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: the range is the point
-  if (/[^\x00-\xff]/.test(text)) throw new HpackError("header field has a character above U+00FF");
-}
-
 /** Code units per `String.fromCharCode` call (keeps the argument list small). */
 const CHUNK = 4096;
 
