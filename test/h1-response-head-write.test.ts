@@ -7,6 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { H1Error } from "../src/http/h1/errors.ts";
 import { writeRequestHead, writeResponseHead } from "../src/http/h1/writer.ts";
+import { prng } from "./helpers/prng.ts";
 
 const TCHAR = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
@@ -39,16 +40,6 @@ function actual(write: () => Uint8Array): number[] | string {
     if (m?.[2]) return m[2];
     return m?.[1] !== undefined ? `field name ${m[1]}` : err.message;
   }
-}
-
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const ALPHABET = [
@@ -89,7 +80,7 @@ describe("head writer", () => {
   });
 
   test("random heads match the plain rule, bytes and errors", () => {
-    const rnd = random(11);
+    const rnd = prng(11);
     const pick = () => ALPHABET[Math.floor(rnd() * ALPHABET.length)] as string;
     const text = (max: number) => Array.from({ length: Math.floor(rnd() * max) }, pick).join("");
     for (let n = 0; n < 5000; n++) {

@@ -6,23 +6,15 @@
 import { describe, expect, test } from "bun:test";
 import { ConnectionState } from "../src/http/h2/connection-state.ts";
 import { ClientStream, type CloseReason } from "../src/http/h2/stream-state.ts";
+import { prng } from "./helpers/prng.ts";
 
 const REMEMBERED = 1024;
 const REASONS: CloseReason[] = ["ended", "reset-local", "reset-remote", "refused"];
 
 /** A seeded generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function check(seed: number, closes: number, maxOpen: number): void {
-  const rnd = random(seed);
+  const rnd = prng(seed);
   const s = new ConnectionState(1, 65_535, 65_535, Number.POSITIVE_INFINITY, 1 << 20, 1000);
   const model = new Map<number, CloseReason>(); // insertion order = close order
   const open: ClientStream[] = [];

@@ -8,16 +8,7 @@ import { ByteQueue } from "../src/http/h2/byte-queue.ts";
 import { FrameReader } from "../src/http/h2/frame-reader.ts";
 import type { Frame } from "../src/http/h2/frame-types.ts";
 import { encodeFrame } from "../src/http/h2/frame-writer.ts";
-
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "./helpers/prng.ts";
 
 const pattern = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
 
@@ -91,7 +82,7 @@ describe("ByteQueue", () => {
     whole.push(wire.slice());
     const expected: string[] = [];
     for (let f = whole.next(); f !== null; f = whole.next()) expected.push(plain(f));
-    const rnd = random(3);
+    const rnd = prng(3);
     for (let run = 0; run < 200; run++) {
       const reader = new FrameReader();
       const got: string[] = [];

@@ -8,6 +8,7 @@ import { HpackError } from "../src/http/hpack/errors.ts";
 import { huffmanDecode, huffmanEncode } from "../src/http/hpack/huffman.ts";
 import { huffmanDecodeText } from "../src/http/hpack/huffman-decode.ts";
 import { HUFFMAN_CODES, HUFFMAN_EOS, HUFFMAN_LENGTHS } from "../src/http/hpack/huffman-table.ts";
+import { prng } from "./helpers/prng.ts";
 
 /** symbol by "length:code", for the reference walk. */
 const BY_CODE = new Map<string, number>();
@@ -53,16 +54,6 @@ function actual(src: Uint8Array, maxLength: number): number[] | string {
   }
 }
 
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe("table-driven Huffman decoding", () => {
   test("all 256 octets round-trip, also through the string form", () => {
     const all = new Uint8Array(256).map((_, i) => i);
@@ -72,7 +63,7 @@ describe("table-driven Huffman decoding", () => {
   });
 
   test("random valid and corrupted strings match the bitwise reference", () => {
-    const rnd = random(7);
+    const rnd = prng(7);
     for (let n = 0; n < 4000; n++) {
       const plain = new Uint8Array(Math.floor(rnd() * 40)).map(() =>
         rnd() < 0.8 ? 0x20 + Math.floor(rnd() * 95) : Math.floor(rnd() * 256),

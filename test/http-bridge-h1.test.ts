@@ -704,7 +704,7 @@ function get(
   method = "GET",
 ) {
   const rec = recorder();
-  conn.request({ method, target, fields, hasBody: false, bodyLength: null }, rec.responder, () => {});
+  conn.request({ method, target, fields, hasBody: false, bodyLength: null }, rec.responder, { attach() {} });
   return rec.done;
 }
 
@@ -719,18 +719,20 @@ function post(
   conn.request(
     { method: "POST", target, fields, hasBody: true, bodyLength: opts.chunked ? -1 : body.length },
     rec.responder,
-    (sink) => {
-      let off = 0;
-      const pump = () => {
-        while (off < body.length) {
-          const c = body.subarray(off, off + 100_000);
-          off += c.length;
-          if (!sink.write(c)) return;
-        }
-        sink.end(opts.trailers ?? null);
-      };
-      sink.onDrain = pump;
-      pump();
+    {
+      attach(sink) {
+        let off = 0;
+        const pump = () => {
+          while (off < body.length) {
+            const c = body.subarray(off, off + 100_000);
+            off += c.length;
+            if (!sink.write(c)) return;
+          }
+          sink.end(opts.trailers ?? null);
+        };
+        sink.onDrain = pump;
+        pump();
+      },
     },
   );
   return rec.done;
@@ -811,7 +813,7 @@ describe("upstream side over HTTP/1.1: exact bytes (raw origin)", () => {
         bodyLength: 5,
       },
       bad.responder,
-      () => {},
+      { attach() {} },
     );
     expect((await bad.done).error?.code).toBe("HTTP_BAD_REQUEST");
     const crlf = await get(conn, "/", [
@@ -832,7 +834,7 @@ describe("upstream side over HTTP/1.1: exact bytes (raw origin)", () => {
         bodyLength: null,
       },
       te.responder,
-      () => {},
+      { attach() {} },
     );
     expect((await te.done).outcome).toBe("fail");
     expect(conn.usable).toBe(true);
@@ -1187,7 +1189,7 @@ describe("backpressure does not outlive its message", () => {
             bodyLength: null,
           },
           { interim() {}, head: () => stingySink(resolve), fail: () => resolve(Buffer.from("failed")) },
-          () => {},
+          { attach() {} },
         );
       });
       expect(body.toString()).toBe(`body${i}`);

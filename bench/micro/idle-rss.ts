@@ -3,12 +3,12 @@
  * (bench/run-http.ts idle(): warm-up, then N tunnels each with one GET /small, left idle), for
  * one source tree: compare a change against another checkout with `--root`.
  *
- *   bun bench/micro/idle-rss.ts [--root DIR[,DIR...]] [--runs 1] [--n 1000] [--proto h1|h2] [--mode full|tls-relay]
+ *   bun bench/micro/idle-rss.ts [--root DIR|EXECUTABLE[,...]] [--runs 1] [--n 1000] [--proto h1|h2] [--mode full|tls-relay]
  *
  * With several roots and runs, the roots alternate (a fresh proxy each run) and the median per
  * root is printed last: single readings move by several KiB with the collector's timing.
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type * as tls from "node:tls";
@@ -39,7 +39,8 @@ async function once(root: string, work: string, name: string): Promise<number> {
   const origin = await startOrigin(pki.leafKeyPath, pki.leafChainPath, START_TIMEOUT_MS, "origin-http.ts");
   const { proxy, caPem } = await startModeProxy({
     work: join(work, name),
-    cmd: [process.execPath, join(root, "src/cli/main.ts")],
+    // A root that is a file is a built executable (dist/polytls), as `make bench` runs it.
+    cmd: statSync(root).isFile() ? [root] : [process.execPath, join(root, "src/cli/main.ts")],
     originCaPath: pki.caCertPath,
     mode,
     name: mode,

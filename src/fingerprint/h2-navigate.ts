@@ -53,7 +53,7 @@ export async function navigateH2(
         },
         fail: (err) => reject(err),
       };
-      up.request(navigationRequest(http, authority), responder, () => {});
+      up.request(navigationRequest(http, authority), responder, { attach() {} });
     });
     return await withTimeout(status, timeoutMs, () => {
       return new ProxyError("UPSTREAM_TIMEOUT", `no HTTP/2 response within ${timeoutMs} ms`);

@@ -23,7 +23,7 @@ import { decodingResponder } from "../http/bridge/decoding-sink.ts";
 import { DeferredSink } from "../http/bridge/deferred-sink.ts";
 import { fieldValue } from "../http/bridge/fields.ts";
 import { H1Pool } from "../http/bridge/h1-pool.ts";
-import type { BodySink, Dispatcher, RequestHead, Responder } from "../http/bridge/message.ts";
+import type { BodySink, Dispatcher, RequestHead, RequestLink, Responder } from "../http/bridge/message.ts";
 import { mayRetry, retryingResponder } from "../http/bridge/retry.ts";
 import { UpstreamH1 } from "../http/bridge/upstream-h1.ts";
 import type { RequestHead as H1RequestHead } from "../http/h1/request-head.ts";
@@ -42,6 +42,9 @@ import type { TunnelDeps } from "./tunnel.ts";
 
 /** Origins per client connection that may keep idle upstream connections (a page's few hosts). */
 export const MAX_ORIGINS = 8;
+
+/** The link of a request without body: an HTTP/1.1 client never cancels one after its head. */
+const NO_LINK: RequestLink = { attach() {} };
 
 export interface ForwardDispatcherDeps {
   /** The listener's tunnel deps: allowed ports, guard, own addresses, next hop, profiles, timeouts. */
@@ -132,7 +135,7 @@ export class ForwardDispatcher implements Dispatcher {
     const send = (r: Responder) =>
       origin.pool.take((c) => {
         if (c instanceof ProxyError) r.fail(c);
-        else if (c instanceof UpstreamH1) c.request(req, r, (s) => sink?.attach(s));
+        else if (c instanceof UpstreamH1) c.request(req, r, sink ?? NO_LINK);
         else r.fail(new ProxyError("INTERNAL", "plain HTTP upstream is not HTTP/1.1"));
       });
     send(mayRetry(head) ? retryingResponder(responder, () => send(responder)) : responder);

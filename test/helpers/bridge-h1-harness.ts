@@ -124,7 +124,7 @@ export function forwardingDispatcher(originPort: number): Dispatcher & { opened:
             bodyLength: head.bodyLength,
           },
           responder,
-          (s) => deferred.attach(s),
+          deferred,
         );
       let conn = idle.pop();
       while (conn && (!conn.usable || conn.busy)) conn = idle.pop();

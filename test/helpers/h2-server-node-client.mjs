@@ -1,13 +1,13 @@
 // A Node (nghttp2) HTTP/2 client through the proxy, for the server-role e2e tests
 // (test/http-e2e-h2-client.test.ts): CONNECT, TLS with the test CA, then one scenario; prints one
-// JSON line with what it saw. Usage: node h2-server-node-client.mjs <proxyPort> <authority> <caPath> <scenario>
+// JSON line with what it saw. Usage: node h2-server-node-client.mjs <proxyPort> <authority> <caPath> <scenario> [hold]
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import * as tls from "node:tls";
 
-const [proxyPort, authority, caPath, scenario] = process.argv.slice(2);
+const [proxyPort, authority, caPath, scenario, holdArg] = process.argv.slice(2);
 const ca = readFileSync(caPath, "utf8");
 const MiB = 1024 * 1024;
 
@@ -71,6 +71,7 @@ function request(s, headers, body, opts = {}) {
     req.on("error", (e) => {
       out.error = e.code ?? String(e);
     });
+    if (opts.onStart) opts.onStart(req);
     req.on("close", () => {
       out.sha = hash.digest("hex");
       out.text = out.n <= 4096 ? Buffer.concat(small).toString() : "";
@@ -91,6 +92,20 @@ function request(s, headers, body, opts = {}) {
       pump();
     } else if (body !== undefined) req.end(body);
   });
+}
+
+/**
+ * With `hold`: prints `result` at once and keeps the connection open until stdin ends, so the test
+ * sees what the origin got while the tunnel lives (closing it would end every upstream exchange).
+ */
+async function hold(result) {
+  if (holdArg !== "hold") return;
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  await new Promise((resolve) => {
+    process.stdin.once("end", resolve);
+    process.stdin.resume();
+  });
+  process.exit(0);
 }
 
 const scenarios = {
@@ -138,8 +153,26 @@ const scenarios = {
       },
     });
     const after = await request(s, { ":path": "/bytes?n=10" });
+    const result = { cut: [cut.status, cut.n < 100 * MiB, cut.rst], after: [after.status, after.n] };
+    await hold(result);
     s.close();
-    return { cut: [cut.status, cut.n < 100 * MiB, cut.rst], after: [after.status, after.n] };
+    return result;
+  },
+  async queued() {
+    // The origin takes one stream at a time (MAX_CONCURRENT_STREAMS 1): /queued waits in the
+    // proxy behind /slow, and the client gives it up before the origin could take it.
+    const s = await session();
+    const slow = request(s, { ":path": "/slow" });
+    await new Promise((r) => setTimeout(r, 100));
+    const queued = request(s, { ":path": "/queued" }, undefined, {
+      onStart: (req) => setTimeout(() => req.close(http2.constants.NGHTTP2_CANCEL), 200),
+    });
+    const [a, b] = await Promise.all([slow, queued]);
+    const after = await request(s, { ":path": "/bytes?n=10" });
+    const result = { slow: [a.status, a.text], queued: b.rst, after: [after.status, after.n] };
+    await hold(result);
+    s.close();
+    return result;
   },
   async hints() {
     const s = await session();

@@ -231,7 +231,10 @@ class ClientH2 implements ExchangeHost {
       ex.fail(ProxyError.wrap(err, "INTERNAL"));
       sink = dropSink();
     }
-    if (ex.requestDone) return; // reset meanwhile
+    if (ex.requestDone) {
+      sink?.abort(new ProxyError("IO", "client reset the stream")); // reset meanwhile: cancel upstream
+      return;
+    }
     ex.request = sink;
     // A request that ended with its head has no body to hold back: no drain to wait for.
     if (sink !== null && !ev.endStream) sink.onDrain = () => this.#requestDrained(ex);

@@ -12,6 +12,8 @@
  *   then becomes a byte relay.
  * - An idempotent request without body that the origin provably did not process (retry.ts) is
  *   sent once more on another connection.
+ * - Every request's sink (a DeferredSink, with or without body) is its cancel handle: `abort`
+ *   drops a request still waiting (never sent, no retry), else cancels the upstream exchange.
  * Connections are handed out synchronously (callbacks, not promises), so a connection found idle
  * is used before anything else can take it.
  */
@@ -53,10 +55,6 @@ export interface TunnelDispatcherDeps {
 
 type Conn = UpstreamH2 | UpstreamH1;
 
-const NO_BODY: BodySink = { write: () => true, end: () => {}, abort: () => {}, onDrain: null };
-/** `attach` for a request without body (never called: no body sink is opened). */
-const NO_ATTACH = (_: BodySink): void => {};
-
 export class TunnelDispatcher implements Dispatcher {
   readonly #deps: TunnelDispatcherDeps;
   #protocol: "h2" | "http/1.1";
@@ -79,7 +77,7 @@ export class TunnelDispatcher implements Dispatcher {
   request(head: RequestHead, client: Responder): BodySink {
     const responder = decodingResponder(client, fieldValue(head.fields, "accept-encoding"));
     const kind = classifyRequest(head); // reads method, path and fields
-    const sink = head.bodyLength !== null ? new DeferredSink() : NO_BODY;
+    const sink = new DeferredSink();
     if (kind === "websocket" && head.clientProtocol === "h1" && canUpgrade(responder)) {
       this.#websocket(head, responder, sink);
       return sink;
@@ -92,7 +90,8 @@ export class TunnelDispatcher implements Dispatcher {
   }
 
   /** Sends on the shared HTTP/2 connection at once when it can take the request, else via #withConn. */
-  #dispatch(head: RequestHead, kind: RequestKind, r: Responder, sink: BodySink): void {
+  #dispatch(head: RequestHead, kind: RequestKind, r: Responder, sink: DeferredSink): void {
+    if (sink.cancelled) return; // a retry of a request the client gave up
     const h2 = this.#h2;
     if (!this.#closed && this.#protocol === "h2" && h2?.usable) {
       try {
@@ -103,7 +102,7 @@ export class TunnelDispatcher implements Dispatcher {
       }
       return;
     }
-    this.#withConn((c) => this.#send(c, head, kind, r, sink), r);
+    this.#withConn((c) => this.#send(c, head, kind, r, sink), r, sink);
   }
 
   close(): void {
@@ -119,9 +118,13 @@ export class TunnelDispatcher implements Dispatcher {
     return this.#h1Pool;
   }
 
-  /** Calls `use` with a connection that can take the request now, or fails `r`. */
-  #withConn(use: (c: Conn) => void, r: Responder): void {
+  /**
+   * Calls `use` with a connection that can take the request now, or fails `r`; neither once the
+   * client cancelled the request (`sink`) while it waited.
+   */
+  #withConn(use: (c: Conn) => void, r: Responder, sink: DeferredSink): void {
     const got = (c: Conn | ProxyError) => {
+      if (sink.cancelled) return; // an idle connection handed over stays idle for the next waiter
       if (c instanceof ProxyError) return r.fail(c);
       try {
         use(c);
@@ -135,7 +138,7 @@ export class TunnelDispatcher implements Dispatcher {
       return;
     }
     if (this.#protocol === "http/1.1") {
-      this.#h1.take(got);
+      this.#h1.take(got, sink);
       return;
     }
     if (this.#h2?.usable) {
@@ -164,10 +167,9 @@ export class TunnelDispatcher implements Dispatcher {
     );
   }
 
-  #send(c: Conn, head: RequestHead, kind: RequestKind, r: Responder, sink: BodySink): void {
+  #send(c: Conn, head: RequestHead, kind: RequestKind, r: Responder, sink: DeferredSink): void {
     const http = this.#deps.http;
     const hasBody = head.bodyLength !== null;
-    const attach = hasBody ? (s: BodySink) => (sink as DeferredSink).attach(s) : NO_ATTACH;
     const authority = this.#deps.authority;
     const keepClient = this.#deps.keepClient;
     if (c instanceof UpstreamH2) {
@@ -183,7 +185,7 @@ export class TunnelDispatcher implements Dispatcher {
       c.request(
         { fields, hasBody, priority: http.http2.priority[kind], head: head.method === "HEAD" },
         r,
-        attach,
+        sink,
       );
       return;
     }
@@ -196,12 +198,12 @@ export class TunnelDispatcher implements Dispatcher {
     c.request(
       { method: head.method, target: head.path, fields, hasBody, bodyLength: head.bodyLength },
       r,
-      attach,
+      sink,
     );
   }
 
   /** A WebSocket handshake on its own HTTP/1.1-only connection, never pooled. */
-  #websocket(head: RequestHead, r: Responder, sink: BodySink): void {
+  #websocket(head: RequestHead, r: Responder, sink: DeferredSink): void {
     if (this.#closed) {
       r.fail(new ProxyError("SHUTDOWN", "tunnel closed"));
       return;

@@ -15,10 +15,19 @@ export const MAX_H1_CONNECTIONS = 6;
 /** Receives a connection to send one request on now, or why there is none. */
 export type Waiter = (c: UpstreamH1 | UpstreamH2 | ProxyError) => void;
 
+/** A waiter's request, which the client side may cancel while it waits. */
+export interface Pending {
+  readonly cancelled?: boolean;
+}
+
+const NOT_CANCELLABLE: Pending = {};
+
 export class H1Pool {
   readonly #open: () => Promise<UpstreamH1 | UpstreamH2>;
   #conns: UpstreamH1[] = [];
   readonly #queue: Waiter[] = [];
+  /** The request of each waiter, in step with #queue. */
+  readonly #pending: Pending[] = [];
   #opening = 0;
   #closed = false;
 
@@ -38,19 +47,39 @@ export class H1Pool {
     c.onGone = later;
   }
 
-  take(w: Waiter): void {
+  /** `pending` cancelled while waiting: the waiter is dropped, no connection opened for it. */
+  take(w: Waiter, pending: Pending = NOT_CANCELLABLE): void {
     if (this.#closed) {
       w(new ProxyError("SHUTDOWN", "tunnel closed"));
       return;
     }
     this.#queue.push(w);
+    this.#pending.push(pending);
     this.#serve();
   }
 
   close(): void {
     this.#closed = true;
+    this.#pending.length = 0;
     for (const w of this.#queue.splice(0)) w(new ProxyError("SHUTDOWN", "tunnel closed"));
     for (const c of this.#conns.splice(0)) c.close();
+  }
+
+  /** The next waiter whose request is still wanted (cancelled ones are dropped). */
+  #next(): Waiter | undefined {
+    for (;;) {
+      const w = this.#queue.shift();
+      const p = this.#pending.shift();
+      if (w === undefined || !p?.cancelled) return w;
+    }
+  }
+
+  #dropCancelled(): void {
+    for (let i = this.#queue.length - 1; i >= 0; i--) {
+      if (!this.#pending[i]?.cancelled) continue;
+      this.#queue.splice(i, 1);
+      this.#pending.splice(i, 1);
+    }
   }
 
   #serve(): void {
@@ -59,22 +88,26 @@ export class H1Pool {
     for (;;) {
       const idle = this.#conns.find((c) => c.usable && !c.busy);
       if (idle === undefined) break;
-      const w = this.#queue.shift();
+      const w = this.#next();
       if (w === undefined) return;
       w(idle);
     }
+    this.#dropCancelled(); // no connection is opened for a request nobody wants
     while (this.#queue.length > this.#opening && this.#conns.length + this.#opening < MAX_H1_CONNECTIONS) {
       this.#opening += 1;
       this.#open().then(
         (c) => {
           this.#opening -= 1;
           // The origin now speaks h2: every waiter can use that one connection.
-          if (c instanceof UpstreamH2) for (const w of this.#queue.splice(0)) w(c);
+          if (c instanceof UpstreamH2) {
+            this.#pending.length = 0;
+            for (const w of this.#queue.splice(0)) w(c);
+          }
           this.#serve();
         },
         (err: unknown) => {
           this.#opening -= 1;
-          this.#queue.shift()?.(ProxyError.wrap(err, "UPSTREAM_UNREACHABLE"));
+          this.#next()?.(ProxyError.wrap(err, "UPSTREAM_UNREACHABLE"));
           this.#serve();
         },
       );

@@ -32,7 +32,12 @@ export interface BodySink {
   /** false = stop writing until `onDrain` is called. */
   write(chunk: Uint8Array): boolean;
   end(trailers: HeaderField[] | null): void;
-  /** The other side failed: abandon the message (reset the stream, truncate the response). */
+  /**
+   * The other side failed: abandon the message (reset the stream, truncate the response). On a
+   * request sink, also after `end()`: the client gave the exchange up, so the upstream exchange is
+   * cancelled (HTTP/2 RST_STREAM(CANCEL), HTTP/1.1 connection closed, a queued request dropped)
+   * and the Responder is not called any more.
+   */
   abort(err: ProxyError): void;
   /** Set by the producer; called once after a `write` returned false, when there is room. */
   onDrain: (() => void) | null;
@@ -50,10 +55,24 @@ export interface Responder {
 
 /** The upstream side of a tunnel, as the client side sees it. */
 export interface Dispatcher {
-  /** Starts one request; returns the sink for its body (end it at once when there is none). */
+  /**
+   * Starts one request; returns the sink for its body (end it at once when there is none). Its
+   * `abort` cancels the exchange at any time, with or without body, before or after `end`.
+   */
   request(head: RequestHead, responder: Responder): BodySink;
   /** Closes every upstream connection. */
   close(): void;
+}
+
+/** How an upstream connection gives the dispatcher the request's sink (no closure per request). */
+export interface RequestLink {
+  /**
+   * Called once the request is sent: the sink for its body or, without body, a sink whose only
+   * use is `abort` (cancel the exchange).
+   */
+  attach(sink: BodySink): void;
+  /** The client side gave the request up before it was sent: never send it. */
+  readonly cancelled?: boolean;
 }
 
 /**

@@ -66,6 +66,8 @@ export interface RequestBodyHooks {
   done(): void;
   /** The body cannot be completed (the client side failed, or sent more or less than declared). */
   failed(err: ProxyError): void;
+  /** `abort` after the body ended: the client gave the whole exchange up. */
+  cancelled(err: ProxyError): void;
 }
 
 /** Trailers that may go in an HTTP/1.1 last chunk: no hop-by-hop, framing or routing fields. */
@@ -117,7 +119,11 @@ export function requestBodySink(
       hooks.done();
     },
     abort(err: ProxyError): void {
-      if (ended || hooks.dead()) return;
+      if (hooks.dead()) return;
+      if (ended) {
+        hooks.cancelled(err);
+        return;
+      }
       ended = true;
       hooks.failed(err);
     },

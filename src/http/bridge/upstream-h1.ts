@@ -17,8 +17,9 @@ import type { Endpoint } from "../../proxy/endpoint.ts";
 import { BodyReader } from "../h1/body-reader.ts";
 import { type ResponseHead, ResponseHeadScanner } from "../h1/response-head.ts";
 import { asciiLower } from "../h1/syntax.ts";
+import { type Cancellable, CancelSink } from "./cancel-sink.ts";
 import { destroyAfterLinger } from "./linger.ts";
-import { type BodySink, type ByteSink, canUpgrade, type Responder } from "./message.ts";
+import { type BodySink, type ByteSink, canUpgrade, type RequestLink, type Responder } from "./message.ts";
 import { markUnprocessed } from "./retry.ts";
 import { type H1Request, requestBodySink, requestHeadBytes } from "./upstream-h1-request.ts";
 import { lowered, responseFields, truncated, unsupportedCoding } from "./upstream-h1-response.ts";
@@ -42,7 +43,7 @@ interface Exchange {
   gotBytes: boolean;
 }
 
-export class UpstreamH1 {
+export class UpstreamH1 implements Cancellable<object> {
   readonly #ep: Endpoint;
   #ex: Exchange | null = null;
   #input: Uint8Array[] = [];
@@ -89,10 +90,12 @@ export class UpstreamH1 {
   }
 
   /**
-   * Sends one request. `attach` receives the sink for its body right after the head is written
-   * (not called when it has no body). Fails the responder if the connection is busy or unusable.
+   * Sends one request. `link` receives the sink for its body (or, without body, the exchange's
+   * cancel handle) right after the head is written; a cancelled link is not sent. Fails the
+   * responder if the connection is busy or unusable.
    */
-  request(req: H1Request, responder: Responder, attach: (sink: BodySink) => void): void {
+  request(req: H1Request, responder: Responder, link: RequestLink): void {
+    if (link.cancelled) return;
     if (this.busy || !this.usable) {
       responder.fail(new ProxyError("INTERNAL", "upstream HTTP/1.1 connection is busy or gone"));
       return;
@@ -123,7 +126,10 @@ export class UpstreamH1 {
     };
     this.#ex = ex;
     this.#ep.write(head);
-    if (length === null) return;
+    if (length === null) {
+      link.attach(new CancelSink(this, ex));
+      return;
+    }
     ex.request = requestBodySink(this.#ep, length, {
       dead: () => this.#ex !== ex,
       done: () => {
@@ -131,8 +137,28 @@ export class UpstreamH1 {
         this.#maybeComplete(ex);
       },
       failed: (err) => this.#fail(err),
+      cancelled: (err) => this.cancel(ex, err),
     });
-    attach(ex.request);
+    link.attach(ex.request);
+  }
+
+  /**
+   * The client gave exchange `ex` up: an HTTP/1.1 response cannot be abandoned but by closing the
+   * connection, so it is destroyed without calling the responder again (the pool replaces it). A
+   * relay is torn down as a failure (both sides are told); a finished exchange is left alone.
+   */
+  cancel(ex: object, err: ProxyError): void {
+    const cur = this.#ex;
+    if (cur === null || cur !== ex) return;
+    if (cur.toClient !== null) {
+      this.#fail(err);
+      return;
+    }
+    this.#ex = null;
+    this.#closed = true;
+    this.#input = [];
+    this.#ep.destroy();
+    this.#gone();
   }
 
   /** Ends the connection (idle pool trim, tunnel end); an exchange in progress is failed. */

@@ -12,8 +12,9 @@ import { H2ErrorCode } from "../h2/errors.ts";
 import type { H2Event } from "../h2/session-types.ts";
 import type { HeaderField } from "../hpack/types.ts";
 import { concatBytes } from "./bytes.ts";
+import { type Cancellable, CancelSink } from "./cancel-sink.ts";
 import { destroyAfterLinger } from "./linger.ts";
-import type { BodySink, Responder } from "./message.ts";
+import type { BodySink, RequestLink, Responder } from "./message.ts";
 import { markUnprocessed } from "./retry.ts";
 import { browserSession } from "./upstream-h2-session.ts";
 
@@ -43,7 +44,7 @@ interface Exchange {
   request: BodySink | null;
 }
 
-export class UpstreamH2 {
+export class UpstreamH2 implements Cancellable<number> {
   readonly #ep: Endpoint;
   readonly #session: H2ClientSession;
   readonly #streams = new Map<number, Exchange>();
@@ -103,10 +104,12 @@ export class UpstreamH2 {
   }
 
   /**
-   * Sends a request now, or when the peer's MAX_CONCURRENT_STREAMS allows; `attach` receives the
-   * sink for its body once the stream is open (not called when it has no body).
+   * Sends a request now, or when the peer's MAX_CONCURRENT_STREAMS allows; `link` receives the
+   * sink for its body (or, without body, the stream's cancel handle) once the stream is open. A
+   * request cancelled while it waited is never sent.
    */
-  request(req: H2Request, responder: Responder, attach: (sink: BodySink) => void): void {
+  request(req: H2Request, responder: Responder, link: RequestLink): void {
+    if (link.cancelled) return;
     if (!this.usable) {
       responder.fail(
         markUnprocessed(new ProxyError("UPSTREAM_UNREACHABLE", "upstream HTTP/2 connection went away")),
@@ -123,7 +126,7 @@ export class UpstreamH2 {
     if (!r.ok) {
       if (r.reason === "concurrency-limit") {
         this.#waiting ??= [];
-        this.#waiting.push(() => this.request(req, responder, attach));
+        this.#waiting.push(() => this.request(req, responder, link));
       } else {
         responder.fail(
           markUnprocessed(
@@ -150,8 +153,20 @@ export class UpstreamH2 {
     this.#flush();
     if (req.hasBody) {
       ex.request = this.#requestSink(r.streamId, ex);
-      attach(ex.request);
-    }
+      link.attach(ex.request);
+    } else link.attach(new CancelSink(this, r.streamId));
+  }
+
+  /**
+   * The client gave the exchange up: RST_STREAM(CANCEL), as Chrome does for a cancelled request;
+   * the session returns the stream's unconsumed bytes to the connection window, and DATA still
+   * in flight is dropped. The responder is not called again. The session ignores a stream that is
+   * over; one whose response ended while the upload goes on is reset, so the upload stops.
+   */
+  cancel(id: number, _err: ProxyError): void {
+    this.#streams.delete(id);
+    this.#session.resetStream(id, H2ErrorCode.CANCEL);
+    this.#flush();
   }
 
   /** Chromium's parent rule: the newest still-open stream whose weight is >= this one's, else 0. */
@@ -192,11 +207,7 @@ export class UpstreamH2 {
         }
         this.#finishRequest(id, trailers);
       },
-      abort: () => {
-        this.#session.resetStream(id, H2ErrorCode.CANCEL);
-        this.#streams.delete(id);
-        this.#flush();
-      },
+      abort: (err) => this.cancel(id, err),
       onDrain: null,
     };
     return sink;

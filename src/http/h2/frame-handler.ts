@@ -8,6 +8,7 @@ import {
   dataFlowLength,
   type Frame,
   type GoawayFrame,
+  type PendingBlock,
   type PriorityFields,
   type SettingsFrame,
   type WindowUpdateFrame,
@@ -18,15 +19,6 @@ import { SettingId, validateSetting } from "./settings.ts";
 import type { ClientStream } from "./stream-state.ts";
 
 const { PROTOCOL_ERROR, FLOW_CONTROL_ERROR, STREAM_CLOSED, REFUSED_STREAM } = H2ErrorCode;
-
-/** A field block being collected from HEADERS + CONTINUATION frames. */
-interface PendingBlock {
-  readonly streamId: number;
-  readonly endStream: boolean;
-  readonly priority: PriorityFields | undefined;
-  readonly chunks: Uint8Array[];
-  size: number;
-}
 
 /**
  * The receive side of a client connection: reads frames and applies them to the state (RFC 9113

@@ -44,6 +44,15 @@ export interface PriorityFields {
 }
 
 /** One SETTINGS entry: any 16-bit id, any 32-bit value. */
+/** A field block being collected from HEADERS + CONTINUATION frames. */
+export interface PendingBlock {
+  readonly streamId: number;
+  readonly endStream: boolean;
+  readonly priority: PriorityFields | undefined;
+  readonly chunks: Uint8Array[];
+  size: number;
+}
+
 export type Setting = readonly [id: number, value: number];
 
 /** `padLength` is present exactly when the PADDED flag is (RFC 9113 §6.1); padding bytes are zero. */

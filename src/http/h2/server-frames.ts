@@ -1,7 +1,13 @@
 import { connectionError, H2Error, H2ErrorCode, streamError } from "./errors.ts";
 import { growSendWindow, RecvWindow } from "./flow-window.ts";
 import { FrameReader } from "./frame-reader.ts";
-import { type DataFrame, dataFlowLength, type Frame, type PriorityFields } from "./frame-types.ts";
+import {
+  type DataFrame,
+  dataFlowLength,
+  type Frame,
+  type PendingBlock,
+  type PriorityFields,
+} from "./frame-types.ts";
 import { concatBytes } from "./frame-writer.ts";
 import { checkRequestFields, checkRequestTrailers, listSize } from "./server-request.ts";
 import type { ServerState } from "./server-state.ts";
@@ -9,15 +15,6 @@ import { ServerStream } from "./server-stream.ts";
 import type { H2HeaderDecoder, HeaderField } from "./session-types.ts";
 
 const { PROTOCOL_ERROR, FLOW_CONTROL_ERROR, STREAM_CLOSED, REFUSED_STREAM } = H2ErrorCode;
-
-/** A field block being collected from HEADERS + CONTINUATION frames. */
-interface PendingBlock {
-  readonly streamId: number;
-  readonly endStream: boolean;
-  readonly priority: PriorityFields | undefined;
-  readonly chunks: Uint8Array[];
-  size: number;
-}
 
 /**
  * The receive side of a server connection: reads the client's frames and applies them to the

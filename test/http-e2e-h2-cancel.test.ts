@@ -1,0 +1,160 @@
+/**
+ * An HTTP/2 client's stream reset cancels the upstream exchange in every state, through the
+ * running proxy in HTTP mode with a Node 20 (nghttp2) client: an HTTP/2 origin sees RST_STREAM
+ * (CANCEL) on that stream, an HTTP/1.1 origin sees that connection closed, and a request still
+ * queued behind the origin's MAX_CONCURRENT_STREAMS never reaches it. Origins are Node's own
+ * (test/helpers/cancel-origin.mjs), reporting every request and how each ended.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { type ChildProcess, spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { H2ErrorCode } from "../src/http/h2/errors.ts";
+import { ProfileRegistry } from "../src/profiles/registry-store.ts";
+import { NativeEngine } from "../src/upstream/native/native-engine.ts";
+import { type ProxyHandle, startProxy } from "./helpers/proxy-env.ts";
+import { makeTestPki, type TestPki } from "./helpers/tls-env.ts";
+import { waitUntil } from "./helpers/wait.ts";
+
+const ORIGIN = `${import.meta.dir}/helpers/cancel-origin.mjs`;
+const CLIENT = `${import.meta.dir}/helpers/h2-server-node-client.mjs`;
+const BIG = `/bytes?n=${100 * 1024 * 1024}`;
+
+interface OriginEvent {
+  ev: "req" | "close" | "conn-close";
+  path?: string;
+  conn?: number;
+  rst?: number;
+  sent?: number;
+}
+
+interface Origin {
+  authority: string;
+  events: OriginEvent[];
+  close(): void;
+}
+
+let pki: TestPki;
+let proxy: ProxyHandle;
+let keyPath: string;
+let certPath: string;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  pki = await makeTestPki();
+  const leaf = await pki.leaf("localhost");
+  keyPath = join(pki.dir, "cancel-key.pem");
+  certPath = join(pki.dir, "cancel-cert.pem");
+  writeFileSync(keyPath, leaf.keyPem);
+  writeFileSync(certPath, leaf.chainPem);
+  proxy = await startProxy({
+    pki,
+    engine: new NativeEngine(),
+    profiles: new ProfileRegistry(),
+    defaultProfile: "chrome-143-macos-arm64",
+    deps: {
+      http: { mode: "full", keepClient: new Set(), maxConcurrentStreams: 100, maxRequestHeadBytes: 65_536 },
+    },
+  });
+});
+afterAll(async () => {
+  for (const c of children) c.kill();
+  await proxy?.stop();
+});
+
+async function origin(kind: "h2" | "h1", maxConcurrentStreams?: number): Promise<Origin> {
+  const args = [
+    ORIGIN,
+    kind,
+    keyPath,
+    certPath,
+    ...(maxConcurrentStreams ? [String(maxConcurrentStreams)] : []),
+  ];
+  const child = spawn("node", args, { stdio: ["ignore", "pipe", "inherit"] });
+  children.push(child);
+  const events: OriginEvent[] = [];
+  let rest = "";
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout?.on("data", (d: Buffer) => {
+      const lines = (rest + d.toString()).split("\n");
+      rest = lines.pop() ?? "";
+      for (const line of lines) {
+        const o = JSON.parse(line) as OriginEvent & { port?: number };
+        if (o.port !== undefined) resolve(o.port);
+        else events.push(o);
+      }
+    });
+    child.once("error", reject);
+  });
+  return { authority: `localhost:${port}`, events, close: () => child.kill() };
+}
+
+/**
+ * Runs a client scenario that keeps its connection (and so the tunnel) open after printing what
+ * it saw, until the test releases it: ending the tunnel would end the upstream exchanges anyway.
+ */
+async function heldClient(o: Origin, scenario: string): Promise<Record<string, unknown>> {
+  const args = [CLIENT, String(proxy.port), o.authority, pki.caCertPath, scenario, "hold"];
+  const child = spawn("node", args, { stdio: ["pipe", "pipe", "inherit"] });
+  children.push(child);
+  return await new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout?.on("data", (d: Buffer) => {
+      out += d.toString();
+      if (out.includes("\n")) resolve(JSON.parse(out));
+    });
+    child.once("error", reject);
+    child.once("exit", (code) => reject(new Error(`client exited ${code} before its result`)));
+  });
+}
+
+describe("a client's stream reset cancels the upstream exchange", () => {
+  test("HTTP/2 origin: the GET's upstream stream is reset with CANCEL; the connection goes on", async () => {
+    const o = await origin("h2");
+    const r = await heldClient(o, "rst");
+    expect(r.cut).toEqual([200, true, H2ErrorCode.CANCEL]);
+    expect(r.after).toEqual([200, 10]);
+    // Without the cancel, the origin's stream stays open (its window never granted again) or runs
+    // to its end: neither is a CANCEL.
+    await waitUntil(
+      () => o.events.some((e) => e.ev === "close" && e.path === BIG),
+      "the big stream closed",
+      3000,
+    );
+    expect(o.events.find((e) => e.ev === "close" && e.path === BIG)?.rst).toBe(H2ErrorCode.CANCEL);
+    expect(o.events.find((e) => e.ev === "close" && e.path === "/bytes?n=10")?.rst).toBe(0);
+    o.close();
+  }, 20_000);
+
+  test("HTTP/1.1 origin: the connection carrying the response is closed; the next request works", async () => {
+    const o = await origin("h1");
+    const r = await heldClient(o, "rst");
+    expect(r.cut).toEqual([200, true, H2ErrorCode.CANCEL]);
+    expect(r.after).toEqual([200, 10]);
+    const big = o.events.find((e) => e.ev === "req" && e.path === "/bytes")?.conn;
+    expect(big).toBeDefined();
+    await waitUntil(
+      () => o.events.some((e) => e.ev === "conn-close" && e.conn === big),
+      "the big response's connection closed",
+      3000,
+    );
+    const closed = o.events.find((e) => e.ev === "conn-close" && e.conn === big);
+    expect(closed?.sent).toBeLessThan(100 * 1024 * 1024);
+    o.close();
+  }, 20_000);
+
+  test("a request queued behind MAX_CONCURRENT_STREAMS and reset by the client is never sent", async () => {
+    const o = await origin("h2", 1);
+    const r = await heldClient(o, "queued");
+    expect(r.slow).toEqual([200, "slow"]);
+    expect(r.queued).toBe(H2ErrorCode.CANCEL);
+    expect(r.after).toEqual([200, 10]);
+    await waitUntil(
+      () => o.events.some((e) => e.ev === "close" && e.path === "/bytes?n=10"),
+      "the last request",
+    );
+    await Bun.sleep(100); // a late /queued would have been sent before /bytes?n=10 was
+    expect(o.events.filter((e) => e.ev === "req").map((e) => e.path)).toEqual(["/slow", "/bytes"]);
+    o.close();
+  }, 20_000);
+});
