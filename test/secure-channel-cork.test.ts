@@ -5,12 +5,10 @@
  * with backpressure keeps the socket buffer bounded.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import type { AddressInfo } from "node:net";
-import * as net from "node:net";
 import { RELAY_HIGH_WATER_BYTES } from "../src/proxy/endpoint.ts";
-import { SecureChannel } from "../src/proxy/secure-channel.ts";
+import type { SecureChannel } from "../src/proxy/secure-channel.ts";
 import { NativeEngine } from "../src/upstream/native/native-engine.ts";
-import { TEST_SPEC } from "./helpers/spec.ts";
+import { channelPair } from "./helpers/channel-pair.ts";
 import { makeTestPki, type TestPki } from "./helpers/tls-env.ts";
 
 let pki: TestPki;
@@ -32,55 +30,18 @@ interface Pair {
 
 /** A client and a server SecureChannel over loopback TCP, both handshaken and started. */
 async function pair(): Promise<Pair> {
-  const leaf = await pki.leaf("localhost");
+  const p = await channelPair(pki, engine);
   const received: Uint8Array[] = [];
-  let resolveEnd: (closeNotify: boolean) => void = () => {};
-  const ended = new Promise<boolean>((r) => {
-    resolveEnd = r;
+  const ended = new Promise<boolean>((resolveEnd) => {
+    p.server.start({
+      data: (d) => received.push(d),
+      end: (closeNotify) => resolveEnd(closeNotify),
+      error: () => resolveEnd(false),
+      drain: () => {},
+    });
   });
-  const accepted = Promise.withResolvers<SecureChannel>();
-  const server = net.createServer((sock) => {
-    sock.on("error", () => {});
-    const ch = new SecureChannel(
-      sock,
-      engine.accept({ certChainDer: leaf.chainDer, keyPkcs8Der: leaf.keyPkcs8Der, alpn: ["http/1.1"] }),
-    );
-    ch.handshake().then(() => {
-      ch.start({
-        data: (d) => received.push(d),
-        end: (closeNotify) => resolveEnd(closeNotify),
-        error: () => resolveEnd(false),
-        drain: () => {},
-      });
-      accepted.resolve(ch);
-    }, accepted.reject);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const sock = net.connect((server.address() as AddressInfo).port, "127.0.0.1");
-  sock.on("error", () => {});
-  await new Promise<void>((r) => sock.once("connect", () => r()));
-  const conn = engine.createConnector(TEST_SPEC).connect({
-    host: "localhost",
-    alpn: ["http/1.1"],
-    alps: false,
-    verify: { verify: true, verifyHostname: true, caFile: pki.caCertPath },
-    session: null,
-  });
-  const client = new SecureChannel(sock, conn, "peer");
-  await client.handshake();
-  client.start({ data: () => {}, end: () => {}, error: () => {}, drain: () => {} });
-  const s = await accepted.promise;
-  return {
-    client,
-    server: s,
-    received,
-    ended,
-    close: () => {
-      client.destroy();
-      s.destroy();
-      server.close();
-    },
-  };
+  p.client.start({ data: () => {}, end: () => {}, error: () => {}, drain: () => {} });
+  return { ...p, received, ended };
 }
 
 async function waitFor(f: () => boolean, tries = 500): Promise<boolean> {

@@ -9,10 +9,9 @@ import type { AddressInfo } from "node:net";
 import * as net from "node:net";
 import { dial } from "../src/proxy/dial.ts";
 import { channelEndpoint } from "../src/proxy/endpoint.ts";
-import { SecureChannel } from "../src/proxy/secure-channel.ts";
 import { NativeEngine } from "../src/upstream/native/native-engine.ts";
 import { SessionCache, SessionSlot } from "../src/upstream/session-cache.ts";
-import { TEST_SPEC } from "./helpers/spec.ts";
+import { channelPair } from "./helpers/channel-pair.ts";
 import { makeTestPki, type TestPki } from "./helpers/tls-env.ts";
 
 let pki: TestPki;
@@ -35,42 +34,7 @@ afterAll(() => {
 const DIAL = { timeoutMs: 5000, guard: { denyPrivate: false, denyCidrs: [] }, self: null };
 
 /** A client and a server SecureChannel over loopback TCP, handshaken, not started. */
-async function pair(): Promise<{ client: SecureChannel; server: SecureChannel; close(): void }> {
-  const leaf = await pki.leaf("localhost");
-  const accepted = Promise.withResolvers<SecureChannel>();
-  const server = net.createServer((sock) => {
-    sock.on("error", () => {});
-    const ch = new SecureChannel(
-      sock,
-      engine.accept({ certChainDer: leaf.chainDer, keyPkcs8Der: leaf.keyPkcs8Der, alpn: ["http/1.1"] }),
-      "client",
-    );
-    ch.handshake().then(() => accepted.resolve(ch), accepted.reject);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const sock = net.connect((server.address() as AddressInfo).port, "127.0.0.1");
-  sock.on("error", () => {});
-  await new Promise<void>((r) => sock.once("connect", () => r()));
-  const conn = engine.createConnector(TEST_SPEC).connect({
-    host: "localhost",
-    alpn: ["http/1.1"],
-    alps: false,
-    verify: { verify: true, verifyHostname: true, caFile: pki.caCertPath },
-    session: null,
-  });
-  const client = new SecureChannel(sock, conn, "upstream");
-  await client.handshake();
-  const s = await accepted.promise;
-  return {
-    client,
-    server: s,
-    close: () => {
-      client.destroy();
-      s.destroy();
-      server.close();
-    },
-  };
-}
+const pair = () => channelPair(pki, engine, { client: "upstream", server: "client" });
 
 describe("idle tunnel state", () => {
   test("a dialled socket's error listener is shared, not a closure over the dial", async () => {
