@@ -123,6 +123,7 @@ export class H2Exchange implements Responder, BodySink {
       ["content-length", String(body.length)],
     ];
     const session = this.#host.session;
+    session.answeredLocally(this.id);
     session.respond(this.id, code, fields, false);
     session.writeData(this.id, body);
     session.end(this.id, null);
@@ -156,19 +157,27 @@ export class H2Exchange implements Responder, BodySink {
   }
 
   /** The upstream failed after the head: the stream is reset, never ended cleanly. */
-  abort(_err: ProxyError): void {
+  abort(err: ProxyError): void {
     if (this.done) return;
     this.#host.session.resetStream(this.id, H2ErrorCode.INTERNAL_ERROR);
+    // The reset closes the stream both ways: no DATA or END_STREAM will come for a request body
+    // still on its way, so the exchange lets it go now (else it stays until the connection ends).
+    if (!this.requestDone) this.#abandonRequest(err);
     this.#finish(0);
     this.#host.flush();
   }
 
-  /** The client reset the stream (or broke it): the request is abandoned, the response dropped. */
-  gone(err: ProxyError): void {
+  /** No more request bytes will come: the dispatcher's sink is aborted (the exchange cancelled). */
+  #abandonRequest(err: ProxyError): void {
     this.requestDone = true;
     const request = this.request;
     this.request = null;
     request?.abort(err);
+  }
+
+  /** The client reset the stream (or broke it): the request is abandoned, the response dropped. */
+  gone(err: ProxyError): void {
+    this.#abandonRequest(err);
     if (!this.done) this.#finish(this.#headSent ? 0 : -1);
   }
 

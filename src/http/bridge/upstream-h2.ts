@@ -11,7 +11,6 @@ import type { H2ClientSession } from "../h2/client-session.ts";
 import { H2ErrorCode } from "../h2/errors.ts";
 import type { H2Event } from "../h2/session-types.ts";
 import type { HeaderField } from "../hpack/types.ts";
-import { concatBytes } from "./bytes.ts";
 import { type Cancellable, CancelSink } from "./cancel-sink.ts";
 import { destroyAfterLinger } from "./linger.ts";
 import type { BodySink, RequestLink, Responder } from "./message.ts";
@@ -38,18 +37,33 @@ interface Exchange {
   trailers: HeaderField[] | null;
   /** Bytes delivered to the client side but not yet returned to the windows. */
   unacked: number;
-  /** Request body bytes the windows did not take yet, and whether END_STREAM is owed. */
-  pending: Uint8Array | null;
+  /**
+   * Request body chunks the windows did not take yet (oldest first; a list, not one growing
+   * buffer: a producer may go on writing small chunks after `false`), and whether END_STREAM is owed.
+   */
+  pending: Uint8Array[] | null;
   pendingEnd: { trailers: HeaderField[] | null } | null;
   request: BodySink | null;
 }
+
+/** A request waiting for stream capacity. */
+interface Waiting {
+  readonly req: H2Request;
+  readonly responder: Responder;
+  readonly link: RequestLink;
+}
+
+/** Waiting requests kept before cancelled ones are swept out (then twice what is left). */
+const WAITING_SWEEP_MIN = 64;
 
 export class UpstreamH2 implements Cancellable<number> {
   readonly #ep: Endpoint;
   readonly #session: H2ClientSession;
   readonly #streams = new Map<number, Exchange>();
   /** Requests waiting for the peer's MAX_CONCURRENT_STREAMS, made on first use. */
-  #waiting: (() => void)[] | null = null;
+  #waiting: Waiting[] | null = null;
+  /** `#waiting` is swept of cancelled requests when it grows past this length. */
+  #sweepAt = WAITING_SWEEP_MIN;
   /** The stream last added to `#streams` and its weight (for `#parent`); ids are never reused. */
   #newestId = 0;
   #newestWeight = 0;
@@ -125,8 +139,7 @@ export class UpstreamH2 implements Cancellable<number> {
     });
     if (!r.ok) {
       if (r.reason === "concurrency-limit") {
-        this.#waiting ??= [];
-        this.#waiting.push(() => this.request(req, responder, link));
+        this.#wait({ req, responder, link });
       } else {
         responder.fail(
           markUnprocessed(
@@ -166,7 +179,35 @@ export class UpstreamH2 implements Cancellable<number> {
   cancel(id: number, _err: ProxyError): void {
     this.#streams.delete(id);
     this.#session.resetStream(id, H2ErrorCode.CANCEL);
+    // The freed slot (`open-capacity`) lets a waiting request go now, not at the origin's next frame.
+    const events = this.#session.takeEvents();
+    for (let i = 0; i < events.length; i++) this.#onEvent(events[i] as H2Event);
     this.#flush();
+  }
+
+  /**
+   * Queues a request until a stream slot frees. A client may reset requests while they wait
+   * (each is then skipped): sweeping them out as the queue grows keeps it at about what is live.
+   */
+  #wait(w: Waiting): void {
+    this.#waiting ??= [];
+    const waiting = this.#waiting;
+    waiting.push(w);
+    if (waiting.length < this.#sweepAt) return;
+    this.#waiting = waiting.filter((x) => !x.link.cancelled);
+    this.#sweepAt = Math.max(WAITING_SWEEP_MIN, 2 * this.#waiting.length);
+  }
+
+  /** Sends (or fails) every waiting request, in order; those that still cannot go queue again. */
+  #releaseWaiting(): void {
+    const waiting = this.#waiting;
+    this.#waiting = null;
+    this.#sweepAt = WAITING_SWEEP_MIN;
+    if (waiting === null) return;
+    for (let i = 0; i < waiting.length; i++) {
+      const w = waiting[i] as Waiting;
+      this.request(w.req, w.responder, w.link);
+    }
   }
 
   /** Chromium's parent rule: the newest still-open stream whose weight is >= this one's, else 0. */
@@ -189,14 +230,14 @@ export class UpstreamH2 implements Cancellable<number> {
       write: (chunk) => {
         if (!this.#streams.has(id)) return true; // reset: drop
         if (ex.pending) {
-          // A producer may finish the chunk it was splitting after a `false`: keep it in order.
-          ex.pending = concatBytes([ex.pending, chunk]);
+          // A producer may go on writing after a `false`: keep its chunks in order.
+          ex.pending.push(chunk);
           return false;
         }
         const n = this.#session.writeData(id, chunk, false);
         this.#flush();
         if (n === chunk.length) return true;
-        ex.pending = chunk.subarray(n);
+        ex.pending = [chunk.subarray(n)];
         return false;
       },
       end: (trailers) => {
@@ -221,11 +262,20 @@ export class UpstreamH2 implements Cancellable<number> {
 
   #retryPending(): void {
     for (const [id, ex] of this.#streams) {
-      if (!ex.pending || this.#blocked) continue;
-      const n = this.#session.writeData(id, ex.pending, false);
-      ex.pending = n === ex.pending.length ? null : ex.pending.subarray(n);
+      const pending = ex.pending;
+      if (!pending || this.#blocked) continue;
+      while (pending.length > 0) {
+        const chunk = pending[0] as Uint8Array;
+        const n = this.#session.writeData(id, chunk, false);
+        if (n < chunk.length) {
+          pending[0] = chunk.subarray(n);
+          break;
+        }
+        pending.shift();
+      }
       this.#flush();
-      if (ex.pending) continue;
+      if (pending.length > 0) continue;
+      ex.pending = null;
       if (ex.pendingEnd) {
         const t = ex.pendingEnd.trailers;
         ex.pendingEnd = null;
@@ -310,12 +360,9 @@ export class UpstreamH2 implements Cancellable<number> {
       case "writable":
         this.#retryPending();
         return;
-      case "open-capacity": {
-        const waiting = this.#waiting;
-        this.#waiting = null;
-        for (const w of waiting ?? []) w();
+      case "open-capacity":
+        this.#releaseWaiting();
         return;
-      }
       case "goaway":
         this.onGone?.();
         return;
@@ -337,9 +384,7 @@ export class UpstreamH2 implements Cancellable<number> {
       if (ex.response) ex.response.abort(err);
       else ex.responder.fail(err);
     }
-    const waiting = this.#waiting;
-    this.#waiting = null;
-    for (const w of waiting ?? []) w();
+    this.#releaseWaiting(); // each fails: the connection is no longer usable
     if (graceful) {
       this.#ep.end();
       destroyAfterLinger(this.#ep);

@@ -186,6 +186,12 @@ export class H2ServerSession {
     else s.endLocal(stream, t);
   }
 
+  /** The caller answers this stream itself (not from the origin): its end earns no reset back. */
+  answeredLocally(streamId: number): void {
+    const stream = this.#s.live(streamId);
+    if (stream) stream.earnsReset = false;
+  }
+
   /** Resets a live stream (INTERNAL_ERROR by default: a response cut short); else a no-op. */
   resetStream(streamId: number, code: number = H2ErrorCode.INTERNAL_ERROR): void {
     const s = this.#s;

@@ -131,7 +131,7 @@ export class ServerState {
     this.liveCount--;
     if (!ended) this.rememberReset(stream.id);
     if (ended) {
-      if (this.resetBudget < RESET_BUDGET) this.resetBudget++;
+      if (stream.earnsReset && this.resetBudget < RESET_BUDGET) this.resetBudget++;
     } else if (stream.outstanding > 0) {
       this.releaseConnection(stream.outstanding);
       stream.outstanding = 0;

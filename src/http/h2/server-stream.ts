@@ -30,6 +30,12 @@ export class ServerStream {
   pendingEnd: readonly (readonly [string, string])[] | null = null;
   /** `writeData` returned false: report `drained` when the queue is empty. */
   wantDrain = false;
+  /**
+   * Ending normally earns one reset of the rapid-reset budget back; a stream answered locally
+   * does not (it cost the origin nothing: alternating local answers and resets would otherwise
+   * refill the budget for free).
+   */
+  earnsReset = true;
 
   constructor(
     readonly id: number,
