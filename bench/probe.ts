@@ -8,14 +8,14 @@
  *   bun bench/probe.ts [--proto h1|h2] [--conns N] [--streams N] [--windows N] [--ms N]
  *                      [--modes full,tls-relay] [--proxy-cmd "<command>"] [--hold]
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { directEndpoint, type Endpoint, H1_ALPN, H2_ALPN, proxyEndpoint } from "./client.ts";
 import { KeepAliveLoad, type Protocol } from "./keepalive.ts";
 import { ErrorTally } from "./measure.ts";
-import { killAllChildren, type MitmHttpMode, startModeProxy, startOrigin } from "./procs.ts";
+import { cpuMs, killAllChildren, type MitmHttpMode, startModeProxy, startOrigin } from "./procs.ts";
 import { makeOriginPki, resolveProxyCommand } from "./setup.ts";
 
 const { values: f } = parseArgs({
@@ -36,14 +36,6 @@ const streams = Number(f.streams ?? (protocol === "h2" ? 32 : 1));
 const windows = Number(f.windows);
 const windowMs = Number(f.ms);
 const modes = String(f.modes).split(",") as MitmHttpMode[];
-const TICKS = 100; // clock ticks per second (USER_HZ)
-
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS;
-}
-
 const work = mkdtempSync(join(tmpdir(), "polytls-probe-"));
 process.on("exit", () => {
   killAllChildren();

@@ -207,6 +207,15 @@ export async function startModeProxy(o: {
   return { proxy, caPem: readFileSync(join(caDir, "certificate.pem"), "utf8") };
 }
 
+const CLOCK_TICKS_PER_S = 100; // USER_HZ: the unit of utime / stime in /proc/<pid>/stat
+
+/** CPU time `pid` has used so far (user + system), ms, from /proc/<pid>/stat. */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+}
+
 /** Resident set size of `pid` in KiB (VmRSS in /proc/<pid>/status). */
 export function rssKiB(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));

@@ -7,7 +7,6 @@ import { HpackError } from "../src/http/hpack/errors.ts";
 import { huffmanDecode, huffmanEncode, huffmanEncodedLength } from "../src/http/hpack/huffman.ts";
 import { HUFFMAN_CODES, HUFFMAN_LENGTHS } from "../src/http/hpack/huffman-table.ts";
 import { type Cursor, decodeInteger, encodeInteger } from "../src/http/hpack/integer.ts";
-import { toOctets } from "../src/http/hpack/octets.ts";
 import { CHROME_HPACK_POLICY, FIREFOX_HPACK_POLICY } from "../src/http/hpack/policies.ts";
 import type { HeaderField, HpackPolicy } from "../src/http/hpack/types.ts";
 import { prng } from "./helpers/prng.ts";
@@ -508,7 +507,9 @@ describe("encoder policy behaviour", () => {
         ["x-bin", value],
       ]);
     }
-    expect(toOctets("\xe9")).toEqual(Uint8Array.of(0xe9));
+    // One octet per code unit on the wire: U+00E9 is the byte 0xe9 (a literal without Huffman).
+    const plain: HpackPolicy = { ...CHROME_HPACK_POLICY, huffman: "never" };
+    expect(new HpackEncoder(plain).encode([["x", "\xe9"]])).toEqual(Uint8Array.of(0x40, 1, 0x78, 1, 0xe9));
   });
 });
 

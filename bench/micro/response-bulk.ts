@@ -6,13 +6,13 @@
  *
  *   bun bench/micro/response-bulk.ts [--mib N] [--rounds N] [--proxy-cmd "<cmd>"]...
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { H1_ALPN, proxyEndpoint } from "../client.ts";
 import { bulkMBps, ErrorTally } from "../measure.ts";
-import { killAllChildren, startModeProxy, startOrigin } from "../procs.ts";
+import { cpuMs, killAllChildren, startModeProxy, startOrigin } from "../procs.ts";
 import { makeOriginPki, resolveProxyCommand } from "../setup.ts";
 
 const { values: f } = parseArgs({
@@ -22,14 +22,6 @@ const { values: f } = parseArgs({
     "proxy-cmd": { type: "string", multiple: true },
   },
 });
-const TICKS = 100; // clock ticks per second (USER_HZ)
-
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS;
-}
-
 const work = mkdtempSync(join(tmpdir(), "polytls-bulk-"));
 process.on("exit", () => {
   killAllChildren();

@@ -12,6 +12,7 @@
  */
 import { createHash } from "node:crypto";
 import * as http from "node:http";
+import { wsEcho } from "./ws-echo.mjs";
 
 const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"; // RFC 6455 §1.3
 
@@ -90,38 +91,6 @@ function route(req, res) {
   }
   res.writeHead(404, { "content-length": "0" });
   res.end();
-}
-
-/** Echoes RFC 6455 frames (masked from the client) back unmasked; enough for small test frames. */
-function wsEcho(socket, head) {
-  let buf = Buffer.from(head);
-  socket.on("data", (d) => {
-    buf = Buffer.concat([buf, d]);
-    for (;;) {
-      if (buf.length < 2) return;
-      const b0 = buf[0];
-      const masked = (buf[1] & 0x80) !== 0;
-      let len = buf[1] & 0x7f;
-      let off = 2;
-      if (len === 126) {
-        if (buf.length < 4) return;
-        len = buf.readUInt16BE(2);
-        off = 4;
-      } else if (len === 127) {
-        socket.destroy();
-        return;
-      }
-      const need = off + (masked ? 4 : 0) + len;
-      if (buf.length < need) return;
-      const mask = masked ? buf.subarray(off, off + 4) : null;
-      const payload = Buffer.from(buf.subarray(need - len, need));
-      if (mask) for (let i = 0; i < payload.length; i++) payload[i] ^= mask[i & 3];
-      buf = buf.subarray(need);
-      const hdr = len < 126 ? Buffer.from([b0, len]) : Buffer.from([b0, 126, len >> 8, len & 0xff]);
-      socket.write(Buffer.concat([hdr, payload]));
-      if ((b0 & 0x0f) === 0x8) socket.end(); // close frame echoed: done
-    }
-  });
 }
 
 export function startOrigin() {

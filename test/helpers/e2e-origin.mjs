@@ -21,6 +21,7 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as https from "node:https";
 import * as net from "node:net";
+import { wsEcho } from "./ws-echo.mjs";
 
 const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"; // RFC 6455 §1.3
 const CHUNK = 65_536;
@@ -54,39 +55,6 @@ function wsAccept(key) {
   return createHash("sha1")
     .update(key + WS_GUID)
     .digest("base64");
-}
-
-/** Echoes RFC 6455 frames (masked by the client) back unmasked; payloads up to 64 KiB. */
-function wsEcho(socket, head) {
-  let buf = Buffer.from(head);
-  socket.on("error", () => {});
-  socket.on("data", (d) => {
-    buf = Buffer.concat([buf, d]);
-    for (;;) {
-      if (buf.length < 2) return;
-      const b0 = buf[0];
-      const masked = (buf[1] & 0x80) !== 0;
-      let len = buf[1] & 0x7f;
-      let off = 2;
-      if (len === 126) {
-        if (buf.length < 4) return;
-        len = buf.readUInt16BE(2);
-        off = 4;
-      } else if (len === 127) {
-        socket.destroy();
-        return;
-      }
-      const need = off + (masked ? 4 : 0) + len;
-      if (buf.length < need) return;
-      const mask = masked ? buf.subarray(off, off + 4) : null;
-      const payload = Buffer.from(buf.subarray(need - len, need));
-      if (mask) for (let i = 0; i < payload.length; i++) payload[i] ^= mask[i & 3];
-      buf = buf.subarray(need);
-      const hdr = len < 126 ? Buffer.from([b0, len]) : Buffer.from([b0, 126, len >> 8, len & 0xff]);
-      socket.write(Buffer.concat([hdr, payload]));
-      if ((b0 & 0x0f) === 0x8) socket.end();
-    }
-  });
 }
 
 /** ALPN offer and extension ids (hex) of a ClientHello record (RFC 8446 §4.1.2); null if unparsable. */
@@ -299,6 +267,7 @@ export function startE2eOrigin({ kind, key, cert, dir }) {
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
         `Sec-WebSocket-Accept: ${wsAccept(req.headers["sec-websocket-key"] ?? "")}\r\n\r\n`,
     );
+    socket.on("error", () => {});
     wsEcho(socket, head);
   });
   const statsServer = http.createServer((req, res) => {

@@ -22,7 +22,7 @@ import {
   RequestHeadScanner,
   type RequestLimits,
 } from "../h1/request-head.ts";
-import { concatBytes } from "./bytes.ts";
+import { concatBytes } from "../h2/frame-writer.ts";
 import { type Exchange, ResponseQueue } from "./client-h1-queue.ts";
 import { type AuthorityMemo, bridgeRequest, lowerFields, Refusal } from "./client-h1-request.ts";
 import { clientH1Responder } from "./client-h1-responder.ts";
