@@ -49,8 +49,8 @@ if (command === null) throw new Error("no proxy command (run `make build`)");
 const pki = await makeOriginPki(work);
 const origin = await startOrigin(pki.leafKeyPath, pki.leafChainPath, 30_000, "origin-http.ts");
 const alpn = protocol === "h2" ? H2_ALPN : H1_ALPN;
-const sides: { ep: Endpoint; pid: number | null; load?: KeepAliveLoad; cpu: number }[] = [
-  { ep: directEndpoint(origin.port, pki.caPem, alpn), pid: null, cpu: 0 },
+const sides: { ep: Endpoint; pid: number | null; load?: KeepAliveLoad; cpu: number; originCpu: number }[] = [
+  { ep: directEndpoint(origin.port, pki.caPem, alpn), pid: null, cpu: 0, originCpu: 0 },
 ];
 const stops: (() => Promise<void>)[] = [origin.stop];
 for (const mode of modes) {
@@ -63,7 +63,12 @@ for (const mode of modes) {
     timeoutMs: 30_000,
   });
   stops.push(proxy.stop);
-  sides.push({ ep: proxyEndpoint(proxy.port, origin.port, caPem, alpn, mode), pid: proxy.pid, cpu: 0 });
+  sides.push({
+    ep: proxyEndpoint(proxy.port, origin.port, caPem, alpn, mode),
+    pid: proxy.pid,
+    cpu: 0,
+    originCpu: 0,
+  });
 }
 const errors = new ErrorTally();
 const spec = { protocol, conns, streams };
@@ -78,14 +83,17 @@ for (const s of sides) await s.load!.window(500, true);
 for (let w = 0; w < windows; w++) {
   for (const s of sides) {
     const before = s.pid === null ? 0 : cpuMs(s.pid);
+    const originBefore = cpuMs(origin.pid);
     await s.load!.window(windowMs);
     if (s.pid !== null) s.cpu += cpuMs(s.pid) - before;
+    s.originCpu += cpuMs(origin.pid) - originBefore;
   }
 }
 const direct = sides[0]!.load!.perSecond;
 for (const s of sides) {
   const l = s.load!;
-  const perReq = s.pid === null ? "" : `  proxy CPU ${((s.cpu * 1000) / l.ok).toFixed(1)} µs/request`;
+  const originPerReq = `  origin CPU ${((s.originCpu * 1000) / l.ok).toFixed(1)} µs/request`;
+  const perReq = `${originPerReq}${s.pid === null ? "" : `  proxy CPU ${((s.cpu * 1000) / l.ok).toFixed(1)} µs/request`}`;
   console.log(
     `${s.ep.side.padEnd(10)} ${l.perSecond.toFixed(0).padStart(7)} req/s  ${(l.perSecond / direct).toFixed(2)}×${perReq}`,
   );

@@ -3,11 +3,12 @@
  * CONNECT host, replay the bytes read past the CONNECT head, complete the handshake offering the
  * profile's ALPN list, then check that the client's SNI names the CONNECT host.
  */
-import type { Socket } from "node:net";
+
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { Leaf } from "../pki/leaf.ts";
 import type { Authority } from "../proxy/authority.ts";
 import { hostsEqual } from "../proxy/authority.ts";
+import type { ByteSocket as Socket } from "../proxy/byte-socket.ts";
 import { SecureChannel } from "../proxy/secure-channel.ts";
 import { withAbort, withTimeout } from "../proxy/timeout.ts";
 import type { HandshakeInfo, UpstreamTlsEngine } from "../upstream/engine.ts";

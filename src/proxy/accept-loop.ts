@@ -1,5 +1,6 @@
 /**
- * The listening socket, with a brake for the open-file limit. Bun's net.Server (uSockets) retries a
+ * The listening socket (Bun's native listener: each client a NativeSocket), with a brake for the
+ * open-file limit. Bun's listener (uSockets) retries a
  * failed accept4 at once when the process is out of descriptors (EMFILE): the listening socket stays
  * readable, so the event loop spins at 100 % of a core and JavaScript is never told. So the proxy
  * watches for the limit itself (a /dev/null probe after each accept and every PROBE_INTERVAL_MS) and,
@@ -8,9 +9,12 @@
  * descriptors are free, checking with exponential backoff. One warning per episode (at most one per
  * WARN_PERIOD_MS), one info line when accepting again.
  */
-import * as net from "node:net";
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
 import type { Logger } from "../log/logger.ts";
+import { bunNet, type RawHandlers, type RawListener } from "./bun-net.ts";
 import { hasFreeFds } from "./fd-limit.ts";
+import { NativeSocket } from "./native-socket.ts";
 
 const PROBE_INTERVAL_MS = 500; // ms between probes while nothing is accepted
 const BACKOFF_INITIAL_MS = 50; // ms before the first check after a pause
@@ -22,9 +26,9 @@ export class AcceptLoop {
   readonly #host: string;
   #port: number;
   #boundHost: string;
-  readonly #onConnection: (s: net.Socket) => void;
+  readonly #handlers: RawHandlers<NativeSocket | undefined>;
   readonly #log: Logger;
-  #server: net.Server | null = null;
+  #server: RawListener | null = null;
   #closed = false;
   #paused = false;
   #delay = BACKOFF_INITIAL_MS;
@@ -36,11 +40,11 @@ export class AcceptLoop {
   /** Times accepting was paused for lack of descriptors (for tests and the soak run). */
   pauses = 0;
 
-  constructor(host: string, port: number, onConnection: (s: net.Socket) => void, log: Logger) {
+  constructor(host: string, port: number, onConnection: (s: NativeSocket) => void, log: Logger) {
     this.#host = host;
     this.#port = port;
     this.#boundHost = host;
-    this.#onConnection = onConnection;
+    this.#handlers = NativeSocket.listenHandlers(onConnection);
     this.#log = log;
   }
 
@@ -66,7 +70,7 @@ export class AcceptLoop {
     this.pauses++;
     this.#pausedAt = performance.now();
     this.#checks = 0;
-    this.#server?.close();
+    this.#server?.stop(false);
     this.#server = null;
     const now = Date.now();
     const level = now - this.#lastWarn >= WARN_PERIOD_MS ? "warn" : "debug";
@@ -83,7 +87,7 @@ export class AcceptLoop {
     this.#closed = true;
     if (this.#retry) clearTimeout(this.#retry);
     if (this.#probe) clearInterval(this.#probe);
-    this.#server?.close();
+    this.#server?.stop(false);
     this.#server = null;
   }
 
@@ -107,7 +111,7 @@ export class AcceptLoop {
       return this.#schedule();
     }
     if (this.#closed) {
-      this.#server?.close();
+      this.#server?.stop(false);
       this.#server = null;
       return;
     }
@@ -120,19 +124,29 @@ export class AcceptLoop {
     });
   }
 
-  #listenOnce(): Promise<void> {
-    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, this.#onConnection);
-    return new Promise((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.#port, this.#host, () => {
-        server.off("error", reject);
-        server.on("error", (err) => this.#log.error("listener error", { reason: err.message }));
-        const a = server.address() as net.AddressInfo;
-        this.#port = a.port;
-        this.#boundHost = a.address;
-        this.#server = server;
-        resolve();
+  /**
+   * Listens on the configured address (a host name is resolved first, as `node:net` does, so the
+   * bound address is an IP the loop protection can compare); open connections are not touched
+   * by stopping (`stop(false)`), the tunnels own them.
+   */
+  async #listenOnce(): Promise<void> {
+    const host = isIP(this.#boundHost) !== 0 ? this.#boundHost : (await lookup(this.#host)).address;
+    try {
+      this.#server = bunNet().listen<NativeSocket | undefined>({
+        hostname: host,
+        port: this.#port,
+        allowHalfOpen: true,
+        socket: this.#handlers,
       });
-    });
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      const e = new Error(`listen ${typeof code === "string" ? code : "failed"}: ${host}:${this.#port}`, {
+        cause: err,
+      });
+      Object.assign(e, { code });
+      throw e;
+    }
+    this.#port = this.#server.port;
+    this.#boundHost = host;
   }
 }

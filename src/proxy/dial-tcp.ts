@@ -8,6 +8,7 @@ import * as net from "node:net";
 import { networkInterfaces } from "node:os";
 import { type ErrorCode, ProxyError } from "../errors/proxy-error.ts";
 import type { Authority } from "./authority.ts";
+import type { ByteSocket } from "./byte-socket.ts";
 import {
   checkAddress,
   compileGuard,
@@ -76,14 +77,21 @@ export interface PeerNaming {
   readonly timeout: ProxyError;
 }
 
-/** Connects to the first of `addresses` that answers before `deadline` (performance.now() ms). */
+/**
+ * Connects to the first of `addresses` that answers before `deadline` (performance.now() ms).
+ *
+ * Dials use `node:net`, not Bun's native sockets (which the listener's accepted sockets are): a
+ * native connect cannot be cancelled while it is in progress, so a dial that times out or is
+ * aborted would keep its descriptor until the kernel gives up on the SYN (~2 min) and keep the
+ * process from exiting; `destroy()` on a connecting `node:net` socket closes it at once.
+ */
 export async function connectFirst(
   addresses: readonly string[],
   port: number,
   deadline: number,
   peer: PeerNaming,
   signal: AbortSignal | undefined,
-): Promise<net.Socket> {
+): Promise<ByteSocket> {
   let last: ProxyError | null = null;
   for (const address of addresses) {
     const left = deadline - performance.now();

@@ -4,9 +4,10 @@
  * before anything is dialled; the socket then connects to a checked address, never to the name,
  * so a second resolution (DNS rebinding) cannot swap in an address that was not checked.
  */
-import type * as net from "node:net";
+
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { Authority } from "./authority.ts";
+import type { ByteSocket } from "./byte-socket.ts";
 import { connectFirst, guardAddresses, resolve, rulesFor } from "./dial-tcp.ts";
 import { dialViaHop, type NextHopRoute } from "./next-hop.ts";
 import type { SelfAddress } from "./target-guard.ts";
@@ -25,7 +26,7 @@ export interface DialOptions {
 }
 
 /** Resolves, checks every address (LOOP_DETECTED / TARGET_DENIED), then connects to the first that answers. */
-export async function dial(target: Authority, opts: DialOptions): Promise<net.Socket> {
+export async function dial(target: Authority, opts: DialOptions): Promise<ByteSocket> {
   if (opts.via) return dialViaHop(target, opts.via, opts);
   const deadline = performance.now() + opts.timeoutMs;
   const timeout = () =>

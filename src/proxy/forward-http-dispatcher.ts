@@ -16,7 +16,7 @@
  * accept are decoded (decodingResponder); a reused connection that closed before answering an
  * idempotent request without body is retried once on another.
  */
-import type { Socket } from "node:net";
+
 import { ProxyError } from "../errors/proxy-error.ts";
 import { Refusal } from "../http/bridge/client-h1-request.ts";
 import { decodingResponder } from "../http/bridge/decoding-sink.ts";
@@ -32,6 +32,7 @@ import type { ProfileHttp } from "../profiles/http-types.ts";
 import { type AccessPolicy, profileFromCredentials } from "./access.ts";
 import type { Authority } from "./authority.ts";
 import { formatAuthority } from "./authority.ts";
+import type { ByteSocket as Socket } from "./byte-socket.ts";
 import { dial, tunnelDialOptions } from "./dial.ts";
 import type { Endpoint } from "./endpoint.ts";
 import { forwardHeaders } from "./forward-http-headers.ts";

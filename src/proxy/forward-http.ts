@@ -11,7 +11,7 @@
  * upstream failure after a response head reaches the client as a reset without the final chunk,
  * never as a clean end. One `tunnel closed` record (mode `forward`) is logged per connection.
  */
-import type { Socket } from "node:net";
+
 import { ProxyError } from "../errors/proxy-error.ts";
 import { errorResponse } from "../errors/wire.ts";
 import { serveClientH1 } from "../http/bridge/client-h1.ts";
@@ -19,6 +19,7 @@ import { DEFAULT_REQUEST_LIMITS } from "../http/h1/request-head.ts";
 import { logTunnel, openTunnelRecord, type TunnelRecord } from "../log/tunnel-record.ts";
 import type { AccessPolicy } from "./access.ts";
 import { formatAuthority, parseAuthority } from "./authority.ts";
+import type { ByteSocket as Socket } from "./byte-socket.ts";
 import type { ForwardStart } from "./connect-parser.ts";
 import { type Endpoint, socketEndpoint } from "./endpoint.ts";
 import { ForwardDispatcher } from "./forward-http-dispatcher.ts";

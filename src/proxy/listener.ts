@@ -8,13 +8,14 @@
  * An optional second listen address speaks SOCKS5 (socks-inbound.ts) and feeds the same limits,
  * brake, tunnels and logs; its requests differ only in how the answer is written.
  */
-import type * as net from "node:net";
+
 import { ProxyError } from "../errors/proxy-error.ts";
 import { errorResponse } from "../errors/wire.ts";
 import type { Logger } from "../log/logger.ts";
 import { AcceptLoop } from "./accept-loop.ts";
 import { profileFromCredentials, withoutUsers } from "./access.ts";
 import { AuthGate } from "./auth-gate.ts";
+import type { ByteSocket } from "./byte-socket.ts";
 import type { ConnectLimits, ConnectRequest, ForwardStart } from "./connect-parser.ts";
 import { runForwardHttp } from "./forward-http.ts";
 import { ConnectionLimiter, clientKey } from "./limits.ts";
@@ -63,6 +64,17 @@ const MAX_REASON_CHARS = 160; // a rejection's logged reason is cut here (it may
 /** A module-level no-op: an inline one would keep the accepting call's scope alive per socket. */
 function ignoreError(): void {}
 
+/** What the listener remembers on an accepted socket until it closes. */
+interface Admission {
+  server: ProxyServer;
+  /** The limiter's key for the client (its IP). */
+  client: string;
+  /** Whether the client holds a slot of the limiter (it was admitted). */
+  counted: boolean;
+}
+const ADMISSION = Symbol("admission");
+type AdmittedSocket = ByteSocket & { [ADMISSION]?: Admission };
+
 /** Resolves when every promise has settled or after `ms`, whichever is first. */
 async function settledWithin(tasks: Iterable<Promise<unknown>>, ms: number): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -83,7 +95,7 @@ export class ProxyServer {
   readonly #auth: AuthGate;
   readonly #rejects = new RejectLog();
   /** Every accepted socket until it closes, refused ones included. */
-  readonly #open = new Set<net.Socket>();
+  readonly #open = new Set<ByteSocket>();
   /** Connections still sending their CONNECT head. */
   readonly #heads = new Set<AbortController>();
   /** Running tunnels and the controller that aborts each. */
@@ -147,17 +159,23 @@ export class ProxyServer {
     return this.#accept.pauses;
   }
 
-  #onClient(socket: net.Socket, deps: TunnelDeps, inbound: Inbound): void {
+  static readonly #onClientClose = function (this: AdmittedSocket): void {
+    const a = this[ADMISSION];
+    if (a === undefined) return;
+    a.server.#open.delete(this);
+    if (a.counted) a.server.#limiter.release(a.client);
+  };
+
+  #onClient(socket: ByteSocket, deps: TunnelDeps, inbound: Inbound): void {
     (inbound === "socks5" ? this.#socksAccept : this.#accept)?.check();
     this.#open.add(socket);
     socket.on("error", ignoreError); // reported through the tunnel or readConnect
     const client = clientKey(socket.remoteAddress);
     const refused = this.#stop ? "SHUTDOWN" : this.#limiter.acquire(client);
-    // One plain listener (not two `once` wrappers): it is held for as long as the tunnel lives.
-    socket.on("close", () => {
-      this.#open.delete(socket);
-      if (refused === null) this.#limiter.release(client);
-    });
+    // Held for as long as the tunnel lives: a shared listener and a small record on the socket,
+    // not a closure over this call's scope.
+    (socket as AdmittedSocket)[ADMISSION] = { server: this, client, counted: refused === null };
+    socket.on("close", ProxyServer.#onClientClose);
     if (refused !== null) {
       this.#refuseAtAccept(socket, client, refused, inbound);
       return;
@@ -168,7 +186,7 @@ export class ProxyServer {
     void task.finally(() => this.#tasks.delete(task));
   }
 
-  async #serve(socket: net.Socket, client: string, deps: TunnelDeps, inbound: Inbound): Promise<void> {
+  async #serve(socket: ByteSocket, client: string, deps: TunnelDeps, inbound: Inbound): Promise<void> {
     const ac = new AbortController();
     let req: ConnectRequest | ForwardStart;
     this.#heads.add(ac);
@@ -231,7 +249,7 @@ export class ProxyServer {
   }
 
   #refuseAtAccept(
-    socket: net.Socket,
+    socket: ByteSocket,
     client: string,
     code: "CAPACITY" | "CLIENT_LIMIT" | "SHUTDOWN",
     inbound: Inbound,
@@ -246,7 +264,7 @@ export class ProxyServer {
   }
 
   /** Answers `e` and logs it: one line per connection, loud only for the first of its kind per period. */
-  #reject(socket: net.Socket, client: string, e: ProxyError, inbound: Inbound): void {
+  #reject(socket: ByteSocket, client: string, e: ProxyError, inbound: Inbound): void {
     this.#deps.observer?.rejected(e.code);
     if (e.code !== "AUTH_RATE_LIMITED") {
       // Capacity is one kind for everyone; other rejections are per client and code.

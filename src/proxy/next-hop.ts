@@ -17,9 +17,10 @@
  * Errors name the hop as `scheme://host:port`, never with its credentials: NEXT_HOP_UNREACHABLE,
  * NEXT_HOP_TIMEOUT (504), NEXT_HOP_AUTH, NEXT_HOP_REFUSED.
  */
-import type * as net from "node:net";
+
 import { ProxyError } from "../errors/proxy-error.ts";
 import { type Authority, parseAuthority } from "./authority.ts";
+import type { ByteSocket } from "./byte-socket.ts";
 import type { DialOptions } from "./dial.ts";
 import { connectFirst, guardAddresses, LOOP_ONLY, resolve, rulesFor } from "./dial-tcp.ts";
 import { ConnectOutbound } from "./next-hop-http.ts";
@@ -38,7 +39,7 @@ export async function dialViaHop(
   target: Authority,
   route: NextHopRoute,
   opts: DialOptions,
-): Promise<net.Socket> {
+): Promise<ByteSocket> {
   const { hop } = route;
   const deadline = performance.now() + opts.timeoutMs;
   const timeout = new ProxyError(
@@ -105,7 +106,7 @@ async function checkedTarget(target: Authority, hop: NextHop, opts: DialOptions)
 
 /** Runs the hop's handshake on the connected socket; resolves with bytes that followed it. */
 function handshake(
-  socket: net.Socket,
+  socket: ByteSocket,
   machine: { start(): Uint8Array; push(chunk: Uint8Array): OutboundStep },
   hopName: string,
   signal: AbortSignal | undefined,

@@ -4,8 +4,9 @@
  * errors, or the proxy stops (the abort signal). read-connect.ts and socks-inbound.ts supply the
  * parser and what its outcome means.
  */
-import type { Socket } from "node:net";
+
 import { ProxyError } from "../errors/proxy-error.ts";
+import type { ByteSocket as Socket } from "./byte-socket.ts";
 
 export interface HeadReadSpec {
   /** A client must finish within this time (HEADER_TIMEOUT). */

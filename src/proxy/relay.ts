@@ -5,10 +5,11 @@
  * the other's writing side; a truncated end is passed on as a truncation and recorded). An error
  * on either side, the idle timeout or the abort signal resets both.
  *
- * A paused side still sees a reset or error from its peer at once, and a FIN when nothing is
- * queued ahead of it. A FIN queued behind bytes the other side does not read cannot be seen by
- * anyone until those bytes are read (often it has not even left the peer: zero window); the idle
- * timeout ends such a tunnel, since no byte moves either way.
+ * A paused side still sees a reset or error from its peer at once; its FIN once it reads again
+ * (an accepted socket stops reading from the kernel while paused, native-socket.ts). A FIN queued
+ * behind bytes the other side does not read cannot be seen by anyone until those bytes are read
+ * (often it has not even left the peer: zero window); the idle timeout ends such a tunnel, since
+ * no byte moves either way.
  */
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { Endpoint } from "./endpoint.ts";

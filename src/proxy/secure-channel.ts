@@ -3,9 +3,10 @@
  * out to it, plaintext to and from the caller. Used for both the client-facing (server mode) and
  * the upstream (client mode) side of a MITM tunnel.
  */
-import type { Socket } from "node:net";
+
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { HandshakeInfo, TlsConnection } from "../upstream/engine.ts";
+import type { ByteSocket as Socket } from "./byte-socket.ts";
 import { RELAY_HIGH_WATER_BYTES, resetSocket, writeWithRoom } from "./endpoint.ts";
 import { type Corked, releaseGather, sendAtEndOfTurn, takeGather, WRITE_GATHER_BYTES } from "./write-cork.ts";
 

@@ -6,8 +6,9 @@
  * The header timeout and the abort signal apply as for CONNECT (read-head.ts). On failure the machine's reply
  * (method 0xFF, auth status 1, or a reply code) has been written; the caller closes.
  */
-import type { Socket } from "node:net";
+
 import { ProxyError } from "../errors/proxy-error.ts";
+import type { ByteSocket as Socket } from "./byte-socket.ts";
 import type { ConnectRequest } from "./connect-parser.ts";
 import { splitUsername } from "./proxy-user.ts";
 import { readHead } from "./read-head.ts";

@@ -72,33 +72,36 @@ class WatchGroup {
 
 const groups = new Map<number, WatchGroup>();
 
-class Watch implements IdleWatch {
-  #group: WatchGroup | null;
-  #onIdle: () => void;
-  /** Starts active: the first tick only resets it, so a new watch gets its full `ms` too. */
-  #active = true;
-  #quietTicks = 0;
-  /** An own property so it can be passed around unbound (`touching(ep, idle.touch)`). */
-  readonly touch = (): void => {
-    this.#active = true;
-  };
+/** What a watch made by `watchIdle` tells when its tunnel went quiet (a method, not a callback). */
+export interface IdleOwner {
+  /** `ms`: the watch's timeout. */
+  onIdle(ms: number): void;
+}
 
-  constructor(group: WatchGroup, onIdle: () => void) {
+/** One watch's state, ticked by its group; what it calls once quiet is up to the subclass. */
+abstract class Watch {
+  #group: WatchGroup | null;
+  /** Starts active: the first tick only resets it, so a new watch gets its full `ms` too. */
+  protected active = true;
+  #quietTicks = 0;
+
+  constructor(group: WatchGroup) {
     this.#group = group;
-    this.#onIdle = onIdle;
     group.add(this);
   }
 
+  protected abstract idle(ms: number): void;
+
   onTick(group: WatchGroup): void {
-    if (this.#active) {
-      this.#active = false;
+    if (this.active) {
+      this.active = false;
       this.#quietTicks = 0;
       return;
     }
     this.#quietTicks += 1;
     if (this.#quietTicks * group.tick >= group.ms) {
       this.stop();
-      this.#onIdle();
+      this.idle(group.ms);
     }
   }
 
@@ -110,15 +113,61 @@ class Watch implements IdleWatch {
   }
 }
 
-/**
- * Calls `onIdle` once no touch() happened for at least `ms` (and at most 1.5 × `ms`). Watches of
- * the same `ms` share one coarse interval ticking every `ms / 2`; nothing is re-armed per chunk.
- */
-export function idleWatch(ms: number, onIdle: () => void): IdleWatch {
+/** A watch calling a callback; `touch` is an own property so it can be passed around unbound
+ * (`touching(ep, idle.touch)`). */
+class CallbackWatch extends Watch implements IdleWatch {
+  readonly #onIdle: () => void;
+  readonly touch = (): void => {
+    this.active = true;
+  };
+
+  constructor(group: WatchGroup, onIdle: () => void) {
+    super(group);
+    this.#onIdle = onIdle;
+  }
+
+  protected idle(): void {
+    this.#onIdle();
+  }
+}
+
+/** A watch calling its owner's `onIdle`, `touch` on the prototype: no closure per watch (call
+ * `touch` as a method). What an HTTP-mode tunnel, which lives long and idle, uses. */
+class OwnedWatch extends Watch implements IdleWatch {
+  readonly #owner: IdleOwner;
+
+  constructor(group: WatchGroup, owner: IdleOwner) {
+    super(group);
+    this.#owner = owner;
+  }
+
+  touch(): void {
+    this.active = true;
+  }
+
+  protected idle(ms: number): void {
+    this.#owner.onIdle(ms);
+  }
+}
+
+function groupOf(ms: number): WatchGroup {
   let group = groups.get(ms);
   if (group === undefined) {
     group = new WatchGroup(ms);
     groups.set(ms, group);
   }
-  return new Watch(group, onIdle);
+  return group;
+}
+
+/**
+ * Calls `onIdle` once no touch() happened for at least `ms` (and at most 1.5 × `ms`). Watches of
+ * the same `ms` share one coarse interval ticking every `ms / 2`; nothing is re-armed per chunk.
+ */
+export function idleWatch(ms: number, onIdle: () => void): IdleWatch {
+  return new CallbackWatch(groupOf(ms), onIdle);
+}
+
+/** As idleWatch, calling `owner.onIdle()`; the watch's `touch` must be called as a method. */
+export function watchIdle(ms: number, owner: IdleOwner): IdleWatch {
+  return new OwnedWatch(groupOf(ms), owner);
 }

@@ -2,10 +2,12 @@
  * Steps 5-11 of a MITM tunnel in the full HTTP mode (`proxy.mitm.http = "full"`): the client is
  * offered `h2` and `http/1.1` whatever the profile, the upstream always gets the profile's
  * ClientHello (full ALPN list and ALPS), and every request in between is re-originated as the
- * browser by src/http/bridge/. Fills the tunnel record; throws what failed.
+ * browser by src/http/bridge/. Fills the tunnel record and throws what failed up to the hand-over
+ * to the HTTP layer; what happens after reaches the tunnel's owner (`recordHttp` reads it).
  */
-import type { Socket } from "node:net";
-import { type HttpTunnelResult, serveHttpTunnel } from "../http/bridge/http-tunnel.ts";
+
+import type { ProxyError } from "../errors/proxy-error.ts";
+import { type HttpTunnelOwner, type HttpTunnelResult, startHttpTunnel } from "../http/bridge/http-tunnel.ts";
 import {
   type OpenedUpstream,
   type OpenOptions,
@@ -19,8 +21,9 @@ import type { Leaf } from "../pki/leaf.ts";
 import type { ProfileHttp } from "../profiles/http-types.ts";
 import type { WebSocketWhen } from "../profiles/websocket.ts";
 import type { TlsConnector, VerifyPolicy } from "../upstream/engine.ts";
-import { SessionCache, SessionSlot } from "../upstream/session-cache.ts";
+import { SessionCache } from "../upstream/session-cache.ts";
 import type { Authority } from "./authority.ts";
+import type { ByteSocket as Socket } from "./byte-socket.ts";
 import { dial, tunnelDialOptions } from "./dial.ts";
 import type { NextHopRoute } from "./next-hop.ts";
 import { withAbort } from "./timeout.ts";
@@ -35,6 +38,12 @@ export function browserAuthority(target: Authority): string {
   return target.port === 443 ? host : `${host}:${target.port}`;
 }
 
+/** The channels a tunnel destroys when it fails: the client-facing one and the first upstream one. */
+export interface TunnelChannels {
+  clientChannel: { destroy(): void } | null;
+  upstreamChannel: { destroy(): void } | null;
+}
+
 export interface HttpMitmInput {
   client: Socket;
   leftover: Uint8Array;
@@ -47,21 +56,21 @@ export interface HttpMitmInput {
   rec: TunnelRecord;
   /** The tunnel's next hop (null = direct): later upstream connections go the same way. */
   via: NextHopRoute | null;
-  /** What the tunnel must destroy if it fails (appended to; an array, not a callback, to keep no closure). */
-  closeables: { destroy(): void }[];
+  /** Where the channels go that the tunnel must destroy if it fails (fields, not a callback). */
+  channels: TunnelChannels;
+  /** Told when the HTTP tunnel ends (after runHttpMitm resolved): fill `rec` with recordHttp. */
+  owner: HttpTunnelOwner;
 }
 
 /**
  * How the tunnel opens upstream connections (the first one and later ones), as one object with
  * its methods on the prototype: it lives as long as the tunnel, so it keeps only the fields it
- * needs, not runHttpMitm's scope or one closure per operation.
+ * needs (what the deps hold is read through getters), not runHttpMitm's scope or one closure per
+ * operation. It is also the tunnel's session-cache slot (`get`, `set`, `drop`), its key made
+ * when used: no slot object or key string per tunnel.
  */
 class TunnelUpstreams implements UpstreamOpenDeps {
   readonly connector: TlsConnector;
-  readonly host: string;
-  readonly verify: VerifyPolicy;
-  readonly handshakeTimeoutMs: number;
-  readonly session: SessionSlot;
   readonly #target: Authority;
   readonly #deps: TunnelDeps;
   readonly #via: NextHopRoute | null;
@@ -69,17 +78,44 @@ class TunnelUpstreams implements UpstreamOpenDeps {
   readonly #profile: string;
 
   constructor(input: HttpMitmInput) {
-    const { deps, target, profile } = input;
-    this.connector = profile.connector;
-    this.host = target.host;
-    this.verify = deps.verify;
-    this.handshakeTimeoutMs = deps.upstreamHandshakeTimeoutMs;
-    this.session = new SessionSlot(deps.sessions, SessionCache.key(profile.name, target.host, target.port));
-    this.#target = target;
-    this.#deps = deps;
+    this.connector = input.profile.connector;
+    this.#target = input.target;
+    this.#deps = input.deps;
     this.#via = input.via;
     this.#signal = input.signal;
-    this.#profile = profile.name;
+    this.#profile = input.profile.name;
+  }
+
+  get host(): string {
+    return this.#target.host;
+  }
+
+  get verify(): VerifyPolicy {
+    return this.#deps.verify;
+  }
+
+  get handshakeTimeoutMs(): number {
+    return this.#deps.upstreamHandshakeTimeoutMs;
+  }
+
+  get session(): UpstreamOpenDeps["session"] {
+    return this;
+  }
+
+  get(): Uint8Array | null {
+    return this.#deps.sessions.get(this.#key());
+  }
+
+  set(session: Uint8Array): void {
+    this.#deps.sessions.set(this.#key(), session);
+  }
+
+  drop(offered: Uint8Array | null): void {
+    this.#deps.sessions.drop(this.#key(), offered);
+  }
+
+  #key(): string {
+    return SessionCache.key(this.#profile, this.#target.host, this.#target.port);
   }
 
   dial(): Promise<Socket> {
@@ -90,10 +126,16 @@ class TunnelUpstreams implements UpstreamOpenDeps {
     return this.#deps.connectors.websocket(this.#profile);
   }
 
-  /** Another upstream connection (an own property: the dispatcher calls it unbound). */
-  readonly open = (opts?: OpenOptions): Promise<OpenedUpstream> => openUpstream(this, undefined, opts);
+  /** Another upstream connection. */
+  open(opts?: OpenOptions): Promise<OpenedUpstream> {
+    return openUpstream(this, undefined, opts);
+  }
 }
 
+/**
+ * Steps 5-10, then hands the tunnel to the HTTP layer: resolves once it runs (a rejection is a
+ * failure of steps 5-10); `input.owner` hears when it ends. Nothing is left pending meanwhile.
+ */
 export async function runHttpMitm(input: HttpMitmInput): Promise<void> {
   const { deps, target, rec, signal } = input;
   const acceptStarted = performance.now();
@@ -108,34 +150,35 @@ export async function runHttpMitm(input: HttpMitmInput): Promise<void> {
     ...(signal ? { signal } : {}),
   });
   rec.clientHandshakeMs = performance.now() - acceptStarted;
-  input.closeables.push(accepted.channel);
+  input.channels.clientChannel = accepted.channel;
   rec.clientAlpn = accepted.info.alpn;
 
   const upDeps = new TunnelUpstreams(input);
   const upstreamStarted = performance.now();
   const first = await withAbort(openUpstream(upDeps, input.upstream), signal, stopping);
   rec.upstreamHandshakeMs = performance.now() - upstreamStarted;
-  input.closeables.push(first.channel);
+  input.channels.upstreamChannel = first.channel;
   rec.upstreamAlpn = first.info.alpn;
   rec.upstreamVersion = first.info.version;
   rec.upstreamCipher = first.info.cipher;
   rec.resumed = first.info.resumed;
 
-  // Returned, not awaited: this call's scope (handshake results, the input) is then not kept for
-  // the tunnel's lifetime, only what the callback needs (the record).
-  return serveHttpTunnel({
-    client: accepted.channel,
-    target,
-    authority: browserAuthority(target),
-    http: input.profile.http,
-    keepClient: deps.http.keepClient,
+  startHttpTunnel(
+    {
+      client: accepted.channel,
+      target,
+      authority: browserAuthority(target),
+      http: input.profile.http,
+      keepClient: deps.http.keepClient,
+      upstreams: upDeps,
+      limits: requestLimits(deps.http.maxRequestHeadBytes),
+      maxConcurrentStreams: deps.http.maxConcurrentStreams,
+      idleTimeoutMs: deps.idleTimeoutMs,
+      ...(signal ? { signal } : {}),
+    },
     first,
-    open: upDeps.open,
-    limits: requestLimits(deps.http.maxRequestHeadBytes),
-    maxConcurrentStreams: deps.http.maxConcurrentStreams,
-    idleTimeoutMs: deps.idleTimeoutMs,
-    ...(signal ? { signal } : {}),
-  }).then(recorder(rec));
+    input.owner,
+  );
 }
 
 /** The request limits for a maximum head size: one shared object per value, not one per tunnel. */
@@ -150,24 +193,22 @@ function requestLimits(maxHeadBytes: number): RequestLimits {
   return limits;
 }
 
-/** A callback that copies a finished tunnel's HTTP facts into `rec` and throws what failed. */
-function recorder(rec: TunnelRecord): (r: HttpTunnelResult) => void {
-  return (r) => {
-    rec.http = r.protocol;
-    rec.upstreamHttp = r.upstream;
-    rec.requests = r.requests;
-    rec.statuses = r.statuses;
-    // Plaintext the client sent and received (in HTTP mode the upstream's bytes differ).
-    rec.bytesUp = r.bytesFromClient;
-    rec.bytesDown = r.bytesToClient;
-    // A client that leaves (FIN, reset, no close_notify) ends an HTTP tunnel normally.
-    const failed = r.relay
-      ? endedNormally(r.relay)
-        ? null
-        : r.relay.error
-      : r.error?.code === "IO"
-        ? null
-        : r.error;
-    if (failed) throw failed;
-  };
+/** Copies a finished tunnel's HTTP facts into `rec`; returns what failed (null: it ended normally). */
+export function recordHttp(rec: TunnelRecord, r: HttpTunnelResult): ProxyError | null {
+  rec.http = r.protocol;
+  rec.upstreamHttp = r.upstream;
+  rec.requests = r.requests;
+  rec.statuses = r.statuses;
+  // Plaintext the client sent and received (in HTTP mode the upstream's bytes differ).
+  rec.bytesUp = r.bytesFromClient;
+  rec.bytesDown = r.bytesToClient;
+  // A client that leaves (FIN, reset, no close_notify) ends an HTTP tunnel normally.
+  const failed = r.relay
+    ? endedNormally(r.relay)
+      ? null
+      : r.relay.error
+    : r.error?.code === "IO"
+      ? null
+      : r.error;
+  return failed ?? null;
 }

@@ -4,10 +4,10 @@
  * upstream truncation, which reaches the client as one (FIN without close_notify). One
  * TunnelRecord is logged when the tunnel closes.
  */
-import type { Socket } from "node:net";
+
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { Logger } from "../log/logger.ts";
-import { logTunnel, openTunnelRecord, type TunnelObserver, type TunnelRecord } from "../log/tunnel-record.ts";
+import { openTunnelRecord, type TunnelObserver } from "../log/tunnel-record.ts";
 import { acceptClient } from "../mitm/acceptor.ts";
 import { checkUpstreamAlpn, planUpstreamAlpn } from "../mitm/alpn-policy.ts";
 import type { Leaf } from "../pki/leaf.ts";
@@ -16,21 +16,20 @@ import type { UpstreamTlsEngine, VerifyPolicy } from "../upstream/engine.ts";
 import { SessionCache } from "../upstream/session-cache.ts";
 import { type AccessPolicy, checkAccess } from "./access.ts";
 import { formatAuthority } from "./authority.ts";
+import type { ByteSocket as Socket } from "./byte-socket.ts";
 import type { ConnectRequest } from "./connect-parser.ts";
 import { dial, tunnelDialOptions } from "./dial.ts";
-import { channelEndpoint, resetSocket, socketEndpoint } from "./endpoint.ts";
+import { channelEndpoint, socketEndpoint } from "./endpoint.ts";
 import { type NextHopPolicy, routeFor } from "./next-hop.ts";
 import { type RelayResult, relay } from "./relay.ts";
 import { SecureChannel } from "./secure-channel.ts";
 import type { SelfAddress } from "./target-guard.ts";
 import { withAbort, withTimeout } from "./timeout.ts";
 import { HTTP_ANSWER, type TunnelAnswer } from "./tunnel-answer.ts";
+import { TunnelEnd } from "./tunnel-end.ts";
 import { runHttpMitm } from "./tunnel-http.ts";
 
 export { ESTABLISHED } from "./tunnel-answer.ts";
-
-/** A client that got an error status before `200` is closed this long after it, ms. */
-const ERROR_LINGER_MS = 1_000;
 
 export interface TunnelDeps {
   mode: "mitm" | "passthrough";
@@ -87,65 +86,17 @@ export function runTunnel(
   signal?: AbortSignal,
   answer: TunnelAnswer = HTTP_ANSWER,
 ): Promise<void> {
-  const t = new TunnelEnd(
-    client,
-    deps,
-    answer,
-    openTunnelRecord(client, formatAuthority(req.target), deps.mode),
-  );
-  // The steps run in an async function that returns (rather than awaits) the long-running part,
-  // so an idle tunnel keeps this small object and the record, not every step's locals.
-  return steps(client, req, deps, signal, answer, t).then(undefined, t.fail).finally(t.log);
+  const rec = openTunnelRecord(client, formatAuthority(req.target), deps.mode);
+  // One pending promise per tunnel, settled by its TunnelEnd. In the HTTP mode the steps end once
+  // the tunnel is handed to the HTTP layer (which tells the TunnelEnd when it ends), so an idle
+  // tunnel keeps no step's locals and no chain of promises.
+  return new Promise<void>((settled) => {
+    void run(client, req, deps, signal, answer, new TunnelEnd(client, deps, answer, rec, settled));
+  });
 }
 
-/** What ending a tunnel needs: its record, what to destroy, and whether `200` was sent. */
-class TunnelEnd {
-  readonly started = performance.now();
-  established = false;
-  upstream: Socket | null = null;
-  readonly closeables: { destroy(): void }[] = [];
-  readonly #client: Socket;
-  readonly #deps: TunnelDeps;
-  readonly #answer: TunnelAnswer;
-  readonly rec: TunnelRecord;
-
-  constructor(client: Socket, deps: TunnelDeps, answer: TunnelAnswer, rec: TunnelRecord) {
-    this.#client = client;
-    this.#deps = deps;
-    this.#answer = answer;
-    this.rec = rec;
-  }
-
-  /** Records the failure, answers it (before `200`) or resets the client (after). */
-  readonly fail = (err: unknown): void => {
-    const { rec } = this;
-    const client = this.#client;
-    const e = ProxyError.wrap(err, "INTERNAL");
-    rec.errorCode = e.code;
-    rec.reason = e.message;
-    if (!this.established && !client.destroyed) {
-      client.end(this.#answer.error(e));
-      // Do not wait forever for a client that keeps its side open after reading the error
-      // (the server allows half-open connections): its slot is held until the socket closes.
-      client.resume();
-      setTimeout(() => client.destroy(), ERROR_LINGER_MS).unref();
-    } else {
-      resetSocket(client);
-    }
-    for (const c of this.closeables) c.destroy();
-    if (!this.established) this.upstream?.destroy();
-    // Kept for readers of the debug stream; the `tunnel closed` line carries the same reason.
-    this.#deps.logger.debug("tunnel error", { host: rec.host, code: e.code, reason: e.message });
-  };
-
-  readonly log = (): void => {
-    this.rec.durationMs = Math.round(performance.now() - this.started);
-    logTunnel(this.#deps.logger, this.rec, this.#deps.observer);
-  };
-}
-
-/** Seed steps 2-11; throws what failed (TunnelEnd.fail answers it). */
-async function steps(
+/** Runs the steps; settles the tunnel when they end, unless the HTTP layer took it over. */
+async function run(
   client: Socket,
   req: ConnectRequest,
   deps: TunnelDeps,
@@ -153,7 +104,31 @@ async function steps(
   answer: TunnelAnswer,
   t: TunnelEnd,
 ): Promise<void> {
-  const { rec, closeables } = t;
+  try {
+    if ((await steps(client, req, deps, signal, answer, t)) === HANDED_OVER) return;
+  } catch (err) {
+    t.settle(true, err);
+    return;
+  }
+  t.settle(false);
+}
+
+/** What steps() returns when the HTTP layer runs the tunnel from there (TunnelEnd.httpEnded). */
+const HANDED_OVER = "handed over";
+
+/**
+ * Seed steps 2-11; throws what failed (TunnelEnd answers it). HANDED_OVER: the HTTP layer runs
+ * the tunnel on and settles it when it ends.
+ */
+async function steps(
+  client: Socket,
+  req: ConnectRequest,
+  deps: TunnelDeps,
+  signal: AbortSignal | undefined,
+  answer: TunnelAnswer,
+  t: TunnelEnd,
+): Promise<typeof HANDED_OVER | undefined> {
+  const { rec } = t;
   const target = req.target;
   const relayOpts = () => ({ idleTimeoutMs: deps.idleTimeoutMs, ...(signal ? { signal } : {}) });
   // Who may connect where (407 / 403), before anything is dialled.
@@ -167,7 +142,6 @@ async function steps(
   const upstream = await dial(target, tunnelDialOptions(deps, via, signal));
   t.upstream = upstream;
   rec.connectMs = performance.now() - dialStarted;
-  closeables.push(upstream);
   // The leaf is minted only once the upstream answered: a failed dial costs no signature.
   const leaf = selected ? await withAbort(deps.leaves.get(target.host), signal, stopping) : null;
   // Step 4.
@@ -184,7 +158,7 @@ async function steps(
 
   const profileHttp = deps.http.mode === "full" ? deps.connectors.http(selected.name) : null;
   if (profileHttp) {
-    return runHttpMitm({
+    await runHttpMitm({
       client,
       leftover: req.leftover,
       leaf,
@@ -195,8 +169,10 @@ async function steps(
       signal,
       rec,
       via,
-      closeables,
+      channels: t,
+      owner: t,
     });
+    return HANDED_OVER;
   }
 
   // TLS-relay mode, steps 5-8: client-facing TLS with the profile's ALPN list, SNI check.
@@ -212,7 +188,7 @@ async function steps(
     ...(signal ? { signal } : {}),
   });
   rec.clientHandshakeMs = performance.now() - acceptStarted;
-  closeables.push(accepted.channel);
+  t.clientChannel = accepted.channel;
   rec.clientAlpn = accepted.info.alpn;
 
   // Steps 9-10: upstream TLS with the profile, session cache and ALPN plan.
@@ -228,7 +204,7 @@ async function steps(
     session: offered,
   });
   const up = new SecureChannel(upstream, conn, "upstream");
-  closeables.push(up);
+  t.upstreamChannel = up;
   up.onSession = (s) => deps.sessions.set(sessionKey, s);
   upstream.resume();
   const handshake = withTimeout(up.handshake(), deps.upstreamHandshakeTimeoutMs, () => {

@@ -14,7 +14,7 @@ import type { Authority } from "../../proxy/authority.ts";
 import type { Endpoint } from "../../proxy/endpoint.ts";
 import { H2ErrorCode } from "../h2/errors.ts";
 import { H2ServerSession } from "../h2/server-session.ts";
-import type { H2ServerEvent } from "../h2/server-types.ts";
+import type { H2ServerEvent, H2ServerOptions } from "../h2/server-types.ts";
 import type { HeaderField } from "../hpack/types.ts";
 import { type ExchangeHost, H2Exchange } from "./client-h2-exchange.ts";
 import { checkAuthority } from "./fields.ts";
@@ -48,6 +48,18 @@ function dropSink(): BodySink {
   return { write: () => true, end: () => {}, abort: () => {}, onDrain: null };
 }
 
+/** The session options last made: a proxy's connections all have the same limits (its config). */
+let lastServerOptions: H2ServerOptions | null = null;
+
+/** The session options of a pair of limits, one object shared while the limits stay the same
+ * (the session keeps it for as long as the connection lives). */
+function serverOptions(maxConcurrentStreams: number, maxHeaderListSize: number): H2ServerOptions {
+  const o = lastServerOptions;
+  if (o?.maxConcurrentStreams === maxConcurrentStreams && o.maxHeaderListSize === maxHeaderListSize) return o;
+  lastServerOptions = Object.freeze({ maxConcurrentStreams, maxHeaderListSize });
+  return lastServerOptions;
+}
+
 class ClientH2 implements ExchangeHost {
   readonly session: H2ServerSession;
   readonly #ep: Endpoint;
@@ -71,10 +83,7 @@ class ClientH2 implements ExchangeHost {
   constructor(ep: Endpoint, opts: ClientH2Options) {
     this.#ep = ep;
     this.#opts = opts;
-    this.session = new H2ServerSession({
-      maxConcurrentStreams: opts.maxConcurrentStreams,
-      maxHeaderListSize: opts.maxHeaderListSize,
-    });
+    this.session = new H2ServerSession(serverOptions(opts.maxConcurrentStreams, opts.maxHeaderListSize));
     this.session.start(); // our SETTINGS are queued first: a client frame read at start is answered after them
     const handlers = { c: this, ...ClientH2.#handlers };
     ep.start(handlers);
@@ -310,6 +319,6 @@ class ClientH2 implements ExchangeHost {
 
 /** Serves the decrypted client side of a tunnel as HTTP/2 until the client goes away. */
 export function serveClientH2(ep: Endpoint, opts: ClientH2Options): { close(): void } {
-  const conn = new ClientH2(ep, opts);
-  return { close: () => conn.close() };
+  // The connection itself, seen as its close handle: no wrapper object or closure per tunnel.
+  return new ClientH2(ep, opts);
 }

@@ -31,31 +31,31 @@ import { H1Pool, MAX_H1_CONNECTIONS } from "./h1-pool.ts";
 import { type BodySink, canUpgrade, type Dispatcher, type RequestHead, type Responder } from "./message.ts";
 import { mayRetry, retryingResponder } from "./retry.ts";
 import { UpstreamH1 } from "./upstream-h1.ts";
-import { UpstreamH2 } from "./upstream-h2.ts";
-import type { OpenedUpstream, OpenOptions } from "./upstream-open.ts";
+import { type H2Owner, UpstreamH2 } from "./upstream-h2.ts";
+import type { OpenedUpstream, OpenOptions, UpstreamProtocol } from "./upstream-open.ts";
 
 export { MAX_H1_CONNECTIONS };
 
+/**
+ * What the dispatcher reads and calls for its whole life, as one object called with methods (an
+ * HTTP tunnel passes itself: no callbacks per tunnel).
+ */
 export interface TunnelDispatcherDeps {
-  http: ProfileHttp;
+  readonly http: ProfileHttp;
   /** `host[:port]` of the CONNECT target as the browser writes it (port only when not 443). */
-  authority: string;
-  keepClient: ReadonlySet<string> | "all";
-  /** The upstream connection the tunnel opened first (its ALPN decides the protocol). */
-  first: OpenedUpstream;
-  /** The Endpoint already started over `first` (the tunnel watched it while sniffing). */
-  firstEndpoint?: Endpoint;
+  readonly authority: string;
+  readonly keepClient: ReadonlySet<string> | "all";
   /** Opens another upstream connection to the same origin with the same profile. */
   open(opts?: OpenOptions): Promise<OpenedUpstream>;
   /** The Endpoint over an upstream TLS channel (the tunnel adds its idle watch and truncation rule). */
   endpoint?(channel: SecureChannel): Endpoint;
   /** Upstream protocol facts for the tunnel's log line. */
-  onUpstream?(protocol: string): void;
+  onUpstream?(protocol: UpstreamProtocol): void;
 }
 
 type Conn = UpstreamH2 | UpstreamH1;
 
-export class TunnelDispatcher implements Dispatcher {
+export class TunnelDispatcher implements Dispatcher, H2Owner {
   readonly #deps: TunnelDispatcherDeps;
   #protocol: "h2" | "http/1.1";
   #h2: UpstreamH2 | null = null;
@@ -68,10 +68,15 @@ export class TunnelDispatcher implements Dispatcher {
   /** The header options of every HTTP/2 request (the same for the whole tunnel); made on first use. */
   #h2Options: UpstreamHeaderOptions | null = null;
 
-  constructor(deps: TunnelDispatcherDeps) {
+  /**
+   * `first`: the upstream connection the tunnel opened first (its ALPN decides the protocol);
+   * `firstEndpoint`: the Endpoint already started over it (the tunnel watched it while sniffing).
+   * Neither is kept.
+   */
+  constructor(deps: TunnelDispatcherDeps, first: OpenedUpstream, firstEndpoint?: Endpoint) {
     this.#deps = deps;
-    this.#protocol = deps.first.protocol;
-    this.#adopt(deps.first, deps.firstEndpoint);
+    this.#protocol = first.protocol;
+    this.#adopt(first, firstEndpoint);
   }
 
   request(head: RequestHead, client: Responder): BodySink {
@@ -242,6 +247,11 @@ export class TunnelDispatcher implements Dispatcher {
     return this.#deps.endpoint?.(ch) ?? channelEndpoint(ch, { truncation: "UPSTREAM_TRUNCATED" });
   }
 
+  /** H2Owner: the connection can take no new streams (GOAWAY, error, close). */
+  h2Gone(h2: UpstreamH2): void {
+    if (this.#h2 === h2) this.#h2 = null;
+  }
+
   /** Opens a connection and adopts it (h2 → the shared connection, h1 → the pool). */
   async #openConn(): Promise<Conn> {
     const up = await this.#deps.open();
@@ -257,9 +267,7 @@ export class TunnelDispatcher implements Dispatcher {
     this.#protocol = up.protocol;
     if (up.protocol === "h2") {
       const h2 = new UpstreamH2(started ?? this.#endpoint(up.channel), this.#deps.http.http2);
-      h2.onGone = () => {
-        if (this.#h2 === h2) this.#h2 = null;
-      };
+      h2.owner = this;
       this.#h2 = h2;
       return h2;
     }

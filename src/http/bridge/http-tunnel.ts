@@ -2,21 +2,23 @@
  * The HTTP mode of a MITM tunnel, after both TLS handshakes: sniff what the client speaks, serve
  * it as HTTP/2 or HTTP/1.1 with every request re-originated as the profile's browser
  * (TunnelDispatcher), or relay the bytes when it is not HTTP. Bounded by the idle timeout and
- * the proxy's stop signal. Resolves once the client side is gone, with the tunnel's HTTP facts.
+ * the proxy's stop signal. Tells its owner once the client side is gone, with the tunnel's HTTP
+ * facts.
  */
 import { ProxyError } from "../../errors/proxy-error.ts";
 import type { ProfileHttp } from "../../profiles/http-types.ts";
 import type { Authority } from "../../proxy/authority.ts";
-import { channelEndpoint } from "../../proxy/endpoint.ts";
+import { type ByteCount, channelEndpoint, type Endpoint } from "../../proxy/endpoint.ts";
 import { type RelayResult, relay } from "../../proxy/relay.ts";
 import type { SecureChannel } from "../../proxy/secure-channel.ts";
-import { type IdleWatch, idleWatch } from "../../proxy/timeout.ts";
+import { type IdleOwner, type IdleWatch, watchIdle } from "../../proxy/timeout.ts";
 import type { RequestLimits } from "../h1/request-head.ts";
-import { serveClientH1 } from "./client-h1.ts";
-import { serveClientH2 } from "./client-h2.ts";
-import { TunnelDispatcher } from "./dispatcher.ts";
+import { type ClientH1Options, serveClientH1 } from "./client-h1.ts";
+import { type ClientH2Options, serveClientH2 } from "./client-h2.ts";
+import { TunnelDispatcher, type TunnelDispatcherDeps } from "./dispatcher.ts";
+import type { Dispatcher } from "./message.ts";
 import { HoldingEndpoint, type Sniffed, sniff } from "./sniff.ts";
-import type { OpenedUpstream, OpenOptions } from "./upstream-open.ts";
+import type { OpenedUpstream, OpenOptions, UpstreamProtocol } from "./upstream-open.ts";
 
 export interface HttpTunnelOptions {
   client: SecureChannel;
@@ -25,8 +27,8 @@ export interface HttpTunnelOptions {
   authority: string;
   http: ProfileHttp;
   keepClient: ReadonlySet<string> | "all";
-  first: OpenedUpstream;
-  open(opts?: OpenOptions): Promise<OpenedUpstream>;
+  /** Opens another upstream connection (called as a method: no closure per tunnel). */
+  upstreams: { open(opts?: OpenOptions): Promise<OpenedUpstream> };
   limits: RequestLimits;
   maxConcurrentStreams: number;
   idleTimeoutMs: number;
@@ -48,53 +50,97 @@ export interface HttpTunnelResult {
   bytesToClient: number;
 }
 
-export function serveHttpTunnel(opts: HttpTunnelOptions): Promise<HttpTunnelResult> {
-  return new Promise((resolve) => {
-    new HttpTunnel(opts, resolve).start();
-  });
+/** Who hears, once, that an HTTP tunnel ended (a method on the tunnel's owner, not a callback). */
+export interface HttpTunnelOwner {
+  /** Called in a microtask after the client side is gone (as a promise reaction would be). */
+  httpEnded(result: HttpTunnelResult): void;
+}
+
+/**
+ * Serves the tunnel until the client side is gone, then tells `owner`. Nothing is awaited: an
+ * idle tunnel keeps its HttpTunnel and what hangs off it, no pending promise.
+ */
+export function startHttpTunnel(
+  opts: HttpTunnelOptions,
+  first: OpenedUpstream,
+  owner: HttpTunnelOwner,
+): void {
+  new HttpTunnel(opts, first, owner).start();
+}
+
+/** The upstream protocols used, in first-use order (at most the two an origin can choose). */
+function upstreamList(a: string | null, b: string | null): string[] {
+  return a === null ? [] : b === null ? [a] : [a, b];
 }
 
 /**
  * One tunnel's state. Methods rather than closures, so that an idle tunnel keeps only what it
- * still needs (the sniffing callbacks go once the client side starts).
+ * still needs (the sniffing callbacks go once the client side starts). The tunnel is itself the
+ * options object of its dispatcher and client side, its idle watch's owner, its abort signal's
+ * listener (`handleEvent`) and its client byte count: no per-tunnel callbacks or option objects.
  */
-class HttpTunnel {
-  readonly #opts: HttpTunnelOptions;
-  readonly #resolve: (r: HttpTunnelResult) => void;
-  readonly #result: HttpTunnelResult = {
-    protocol: "relay",
-    upstream: [],
-    requests: 0,
-    statuses: {},
-    error: null,
-    relay: null,
-    bytesFromClient: 0,
-    bytesToClient: 0,
-  };
-  readonly #clientBytes = { in: 0, out: 0 };
+class HttpTunnel implements TunnelDispatcherDeps, ClientH2Options, ClientH1Options, IdleOwner, ByteCount {
+  readonly target: Authority;
+  readonly authority: string;
+  readonly http: ProfileHttp;
+  readonly keepClient: ReadonlySet<string> | "all";
+  readonly limits: RequestLimits;
+  readonly maxConcurrentStreams: number;
+  /** Plaintext bytes from the client (`in`) and to it (`out`): ByteCount of the client endpoint. */
+  in = 0;
+  out = 0;
+  readonly #client: SecureChannel;
+  readonly #upstreams: HttpTunnelOptions["upstreams"];
+  readonly #signal: AbortSignal | undefined;
+  /** Told once when the tunnel ends; null from then on. */
+  #owner: HttpTunnelOwner | null;
+  /** The first upstream connection, until the dispatcher (or the relay) takes it. */
+  #first: OpenedUpstream | null;
   readonly #idle: IdleWatch;
-  #done = false;
+  /** What the client speaks, once sniffed (null: not decided yet). */
+  #protocol: HttpTunnelResult["protocol"] | null = null;
+  /** Upstream protocols used, in first-use order (no array kept per tunnel). */
+  #upstream1: UpstreamProtocol | null = null;
+  #upstream2: UpstreamProtocol | null = null;
+  /**
+   * Final statuses by code: the first code seen and its count in fields, others in an object
+   * made when a second code comes (an idle tunnel has usually seen one; integer keys would also
+   * need the object's indexed storage).
+   */
+  #status = -1;
+  #statusCount = 0;
+  #otherStatuses: Record<string, number> | null = null;
+  #error: ProxyError | null = null;
+  #relay: RelayResult | null = null;
   #dispatcher: TunnelDispatcher | null = null;
   #clientSide: { close(): void } | null = null;
   /** The first upstream connection, watched while sniffing when it may speak first. */
   #upHolding: HoldingEndpoint | null = null;
-  #decided = false;
 
-  constructor(opts: HttpTunnelOptions, resolve: (r: HttpTunnelResult) => void) {
-    this.#opts = opts;
-    this.#resolve = resolve;
-    this.#idle = idleWatch(opts.idleTimeoutMs, this.#onIdle);
+  constructor(opts: HttpTunnelOptions, first: OpenedUpstream, owner: HttpTunnelOwner) {
+    this.target = opts.target;
+    this.authority = opts.authority;
+    this.http = opts.http;
+    this.keepClient = opts.keepClient;
+    this.limits = opts.limits;
+    this.maxConcurrentStreams = opts.maxConcurrentStreams;
+    this.#client = opts.client;
+    this.#upstreams = opts.upstreams;
+    this.#signal = opts.signal;
+    this.#owner = owner;
+    this.#first = first;
+    this.#idle = watchIdle(opts.idleTimeoutMs, this);
   }
 
   start(): void {
-    const opts = this.#opts;
-    if (opts.signal?.aborted) {
-      this.#onAbort();
+    const signal = this.#signal;
+    if (signal?.aborted) {
+      this.handleEvent();
       return;
     }
-    opts.signal?.addEventListener("abort", this.#onAbort, { once: true });
+    signal?.addEventListener("abort", this, { once: true });
 
-    const clientEp = channelEndpoint(opts.client, { activity: this.#idle, count: this.#clientBytes });
+    const clientEp = channelEndpoint(this.#client, { activity: this.#idle, count: this });
     // Callbacks may run inside the constructor (bytes already decrypted): they use `ep`.
     const clientHolding = new HoldingEndpoint(
       clientEp,
@@ -108,101 +154,131 @@ class HttpTunnel {
     // A server-speaks-first protocol (an SMTP-like banner over TLS without ALPN or with
     // http/1.1): its bytes before the client said anything mean this is not HTTP; relay at once.
     // An h2 origin always speaks first (SETTINGS), so an h2 connection is not watched.
-    if (!this.#decided && opts.first.protocol !== "h2") {
+    const first = this.#first;
+    if (this.#protocol === null && first !== null && first.protocol !== "h2") {
       this.#upHolding = new HoldingEndpoint(
-        this.#upstreamEndpoint(opts.first.channel),
+        this.endpoint(first.channel),
         () => this.#decide(clientHolding, "other"),
         () => {}, // gone before the client spoke: the HTTP side (or the relay) reports it
       );
     }
   }
 
-  readonly #onIdle = (): void =>
-    this.#abort(new ProxyError("IDLE_TIMEOUT", `no byte either way for ${this.#opts.idleTimeoutMs} ms`));
+  // IdleOwner and the abort signal's listener
 
-  readonly #onAbort = (): void => this.#abort(new ProxyError("SHUTDOWN", "the proxy is stopping"));
+  onIdle(ms: number): void {
+    this.#abort(new ProxyError("IDLE_TIMEOUT", `no byte either way for ${ms} ms`));
+  }
+
+  handleEvent(): void {
+    this.#abort(new ProxyError("SHUTDOWN", "the proxy is stopping"));
+  }
+
+  // TunnelDispatcherDeps
+
+  open(opts?: OpenOptions): Promise<OpenedUpstream> {
+    return this.#upstreams.open(opts);
+  }
 
   /** The Endpoint over an upstream channel: truncation rule and the idle watch. */
-  readonly #upstreamEndpoint = (ch: SecureChannel) =>
-    channelEndpoint(ch, { truncation: "UPSTREAM_TRUNCATED", activity: this.#idle });
+  endpoint(ch: SecureChannel): Endpoint {
+    return channelEndpoint(ch, { truncation: "UPSTREAM_TRUNCATED", activity: this.#idle });
+  }
+
+  /** An origin answers `h2` or `http/1.1`: two fields hold every order they can come in. */
+  onUpstream(protocol: UpstreamProtocol): void {
+    if (this.#upstream1 === null) this.#upstream1 = protocol;
+    else if (this.#upstream1 !== protocol && this.#upstream2 === null) this.#upstream2 = protocol;
+  }
+
+  // ClientH2Options and ClientH1Options
+
+  get dispatcher(): Dispatcher {
+    return this.#dispatcher as TunnelDispatcher;
+  }
+
+  get maxHeaderListSize(): number {
+    return this.limits.maxHeadBytes;
+  }
+
+  onExchange(status: number): void {
+    if (this.#status === -1 || this.#status === status) {
+      this.#status = status;
+      this.#statusCount += 1;
+      return;
+    }
+    const key = String(status);
+    this.#otherStatuses ??= {};
+    this.#otherStatuses[key] = (this.#otherStatuses[key] ?? 0) + 1;
+  }
+
+  onClose(err: ProxyError | null): void {
+    this.#finish(err);
+  }
 
   #finish(err: ProxyError | null): void {
-    if (this.#done) return;
-    this.#done = true;
-    const result = this.#result;
-    result.error ??= err;
-    result.bytesFromClient = this.#clientBytes.in;
-    result.bytesToClient = this.#clientBytes.out;
+    const owner = this.#owner;
+    if (owner === null) return;
+    this.#owner = null;
+    this.#error ??= err;
+    const bytesFromClient = this.in;
+    const bytesToClient = this.out;
     this.#idle.stop();
-    this.#opts.signal?.removeEventListener("abort", this.#onAbort);
+    this.#signal?.removeEventListener("abort", this);
     this.#dispatcher?.close();
-    this.#resolve(result);
+    // As a promise's reaction would: after whatever called this has unwound, with the counts
+    // of exchanges that ended meanwhile.
+    queueMicrotask(() => owner.httpEnded(this.#result(bytesFromClient, bytesToClient)));
+  }
+
+  #result(bytesFromClient: number, bytesToClient: number): HttpTunnelResult {
+    const statuses: Record<string, number> = { ...this.#otherStatuses };
+    let requests = 0;
+    for (const k in statuses) requests += statuses[k] as number;
+    if (this.#status !== -1) statuses[String(this.#status)] = this.#statusCount;
+    return {
+      protocol: this.#protocol ?? "relay",
+      upstream: upstreamList(this.#upstream1, this.#upstream2),
+      // One status per exchange: the counts add up to the requests.
+      requests: requests + this.#statusCount,
+      statuses,
+      error: this.#error,
+      relay: this.#relay,
+      bytesFromClient,
+      bytesToClient,
+    };
   }
 
   #abort(err: ProxyError): void {
-    this.#result.error ??= err;
+    this.#error ??= err;
     this.#clientSide?.close();
-    this.#opts.client.reset();
+    this.#client.reset();
     this.#dispatcher?.close();
     this.#finish(err);
   }
 
   #decide(ep: HoldingEndpoint, kind: Sniffed): void {
-    if (this.#decided) return;
-    this.#decided = true;
+    if (this.#protocol !== null) return;
+    this.#protocol = kind === "other" ? "relay" : kind;
     ep.pause();
     queueMicrotask(() => (kind === "other" ? this.#startRelay(ep) : this.#startHttp(ep, kind)));
   }
 
   #startRelay(holding: HoldingEndpoint): void {
-    const up = this.#upHolding ?? this.#upstreamEndpoint(this.#opts.first.channel);
+    const up = this.#upHolding ?? this.endpoint((this.#first as OpenedUpstream).channel);
+    this.#first = null;
     void relay(holding, up, {}).then((r) => {
-      this.#result.relay = r;
+      this.#relay = r;
       this.#finish(r.error);
     });
   }
 
   #startHttp(holding: HoldingEndpoint, kind: "h2" | "h1"): void {
-    const opts = this.#opts;
-    const result = this.#result;
-    result.protocol = kind;
     const upHolding = this.#upHolding;
     this.#upHolding = null;
-    const dispatcher = new TunnelDispatcher({
-      http: opts.http,
-      authority: opts.authority,
-      keepClient: opts.keepClient,
-      first: opts.first,
-      ...(upHolding ? { firstEndpoint: upHolding } : {}),
-      open: opts.open,
-      endpoint: this.#upstreamEndpoint,
-      onUpstream: (p) => {
-        if (!result.upstream.includes(p)) result.upstream.push(p);
-      },
-    });
-    this.#dispatcher = dispatcher;
-    const onExchange = (status: number) => {
-      result.requests += 1;
-      const key = String(status);
-      result.statuses[key] = (result.statuses[key] ?? 0) + 1;
-    };
-    const onClose = (err: ProxyError | null) => this.#finish(err);
-    this.#clientSide =
-      kind === "h2"
-        ? serveClientH2(holding, {
-            target: opts.target,
-            dispatcher,
-            maxConcurrentStreams: opts.maxConcurrentStreams,
-            maxHeaderListSize: opts.limits.maxHeadBytes,
-            onExchange,
-            onClose,
-          })
-        : serveClientH1(holding, {
-            target: opts.target,
-            dispatcher,
-            limits: opts.limits,
-            onExchange,
-            onClose,
-          });
+    const first = this.#first as OpenedUpstream;
+    this.#first = null;
+    this.#dispatcher = new TunnelDispatcher(this, first, upHolding ?? undefined);
+    this.#clientSide = kind === "h2" ? serveClientH2(holding, this) : serveClientH1(holding, this);
   }
 }

@@ -68,7 +68,8 @@ function requestLineLike(buf: Uint8Array, start: number): Sniffed | "incomplete"
  */
 export class HoldingEndpoint implements Endpoint {
   readonly #inner: Endpoint;
-  #held: Uint8Array[] = [];
+  /** What was read before a consumer started; null once it has (no empty array kept). */
+  #held: Uint8Array[] | null = [];
   /** What happened before a consumer started (replayed to it), nothing once it has. */
   #ended: Parameters<EndpointHandlers["end"]> | null = null;
   #failed: Parameters<EndpointHandlers["error"]> | null = null;
@@ -101,7 +102,7 @@ export class HoldingEndpoint implements Endpoint {
         e.#consumer.data(chunk);
         return;
       }
-      e.#held.push(chunk);
+      e.#held?.push(chunk);
       e.#onRead?.(e);
     },
     end(this: { e: HoldingEndpoint }, ...a: Parameters<EndpointHandlers["end"]>): void {
@@ -138,10 +139,11 @@ export class HoldingEndpoint implements Endpoint {
 
   /** Everything held so far, as one array. */
   held(): Uint8Array {
-    const total = this.#held.reduce((n, c) => n + c.length, 0);
+    const held = this.#held ?? [];
+    const total = held.reduce((n, c) => n + c.length, 0);
     const out = new Uint8Array(total);
     let at = 0;
-    for (const c of this.#held) {
+    for (const c of held) {
       out.set(c, at);
       at += c.length;
     }
@@ -152,8 +154,8 @@ export class HoldingEndpoint implements Endpoint {
     this.#consumer = h;
     this.#onRead = null;
     this.#onGone = null;
-    const held = this.#held;
-    this.#held = [];
+    const held = this.#held ?? [];
+    this.#held = null;
     for (const c of held) h.data(c);
     const failed = this.#failed;
     const ended = this.#ended;

@@ -53,13 +53,22 @@ interface Waiting {
   readonly link: RequestLink;
 }
 
+/** Who hears that a connection can take no new streams: a method on the owner, no callback per connection. */
+export interface H2Owner {
+  h2Gone(c: UpstreamH2): void;
+}
+
 /** Waiting requests kept before cancelled ones are swept out (then twice what is left). */
 const WAITING_SWEEP_MIN = 64;
 
 export class UpstreamH2 implements Cancellable<number> {
   readonly #ep: Endpoint;
   readonly #session: H2ClientSession;
-  readonly #streams = new Map<number, Exchange>();
+  /**
+   * Open exchanges by stream id, made on first use and dropped when empty: a Map that held
+   * entries keeps its table (~250 bytes) even when empty, and most connections sit idle.
+   */
+  #streams: Map<number, Exchange> | null = null;
   /** Requests waiting for the peer's MAX_CONCURRENT_STREAMS, made on first use. */
   #waiting: Waiting[] | null = null;
   /** `#waiting` is swept of cancelled requests when it grows past this length. */
@@ -69,8 +78,8 @@ export class UpstreamH2 implements Cancellable<number> {
   #newestWeight = 0;
   #closed = false;
   #blocked = false;
-  /** Called when the connection can take no new streams (GOAWAY, error, close). */
-  onGone: (() => void) | null = null;
+  /** Told when the connection can take no new streams (GOAWAY, error, close). */
+  owner: H2Owner | null = null;
 
   readonly #streamWindowIncrement: number;
 
@@ -114,7 +123,7 @@ export class UpstreamH2 implements Cancellable<number> {
   }
 
   get activeStreams(): number {
-    return this.#streams.size;
+    return this.#streams?.size ?? 0;
   }
 
   /**
@@ -160,6 +169,7 @@ export class UpstreamH2 implements Cancellable<number> {
       pendingEnd: null,
       request: null,
     };
+    this.#streams ??= new Map();
     this.#streams.set(r.streamId, ex);
     this.#newestId = r.streamId;
     this.#newestWeight = ex.weight;
@@ -177,7 +187,7 @@ export class UpstreamH2 implements Cancellable<number> {
    * over; one whose response ended while the upload goes on is reset, so the upload stops.
    */
   cancel(id: number, _err: ProxyError): void {
-    this.#streams.delete(id);
+    this.#delete(id);
     this.#session.resetStream(id, H2ErrorCode.CANCEL);
     // The freed slot (`open-capacity`) lets a waiting request go now, not at the origin's next frame.
     const events = this.#session.takeEvents();
@@ -210,16 +220,25 @@ export class UpstreamH2 implements Cancellable<number> {
     }
   }
 
+  #delete(id: number): void {
+    const m = this.#streams;
+    if (m === null) return;
+    m.delete(id);
+    if (m.size === 0) this.#streams = null;
+  }
+
   /** Chromium's parent rule: the newest still-open stream whose weight is >= this one's, else 0. */
   #parent(p: H2HeadersPriority): number {
     if (p.dependency !== "last-open-higher") return p.dependency;
     // Streams are added in id order, so the newest open one is the last added while it is open:
     // when it qualifies, no scan (a page's requests of equal weight take this path). Weights are
     // 1..256, so the initial 0 never qualifies.
-    if (this.#newestWeight >= p.weight && this.#streams.has(this.#newestId)) return this.#newestId;
+    const streams = this.#streams;
+    if (streams === null) return 0;
+    if (this.#newestWeight >= p.weight && streams.has(this.#newestId)) return this.#newestId;
     let parent = 0;
-    for (const id of this.#streams.keys()) {
-      if ((this.#streams.get(id) as Exchange).weight >= p.weight) parent = id;
+    for (const [id, ex] of streams) {
+      if (ex.weight >= p.weight) parent = id;
     }
     return parent;
   }
@@ -228,7 +247,7 @@ export class UpstreamH2 implements Cancellable<number> {
   #requestSink(id: number, ex: Exchange): BodySink {
     const sink: BodySink = {
       write: (chunk) => {
-        if (!this.#streams.has(id)) return true; // reset: drop
+        if (this.#streams?.has(id) !== true) return true; // reset: drop
         if (ex.pending) {
           // A producer may go on writing after a `false`: keep its chunks in order.
           ex.pending.push(chunk);
@@ -241,7 +260,7 @@ export class UpstreamH2 implements Cancellable<number> {
         return false;
       },
       end: (trailers) => {
-        if (!this.#streams.has(id)) return;
+        if (this.#streams?.has(id) !== true) return;
         if (ex.pending) {
           ex.pendingEnd = { trailers };
           return;
@@ -261,7 +280,11 @@ export class UpstreamH2 implements Cancellable<number> {
   }
 
   #retryPending(): void {
-    for (const [id, ex] of this.#streams) {
+    // A stream opened while this runs may be in a new Map: its pending bytes wait for the next
+    // `writable` or drain, as they would after any short write.
+    const streams = this.#streams;
+    if (streams === null) return;
+    for (const [id, ex] of streams) {
       const pending = ex.pending;
       if (!pending || this.#blocked) continue;
       while (pending.length > 0) {
@@ -311,7 +334,7 @@ export class UpstreamH2 implements Cancellable<number> {
   #onEvent(ev: H2Event): void {
     switch (ev.type) {
       case "headers": {
-        const ex = this.#streams.get(ev.streamId);
+        const ex = this.#streams?.get(ev.streamId);
         if (!ex) return;
         if (ev.interim) {
           if (ev.status !== 101) ex.responder.interim(ev.status, ev.fields);
@@ -329,26 +352,26 @@ export class UpstreamH2 implements Cancellable<number> {
         return;
       }
       case "data": {
-        const ex = this.#streams.get(ev.streamId);
+        const ex = this.#streams?.get(ev.streamId);
         if (!ex?.response) return;
         if (ex.response.write(ev.data)) this.#session.consumed(ev.streamId, ev.data.length);
         else ex.unacked += ev.data.length;
         return;
       }
       case "trailers": {
-        const ex = this.#streams.get(ev.streamId);
+        const ex = this.#streams?.get(ev.streamId);
         if (ex) ex.trailers = ev.fields;
         return;
       }
       case "end": {
-        const ex = this.#streams.get(ev.streamId);
-        this.#streams.delete(ev.streamId);
+        const ex = this.#streams?.get(ev.streamId);
+        this.#delete(ev.streamId);
         ex?.response?.end(ex.trailers);
         return;
       }
       case "reset": {
-        const ex = this.#streams.get(ev.streamId);
-        this.#streams.delete(ev.streamId);
+        const ex = this.#streams?.get(ev.streamId);
+        this.#delete(ev.streamId);
         if (!ex) return;
         const err = ev.retryable
           ? new ProxyError("UPSTREAM_UNREACHABLE", "upstream did not process the request (refused or GOAWAY)")
@@ -364,7 +387,7 @@ export class UpstreamH2 implements Cancellable<number> {
         this.#releaseWaiting();
         return;
       case "goaway":
-        this.onGone?.();
+        this.owner?.h2Gone(this);
         return;
       case "connection-error":
         this.#flush(); // the GOAWAY the session queued, naming the error, then a clean close
@@ -378,8 +401,8 @@ export class UpstreamH2 implements Cancellable<number> {
   #fail(err: ProxyError, graceful = false): void {
     if (this.#closed) return;
     this.#closed = true;
-    const streams = [...this.#streams.values()];
-    this.#streams.clear();
+    const streams = [...(this.#streams?.values() ?? [])];
+    this.#streams = null;
     for (const ex of streams) {
       if (ex.response) ex.response.abort(err);
       else ex.responder.fail(err);
@@ -389,7 +412,7 @@ export class UpstreamH2 implements Cancellable<number> {
       this.#ep.end();
       destroyAfterLinger(this.#ep);
     } else this.#ep.destroy();
-    this.onGone?.();
+    this.owner?.h2Gone(this);
   }
 
   close(): void {

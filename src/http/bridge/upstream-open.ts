@@ -6,9 +6,10 @@
  * opens to one host. A WebSocket's own connection sends the profile's WebSocket hello instead
  * (`[websocket]`: its own connector, see ConnectorPool.websocket).
  */
-import type { Socket } from "node:net";
+
 import { ProxyError } from "../../errors/proxy-error.ts";
 import type { WebSocketWhen } from "../../profiles/websocket.ts";
+import type { ByteSocket as Socket } from "../../proxy/byte-socket.ts";
 import { SecureChannel } from "../../proxy/secure-channel.ts";
 import { withTimeout } from "../../proxy/timeout.ts";
 import type { HandshakeInfo, TlsConnection, TlsConnector, VerifyPolicy } from "../../upstream/engine.ts";
