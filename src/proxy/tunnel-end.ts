@@ -30,6 +30,7 @@ export class TunnelEnd implements HttpTunnelOwner, TunnelChannels {
   readonly rec: TunnelRecord;
   /** Settles runTunnel's promise (with a rejected promise: rejects it). */
   readonly #settled: (v: undefined | Promise<never>) => void;
+  #ended = false;
 
   constructor(
     client: Socket,
@@ -47,16 +48,20 @@ export class TunnelEnd implements HttpTunnelOwner, TunnelChannels {
 
   /** HttpTunnelOwner: the HTTP layer is done with the tunnel. */
   httpEnded(r: HttpTunnelResult): void {
+    if (this.#ended) return;
     const failed = recordHttp(this.rec, r);
     if (failed) this.settle(true, failed);
     else this.settle(false);
   }
 
   /**
-   * Ends the tunnel (called once): answers the failure (when `failed`), logs the tunnel, settles
-   * runTunnel's promise; rejected with what answering or logging threw, if anything did.
+   * Ends the tunnel, once (a later call does nothing): answers the failure (when `failed`), logs
+   * the tunnel, settles runTunnel's promise; rejected with what answering or logging threw, if
+   * anything did.
    */
   settle(failed: boolean, err?: unknown): void {
+    if (this.#ended) return;
+    this.#ended = true;
     let thrown: { e: unknown } | null = null;
     try {
       if (failed) this.#fail(err);

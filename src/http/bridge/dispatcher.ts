@@ -59,6 +59,8 @@ export class TunnelDispatcher implements Dispatcher, H2Owner {
   readonly #deps: TunnelDispatcherDeps;
   #protocol: "h2" | "http/1.1";
   #h2: UpstreamH2 | null = null;
+  /** Connections that had a GOAWAY and still had streams to finish (null: none). */
+  #draining: Set<UpstreamH2> | null = null;
   #h2Waiters: ((c: Conn | ProxyError) => void)[] | null = null;
   /** The HTTP/1.1 connections, made on first use (most tunnels speak h2 upstream). */
   #h1Pool: H1Pool | null = null;
@@ -114,6 +116,8 @@ export class TunnelDispatcher implements Dispatcher, H2Owner {
     this.#closed = true;
     for (const w of this.#h2Waiters?.splice(0) ?? []) w(new ProxyError("SHUTDOWN", "tunnel closed"));
     this.#h2?.close();
+    for (const c of this.#draining ?? []) c.close();
+    this.#draining = null;
     this.#h1Pool?.close();
     for (const c of this.#others ?? []) c.close();
   }
@@ -247,9 +251,18 @@ export class TunnelDispatcher implements Dispatcher, H2Owner {
     return this.#deps.endpoint?.(ch) ?? channelEndpoint(ch, { truncation: "UPSTREAM_TRUNCATED" });
   }
 
-  /** H2Owner: the connection can take no new streams (GOAWAY, error, close). */
+  /**
+   * H2Owner: the connection can take no new streams (GOAWAY, error, close). One still finishing
+   * its streams after a GOAWAY is kept until it closes itself, so that closing the tunnel closes
+   * it too.
+   */
   h2Gone(h2: UpstreamH2): void {
     if (this.#h2 === h2) this.#h2 = null;
+    const draining = this.#draining;
+    if (draining !== null) for (const c of draining) if (c.closed) draining.delete(c);
+    if (h2.closed) return;
+    this.#draining ??= new Set();
+    this.#draining.add(h2);
   }
 
   /** Opens a connection and adopts it (h2 → the shared connection, h1 → the pool). */

@@ -132,7 +132,16 @@ class HttpTunnel implements TunnelDispatcherDeps, ClientH2Options, ClientH1Optio
     this.#idle = watchIdle(opts.idleTimeoutMs, this);
   }
 
+  /** Starts serving; a throw on the way aborts the tunnel (the owner is told once, as always). */
   start(): void {
+    try {
+      this.#start();
+    } catch (err) {
+      this.#abort(ProxyError.wrap(err, "INTERNAL"));
+    }
+  }
+
+  #start(): void {
     const signal = this.#signal;
     if (signal?.aborted) {
       this.handleEvent();

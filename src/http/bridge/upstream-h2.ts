@@ -224,7 +224,18 @@ export class UpstreamH2 implements Cancellable<number> {
     const m = this.#streams;
     if (m === null) return;
     m.delete(id);
-    if (m.size === 0) this.#streams = null;
+    if (m.size === 0) {
+      this.#streams = null;
+      this.#closeIfDrained();
+    }
+  }
+
+  /**
+   * After the origin's GOAWAY the connection takes no new stream: once its last one ended it is
+   * closed, as a browser does (the origin may keep its side open for ever).
+   */
+  #closeIfDrained(): void {
+    if (this.#streams === null && !this.#closed && this.#session.goingAway) this.close();
   }
 
   /** Chromium's parent rule: the newest still-open stream whose weight is >= this one's, else 0. */
@@ -388,6 +399,7 @@ export class UpstreamH2 implements Cancellable<number> {
         return;
       case "goaway":
         this.owner?.h2Gone(this);
+        this.#closeIfDrained();
         return;
       case "connection-error":
         this.#flush(); // the GOAWAY the session queued, naming the error, then a clean close
@@ -413,6 +425,11 @@ export class UpstreamH2 implements Cancellable<number> {
       destroyAfterLinger(this.#ep);
     } else this.#ep.destroy();
     this.owner?.h2Gone(this);
+  }
+
+  /** Closed (by close(), a failure, or once drained after the origin's GOAWAY). */
+  get closed(): boolean {
+    return this.#closed;
   }
 
   close(): void {
