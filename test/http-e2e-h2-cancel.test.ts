@@ -7,93 +7,39 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type ChildProcess, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { H2ErrorCode } from "../src/http/h2/errors.ts";
-import { ProfileRegistry } from "../src/profiles/registry-store.ts";
-import { NativeEngine } from "../src/upstream/native/native-engine.ts";
-import { type ProxyHandle, startProxy } from "./helpers/proxy-env.ts";
+import { type CancelOrigin, startCancelOrigin } from "./helpers/cancel-origin.ts";
+import { type ProxyHandle, startHttpModeProxy } from "./helpers/proxy-env.ts";
 import { makeTestPki, type TestPki } from "./helpers/tls-env.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
-const ORIGIN = `${import.meta.dir}/helpers/cancel-origin.mjs`;
 const CLIENT = `${import.meta.dir}/helpers/h2-server-node-client.mjs`;
 const BIG = `/bytes?n=${100 * 1024 * 1024}`;
 
-interface OriginEvent {
-  ev: "req" | "close" | "conn-close";
-  path?: string;
-  conn?: number;
-  rst?: number;
-  sent?: number;
-}
-
-interface Origin {
-  authority: string;
-  events: OriginEvent[];
-  close(): void;
-}
-
 let pki: TestPki;
 let proxy: ProxyHandle;
-let keyPath: string;
-let certPath: string;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   pki = await makeTestPki();
-  const leaf = await pki.leaf("localhost");
-  keyPath = join(pki.dir, "cancel-key.pem");
-  certPath = join(pki.dir, "cancel-cert.pem");
-  writeFileSync(keyPath, leaf.keyPem);
-  writeFileSync(certPath, leaf.chainPem);
-  proxy = await startProxy({
-    pki,
-    engine: new NativeEngine(),
-    profiles: new ProfileRegistry(),
-    defaultProfile: "chrome-143-macos-arm64",
-    deps: {
-      http: { mode: "full", keepClient: new Set(), maxConcurrentStreams: 100, maxRequestHeadBytes: 65_536 },
-    },
-  });
+  proxy = await startHttpModeProxy(pki);
 });
 afterAll(async () => {
   for (const c of children) c.kill();
   await proxy?.stop();
 });
 
-async function origin(kind: "h2" | "h1", maxConcurrentStreams?: number): Promise<Origin> {
-  const args = [
-    ORIGIN,
-    kind,
-    keyPath,
-    certPath,
-    ...(maxConcurrentStreams ? [String(maxConcurrentStreams)] : []),
-  ];
-  const child = spawn("node", args, { stdio: ["ignore", "pipe", "inherit"] });
-  children.push(child);
-  const events: OriginEvent[] = [];
-  let rest = "";
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout?.on("data", (d: Buffer) => {
-      const lines = (rest + d.toString()).split("\n");
-      rest = lines.pop() ?? "";
-      for (const line of lines) {
-        const o = JSON.parse(line) as OriginEvent & { port?: number };
-        if (o.port !== undefined) resolve(o.port);
-        else events.push(o);
-      }
-    });
-    child.once("error", reject);
-  });
-  return { authority: `localhost:${port}`, events, close: () => child.kill() };
+async function origin(kind: "h2" | "h1", maxConcurrentStreams?: number): Promise<CancelOrigin> {
+  const o = await startCancelOrigin(pki, kind, maxConcurrentStreams);
+  children.push(o.child);
+  return o;
 }
 
 /**
  * Runs a client scenario that keeps its connection (and so the tunnel) open after printing what
  * it saw, until the test releases it: ending the tunnel would end the upstream exchanges anyway.
  */
-async function heldClient(o: Origin, scenario: string): Promise<Record<string, unknown>> {
+async function heldClient(o: CancelOrigin, scenario: string): Promise<Record<string, unknown>> {
   const args = [CLIENT, String(proxy.port), o.authority, pki.caCertPath, scenario, "hold"];
   const child = spawn("node", args, { stdio: ["pipe", "pipe", "inherit"] });
   children.push(child);

@@ -8,69 +8,30 @@
  * the kernel: the origin's end of the connection goes to CLOSE_WAIT (/proc/net/tcp).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { ProfileRegistry } from "../src/profiles/registry-store.ts";
-import { NativeEngine } from "../src/upstream/native/native-engine.ts";
-import { httpGet, type ProxyHandle, startProxy, tlsThroughProxy } from "./helpers/proxy-env.ts";
-import { makeTestPki, type TestPki } from "./helpers/tls-env.ts";
+import { readFileSync } from "node:fs";
+import { type CancelOrigin, startCancelOrigin } from "./helpers/cancel-origin.ts";
+import { httpGet, type ProxyHandle, startHttpModeProxy, tlsThroughProxy } from "./helpers/proxy-env.ts";
+import { makeTestPki } from "./helpers/tls-env.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
-const ORIGIN = `${import.meta.dir}/helpers/cancel-origin.mjs`;
-
-interface OriginEvent {
-  ev: string;
-  id?: number;
-  path?: string;
-}
-
-let pki: TestPki;
 let proxy: ProxyHandle;
 let ca: string;
+let origin: CancelOrigin;
 let authority: string;
-const events: OriginEvent[] = [];
-let child: ChildProcess | null = null;
 
 beforeAll(async () => {
-  pki = await makeTestPki();
+  const pki = await makeTestPki();
   ca = readFileSync(pki.caCertPath, "utf8");
-  const leaf = await pki.leaf("localhost");
-  const keyPath = join(pki.dir, "goaway-key.pem");
-  const certPath = join(pki.dir, "goaway-cert.pem");
-  writeFileSync(keyPath, leaf.keyPem);
-  writeFileSync(certPath, leaf.chainPem);
-  proxy = await startProxy({
-    pki,
-    engine: new NativeEngine(),
-    profiles: new ProfileRegistry(),
-    defaultProfile: "chrome-143-macos-arm64",
-    deps: {
-      http: { mode: "full", keepClient: new Set(), maxConcurrentStreams: 100, maxRequestHeadBytes: 65_536 },
-    },
-  });
-  child = spawn("node", [ORIGIN, "h2", keyPath, certPath], { stdio: ["ignore", "pipe", "inherit"] });
-  let rest = "";
-  const port = await new Promise<number>((resolve, reject) => {
-    child?.stdout?.on("data", (d: Buffer) => {
-      const lines = (rest + d.toString()).split("\n");
-      rest = lines.pop() ?? "";
-      for (const line of lines) {
-        const o = JSON.parse(line) as OriginEvent & { port?: number };
-        if (o.port !== undefined) resolve(o.port);
-        else events.push(o);
-      }
-    });
-    child?.once("error", reject);
-  });
-  authority = `localhost:${port}`;
+  proxy = await startHttpModeProxy(pki);
+  origin = await startCancelOrigin(pki, "h2");
+  authority = origin.authority;
 });
 afterAll(async () => {
-  child?.kill();
+  origin?.close();
   await proxy?.stop();
 });
 
-const sessionsOpened = () => events.filter((e) => e.ev === "session").length;
+const sessionsOpened = () => origin.events.filter((e) => e.ev === "session").length;
 
 /** TCP states (/proc/net/tcp{,6} codes: 01 ESTABLISHED, 08 CLOSE_WAIT) of the origin's accepted connections. */
 function originSideStates(): string[] {

@@ -5,14 +5,13 @@
  * what it received: protocol, header order, header values.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { spawn } from "node:child_process";
 import * as http2 from "node:http2";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import * as tls from "node:tls";
 import { ProfileRegistry } from "../src/profiles/registry-store.ts";
 import { NativeEngine } from "../src/upstream/native/native-engine.ts";
-import { type ProxyHandle, startProxy } from "./helpers/proxy-env.ts";
+import { curlThroughProxy, type ProxyHandle, startProxy } from "./helpers/proxy-env.ts";
 import { makeTestPki, type TestPki } from "./helpers/tls-env.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
@@ -87,27 +86,7 @@ afterAll(async () => {
 });
 
 function curl(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn("curl", [
-      "-sS",
-      "--max-time",
-      "20",
-      "--cacert",
-      pki.caCertPath,
-      "-x",
-      `http://127.0.0.1:${proxy.port}`,
-      ...args,
-    ]);
-    let out = "";
-    let err = "";
-    p.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    p.stderr.on("data", (d: Buffer) => {
-      err += d.toString();
-    });
-    p.on("close", (code) => resolve({ code: code ?? -1, out, err }));
-  });
+  return curlThroughProxy(proxy.port, pki.caCertPath, [...args]);
 }
 
 const names = (raw: string[]) => raw.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());

@@ -4,12 +4,9 @@
  * while the tunnel lives): requests, statuses by code, the client and upstream protocols.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { spawn } from "node:child_process";
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import { ProfileRegistry } from "../src/profiles/registry-store.ts";
-import { NativeEngine } from "../src/upstream/native/native-engine.ts";
-import { type ProxyHandle, startProxy } from "./helpers/proxy-env.ts";
+import { curlThroughProxy, type ProxyHandle, startHttpModeProxy } from "./helpers/proxy-env.ts";
 import { makeTestPki, type TestPki } from "./helpers/tls-env.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
@@ -32,15 +29,7 @@ beforeAll(async () => {
   );
   await new Promise<void>((r) => origin.listen(0, "127.0.0.1", r));
   port = (origin.address() as AddressInfo).port;
-  proxy = await startProxy({
-    pki,
-    engine: new NativeEngine(),
-    profiles: new ProfileRegistry(),
-    defaultProfile: "chrome-143-macos-arm64",
-    deps: {
-      http: { mode: "full", keepClient: new Set(), maxConcurrentStreams: 100, maxRequestHeadBytes: 65_536 },
-    },
-  });
+  proxy = await startHttpModeProxy(pki);
 });
 
 afterAll(async () => {
@@ -49,29 +38,7 @@ afterAll(async () => {
 });
 
 function curl(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn("curl", [
-      "-sS",
-      "--max-time",
-      "20",
-      "--cacert",
-      pki.caCertPath,
-      "-x",
-      `http://127.0.0.1:${proxy.port}`,
-      "-w",
-      "%{http_code} ",
-      ...args,
-    ]);
-    let out = "";
-    let err = "";
-    p.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    p.stderr.on("data", (d: Buffer) => {
-      err += d.toString();
-    });
-    p.on("close", (code) => resolve({ code: code ?? -1, out, err }));
-  });
+  return curlThroughProxy(proxy.port, pki.caCertPath, ["-w", "%{http_code} ", ...args]);
 }
 
 describe("the tunnel record's HTTP facts", () => {

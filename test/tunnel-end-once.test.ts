@@ -9,10 +9,8 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import { ProfileRegistry } from "../src/profiles/registry-store.ts";
 import { type ChannelEvents, SecureChannel } from "../src/proxy/secure-channel.ts";
-import { NativeEngine } from "../src/upstream/native/native-engine.ts";
-import { type ProxyHandle, startProxy, tlsThroughProxy } from "./helpers/proxy-env.ts";
+import { type ProxyHandle, startHttpModeProxy, tlsThroughProxy } from "./helpers/proxy-env.ts";
 import { makeTestPki, type TestPki } from "./helpers/tls-env.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
@@ -29,16 +27,7 @@ beforeAll(async () => {
   origin = http2.createSecureServer({ key: leaf.keyPem, cert: leaf.chainPem }, (_q, s) => s.end("ok"));
   await new Promise<void>((r) => origin.listen(0, "127.0.0.1", r));
   port = (origin.address() as AddressInfo).port;
-  proxy = await startProxy({
-    pki,
-    engine: new NativeEngine(),
-    profiles: new ProfileRegistry(),
-    defaultProfile: "chrome-143-macos-arm64",
-    deps: {
-      idleTimeoutMs: IDLE_MS,
-      http: { mode: "full", keepClient: new Set(), maxConcurrentStreams: 100, maxRequestHeadBytes: 65_536 },
-    },
-  });
+  proxy = await startHttpModeProxy(pki, { idleTimeoutMs: IDLE_MS });
 });
 afterAll(async () => {
   await proxy?.stop();

@@ -1,4 +1,5 @@
 /** Starts a real ProxyServer on 127.0.0.1:0 and speaks CONNECT to it (tests only). */
+import { spawn } from "node:child_process";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { createLogger } from "../../src/log/logger.ts";
@@ -177,5 +178,55 @@ export function httpGet(t: tls.TLSSocket, host: string, path = "/"): Promise<str
     t.once("error", reject);
     t.once("close", () => resolve(text));
     t.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+  });
+}
+
+/**
+ * A proxy in the full HTTP mode with the built-in profiles and the native engine, Chrome's
+ * profile by default; `deps` overrides the rest (an idle timeout, say).
+ */
+export async function startHttpModeProxy(pki: TestPki, deps: Partial<TunnelDeps> = {}): Promise<ProxyHandle> {
+  const [{ ProfileRegistry }, { NativeEngine }] = await Promise.all([
+    import("../../src/profiles/registry-store.ts"),
+    import("../../src/upstream/native/native-engine.ts"),
+  ]);
+  return startProxy({
+    pki,
+    engine: new NativeEngine(),
+    profiles: new ProfileRegistry(),
+    defaultProfile: "chrome-143-macos-arm64",
+    deps: {
+      http: { mode: "full", keepClient: new Set(), maxConcurrentStreams: 100, maxRequestHeadBytes: 65_536 },
+      ...deps,
+    },
+  });
+}
+
+/** Runs curl through the proxy (`-x`), trusting `caPath`; resolves with its exit code and output. */
+export function curlThroughProxy(
+  proxyPort: number,
+  caPath: string,
+  args: string[],
+): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn("curl", [
+      "-sS",
+      "--max-time",
+      "20",
+      "--cacert",
+      caPath,
+      "-x",
+      `http://127.0.0.1:${proxyPort}`,
+      ...args,
+    ]);
+    let out = "";
+    let err = "";
+    p.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    p.stderr.on("data", (d: Buffer) => {
+      err += d.toString();
+    });
+    p.on("close", (code) => resolve({ code: code ?? -1, out, err }));
   });
 }
