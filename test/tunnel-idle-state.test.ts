@@ -10,7 +10,6 @@ import * as net from "node:net";
 import { dial } from "../src/proxy/dial.ts";
 import { channelEndpoint } from "../src/proxy/endpoint.ts";
 import { NativeEngine } from "../src/upstream/native/native-engine.ts";
-import { SessionCache, SessionSlot } from "../src/upstream/session-cache.ts";
 import { channelPair } from "./helpers/channel-pair.ts";
 import { makeTestPki, type TestPki } from "./helpers/tls-env.ts";
 
@@ -107,22 +106,5 @@ describe("idle tunnel state", () => {
     } finally {
       p.close();
     }
-  });
-
-  test("a session slot reads, writes and drops only its own key", () => {
-    const cache = new SessionCache();
-    const slot = new SessionSlot(cache, SessionCache.key("p", "a.example", 443));
-    const other = SessionCache.key("p", "b.example", 443);
-    const s1 = new Uint8Array([1]);
-    const s2 = new Uint8Array([2]);
-    expect(slot.get()).toBeNull();
-    slot.set(s1);
-    cache.set(other, s2);
-    expect(slot.get()).toBe(s1);
-    slot.drop(s2); // not the session of this slot: kept
-    expect(slot.get()).toBe(s1);
-    slot.drop(s1);
-    expect(slot.get()).toBeNull();
-    expect(cache.get(other)).toBe(s2);
   });
 });

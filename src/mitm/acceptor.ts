@@ -3,7 +3,6 @@
  * CONNECT host, replay the bytes read past the CONNECT head, complete the handshake offering the
  * profile's ALPN list, then check that the client's SNI names the CONNECT host.
  */
-
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { Leaf } from "../pki/leaf.ts";
 import type { Authority } from "../proxy/authority.ts";

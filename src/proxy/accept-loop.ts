@@ -1,12 +1,12 @@
 /**
  * The listening socket (Bun's native listener: each client a NativeSocket), with a brake for the
- * open-file limit. Bun's listener (uSockets) retries a
- * failed accept4 at once when the process is out of descriptors (EMFILE): the listening socket stays
- * readable, so the event loop spins at 100 % of a core and JavaScript is never told. So the proxy
- * watches for the limit itself (a /dev/null probe after each accept and every PROBE_INTERVAL_MS) and,
- * when it is reached, stops listening (closes the listening socket: new clients are refused by the
- * kernel instead of queueing), then listens again on the same address once RESUME_HEADROOM_FDS
- * descriptors are free, checking with exponential backoff. One warning per episode (at most one per
+ * open-file limit. Bun's listener (uSockets) retries a failed accept4 at once when the process is
+ * out of descriptors (EMFILE): the listening socket stays readable, so the event loop spins at
+ * 100 % of a core and JavaScript is never told. So the proxy watches for the limit itself (a
+ * /dev/null probe after each accept and every PROBE_INTERVAL_MS) and, when it is reached, stops
+ * listening (closes the listening socket: new clients are refused by the kernel instead of
+ * queueing), then listens again on the same address once RESUME_HEADROOM_FDS descriptors are
+ * free, checking with exponential backoff. One warning per episode (at most one per
  * WARN_PERIOD_MS), one info line when accepting again.
  */
 import { lookup } from "node:dns/promises";

@@ -4,7 +4,6 @@
  * before anything is dialled; the socket then connects to a checked address, never to the name,
  * so a second resolution (DNS rebinding) cannot swap in an address that was not checked.
  */
-
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { Authority } from "./authority.ts";
 import type { ByteSocket } from "./byte-socket.ts";

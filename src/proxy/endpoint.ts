@@ -2,7 +2,6 @@
  * One side of a tunnel as the relay sees it: a byte stream with backpressure and half-close.
  * A raw TCP socket (passthrough, or before TLS) and a SecureChannel (MITM) both fit.
  */
-
 import { type ErrorCode, ProxyError } from "../errors/proxy-error.ts";
 import type { ByteSocket as Socket } from "./byte-socket.ts";
 import type { ChannelEvents, SecureChannel } from "./secure-channel.ts";

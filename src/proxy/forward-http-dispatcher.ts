@@ -16,7 +16,6 @@
  * accept are decoded (decodingResponder); a reused connection that closed before answering an
  * idempotent request without body is retried once on another.
  */
-
 import { ProxyError } from "../errors/proxy-error.ts";
 import { Refusal } from "../http/bridge/client-h1-request.ts";
 import { decodingResponder } from "../http/bridge/decoding-sink.ts";

@@ -8,7 +8,6 @@
  * An optional second listen address speaks SOCKS5 (socks-inbound.ts) and feeds the same limits,
  * brake, tunnels and logs; its requests differ only in how the answer is written.
  */
-
 import { ProxyError } from "../errors/proxy-error.ts";
 import { errorResponse } from "../errors/wire.ts";
 import type { Logger } from "../log/logger.ts";

@@ -1,9 +1,9 @@
 /**
  * A ByteSocket over Bun's native TCP socket (`Bun.listen`), for every socket the proxy accepts
- * (dials stay on `node:net`, see dial-tcp.ts). `node:net` puts a Readable and a Writable stream between the kernel and
- * the tunnel: per read and per write a chain of stream calls and state objects, per socket a few
- * KiB of state and closures. Here a read is one handler call and one `emit`, a write one native
- * `write`; a socket is one small object.
+ * (dials stay on `node:net`, see dial-tcp.ts). `node:net` puts a Readable and a Writable stream
+ * between the kernel and the tunnel: per read and per write a chain of stream calls and state
+ * objects, per socket a few KiB of state and closures. Here a read is one handler call and one
+ * `emit`, a write one native `write`; a socket is one small object.
  *
  * What the stream layer did and this keeps: bytes read while paused, or before anyone listens,
  * are held and delivered in order on resume (the native socket is paused meanwhile, so that is
@@ -64,10 +64,12 @@ export class NativeSocket extends SocketEvents implements ByteSocket {
     this.remotePort = raw.remotePort;
   }
 
-  /** Native handlers shared by every socket: each finds its NativeSocket in `raw.data`. */
-  // A listener's exception must not reach the native layer (which would report it as this
-  // socket's error, and keep reading): it is thrown again a turn later, uncaught, as a listener's
-  // exception under `node:net` is.
+  /**
+   * Native handlers shared by every socket: each finds its NativeSocket in `raw.data`. A
+   * listener's exception must not reach the native layer (which would report it as this socket's
+   * error, and keep reading): it is thrown again a turn later, uncaught, as a listener's exception
+   * under `node:net` is.
+   */
   static readonly #handlers: Handlers = {
     data(raw, chunk) {
       const s = raw.data;
@@ -117,7 +119,11 @@ export class NativeSocket extends SocketEvents implements ByteSocket {
     return {
       ...NativeSocket.#handlers,
       open(raw) {
-        accept(new NativeSocket(raw));
+        try {
+          accept(new NativeSocket(raw));
+        } catch (err) {
+          process.nextTick(rethrow, err);
+        }
       },
     };
   }
@@ -242,6 +248,7 @@ export class NativeSocket extends SocketEvents implements ByteSocket {
       }
       p = s.#pending;
     }
+    if (s.#byUs) return; // destroyed meanwhile: its own `close` is on the way
     if (s.#pending === null && !s.#paused && !s.#closed) s.#raw.resume();
     s.#finish();
   }

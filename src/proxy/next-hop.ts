@@ -17,7 +17,6 @@
  * Errors name the hop as `scheme://host:port`, never with its credentials: NEXT_HOP_UNREACHABLE,
  * NEXT_HOP_TIMEOUT (504), NEXT_HOP_AUTH, NEXT_HOP_REFUSED.
  */
-
 import { ProxyError } from "../errors/proxy-error.ts";
 import { type Authority, parseAuthority } from "./authority.ts";
 import type { ByteSocket } from "./byte-socket.ts";

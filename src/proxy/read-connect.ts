@@ -3,7 +3,6 @@
  * byte is scanned once, nothing is re-copied per read), with the header timeout and an abort signal
  * (the proxy is stopping), through read-head.ts.
  */
-
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { ByteSocket as Socket } from "./byte-socket.ts";
 import {

@@ -4,7 +4,6 @@
  * errors, or the proxy stops (the abort signal). read-connect.ts and socks-inbound.ts supply the
  * parser and what its outcome means.
  */
-
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { ByteSocket as Socket } from "./byte-socket.ts";
 

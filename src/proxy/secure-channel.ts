@@ -3,7 +3,6 @@
  * out to it, plaintext to and from the caller. Used for both the client-facing (server mode) and
  * the upstream (client mode) side of a MITM tunnel.
  */
-
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { HandshakeInfo, TlsConnection } from "../upstream/engine.ts";
 import type { ByteSocket as Socket } from "./byte-socket.ts";

@@ -6,7 +6,6 @@
  * The header timeout and the abort signal apply as for CONNECT (read-head.ts). On failure the machine's reply
  * (method 0xFF, auth status 1, or a reply code) has been written; the caller closes.
  */
-
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { ByteSocket as Socket } from "./byte-socket.ts";
 import type { ConnectRequest } from "./connect-parser.ts";

@@ -5,7 +5,6 @@
  * browser by src/http/bridge/. Fills the tunnel record and throws what failed up to the hand-over
  * to the HTTP layer; what happens after reaches the tunnel's owner (`recordHttp` reads it).
  */
-
 import type { ProxyError } from "../errors/proxy-error.ts";
 import { type HttpTunnelOwner, type HttpTunnelResult, startHttpTunnel } from "../http/bridge/http-tunnel.ts";
 import {

@@ -4,7 +4,6 @@
  * upstream truncation, which reaches the client as one (FIN without close_notify). One
  * TunnelRecord is logged when the tunnel closes.
  */
-
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { Logger } from "../log/logger.ts";
 import { openTunnelRecord, type TunnelObserver } from "../log/tunnel-record.ts";

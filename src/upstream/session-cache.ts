@@ -49,26 +49,3 @@ export class SessionCache {
     return this.#map.size;
   }
 }
-
-/** One key of a SessionCache: the slot of one profile and origin, as a tunnel uses it. */
-export class SessionSlot {
-  readonly #cache: SessionCache;
-  readonly #key: string;
-
-  constructor(cache: SessionCache, key: string) {
-    this.#cache = cache;
-    this.#key = key;
-  }
-
-  get(): Uint8Array | null {
-    return this.#cache.get(this.#key);
-  }
-
-  set(session: Uint8Array): void {
-    this.#cache.set(this.#key, session);
-  }
-
-  drop(offered: Uint8Array | null): void {
-    this.#cache.drop(this.#key, offered);
-  }
-}

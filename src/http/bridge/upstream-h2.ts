@@ -235,7 +235,9 @@ export class UpstreamH2 implements Cancellable<number> {
    * closed, as a browser does (the origin may keep its side open for ever).
    */
   #closeIfDrained(): void {
-    if (this.#streams === null && !this.#closed && this.#session.goingAway) this.close();
+    if (this.#streams !== null || this.#closed || !this.#session.goingAway) return;
+    this.close();
+    this.owner?.h2Gone(this); // the owner lets go of it
   }
 
   /** Chromium's parent rule: the newest still-open stream whose weight is >= this one's, else 0. */

@@ -6,7 +6,6 @@
  * opens to one host. A WebSocket's own connection sends the profile's WebSocket hello instead
  * (`[websocket]`: its own connector, see ConnectorPool.websocket).
  */
-
 import { ProxyError } from "../../errors/proxy-error.ts";
 import type { WebSocketWhen } from "../../profiles/websocket.ts";
 import type { ByteSocket as Socket } from "../../proxy/byte-socket.ts";
