@@ -270,7 +270,14 @@ class HttpTunnel implements TunnelDispatcherDeps, ClientH2Options, ClientH1Optio
     if (this.#protocol !== null) return;
     this.#protocol = kind === "other" ? "relay" : kind;
     ep.pause();
-    queueMicrotask(() => (kind === "other" ? this.#startRelay(ep) : this.#startHttp(ep, kind)));
+    queueMicrotask(() => {
+      try {
+        if (kind === "other") this.#startRelay(ep);
+        else this.#startHttp(ep, kind);
+      } catch (err) {
+        this.#abort(ProxyError.wrap(err, "INTERNAL")); // as in start(): the tunnel, not the process
+      }
+    });
   }
 
   #startRelay(holding: HoldingEndpoint): void {

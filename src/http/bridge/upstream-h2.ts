@@ -187,8 +187,10 @@ export class UpstreamH2 implements Cancellable<number> {
    * over; one whose response ended while the upload goes on is reset, so the upload stops.
    */
   cancel(id: number, _err: ProxyError): void {
-    this.#delete(id);
+    // Reset first: when this was the last stream of a connection the origin sent GOAWAY on,
+    // forgetting it closes the connection, and the RST_STREAM leaves with our GOAWAY.
     this.#session.resetStream(id, H2ErrorCode.CANCEL);
+    this.#delete(id);
     // The freed slot (`open-capacity`) lets a waiting request go now, not at the origin's next frame.
     const events = this.#session.takeEvents();
     for (let i = 0; i < events.length; i++) this.#onEvent(events[i] as H2Event);
