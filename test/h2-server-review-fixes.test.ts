@@ -15,8 +15,8 @@ import { FrameReader } from "../src/http/h2/frame-reader.ts";
 import { encodeFrame } from "../src/http/h2/frame-writer.ts";
 import { SettingId } from "../src/http/h2/settings.ts";
 import { CHROME_HPACK_POLICY, HpackEncoder } from "../src/http/hpack/index.ts";
-import type { Http2Profile } from "../src/profiles/http-types.ts";
 import type { Endpoint, EndpointHandlers } from "../src/proxy/endpoint.ts";
+import { minimalH2Profile } from "./helpers/h2-fixtures.ts";
 import { Bridge, req } from "./helpers/h2-server-bridge.ts";
 
 describe("server role", () => {
@@ -80,18 +80,7 @@ function upstream(): { up: UpstreamH2; from: (bytes: Uint8Array) => void; sent: 
     pause() {},
     resume() {},
   } as unknown as Endpoint;
-  const profile = {
-    plan: {
-      settings: [[SettingId.HEADER_TABLE_SIZE, 65536]],
-      connectionWindowIncrement: 0,
-      priorityFrames: [],
-      firstStreamId: 1,
-    },
-    greaseSetting: false,
-    streamWindowIncrement: null,
-    pseudoHeaderOrder: [":method", ":authority", ":scheme", ":path"],
-    hpack: CHROME_HPACK_POLICY,
-  } as unknown as Http2Profile;
+  const profile = minimalH2Profile();
   const up = new UpstreamH2(ep, profile);
   const from = (bytes: Uint8Array) => (handlers as EndpointHandlers).data(bytes);
   from(encodeFrame({ type: "SETTINGS", ack: false, settings: [[SettingId.MAX_CONCURRENT_STREAMS, 1]] }));

@@ -6,7 +6,6 @@
  * HTTP/2 start and the navigation's header order are checked with `polytls fingerprint`'s probe.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { spawn } from "node:child_process";
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { compareFingerprints } from "../src/fingerprint/compare.ts";
@@ -30,7 +29,7 @@ import {
   loadCatalogueCapture,
   paddingFollowsLength,
 } from "./helpers/catalogue.ts";
-import { type ProxyHandle, startProxy } from "./helpers/proxy-env.ts";
+import { curlThroughProxy, type ProxyHandle, startProxy } from "./helpers/proxy-env.ts";
 import { makeTestPki, type TestPki } from "./helpers/tls-env.ts";
 
 const PSK = EXT.PRE_SHARED_KEY;
@@ -64,30 +63,12 @@ const CAPTURE_CIRCUMSTANCES: Readonly<Record<string, ReadonlyMap<string, string>
 };
 
 function curl(profile: string, port: number): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn("curl", [
-      "-sS",
-      "--max-time",
-      "20",
-      "--http2",
-      "--cacert",
-      pki.caCertPath,
-      "-x",
-      `http://127.0.0.1:${proxy.port}`,
-      "--proxy-header",
-      `${PROFILE_HEADER}: ${profile}`,
-      `https://localhost:${port}/`,
-    ]);
-    let out = "";
-    let err = "";
-    p.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    p.stderr.on("data", (d: Buffer) => {
-      err += d.toString();
-    });
-    p.on("close", (code) => resolve({ code: code ?? -1, out, err }));
-  });
+  return curlThroughProxy(proxy.port, pki.caCertPath, [
+    "--http2",
+    "--proxy-header",
+    `${PROFILE_HEADER}: ${profile}`,
+    `https://localhost:${port}/`,
+  ]);
 }
 
 /** One request with `profile` through the proxy to `recorder`; its hello and what the origin saw. */

@@ -14,13 +14,12 @@ import type { UpstreamH2 } from "../src/http/bridge/upstream-h2.ts";
 import type { OpenedUpstream, UpstreamProtocol } from "../src/http/bridge/upstream-open.ts";
 import { DEFAULT_REQUEST_LIMITS } from "../src/http/h1/request-head.ts";
 import { encodeFrame } from "../src/http/h2/frame-writer.ts";
-import { SettingId } from "../src/http/h2/settings.ts";
-import { CHROME_HPACK_POLICY } from "../src/http/hpack/index.ts";
 import type { ProfileHttp } from "../src/profiles/http-types.ts";
 import { parseAuthority } from "../src/proxy/authority.ts";
 import type { Endpoint, EndpointHandlers } from "../src/proxy/endpoint.ts";
 import type { SecureChannel } from "../src/proxy/secure-channel.ts";
 import { watchIdle } from "../src/proxy/timeout.ts";
+import { minimalH2Profile } from "./helpers/h2-fixtures.ts";
 
 const MS = 60; // ms; short idle timeout for the test
 
@@ -112,20 +111,7 @@ describe("idle HTTP tunnel: methods, not closures", () => {
 
   test("the dispatcher calls its deps as methods and owns its HTTP/2 connection", () => {
     class Deps implements TunnelDispatcherDeps {
-      readonly http = {
-        http2: {
-          plan: {
-            settings: [[SettingId.HEADER_TABLE_SIZE, 65536]],
-            connectionWindowIncrement: 0,
-            priorityFrames: [],
-            firstStreamId: 1,
-          },
-          greaseSetting: false,
-          streamWindowIncrement: null,
-          pseudoHeaderOrder: [":method", ":authority", ":scheme", ":path"],
-          hpack: CHROME_HPACK_POLICY,
-        },
-      } as unknown as ProfileHttp;
+      readonly http = { http2: minimalH2Profile() } as unknown as ProfileHttp;
       readonly authority = "example.test";
       readonly keepClient = new Set<string>();
       readonly #seen: UpstreamProtocol[] = [];

@@ -1,6 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { H2ClientPlan } from "../../src/http/h2/session-types.ts";
+import { SettingId } from "../../src/http/h2/settings.ts";
+import { CHROME_HPACK_POLICY } from "../../src/http/hpack/index.ts";
+import type { Http2Profile } from "../../src/profiles/http-types.ts";
 
 const DIR = join(import.meta.dir, "..", "fixtures", "http");
 
@@ -55,3 +58,22 @@ export const SAFARI_PLAN: H2ClientPlan = {
   priorityFrames: [],
   firstStreamId: 1,
 };
+
+/**
+ * A minimal HTTP/2 profile for unit tests of the upstream connection: one setting, no connection
+ * window update, Chrome's pseudo-header order and HPACK policy.
+ */
+export function minimalH2Profile(): Http2Profile {
+  return {
+    plan: {
+      settings: [[SettingId.HEADER_TABLE_SIZE, 65536]],
+      connectionWindowIncrement: 0,
+      priorityFrames: [],
+      firstStreamId: 1,
+    },
+    greaseSetting: false,
+    streamWindowIncrement: null,
+    pseudoHeaderOrder: [":method", ":authority", ":scheme", ":path"],
+    hpack: CHROME_HPACK_POLICY,
+  } as unknown as Http2Profile;
+}
