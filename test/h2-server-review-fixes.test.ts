@@ -15,9 +15,10 @@ import { FrameReader } from "../src/http/h2/frame-reader.ts";
 import { encodeFrame } from "../src/http/h2/frame-writer.ts";
 import { SettingId } from "../src/http/h2/settings.ts";
 import { CHROME_HPACK_POLICY, HpackEncoder } from "../src/http/hpack/index.ts";
-import type { Endpoint, EndpointHandlers } from "../src/proxy/endpoint.ts";
+import type { EndpointHandlers } from "../src/proxy/endpoint.ts";
 import { minimalH2Profile } from "./helpers/h2-fixtures.ts";
 import { Bridge, req } from "./helpers/h2-server-bridge.ts";
+import { memoryEndpoint } from "./helpers/memory-endpoint.ts";
 
 describe("server role", () => {
   test("a response that fails while the client still uploads aborts the upload's sink at once", () => {
@@ -56,33 +57,21 @@ describe("server role", () => {
 
 /** An UpstreamH2 on a fake endpoint recording the frame types and stream ids it sends. */
 function upstream(): { up: UpstreamH2; from: (bytes: Uint8Array) => void; sent: string[]; data: number[] } {
-  let handlers: EndpointHandlers | null = null;
   const reader = new FrameReader();
   const sent: string[] = [];
   const data: number[] = [];
   let preface = true;
-  const ep = {
-    start: (h: EndpointHandlers) => {
-      handlers = h;
-    },
-    write: (bytes: Uint8Array) => {
-      reader.push(preface ? bytes.subarray(24) : bytes);
-      preface = false;
-      for (let f = reader.next(); f; f = reader.next()) {
-        sent.push(`${f.type}${"streamId" in f ? f.streamId : ""}`);
-        if (f.type === "DATA") data.push(...f.data);
-      }
-      return true;
-    },
-    end() {},
-    destroy() {},
-    reset() {},
-    pause() {},
-    resume() {},
-  } as unknown as Endpoint;
+  const ep = memoryEndpoint((bytes) => {
+    reader.push(preface ? bytes.subarray(24) : bytes);
+    preface = false;
+    for (let f = reader.next(); f; f = reader.next()) {
+      sent.push(`${f.type}${"streamId" in f ? f.streamId : ""}`);
+      if (f.type === "DATA") data.push(...f.data);
+    }
+  });
   const profile = minimalH2Profile();
   const up = new UpstreamH2(ep, profile);
-  const from = (bytes: Uint8Array) => (handlers as EndpointHandlers).data(bytes);
+  const from = (bytes: Uint8Array) => (ep.handlers as EndpointHandlers).data(bytes);
   from(encodeFrame({ type: "SETTINGS", ack: false, settings: [[SettingId.MAX_CONCURRENT_STREAMS, 1]] }));
   return { up, from, sent, data };
 }

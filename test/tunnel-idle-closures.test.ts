@@ -16,35 +16,12 @@ import { DEFAULT_REQUEST_LIMITS } from "../src/http/h1/request-head.ts";
 import { encodeFrame } from "../src/http/h2/frame-writer.ts";
 import type { ProfileHttp } from "../src/profiles/http-types.ts";
 import { parseAuthority } from "../src/proxy/authority.ts";
-import type { Endpoint, EndpointHandlers } from "../src/proxy/endpoint.ts";
 import type { SecureChannel } from "../src/proxy/secure-channel.ts";
 import { watchIdle } from "../src/proxy/timeout.ts";
 import { minimalH2Profile } from "./helpers/h2-fixtures.ts";
+import { memoryEndpoint } from "./helpers/memory-endpoint.ts";
 
 const MS = 60; // ms; short idle timeout for the test
-
-/** An in-memory endpoint recording what is done to it. */
-function memoryEndpoint(): Endpoint & { handlers: EndpointHandlers | null; writes: number; ended: boolean } {
-  return {
-    handlers: null,
-    writes: 0,
-    ended: false,
-    start(h) {
-      this.handlers = h;
-    },
-    write() {
-      this.writes++;
-      return true;
-    },
-    end() {
-      this.ended = true;
-    },
-    destroy() {},
-    reset() {},
-    pause() {},
-    resume() {},
-  };
-}
 
 /** Own properties of `o` that are functions (a closure per instance). */
 function ownFunctions(o: object): string[] {

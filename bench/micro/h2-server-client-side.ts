@@ -15,6 +15,7 @@ import { concatBytes, encodeFrame } from "../../src/http/h2/frame-writer.ts";
 import { CHROME_HPACK_POLICY, HpackEncoder } from "../../src/http/hpack/index.ts";
 import { parseAuthority } from "../../src/proxy/authority.ts";
 import type { Endpoint, EndpointHandlers } from "../../src/proxy/endpoint.ts";
+import { memoryEndpoint } from "../../test/helpers/memory-endpoint.ts";
 
 function flag(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -60,26 +61,14 @@ class EndCounter {
 const counter = new EndCounter();
 let waiting: (() => void) | null = null;
 let want = 0;
-let handlers: EndpointHandlers | null = null;
-const ep: Endpoint = {
-  start: (h) => {
-    handlers = h;
-  },
-  write: (chunk) => {
-    counter.push(chunk);
-    if (waiting && counter.ends >= want) {
-      const w = waiting;
-      waiting = null;
-      queueMicrotask(w);
-    }
-    return true;
-  },
-  end() {},
-  destroy() {},
-  reset() {},
-  pause() {},
-  resume() {},
-};
+const ep = memoryEndpoint((chunk) => {
+  counter.push(chunk);
+  if (waiting && counter.ends >= want) {
+    const w = waiting;
+    waiting = null;
+    queueMicrotask(w);
+  }
+});
 const body = new TextEncoder().encode("ok");
 const dispatcher: Dispatcher = {
   request(_head, responder) {
@@ -108,7 +97,7 @@ serveClientH2(ep, {
   onExchange() {},
   onClose() {},
 });
-const h = handlers as EndpointHandlers | null;
+const h = ep.handlers;
 if (h === null) throw new Error("endpoint not started");
 h.data(concatBytes([CLIENT_MAGIC, encodeFrame({ type: "SETTINGS", ack: false, settings: [] })]));
 

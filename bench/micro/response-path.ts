@@ -14,6 +14,7 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { memoryEndpoint } from "../../test/helpers/memory-endpoint.ts";
 
 const { values: f, positionals } = parseArgs({
   allowPositionals: true,
@@ -34,29 +35,11 @@ const { HpackEncoder } = await import("../../src/http/hpack/encoder.ts");
 
 const http = new ProfileRegistry().http("chrome-143-macos-arm64");
 
-interface Handlers {
-  data(b: Uint8Array): void;
-}
-
-function fakeEndpoint() {
-  const ep = {
-    handlers: null as Handlers | null,
-    bytes: 0,
-    start(h: Handlers) {
-      ep.handlers = h;
-    },
-    write(b: Uint8Array) {
-      ep.bytes += b.length;
-      return true;
-    },
-    end() {},
-    destroy() {},
-    reset() {},
-    pause() {},
-    resume() {},
-  };
-  return ep;
-}
+/**
+ * What `UpstreamH2.request` is given to hand the request's sink back: a RequestLink (`attach`)
+ * in this tree, a callback in trees before it, so one value serves both (`root`).
+ */
+const LINK = Object.assign(() => {}, { attach() {} });
 
 /** The origin's HPACK encoder: one per connection, as its dynamic table is the connection's. */
 let serverEncoder = new HpackEncoder(http.http2.hpack);
@@ -97,8 +80,8 @@ const REQUEST = [
 
 function newConnection() {
   serverEncoder = new HpackEncoder(http.http2.hpack);
-  const up = fakeEndpoint();
-  const client = fakeEndpoint();
+  const up = memoryEndpoint();
+  const client = memoryEndpoint();
   const h2 = new UpstreamH2(up, http.http2);
   up.handlers?.data(settings);
   up.handlers?.data(settingsAck);
@@ -111,7 +94,7 @@ function newConnection() {
     return retryingResponder(responder, () => {});
   };
   const request = (responder: unknown) =>
-    h2.request({ fields: REQUEST, hasBody: false, priority: null, head: false }, responder, () => {});
+    h2.request({ fields: REQUEST, hasBody: false, priority: null, head: false }, responder, LINK);
   return { up, client, h2, exchange, request };
 }
 
