@@ -8,23 +8,15 @@ import { heapStats } from "bun:jsc";
 import { describe, expect, test } from "bun:test";
 import { HpackDecoder } from "../src/http/hpack/decoder.ts";
 import { HpackEncoder } from "../src/http/hpack/encoder.ts";
-import type { HeaderField, HpackPolicy } from "../src/http/hpack/types.ts";
+import type { HeaderField } from "../src/http/hpack/types.ts";
+import { RFC_HPACK_POLICY } from "./helpers/h2-fixtures.ts";
 
-const BASE: HpackPolicy = {
-  huffman: "never",
-  nameReference: "first",
-  noIndex: [],
-  ignoreFullMatch: [],
-  neverIndex: [],
-  cookieCrumbs: "none",
-  sizeUpdates: "changes-only",
-};
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 
 describe("HPACK encoder references and octet checks", () => {
   test("full and name matches among several entries of one name", () => {
     for (const nameReference of ["first", "last"] as const) {
-      const enc = new HpackEncoder({ ...BASE, nameReference });
+      const enc = new HpackEncoder({ ...RFC_HPACK_POLICY, nameReference });
       enc.encode([
         ["x-a", "1"],
         ["x-a", "2"],
@@ -38,7 +30,7 @@ describe("HPACK encoder references and octet checks", () => {
   });
 
   test("a name whose entries were all evicted is no reference; it can come back", () => {
-    const enc = new HpackEncoder(BASE, 4096);
+    const enc = new HpackEncoder(RFC_HPACK_POLICY, 4096);
     enc.encode([["x-gone", "v"]]);
     enc.setMaxTableSize(0);
     enc.setMaxTableSize(4096);
@@ -53,7 +45,7 @@ describe("HPACK encoder references and octet checks", () => {
       ["\u0100", "v"],
       ["cookie", "a=1; b=\u0101"],
     ];
-    for (const policy of [BASE, { ...BASE, cookieCrumbs: "semicolon" as const }]) {
+    for (const policy of [RFC_HPACK_POLICY, { ...RFC_HPACK_POLICY, cookieCrumbs: "semicolon" as const }]) {
       for (const field of bad) {
         const enc = new HpackEncoder(policy);
         enc.encode([["x-old", "1"]]);
@@ -91,7 +83,7 @@ describe("HPACK encoder references and octet checks", () => {
       ["x-big", "b".repeat(300)],
     ];
     for (const nameReference of ["first", "last"] as const) {
-      const enc = new HpackEncoder({ ...BASE, nameReference }, 512);
+      const enc = new HpackEncoder({ ...RFC_HPACK_POLICY, nameReference }, 512);
       const dec = new HpackDecoder();
       let fields = pool.slice(0, 6);
       for (let r = 0; r < 500; r++) {
@@ -123,7 +115,12 @@ describe("HPACK encoder references and octet checks", () => {
       ["x-c", "c".repeat(100)],
     ];
     for (const nameReference of ["first", "last"] as const) {
-      const policy = { ...BASE, nameReference, ignoreFullMatch: ["x-a"], neverIndex: [{ name: "x-b" }] };
+      const policy = {
+        ...RFC_HPACK_POLICY,
+        nameReference,
+        ignoreFullMatch: ["x-a"],
+        neverIndex: [{ name: "x-b" }],
+      };
       const a = new HpackEncoder(policy, 300);
       const b = new HpackEncoder(policy, 300);
       let fields = pool.slice(0, 3);
@@ -149,7 +146,7 @@ describe("HPACK encoder references and octet checks", () => {
     };
     for (const nameReference of ["first", "last"] as const) {
       for (const size of [256, 1000, 4096]) {
-        const enc = new HpackEncoder({ ...BASE, nameReference }, size);
+        const enc = new HpackEncoder({ ...RFC_HPACK_POLICY, nameReference }, size);
         const dec = new HpackDecoder();
         for (let r = 0; r < 400; r++) {
           const fields: HeaderField[] = [];
@@ -169,7 +166,7 @@ describe("HPACK encoder table entries and their strings", () => {
     Bun.gc(true);
     const before = heapStats().heapSize;
     const encoders = Array.from({ length: CONNECTIONS }, (_, i) => {
-      const enc = new HpackEncoder(BASE, 65536);
+      const enc = new HpackEncoder(RFC_HPACK_POLICY, 65536);
       enc.encode([fieldOf(i)]);
       return enc;
     });

@@ -9,6 +9,7 @@ import { HUFFMAN_CODES, HUFFMAN_LENGTHS } from "../src/http/hpack/huffman-table.
 import { type Cursor, decodeInteger, encodeInteger } from "../src/http/hpack/integer.ts";
 import { CHROME_HPACK_POLICY, FIREFOX_HPACK_POLICY } from "../src/http/hpack/policies.ts";
 import type { HeaderField, HpackPolicy } from "../src/http/hpack/types.ts";
+import { RFC_HPACK_POLICY } from "./helpers/h2-fixtures.ts";
 import { prng } from "./helpers/prng.ts";
 
 const FIXTURES = join(import.meta.dir, "fixtures", "http");
@@ -28,17 +29,6 @@ interface Connection {
 const FIRST: FirstHeaders[] = JSON.parse(readFileSync(join(FIXTURES, "hpack-first-headers.json"), "utf8"));
 const CONNECTIONS: Connection[] = JSON.parse(readFileSync(join(FIXTURES, "hpack-connections.json"), "utf8"));
 const POLICIES = { chrome: CHROME_HPACK_POLICY, firefox: FIREFOX_HPACK_POLICY } as const;
-
-/** The RFC 7541 Appendix C encoder: incremental indexing, first name match, no crumbs. */
-const RFC_POLICY: HpackPolicy = {
-  huffman: "never",
-  nameReference: "first",
-  noIndex: [],
-  ignoreFullMatch: [],
-  neverIndex: [],
-  cookieCrumbs: "none",
-  sizeUpdates: "changes-only",
-};
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex");
 const unhex = (text: string): Uint8Array => new Uint8Array(Buffer.from(text.replace(/\s+/g, ""), "hex"));
@@ -157,21 +147,21 @@ describe("RFC 7541 Appendix C", () => {
       "C.2.1",
       ["custom-key", "custom-header"],
       "400a637573746f6d2d6b65790d637573746f6d2d686561646572",
-      RFC_POLICY,
+      RFC_HPACK_POLICY,
     ],
     [
       "C.2.2",
       [":path", "/sample/path"],
       "040c2f73616d706c652f70617468",
-      { ...RFC_POLICY, noIndex: [":path"] },
+      { ...RFC_HPACK_POLICY, noIndex: [":path"] },
     ],
     [
       "C.2.3",
       ["password", "secret"],
       "100870617373776f726406736563726574",
-      { ...RFC_POLICY, neverIndex: [{ name: "password" }] },
+      { ...RFC_HPACK_POLICY, neverIndex: [{ name: "password" }] },
     ],
-    ["C.2.4", [":method", "GET"], "82", RFC_POLICY],
+    ["C.2.4", [":method", "GET"], "82", RFC_HPACK_POLICY],
   ];
   for (const [name, field, block, policy] of C2) {
     test(`${name} single representation`, () => {
@@ -235,7 +225,7 @@ describe("RFC 7541 Appendix C", () => {
       ],
       [57, 110, 164],
       4096,
-      [RFC_POLICY],
+      [RFC_HPACK_POLICY],
     ],
     [
       "C.4 requests with Huffman",
@@ -248,8 +238,8 @@ describe("RFC 7541 Appendix C", () => {
       [57, 110, 164],
       4096,
       [
-        { ...RFC_POLICY, huffman: "always" },
-        { ...RFC_POLICY, huffman: "shorter" },
+        { ...RFC_HPACK_POLICY, huffman: "always" },
+        { ...RFC_HPACK_POLICY, huffman: "shorter" },
       ],
     ],
     [
@@ -262,7 +252,7 @@ describe("RFC 7541 Appendix C", () => {
       ],
       [222, 222, 215],
       256,
-      [RFC_POLICY],
+      [RFC_HPACK_POLICY],
     ],
     [
       "C.6 responses with Huffman, 256-octet table, eviction",
@@ -274,7 +264,7 @@ describe("RFC 7541 Appendix C", () => {
       ],
       [222, 222, 215],
       256,
-      [{ ...RFC_POLICY, huffman: "always" }],
+      [{ ...RFC_HPACK_POLICY, huffman: "always" }],
     ],
   ];
   for (const [name, lists, blocks, sizes, tableSize, policies] of sequences) {
@@ -562,7 +552,7 @@ describe("round trips", () => {
   const policies: [string, (rng: () => number) => HpackPolicy][] = [
     ["chrome", () => CHROME_HPACK_POLICY],
     ["firefox", () => FIREFOX_HPACK_POLICY],
-    ["rfc", () => RFC_POLICY],
+    ["rfc", () => RFC_HPACK_POLICY],
     ["random", randomPolicy],
   ];
   for (const [name, makePolicy] of policies) {

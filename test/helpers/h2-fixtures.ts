@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { H2ClientPlan } from "../../src/http/h2/session-types.ts";
 import { SettingId } from "../../src/http/h2/settings.ts";
 import { CHROME_HPACK_POLICY } from "../../src/http/hpack/index.ts";
+import type { HpackPolicy } from "../../src/http/hpack/types.ts";
 import type { Http2Profile } from "../../src/profiles/http-types.ts";
 
 const DIR = join(import.meta.dir, "..", "fixtures", "http");
@@ -77,3 +78,14 @@ export function minimalH2Profile(): Http2Profile {
     hpack: CHROME_HPACK_POLICY,
   } as unknown as Http2Profile;
 }
+
+/** The RFC 7541 Appendix C encoder: incremental indexing, first name match, no crumbs, no Huffman. */
+export const RFC_HPACK_POLICY: HpackPolicy = {
+  huffman: "never",
+  nameReference: "first",
+  noIndex: [],
+  ignoreFullMatch: [],
+  neverIndex: [],
+  cookieCrumbs: "none",
+  sizeUpdates: "changes-only",
+};
