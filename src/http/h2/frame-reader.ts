@@ -280,12 +280,3 @@ export class FrameReader {
     }
   }
 }
-
-/** Every whole frame in `bytes`, read with the default limits (tests and tools; errors throw). */
-export function decodeFrames(bytes: Uint8Array): Frame[] {
-  const reader = new FrameReader();
-  reader.push(bytes);
-  const frames: Frame[] = [];
-  for (let f = reader.next(); f !== null; f = reader.next()) frames.push(f);
-  return frames;
-}

@@ -109,18 +109,3 @@ export function staticValueIndex(entry: StaticName, value: string): number {
   const at = entry.values.indexOf(value);
   return at < 0 ? 0 : (entry.indices[at] as number);
 }
-
-/** The static indices whose name is `name`, ascending (empty when none). */
-export function staticNameIndices(name: string): readonly number[] {
-  const entry = BY_NAME[name];
-  if (entry === undefined) return [];
-  const out: number[] = [];
-  for (let i = entry.first; i <= entry.last; i++) out.push(i);
-  return out;
-}
-
-/** The static index of the exact field, or 0. */
-export function staticFieldIndex(name: string, value: string): number {
-  const entry = BY_NAME[name];
-  return entry === undefined ? 0 : staticValueIndex(entry, value);
-}
