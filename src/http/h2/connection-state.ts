@@ -1,3 +1,4 @@
+import { ClosedStreams } from "./closed-streams.ts";
 import { connectionError, type H2Error, H2ErrorCode } from "./errors.ts";
 import { RecvWindow } from "./flow-window.ts";
 import { type Frame, MAX_STREAM_ID } from "./frame-types.ts";
@@ -8,10 +9,11 @@ import type { ClientStream, CloseReason } from "./stream-state.ts";
 
 /** Closed stream ids remembered to judge late frames (RFC 9113 §5.1); older ones are ignored. */
 const REMEMBERED_CLOSED_STREAMS = 1024;
-/** Close reasons by the code kept in the closed-stream maps (`seq * 4 + code`). */
+/** Close reasons, in the code order `ClosedStreams` keeps. */
 const REASONS: readonly CloseReason[] = ["ended", "reset-local", "reset-remote", "refused"];
 /** What `takeOutput` returns when nothing is queued (empty: nothing can be written into it). */
 const NO_OUTPUT = new Uint8Array(0);
+const NO_STREAMS: readonly ClientStream[] = [];
 /** Factor over `maxQueuedOutput` up to which self-generated control frames may queue. */
 const CONTROL_OUTPUT_FACTOR = 4;
 
@@ -22,17 +24,11 @@ const CONTROL_OUTPUT_FACTOR = 4;
  */
 export class ConnectionState {
   readonly peer = new PeerSettings();
-  readonly streams = new Map<number, ClientStream>();
-  /**
-   * Why the last REMEMBERED_CLOSED_STREAMS streams closed, in two generations of at most that many
-   * ids each (`closedNow`, the newest, and `closedBefore`): id → close sequence number × 4 + reason
-   * code. An id is remembered while fewer than REMEMBERED_CLOSED_STREAMS streams closed after it,
-   * exactly a FIFO of that size, without deleting from a Map per close (slow in JSC once it has
-   * seen many deletions) or walking it for its oldest key; a full generation is dropped whole.
-   */
-  private closedNow = new Map<number, number>();
-  private closedBefore: Map<number, number> | null = null;
-  private closeSeq = 0;
+  /** Streams by id (live, or closed with bytes the caller still owes): made on first use and
+   * dropped when empty, so an idle connection keeps no Map. */
+  #streams: Map<number, ClientStream> | null = null;
+  /** Why the last REMEMBERED_CLOSED_STREAMS streams closed. */
+  readonly #closed = new ClosedStreams(REASONS, REMEMBERED_CLOSED_STREAMS);
   readonly connRecv: RecvWindow;
   /** Pending events; `H2ClientSession.takeEvents` takes the list and puts a new one here. */
   events: H2Event[] = [];
@@ -95,19 +91,38 @@ export class ConnectionState {
 
   /** The stream when it is live (not closed). */
   live(id: number): ClientStream | undefined {
-    const s = this.streams.get(id);
+    const s = this.#streams?.get(id);
     return s && !s.closed ? s : undefined;
+  }
+
+  /** The stream kept under `id` (live, or closed with bytes the caller still owes). */
+  stream(id: number): ClientStream | undefined {
+    return this.#streams?.get(id);
+  }
+
+  addStream(stream: ClientStream): void {
+    this.#streams ??= new Map();
+    this.#streams.set(stream.id, stream);
+  }
+
+  /** Forgets a closed stream whose bytes the caller has all taken. */
+  dropStream(id: number): void {
+    const streams = this.#streams;
+    if (streams === null) return;
+    streams.delete(id);
+    if (streams.size === 0) this.#streams = null;
+  }
+
+  /** Every stream kept, in opening order (copy it before finishing streams while iterating). */
+  keptStreams(): Iterable<ClientStream> {
+    return this.#streams?.values() ?? NO_STREAMS;
   }
 
   /** Why a client stream id we used is closed, or undefined when it was never opened (idle). */
   closedReason(id: number): CloseReason | undefined {
     if (id % 2 === 0 || id >= this.nextStreamId) return undefined;
-    const entry = this.closedNow.get(id) ?? this.closedBefore?.get(id);
     // Never remembered, or forgotten: REMEMBERED_CLOSED_STREAMS or more streams closed after it.
-    if (entry === undefined || this.closeSeq - Math.floor(entry / 4) > REMEMBERED_CLOSED_STREAMS) {
-      return "reset-local";
-    }
-    return REASONS[entry % 4];
+    return this.#closed.reason(id) ?? "reset-local";
   }
 
   canOpen(): boolean {
@@ -126,26 +141,16 @@ export class ConnectionState {
     stream.remoteClosed = true;
     stream.blocked = false;
     this.liveCount--;
-    this.remember(stream.id, reason);
+    this.#closed.remember(stream.id, reason);
     if (reason !== "ended" && stream.outstanding > 0) {
       this.releaseConnection(stream.outstanding);
       stream.outstanding = 0;
     }
-    if (stream.outstanding === 0) this.streams.delete(stream.id);
+    if (stream.outstanding === 0) this.dropStream(stream.id);
     if (this.waitingForCapacity && this.canOpen() && !this.goawayReceived && !this.goawaySent) {
       this.waitingForCapacity = false;
       this.events.push({ type: "open-capacity" });
     }
-  }
-
-  /** Keeps why `id` closed (see `closedNow`). */
-  private remember(id: number, reason: CloseReason): void {
-    if (this.closedNow.size >= REMEMBERED_CLOSED_STREAMS) {
-      this.closedBefore = this.closedNow;
-      this.closedNow = new Map();
-    }
-    this.closedNow.set(id, this.closeSeq * 4 + REASONS.indexOf(reason));
-    this.closeSeq++;
   }
 
   /** Closes the stream if both sides have now ended. */
@@ -185,11 +190,11 @@ export class ConnectionState {
     this.queue(encodeFrame({ type: "GOAWAY", lastStreamId: 0, code: error.h2Code, debug }));
     this.goawaySent = true;
     this.closed = true;
-    for (const s of this.streams.values()) {
+    for (const s of this.keptStreams()) {
       s.closed = true;
       s.outstanding = 0;
     }
-    this.streams.clear();
+    this.#streams = null;
     this.liveCount = 0;
     this.events.push({ type: "connection-error", error });
   }
