@@ -75,8 +75,3 @@ export function checkAuthority(authority: string | null, target: Authority): voi
     );
   }
 }
-
-/** Whether a field value is safe to carry into HTTP/1.1 (no CR, LF or NUL: RFC 9113 §8.2.1). */
-export function safeFieldValue(value: string): boolean {
-  return !/[\r\n\0]/.test(value);
-}

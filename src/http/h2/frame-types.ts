@@ -152,11 +152,6 @@ export type Frame =
   | ContinuationFrame
   | UnknownFrame;
 
-/** The stream a frame is on (0 for the connection-level types). */
-export function frameStreamId(frame: Frame): number {
-  return frame.type === "SETTINGS" || frame.type === "PING" || frame.type === "GOAWAY" ? 0 : frame.streamId;
-}
-
 /** The bytes a DATA frame counts against flow control: its whole payload, padding included (§6.9.1). */
 export function dataFlowLength(frame: DataFrame): number {
   return frame.data.length + (frame.padLength === undefined ? 0 : frame.padLength + 1);
