@@ -33,6 +33,7 @@ beforeAll(async () => {
   pki = await makeTestPki();
   origin = await startH2Origin(await pki.leaf("localhost"));
 });
+afterAll(() => pki?.remove());
 afterAll(() => origin.close());
 
 type Metrics = Map<string, ParsedFamily>;

@@ -75,6 +75,7 @@ describe("the listener's brake", () => {
     pki = await makeTestPki();
     origin = await startTlsOrigin(await pki.leaf("localhost"));
   });
+  afterAll(() => pki?.remove());
   afterAll(() => origin.close());
 
   test("429 after max failures, even for good credentials from that IP; one log line per burst; other IPs still log in", async () => {

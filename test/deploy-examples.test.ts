@@ -5,7 +5,7 @@
  * really produces a CA folder the CA loader accepts, read-only, where a Secret volume's own layout
  * is refused.
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, onTestFinished, test } from "bun:test";
 import { execFileSync } from "node:child_process";
 import {
   chmodSync,
@@ -26,6 +26,7 @@ import { isProxyError } from "../src/errors/proxy-error.ts";
 import { adminAddress } from "../src/metrics/admin-address.ts";
 import { ADMIN_ROUTES } from "../src/metrics/admin-server.ts";
 import { loadRootCa } from "../src/pki/root-ca.ts";
+import { removeTempTree } from "./helpers/temp-tree.ts";
 import { makeTestPki } from "./helpers/tls-env.ts";
 
 const DEPLOY = resolve(import.meta.dir, "../deploy");
@@ -180,6 +181,11 @@ describe("deploy/kubernetes", () => {
     const root = mkdtempSync(join(tmpdir(), "polytls-deploy-"));
     const secretDir = join(root, "secret");
     const runDir = join(root, "run");
+    onTestFinished(() => {
+      // The init script leaves run/ca read-only (0500): removeTempTree makes it writable first.
+      removeTempTree(root);
+      pki.remove();
+    });
     mkdirSync(secretDir);
     mkdirSync(runDir);
     writeFileSync(join(secretDir, "private.key"), readFileSync(pki.caKeyPath));

@@ -4,8 +4,8 @@
  * the browser's IDs in either order rule; the Chromium 156 capture imported and reproduced; and a
  * server that picks ML-DSA (a scripted Go server) failing the handshake cleanly.
  */
-import { beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parse as parseToml } from "smol-toml";
@@ -19,6 +19,7 @@ import type { RecordedHello } from "../src/fingerprint/recorder.ts";
 import { ProfileRegistry } from "../src/profiles/registry-store.ts";
 import type { ProfileSpec } from "../src/upstream/engine.ts";
 import { NativeEngine } from "../src/upstream/native/native-engine.ts";
+import type { TestPki } from "./helpers/tls-env.ts";
 import { runCli } from "./helpers/wire-cli.ts";
 
 const FIXTURES = path.join(import.meta.dir, "fixtures");
@@ -224,7 +225,8 @@ describe("trust_anchors order rules", () => {
 });
 
 describe("a server that chooses ML-DSA fails the handshake cleanly", () => {
-  let dir: string;
+  let dir: string | undefined;
+  let pki: TestPki | undefined;
   let server: string;
   let leafDer: string;
 
@@ -242,11 +244,15 @@ describe("a server that chooses ML-DSA fails the handshake cleanly", () => {
     );
     if ((await build.exited) !== 0) throw new Error(`go build: ${await new Response(build.stderr).text()}`);
     const { makeTestPki } = await import("./helpers/tls-env.ts");
-    const pki = await makeTestPki();
+    pki = await makeTestPki();
     const leaf = await pki.leaf("localhost");
     leafDer = path.join(dir, "leaf.der");
     writeFileSync(leafDer, leaf.certDer);
     caFile = pki.caCertPath;
+  });
+  afterAll(() => {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    pki?.remove();
   });
   let caFile = "";
 

@@ -26,6 +26,7 @@ beforeAll(async () => {
   h1 = await startTlsOrigin(leaf, { alpn: ["http/1.1"] });
   h2 = await startTlsOrigin(leaf, { alpn: ["h2", "http/1.1"] });
 });
+afterAll(() => pki?.remove());
 
 afterAll(async () => {
   await h1.close();

@@ -40,6 +40,7 @@ beforeAll(async () => {
   ({ root: sandboxRoot, env } = makeSandbox());
   folders = new ExeFolders(sandboxRoot);
 });
+afterAll(() => pki?.remove());
 
 afterAll(async () => {
   await killAll();

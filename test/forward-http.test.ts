@@ -4,9 +4,9 @@
  * POST, keep-alive on both sides, several origins on one client connection, and the profile's
  * HTTP/1.1 headers (order, case, identity fields) as the origin sees them.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, onTestFinished, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -99,6 +99,7 @@ describe("curl -x", () => {
 
   test("POST --data-binary: the body arrives whole, framed by Content-Length", async () => {
     const dir = mkdtempSync(join(tmpdir(), "polytls-fwd-post-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, "body.bin");
     const body = randomBytes(300_000);
     writeFileSync(file, body);

@@ -275,7 +275,7 @@ print(json.dumps(out))
 
   test("20 MiB both ways through curl, checksummed (Content-Length and chunked uploads)", async () => {
     const { url, seen } = await appBridge();
-    const dir = fs.mkdtempSync(join(os.tmpdir(), "bridge-h1-"));
+    const dir = fs.mkdtempSync(join(os.tmpdir(), "polytls-bridge-h1-"));
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     const big = patternBytes(20 * 1024 * 1024);
     fs.writeFileSync(join(dir, "up.bin"), big);
@@ -323,7 +323,7 @@ print(json.dumps(out))
 
   test("Expect: 100-continue is answered locally before the body, and not passed on", async () => {
     const { url, seen } = await appBridge();
-    const dir = fs.mkdtempSync(join(os.tmpdir(), "bridge-h1-"));
+    const dir = fs.mkdtempSync(join(os.tmpdir(), "polytls-bridge-h1-"));
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     const body = patternBytes(2 * 1024 * 1024);
     fs.writeFileSync(join(dir, "up.bin"), body);
@@ -1049,7 +1049,7 @@ describe("both HTTP/1.1 adapters end to end (client → serveClientH1 → Upstre
 
   test("20 MiB up (Content-Length and chunked) and down (chunked and Content-Length), checksummed", async () => {
     const { url } = await chain();
-    const dir = fs.mkdtempSync(join(os.tmpdir(), "bridge-h1-"));
+    const dir = fs.mkdtempSync(join(os.tmpdir(), "polytls-bridge-h1-"));
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     const big = patternBytes(20 * 1024 * 1024);
     const sum = sha256(big);

@@ -24,6 +24,7 @@ beforeAll(async () => {
   pki = await makeTestPki();
   proxy = await startHttpModeProxy(pki);
 });
+afterAll(() => pki?.remove());
 afterAll(async () => {
   for (const c of children) c.kill();
   await proxy?.stop();

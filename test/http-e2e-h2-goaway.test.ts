@@ -11,21 +11,23 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { type CancelOrigin, startCancelOrigin } from "./helpers/cancel-origin.ts";
 import { httpGet, type ProxyHandle, startHttpModeProxy, tlsThroughProxy } from "./helpers/proxy-env.ts";
-import { makeTestPki } from "./helpers/tls-env.ts";
+import { makeTestPki, type TestPki } from "./helpers/tls-env.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
+let pki: TestPki;
 let proxy: ProxyHandle;
 let ca: string;
 let origin: CancelOrigin;
 let authority: string;
 
 beforeAll(async () => {
-  const pki = await makeTestPki();
+  pki = await makeTestPki();
   ca = readFileSync(pki.caCertPath, "utf8");
   proxy = await startHttpModeProxy(pki);
   origin = await startCancelOrigin(pki, "h2");
   authority = origin.authority;
 });
+afterAll(() => pki?.remove());
 afterAll(async () => {
   origin?.close();
   await proxy?.stop();

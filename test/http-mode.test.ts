@@ -79,6 +79,7 @@ beforeAll(async () => {
     },
   });
 });
+afterAll(() => pki?.remove());
 
 afterAll(async () => {
   await proxy?.stop();

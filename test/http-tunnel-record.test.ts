@@ -31,6 +31,7 @@ beforeAll(async () => {
   port = (origin.address() as AddressInfo).port;
   proxy = await startHttpModeProxy(pki);
 });
+afterAll(() => pki?.remove());
 
 afterAll(async () => {
   await proxy?.stop();

@@ -22,6 +22,7 @@ beforeAll(async () => {
   engine = new NativeEngine();
   origin = await startTlsOrigin(await pki.leaf("localhost"));
 });
+afterAll(() => pki?.remove());
 
 afterAll(async () => {
   await origin.close();

@@ -111,6 +111,7 @@ beforeAll(async () => {
     wire.set(name, { hellos: [a.hello, b.hello], first: a.seen });
   }
 }, 60_000);
+afterAll(() => pki?.remove());
 
 afterAll(async () => {
   await proxy?.stop();

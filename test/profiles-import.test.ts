@@ -3,8 +3,8 @@
  * -> engine spec, for the three browser captures; a recorded hex ClientHello; and components the
  * engine cannot send.
  */
-import { beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parse as parseToml } from "smol-toml";
@@ -29,6 +29,7 @@ const builtins = new ProfileRegistry();
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), "polytls-import-"));
 });
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Writes the import output as the whole config file and loads the profile's spec from it. */
 function configWith(name: string, importToml: string): { file: string; spec: ProfileSpec } {

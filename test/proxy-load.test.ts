@@ -46,6 +46,7 @@ beforeAll(async () => {
     defaultProfile: "test-chrome",
   });
 });
+afterAll(() => pki?.remove());
 
 afterAll(async () => {
   await proxy.stop();

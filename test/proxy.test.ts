@@ -35,6 +35,7 @@ beforeAll(async () => {
   h2 = await startH2Origin(leaf);
   proxy = await startProxy({ pki, engine, profiles, defaultProfile: "test-chrome" });
 });
+afterAll(() => pki?.remove());
 
 afterAll(async () => {
   await proxy.stop();

@@ -94,6 +94,7 @@ beforeAll(async () => {
     close: () => bun.close(),
   };
 });
+afterAll(() => pki?.remove());
 
 afterAll(async () => {
   await proxy?.stop();

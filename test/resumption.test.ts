@@ -81,6 +81,7 @@ beforeAll(async () => {
     close: () => bun.close(),
   });
 });
+afterAll(() => pki?.remove());
 
 afterAll(async () => {
   await proxy.stop();

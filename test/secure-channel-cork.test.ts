@@ -4,7 +4,7 @@
  * in one socket write, end / reset send what was written first, and a 100 MiB stream written
  * with backpressure keeps the socket buffer bounded.
  */
-import { beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RELAY_HIGH_WATER_BYTES } from "../src/proxy/endpoint.ts";
 import type { SecureChannel } from "../src/proxy/secure-channel.ts";
 import { NativeEngine } from "../src/upstream/native/native-engine.ts";
@@ -18,6 +18,7 @@ beforeAll(async () => {
   pki = await makeTestPki();
   engine = new NativeEngine();
 });
+afterAll(() => pki?.remove());
 
 interface Pair {
   client: SecureChannel;

@@ -22,6 +22,7 @@ beforeAll(async () => {
   pki = await makeTestPki();
   origin = await startTlsOrigin(await pki.leaf("localhost"));
 });
+afterAll(() => pki?.remove());
 afterAll(() => origin.close());
 
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

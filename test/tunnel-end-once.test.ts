@@ -30,6 +30,7 @@ beforeAll(async () => {
   port = (origin.address() as AddressInfo).port;
   proxy = await startHttpModeProxy(pki, { idleTimeoutMs: IDLE_MS });
 });
+afterAll(() => pki?.remove());
 afterAll(async () => {
   await proxy?.stop();
   origin?.close();

@@ -28,6 +28,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => origin.listen(0, "127.0.0.1", r));
   originPort = (origin.address() as AddressInfo).port;
 });
+afterAll(() => pki?.remove());
 
 afterAll(() => {
   origin.close();

@@ -26,6 +26,7 @@ beforeAll(async () => {
   pool = new ConnectorPool(engine, profiles);
   h1 = await startTlsOrigin(await pki.leaf("localhost"));
 });
+afterAll(() => pki?.remove());
 
 afterAll(async () => {
   await h1.close();

@@ -25,6 +25,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => plain.listen(0, "127.0.0.1", r));
   plainPort = (plain.address() as AddressInfo).port;
 });
+afterAll(() => pki?.remove());
 
 afterAll(() => {
   plain.close();

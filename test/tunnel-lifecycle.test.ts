@@ -36,6 +36,7 @@ beforeAll(async () => {
     },
   });
 });
+afterAll(() => pki?.remove());
 
 afterAll(async () => {
   await h1.close();

@@ -108,6 +108,7 @@ beforeAll(async () => {
     },
   });
 });
+afterAll(() => pki?.remove());
 
 afterAll(async () => {
   await proxy?.stop();

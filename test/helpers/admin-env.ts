@@ -2,7 +2,6 @@
 import { mkdtempSync } from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RunningProxy, startProxy as startServe } from "../../src/cli/serve.ts";
 import { loadConfig } from "../../src/config/load.ts";
@@ -23,7 +22,8 @@ export async function serveWithAdmin(
   proxy: NonNullable<ConfigOverrides["proxy"]> = {},
 ): Promise<Served> {
   const config = loadConfig({
-    cwd: mkdtempSync(join(tmpdir(), "polytls-admin-")),
+    // Inside the test CA's dir, so that the test file's pki.remove() removes it too.
+    cwd: mkdtempSync(join(pki.dir, "admin-")),
     overrides: {
       proxy: {
         ...proxy,

@@ -128,8 +128,12 @@ export async function startE2e(opts: { profile?: string; idleTimeoutMs?: number 
     dir,
     origins,
     close: async () => {
-      await proxy.stop();
-      for (const o of Object.values(origins)) o.close();
+      try {
+        await proxy.stop();
+        for (const o of Object.values(origins)) o.close();
+      } finally {
+        pki.remove(); // `dir` is inside it
+      }
     },
   };
 }

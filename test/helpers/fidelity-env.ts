@@ -5,7 +5,7 @@
  * "full", with that profile as `proxy.upstream.default_profile` (so clients that cannot send a
  * CONNECT header still pick the profile by proxy port). All proxies share one root CA.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RunningProxy, startProxy } from "../../src/cli/serve.ts";
@@ -81,9 +81,14 @@ export async function startFidelityEnv(): Promise<FidelityEnv> {
     proxyCaPath,
     tmp,
     async close() {
-      for (const p of proxies.values()) await p.proxy.stop();
-      await h2Origin.close();
-      await h1Origin.close();
+      try {
+        for (const p of proxies.values()) await p.proxy.stop();
+        await h2Origin.close();
+        await h1Origin.close();
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
+        pki.remove();
+      }
     },
   };
 }

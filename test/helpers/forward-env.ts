@@ -5,7 +5,7 @@
  * socket client for what real clients will not send.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -97,9 +97,13 @@ export async function startForwardEnv(): Promise<ForwardEnv> {
       return { proxy, port: proxy.address.port, logs };
     },
     async close() {
-      for (const p of proxies) await p.stop();
-      bun.close();
-      node.close();
+      try {
+        for (const p of proxies) await p.stop();
+        bun.close();
+        node.close();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
 }

@@ -4,7 +4,7 @@
  * java) as child processes (tests of profile-by-username, next hops and SOCKS5 inbound only).
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RunningProxy, startProxy } from "../../src/cli/serve.ts";
@@ -70,10 +70,15 @@ export async function startHopEnv(): Promise<HopEnv> {
       return { proxy, logs };
     },
     async close() {
-      for (const p of proxies) await p.stop();
-      for (const r of recorders) await r.close();
-      await origin.close();
-      await ipOrigin.close();
+      try {
+        for (const p of proxies) await p.stop();
+        for (const r of recorders) await r.close();
+        await origin.close();
+        await ipOrigin.close();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+        pki.remove();
+      }
     },
   };
 }

@@ -47,9 +47,13 @@ export async function startRecipeProxy(root: string, env: Record<string, string>
     origin,
     tunnelClosed: (where) => proxy.waitForLog("tunnel closed", (r) => r.host === host && where(r)),
     stop: async () => {
-      proxy.signal("SIGTERM");
-      await proxy.waitForExit(10_000);
-      await origin.close();
+      try {
+        proxy.signal("SIGTERM");
+        await proxy.waitForExit(10_000);
+        await origin.close();
+      } finally {
+        pki.remove(); // `cwd` is under the caller's sandbox, which the caller removes
+      }
     },
   };
 }

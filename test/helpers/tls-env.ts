@@ -9,6 +9,7 @@ import { join } from "node:path";
 import * as tls from "node:tls";
 import { type Leaf, LeafMinter } from "../../src/pki/leaf.ts";
 import { loadOrCreateRootCa, type RootCa } from "../../src/pki/root-ca.ts";
+import { removeTempTree } from "./temp-tree.ts";
 
 export interface TestPki {
   dir: string;
@@ -17,15 +18,27 @@ export interface TestPki {
   caKeyPath: string;
   minter: LeafMinter;
   leaf(host: string): Promise<Leaf>;
+  /**
+   * Deletes `dir` and everything in it (the CA's private key, and what callers put there). Call it
+   * in the test file's `afterAll` (or the owning helper's close()): nothing else removes the dir.
+   * Never throws (see helpers/temp-tree.ts).
+   */
+  remove(): void;
 }
 
 export async function makeTestPki(): Promise<TestPki> {
   const dir = mkdtempSync(join(tmpdir(), "polytls-test-"));
+  const remove = () => removeTempTree(dir);
   const caCertPath = join(dir, "certificate.pem");
   const caKeyPath = join(dir, "private.key");
-  const { ca } = await loadOrCreateRootCa({ keyPath: caKeyPath, certPath: caCertPath });
-  const minter = await LeafMinter.create(ca);
-  return { dir, ca, caCertPath, caKeyPath, minter, leaf: (h) => minter.mint(h, new Date()) };
+  try {
+    const { ca } = await loadOrCreateRootCa({ keyPath: caKeyPath, certPath: caCertPath });
+    const minter = await LeafMinter.create(ca);
+    return { dir, ca, caCertPath, caKeyPath, minter, leaf: (h) => minter.mint(h, new Date()), remove };
+  } catch (e) {
+    remove(); // the caller never gets the handle that would remove it
+    throw e;
+  }
 }
 
 export interface Origin {

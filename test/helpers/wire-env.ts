@@ -2,7 +2,7 @@
  * The whole proxy as `polytls run` builds it (startProxy from a Config), with a TLS origin behind
  * a ClientHello recorder, so tests see the exact bytes the proxy sends upstream (tests only).
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tls from "node:tls";
@@ -81,9 +81,14 @@ export async function startWireEnv(): Promise<WireEnv> {
       return other;
     },
     async close() {
-      for (const p of [proxy, ...others]) await p.stop();
-      for (const r of recorders) await r.close();
-      await origin.close();
+      try {
+        for (const p of [proxy, ...others]) await p.stop();
+        for (const r of recorders) await r.close();
+        await origin.close();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+        pki.remove();
+      }
     },
   };
 }
