@@ -1,21 +1,31 @@
 /**
  * A focused probe for one keep-alive load (not part of `make bench`): starts the HTTP origin and
  * proxies, runs one load against direct and each proxy mode in alternating windows, and prints
- * requests/s, the ratio to direct and each proxy's CPU time per request (utime + stime from
- * /proc/<pid>/stat over the measured windows). For profiling, `--hold` keeps the load running on the
- * full proxy until interrupted and prints its pid first.
+ * requests/s, the ratio to direct and, per request, the CPU time of this process (the clients), of
+ * the origin and of each proxy (utime + stime from /proc/<pid>/stat over the measured windows),
+ * and the idle time of all cores (/proc/stat): where a ratio is lost to scheduling rather than to
+ * work shows as idle. `--syscalls` also counts each proxy's system calls per request (`perf stat`).
+ * For profiling, `--hold` keeps the load running on the full proxy until interrupted and prints
+ * its pid first.
  *
  *   bun bench/probe.ts [--proto h1|h2] [--conns N] [--streams N] [--windows N] [--ms N]
- *                      [--modes full,tls-relay] [--proxy-cmd "<command>"] [--hold]
+ *                      [--modes full,tls-relay] [--proxy-cmd "<command>"] [--hold] [--syscalls]
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { directEndpoint, type Endpoint, H1_ALPN, H2_ALPN, proxyEndpoint } from "./client.ts";
 import { KeepAliveLoad, type Protocol } from "./keepalive.ts";
 import { ErrorTally } from "./measure.ts";
-import { cpuMs, killAllChildren, type MitmHttpMode, startModeProxy, startOrigin } from "./procs.ts";
+import {
+  CLOCK_TICKS_PER_S,
+  cpuMs,
+  killAllChildren,
+  type MitmHttpMode,
+  startModeProxy,
+  startOrigin,
+} from "./procs.ts";
 import { makeOriginPki, resolveProxyCommand } from "./setup.ts";
 
 const { values: f } = parseArgs({
@@ -28,6 +38,7 @@ const { values: f } = parseArgs({
     modes: { type: "string", default: "full" },
     "proxy-cmd": { type: "string" },
     hold: { type: "boolean", default: false },
+    syscalls: { type: "boolean", default: false },
   },
 });
 const protocol = f.proto as Protocol;
@@ -49,8 +60,26 @@ if (command === null) throw new Error("no proxy command (run `make build`)");
 const pki = await makeOriginPki(work);
 const origin = await startOrigin(pki.leafKeyPath, pki.leafChainPath, 30_000, "origin-http.ts");
 const alpn = protocol === "h2" ? H2_ALPN : H1_ALPN;
-const sides: { ep: Endpoint; pid: number | null; load?: KeepAliveLoad; cpu: number; originCpu: number }[] = [
-  { ep: directEndpoint(origin.port, pki.caPem, alpn), pid: null, cpu: 0, originCpu: 0 },
+interface Side {
+  ep: Endpoint;
+  pid: number | null;
+  load?: KeepAliveLoad;
+  cpu: number;
+  originCpu: number;
+  clientCpu: number;
+  idleMs: number;
+  syscalls: number;
+}
+const sides: Side[] = [
+  {
+    ep: directEndpoint(origin.port, pki.caPem, alpn),
+    pid: null,
+    cpu: 0,
+    originCpu: 0,
+    clientCpu: 0,
+    idleMs: 0,
+    syscalls: 0,
+  },
 ];
 const stops: (() => Promise<void>)[] = [origin.stop];
 for (const mode of modes) {
@@ -68,6 +97,9 @@ for (const mode of modes) {
     pid: proxy.pid,
     cpu: 0,
     originCpu: 0,
+    clientCpu: 0,
+    idleMs: 0,
+    syscalls: 0,
   });
 }
 const errors = new ErrorTally();
@@ -83,17 +115,25 @@ for (const s of sides) await s.load!.window(500, true);
 for (let w = 0; w < windows; w++) {
   for (const s of sides) {
     const before = s.pid === null ? 0 : cpuMs(s.pid);
+    const calls = s.pid === null || !f.syscalls ? null : countSyscalls(s.pid, windowMs);
     const originBefore = cpuMs(origin.pid);
+    const clientBefore = cpuMs(process.pid);
+    const idleBefore = idleCpuMs();
     await s.load!.window(windowMs);
     if (s.pid !== null) s.cpu += cpuMs(s.pid) - before;
+    if (calls !== null) s.syscalls += await calls;
     s.originCpu += cpuMs(origin.pid) - originBefore;
+    s.clientCpu += cpuMs(process.pid) - clientBefore;
+    s.idleMs += idleCpuMs() - idleBefore;
   }
 }
 const direct = sides[0]!.load!.perSecond;
+console.log("CPU µs per request: client (this process), idle (all cores), origin, proxy");
 for (const s of sides) {
   const l = s.load!;
-  const originPerReq = `  origin CPU ${((s.originCpu * 1000) / l.ok).toFixed(1)} µs/request`;
-  const perReq = `${originPerReq}${s.pid === null ? "" : `  proxy CPU ${((s.cpu * 1000) / l.ok).toFixed(1)} µs/request`}`;
+  const clientPerReq = `  client ${((s.clientCpu * 1000) / l.ok).toFixed(1)}  idle ${((s.idleMs * 1000) / l.ok).toFixed(1)}`;
+  const originPerReq = `${clientPerReq}  origin CPU ${((s.originCpu * 1000) / l.ok).toFixed(1)} µs/request`;
+  const perReq = `${originPerReq}${s.pid === null ? "" : `  proxy CPU ${((s.cpu * 1000) / l.ok).toFixed(1)} µs/request${f.syscalls ? `, ${(s.syscalls / l.ok).toFixed(2)} syscalls/request` : ""}`}`;
   console.log(
     `${s.ep.side.padEnd(10)} ${l.perSecond.toFixed(0).padStart(7)} req/s  ${(l.perSecond / direct).toFixed(2)}×${perReq}`,
   );
@@ -104,3 +144,36 @@ if (errors.count("direct") + modes.reduce((n, m) => n + errors.count(m), 0) > 0)
 }
 await Promise.all(stops.map((stop) => stop())); // a graceful stop lets a profiler write its output
 process.exit(0);
+
+/** Idle time of all cores in ms (the `cpu` line of /proc/stat: idle + iowait). */
+function idleCpuMs(): number {
+  const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/);
+  return ((Number(cpu[4]) + Number(cpu[5])) * 1000) / CLOCK_TICKS_PER_S;
+}
+
+/** System calls `pid` makes in the next `ms` (`perf stat` on raw_syscalls:sys_enter; needs perf). */
+async function countSyscalls(pid: number, ms: number): Promise<number> {
+  const p = Bun.spawn(
+    [
+      "perf",
+      "stat",
+      "-x,",
+      "-e",
+      "raw_syscalls:sys_enter",
+      "-p",
+      String(pid),
+      "--",
+      "sleep",
+      String(ms / 1000),
+    ],
+    {
+      stdout: "ignore",
+      stderr: "pipe",
+    },
+  );
+  const text = await new Response(p.stderr).text();
+  await p.exited;
+  const n = Number(text.trim().split("\n").at(-1)?.split(",")[0]);
+  if (!Number.isFinite(n)) throw new Error(`perf stat gave no syscall count: ${text.trim()}`);
+  return n;
+}

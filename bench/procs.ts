@@ -207,7 +207,8 @@ export async function startModeProxy(o: {
   return { proxy, caPem: readFileSync(join(caDir, "certificate.pem"), "utf8") };
 }
 
-const CLOCK_TICKS_PER_S = 100; // USER_HZ: the unit of utime / stime in /proc/<pid>/stat
+/** USER_HZ: the unit of utime / stime in /proc/<pid>/stat and of the times in /proc/stat. */
+export const CLOCK_TICKS_PER_S = 100;
 
 /** CPU time `pid` has used so far (user + system), ms, from /proc/<pid>/stat. */
 export function cpuMs(pid: number): number {
