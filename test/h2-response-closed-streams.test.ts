@@ -23,7 +23,7 @@ function check(seed: number, closes: number, maxOpen: number, every = 97): void 
     if (open.length < maxOpen && (open.length === 0 || rnd() < 0.5)) {
       const stream = new ClientStream(s.nextStreamId, 65_535, 65_535, false);
       s.nextStreamId += 2;
-      s.addStream(stream);
+      s.streams.add(stream);
       s.liveCount++;
       open.push(stream);
       continue;
@@ -79,16 +79,16 @@ describe("ClosedStreams ring", () => {
     const a = new ClientStream(1, 65_535, 65_535, false);
     const b = new ClientStream(3, 65_535, 65_535, false);
     s.nextStreamId = 5;
-    s.addStream(a);
-    s.addStream(b);
+    s.streams.add(a);
+    s.streams.add(b);
     s.liveCount = 2;
     b.outstanding = 10; // bytes the caller has not taken yet
     s.finish(a, "ended");
     s.finish(b, "ended");
-    expect([...s.keptStreams()].map((x) => x.id)).toEqual([3]);
-    s.dropStream(3);
-    expect([...s.keptStreams()]).toEqual([]);
+    expect([...s.streams.values()].map((x) => x.id)).toEqual([3]);
+    s.streams.remove(3);
+    expect([...s.streams.values()]).toEqual([]);
     expect([s.closedReason(1), s.closedReason(3)]).toEqual(["ended", "ended"]);
-    expect(s.stream(1)).toBeUndefined();
+    expect(s.streams.get(1)).toBeUndefined();
   });
 });

@@ -134,7 +134,7 @@ export class H2ClientSession {
     }
     const stream = new ClientStream(id, s.peer.initialWindowSize, s.localInitialWindow, head);
     stream.localClosed = req.endStream;
-    s.addStream(stream);
+    s.streams.add(stream);
     s.liveCount++;
     s.queue(frames);
     const inc = req.windowIncrement ?? 0;
@@ -226,12 +226,12 @@ export class H2ClientSession {
    */
   consumed(streamId: number, n: number): void {
     const s = this.s;
-    const stream = s.stream(streamId);
+    const stream = s.streams.get(streamId);
     if (!stream || s.closed) return;
     const take = Math.min(Math.max(0, Math.floor(n)), stream.outstanding);
     stream.outstanding -= take;
     s.releaseStream(stream, take);
-    if (stream.closed && stream.outstanding === 0) s.dropStream(streamId);
+    if (stream.closed && stream.outstanding === 0) s.streams.remove(streamId);
   }
 
   /** Feeds the peer's bytes; returns what happened, in order (plus events from local actions). */
@@ -275,7 +275,7 @@ export class H2ClientSession {
   }
 
   private sendable(streamId: number, what: string): ClientStream | undefined {
-    const stream = this.s.stream(streamId);
+    const stream = this.s.streams.get(streamId);
     if (!stream && (streamId % 2 === 0 || streamId >= this.s.nextStreamId)) {
       throw misuse(`${what} on stream ${streamId}, which was never opened`);
     }

@@ -6,6 +6,7 @@ import { concatBytes, encodeFrame } from "./frame-writer.ts";
 import type { H2Event } from "./session-types.ts";
 import { DEFAULT_INITIAL_WINDOW_SIZE, PeerSettings } from "./settings.ts";
 import type { ClientStream, CloseReason } from "./stream-state.ts";
+import { StreamTable } from "./stream-table.ts";
 
 /** Closed stream ids remembered to judge late frames (RFC 9113 §5.1); older ones are ignored. */
 const REMEMBERED_CLOSED_STREAMS = 1024;
@@ -13,7 +14,6 @@ const REMEMBERED_CLOSED_STREAMS = 1024;
 const REASONS: readonly CloseReason[] = ["ended", "reset-local", "reset-remote", "refused"];
 /** What `takeOutput` returns when nothing is queued (empty: nothing can be written into it). */
 const NO_OUTPUT = new Uint8Array(0);
-const NO_STREAMS: readonly ClientStream[] = [];
 /** Factor over `maxQueuedOutput` up to which self-generated control frames may queue. */
 const CONTROL_OUTPUT_FACTOR = 4;
 
@@ -24,9 +24,8 @@ const CONTROL_OUTPUT_FACTOR = 4;
  */
 export class ConnectionState {
   readonly peer = new PeerSettings();
-  /** Streams by id (live, or closed with bytes the caller still owes): made on first use and
-   * dropped when empty, so an idle connection keeps no Map. */
-  #streams: Map<number, ClientStream> | null = null;
+  /** Streams kept: live, or closed with bytes the caller still owes. */
+  readonly streams = new StreamTable<ClientStream>();
   /** Why the last REMEMBERED_CLOSED_STREAMS streams closed. */
   readonly #closed = new ClosedStreams(REASONS, REMEMBERED_CLOSED_STREAMS);
   readonly connRecv: RecvWindow;
@@ -91,31 +90,8 @@ export class ConnectionState {
 
   /** The stream when it is live (not closed). */
   live(id: number): ClientStream | undefined {
-    const s = this.#streams?.get(id);
+    const s = this.streams.get(id);
     return s && !s.closed ? s : undefined;
-  }
-
-  /** The stream kept under `id` (live, or closed with bytes the caller still owes). */
-  stream(id: number): ClientStream | undefined {
-    return this.#streams?.get(id);
-  }
-
-  addStream(stream: ClientStream): void {
-    this.#streams ??= new Map();
-    this.#streams.set(stream.id, stream);
-  }
-
-  /** Forgets a closed stream whose bytes the caller has all taken. */
-  dropStream(id: number): void {
-    const streams = this.#streams;
-    if (streams === null) return;
-    streams.delete(id);
-    if (streams.size === 0) this.#streams = null;
-  }
-
-  /** Every stream kept, in opening order (copy it before finishing streams while iterating). */
-  keptStreams(): Iterable<ClientStream> {
-    return this.#streams?.values() ?? NO_STREAMS;
   }
 
   /** Why a client stream id we used is closed, or undefined when it was never opened (idle). */
@@ -146,7 +122,7 @@ export class ConnectionState {
       this.releaseConnection(stream.outstanding);
       stream.outstanding = 0;
     }
-    if (stream.outstanding === 0) this.dropStream(stream.id);
+    if (stream.outstanding === 0) this.streams.remove(stream.id);
     if (this.waitingForCapacity && this.canOpen() && !this.goawayReceived && !this.goawaySent) {
       this.waitingForCapacity = false;
       this.events.push({ type: "open-capacity" });
@@ -190,11 +166,11 @@ export class ConnectionState {
     this.queue(encodeFrame({ type: "GOAWAY", lastStreamId: 0, code: error.h2Code, debug }));
     this.goawaySent = true;
     this.closed = true;
-    for (const s of this.keptStreams()) {
+    for (const s of this.streams.values()) {
       s.closed = true;
       s.outstanding = 0;
     }
-    this.#streams = null;
+    this.streams.clear();
     this.liveCount = 0;
     this.events.push({ type: "connection-error", error });
   }

@@ -246,7 +246,7 @@ export class FrameHandler {
       }
       if (id === SettingId.INITIAL_WINDOW_SIZE) {
         const delta = value - s.peer.initialWindowSize;
-        for (const stream of s.keptStreams()) {
+        for (const stream of s.streams.values()) {
           if (!stream.closed) stream.sendWindow = growSendWindow(stream.sendWindow, delta, stream.id, true);
         }
       }
@@ -281,7 +281,7 @@ export class FrameHandler {
   private announceWritable(): void {
     const s = this.s;
     if (s.connSend <= 0) return;
-    for (const stream of s.keptStreams()) {
+    for (const stream of s.streams.values()) {
       if (stream.blocked && !stream.closed && stream.sendWindow > 0) {
         stream.blocked = false;
         s.events.push({ type: "writable", streamId: stream.id });
@@ -298,7 +298,7 @@ export class FrameHandler {
       code: frame.code,
       debug: frame.debug.slice(),
     });
-    for (const stream of [...s.keptStreams()]) {
+    for (const stream of [...s.streams.values()]) {
       if (stream.closed || stream.id <= frame.lastStreamId) continue;
       s.finish(stream, "refused");
       s.events.push({

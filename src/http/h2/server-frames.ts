@@ -282,7 +282,7 @@ export class ServerFrameHandler {
       return;
     }
     const stream = new ServerStream(id, s.peer.initialWindowSize);
-    s.addStream(stream);
+    s.streams.add(stream);
     s.liveCount++;
     const request = checkRequestFields(fields, id); // a stream error resets the stream
     if (endStream && request.contentLength !== null && request.contentLength !== 0) {

@@ -207,12 +207,12 @@ export class H2ServerSession {
    */
   consumed(streamId: number, n: number): void {
     const s = this.#s;
-    const stream = s.stream(streamId);
+    const stream = s.streams.get(streamId);
     if (!stream || s.closed) return;
     const take = Math.min(n, stream.outstanding);
     stream.outstanding -= take;
     s.releaseStream(stream, take);
-    if (stream.closed && stream.outstanding === 0) s.removeStream(streamId);
+    if (stream.closed && stream.outstanding === 0) s.streams.remove(streamId);
   }
 
   /** Whether the request of a live stream is still being received. */

@@ -6,6 +6,7 @@ import type { ServerStream } from "./server-stream.ts";
 import type { H2ServerEvent } from "./server-types.ts";
 import type { H2HeaderEncoder, HeaderField } from "./session-types.ts";
 import { DEFAULT_INITIAL_WINDOW_SIZE, PeerSettings, SettingId, validateSetting } from "./settings.ts";
+import { StreamTable } from "./stream-table.ts";
 
 /**
  * Resets (by the client, or ours for its stream errors) and refusals a connection may cost before
@@ -26,7 +27,6 @@ const MAX_ENCODER_TABLE = 4096;
 const REMEMBERED_RESETS = 128;
 
 const EMPTY = new Uint8Array(0);
-const NO_STREAMS: readonly ServerStream[] = [];
 
 /**
  * The shared state of one server connection: streams, windows, the client's settings, the output
@@ -35,8 +35,8 @@ const NO_STREAMS: readonly ServerStream[] = [];
  */
 export class ServerState {
   readonly peer = new PeerSettings();
-  /** Streams by id, made on first use and dropped when empty (an idle tunnel keeps no Map). */
-  #streams: Map<number, ServerStream> | null = null;
+  /** Streams kept: live, or closed with bytes the caller still owes. */
+  readonly streams = new StreamTable<ServerStream>();
   readonly connRecv: RecvWindow;
   events: H2ServerEvent[] = [];
   connSend = DEFAULT_INITIAL_WINDOW_SIZE;
@@ -75,29 +75,8 @@ export class ServerState {
     this.queue(encodeFrame(frame));
   }
 
-  stream(id: number): ServerStream | undefined {
-    return this.#streams?.get(id);
-  }
-
-  addStream(stream: ServerStream): void {
-    this.#streams ??= new Map();
-    this.#streams.set(stream.id, stream);
-  }
-
-  removeStream(id: number): void {
-    const m = this.#streams;
-    if (m === null) return;
-    m.delete(id);
-    if (m.size === 0) this.#streams = null;
-  }
-
-  /** Every stream kept (live, or closed with bytes the caller still owes). */
-  allStreams(): Iterable<ServerStream> {
-    return this.#streams?.values() ?? NO_STREAMS;
-  }
-
   live(id: number): ServerStream | undefined {
-    const s = this.#streams?.get(id);
+    const s = this.streams.get(id);
     return s !== undefined && !s.closed ? s : undefined;
   }
 
@@ -136,7 +115,7 @@ export class ServerState {
       this.releaseConnection(stream.outstanding);
       stream.outstanding = 0;
     }
-    if (stream.outstanding === 0) this.removeStream(stream.id);
+    if (stream.outstanding === 0) this.streams.remove(stream.id);
   }
 
   /** A stream that was reset (or refused): frames the client sent before it knew are ignored. */
@@ -217,7 +196,7 @@ export class ServerState {
   /** Sends what waits for window on every stream, in stream order, now that window grew. */
   pump(): void {
     if (this.waiting === 0 || this.connSend <= 0) return;
-    for (const stream of this.allStreams()) {
+    for (const stream of this.streams.values()) {
       const q = stream.queue;
       if (q === null || stream.closed) continue;
       while (q.length > 0) {
@@ -257,7 +236,7 @@ export class ServerState {
       const [id, value] = setting;
       if (id === SettingId.INITIAL_WINDOW_SIZE) {
         const delta = value - this.peer.initialWindowSize;
-        for (const stream of this.allStreams()) {
+        for (const stream of this.streams.values()) {
           if (!stream.closed) stream.sendWindow = growSendWindow(stream.sendWindow, delta, stream.id, true);
         }
       } else if (id === SettingId.HEADER_TABLE_SIZE) {
@@ -276,7 +255,7 @@ export class ServerState {
     this.queueFrame({ type: "GOAWAY", lastStreamId: this.lastReported, code: error.h2Code, debug });
     this.goawaySent = true;
     this.closed = true;
-    this.#streams = null;
+    this.streams.clear();
     this.liveCount = 0;
     this.waiting = 0;
     this.events.push({ type: "connection-error", error });
