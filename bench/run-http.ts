@@ -50,6 +50,12 @@ export class HttpBench {
   readonly #full: Endpoint;
   readonly #fullH2: Endpoint;
   readonly #relay: Endpoint;
+  readonly #relayH2: Endpoint;
+  /**
+   * The keep-alive loads through the TLS relay, measured in the same alternating windows as
+   * direct and full: no target, the scale of what any proxy in the path costs on this machine.
+   */
+  readonly relayKeepAlive: Row[] = [];
 
   constructor(ctx: HttpBenchContext) {
     this.#c = ctx;
@@ -59,6 +65,7 @@ export class HttpBench {
     this.#full = proxyEndpoint(full.port, origin.port, full.caPem, undefined, "full");
     this.#fullH2 = proxyEndpoint(full.port, origin.port, full.caPem, H2_ALPN, "full");
     this.#relay = proxyEndpoint(relay.port, origin.port, relay.caPem, undefined, "tls-relay");
+    this.#relayH2 = proxyEndpoint(relay.port, origin.port, relay.caPem, H2_ALPN, "tls-relay");
   }
 
   /**
@@ -92,32 +99,36 @@ export class HttpBench {
     const windowMs = quick ? 250 : 1000;
     const rounds = quick ? 2 : 4;
     const rows: Row[] = [];
-    const specs: [string, KeepAliveSpec, Endpoint, Endpoint][] = [
-      ["HTTP/1.1, 1 conn", { protocol: "h1", conns: 1, streams: 1 }, this.#direct, this.#full],
+    const specs: [string, KeepAliveSpec, Endpoint, Endpoint, Endpoint][] = [
+      ["HTTP/1.1, 1 conn", { protocol: "h1", conns: 1, streams: 1 }, this.#direct, this.#full, this.#relay],
       [
         `HTTP/1.1, ${H1_PARALLEL} conns`,
         { protocol: "h1", conns: H1_PARALLEL, streams: 1 },
         this.#direct,
         this.#full,
+        this.#relay,
       ],
       [
         `HTTP/2, 1 conn × ${H2_STREAMS} streams`,
         { protocol: "h2", conns: 1, streams: H2_STREAMS },
         this.#directH2,
         this.#fullH2,
+        this.#relayH2,
       ],
     ];
-    for (const [label, spec, d, p] of specs) {
+    for (const [label, spec, d, p, r] of specs) {
       progress(`keep-alive req/s, ${label}: ${rounds} × ${windowMs} ms per side, alternating`);
-      const [ld, lp] = await keepAliveRates([d, p], spec, warmMs, windowMs, rounds, this.errors, progress);
-      rows.push(
-        ratioRow(
-          `keep-alive req/s, ${label} vs direct`,
-          ld!.perSecond,
-          lp!.perSecond,
-          TARGET_KEEPALIVE_RATIO,
-        ),
-      );
+      const loads = await keepAliveRates([d, p, r], spec, warmMs, windowMs, rounds, this.errors, progress);
+      const [ld, lp, lr] = loads.map((l) => l.perSecond);
+      rows.push(ratioRow(`keep-alive req/s, ${label} vs direct`, ld!, lp!, TARGET_KEEPALIVE_RATIO));
+      this.relayKeepAlive.push({
+        metric: `keep-alive req/s, ${label} vs direct`,
+        direct: num(ld!, 0),
+        proxy: num(lr!, 0),
+        delta: times(lr! / ld!),
+        target: "-",
+        met: "-",
+      });
     }
 
     const bytes = (quick ? 32 : 256) * 2 ** 20;

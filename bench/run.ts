@@ -267,6 +267,12 @@ async function main(): Promise<number> {
     "baseline = direct to the HTTP origin (keep-alive, bulk vs direct), the tls-relay proxy to the same " +
       "origin (bulk vs tls-relay), or the tls-relay idle tunnel of the first table (idle RSS).",
   );
+  console.log("");
+  console.log(
+    "For scale, no target: the same keep-alive loads through the tls-relay proxy, in the same alternating windows",
+  );
+  console.log(formatTable(http.relayKeepAlive, { direct: "direct", proxy: RELAY }));
+  console.log("");
   for (const [name, p] of [
     [RELAY, proxy],
     ["full", full],
