@@ -1,8 +1,9 @@
 /**
  * The HTTP-mode half of `make bench` (proxy.mitm.http = "full"): idle tunnel memory after one
  * request, keep-alive requests/s against a direct connection (HTTP/1.1 on 1 and on c connections,
- * HTTP/2 with many streams on one connection), and bulk MB/s against the TLS relay, all to
- * bench/origin-http.ts (ALPN h2 + http/1.1, so the proxy re-originates over HTTP/2).
+ * HTTP/2 with many streams on one connection; the same loads through the TLS relay for scale),
+ * and bulk MB/s against the TLS relay, all to bench/origin-http.ts (ALPN h2 + http/1.1, so the
+ * proxy re-originates over HTTP/2).
  */
 import type * as http2 from "node:http2";
 import type * as net from "node:net";
