@@ -5,7 +5,7 @@
  * server that picks ML-DSA (a scripted Go server) failing the handshake cleanly.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parse as parseToml } from "smol-toml";
@@ -19,6 +19,7 @@ import type { RecordedHello } from "../src/fingerprint/recorder.ts";
 import { ProfileRegistry } from "../src/profiles/registry-store.ts";
 import type { ProfileSpec } from "../src/upstream/engine.ts";
 import { NativeEngine } from "../src/upstream/native/native-engine.ts";
+import { removeTempTree } from "./helpers/temp-tree.ts";
 import type { TestPki } from "./helpers/tls-env.ts";
 import { runCli } from "./helpers/wire-cli.ts";
 
@@ -251,7 +252,7 @@ describe("a server that chooses ML-DSA fails the handshake cleanly", () => {
     caFile = pki.caCertPath;
   });
   afterAll(() => {
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    if (dir !== undefined) removeTempTree(dir);
     pki?.remove();
   });
   let caFile = "";

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -22,6 +22,7 @@ import {
   startForwardEnv,
 } from "./helpers/forward-env.ts";
 import { run } from "./helpers/hop-env.ts";
+import { removeTempTree } from "./helpers/temp-tree.ts";
 
 /** Chrome 143's HTTP/1.1 navigation as the profile describes it (profiles/chrome-143-macos-arm64.toml). */
 const CHROME_NAVIGATE = [
@@ -99,7 +100,7 @@ describe("curl -x", () => {
 
   test("POST --data-binary: the body arrives whole, framed by Content-Length", async () => {
     const dir = mkdtempSync(join(tmpdir(), "polytls-fwd-post-"));
-    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    onTestFinished(() => removeTempTree(dir));
     const file = join(dir, "body.bin");
     const body = randomBytes(300_000);
     writeFileSync(file, body);

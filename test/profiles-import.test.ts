@@ -4,7 +4,7 @@
  * engine cannot send.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parse as parseToml } from "smol-toml";
@@ -17,6 +17,7 @@ import { ProfileRegistry } from "../src/profiles/registry-store.ts";
 import { sentExtensions } from "../src/profiles/spec.ts";
 import type { ProfileSpec } from "../src/upstream/engine.ts";
 import { NativeEngine } from "../src/upstream/native/native-engine.ts";
+import { removeTempTree } from "./helpers/temp-tree.ts";
 import { BUILTIN_NAMES, type BuiltinName, loadCapture } from "./helpers/wire-captures.ts";
 import { type CliResult, runCli } from "./helpers/wire-cli.ts";
 
@@ -29,7 +30,7 @@ const builtins = new ProfileRegistry();
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), "polytls-import-"));
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => removeTempTree(dir));
 
 /** Writes the import output as the whole config file and loads the profile's spec from it. */
 function configWith(name: string, importToml: string): { file: string; spec: ProfileSpec } {

@@ -5,7 +5,7 @@
  * "full", with that profile as `proxy.upstream.default_profile` (so clients that cannot send a
  * CONNECT header still pick the profile by proxy port). All proxies share one root CA.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RunningProxy, startProxy } from "../../src/cli/serve.ts";
@@ -14,6 +14,7 @@ import { createLogger } from "../../src/log/logger.ts";
 import { BUILTIN_PROFILES } from "../../src/profiles/builtin.ts";
 import { ProfileRegistry } from "../../src/profiles/registry-store.ts";
 import { type FidelityOrigin, startFidelityOrigin } from "./fidelity-origin.ts";
+import { removeTempTree } from "./temp-tree.ts";
 import { makeTestPki, type TestPki } from "./tls-env.ts";
 
 export interface FidelityProxy {
@@ -86,7 +87,7 @@ export async function startFidelityEnv(): Promise<FidelityEnv> {
         await h2Origin.close();
         await h1Origin.close();
       } finally {
-        rmSync(tmp, { recursive: true, force: true });
+        removeTempTree(tmp);
         pki.remove();
       }
     },

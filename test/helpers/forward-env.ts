@@ -5,7 +5,7 @@
  * socket client for what real clients will not send.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +14,7 @@ import { defaultConfig } from "../../src/config/load.ts";
 import type { Config } from "../../src/config/schema.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { startForwardOrigin } from "./forward-origin.mjs";
+import { removeTempTree } from "./temp-tree.ts";
 
 export const ORIGIN_SCRIPT = join(import.meta.dir, "forward-origin.mjs");
 export const CHROME = "chrome-143-macos-arm64";
@@ -102,7 +103,7 @@ export async function startForwardEnv(): Promise<ForwardEnv> {
         bun.close();
         node.close();
       } finally {
-        rmSync(dir, { recursive: true, force: true });
+        removeTempTree(dir);
       }
     },
   };

@@ -4,7 +4,7 @@
  * java) as child processes (tests of profile-by-username, next hops and SOCKS5 inbound only).
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RunningProxy, startProxy } from "../../src/cli/serve.ts";
@@ -14,6 +14,7 @@ import { ja4 } from "../../src/fingerprint/ja4.ts";
 import { type Recorder, startRecorder } from "../../src/fingerprint/recorder.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { type H2Origin, startH2Origin } from "./origins.ts";
+import { removeTempTree } from "./temp-tree.ts";
 import { makeTestPki, type TestPki } from "./tls-env.ts";
 import { loadCapture } from "./wire-captures.ts";
 
@@ -76,7 +77,7 @@ export async function startHopEnv(): Promise<HopEnv> {
         await origin.close();
         await ipOrigin.close();
       } finally {
-        rmSync(dir, { recursive: true, force: true });
+        removeTempTree(dir);
         pki.remove();
       }
     },

@@ -2,7 +2,7 @@
  * The whole proxy as `polytls run` builds it (startProxy from a Config), with a TLS origin behind
  * a ClientHello recorder, so tests see the exact bytes the proxy sends upstream (tests only).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tls from "node:tls";
@@ -11,6 +11,7 @@ import { defaultConfig } from "../../src/config/load.ts";
 import { type RecordedHello, type Recorder, startRecorder } from "../../src/fingerprint/recorder.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { connectRequest, rawConnect } from "./proxy-env.ts";
+import { removeTempTree } from "./temp-tree.ts";
 import { makeTestPki, type Origin, startTlsOrigin, type TestPki } from "./tls-env.ts";
 
 /** Name of the per-request profile header (seed step 2). */
@@ -86,7 +87,7 @@ export async function startWireEnv(): Promise<WireEnv> {
         for (const r of recorders) await r.close();
         await origin.close();
       } finally {
-        rmSync(dir, { recursive: true, force: true });
+        removeTempTree(dir);
         pki.remove();
       }
     },
