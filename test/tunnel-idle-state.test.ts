@@ -1,14 +1,17 @@
 /**
- * What an idle tunnel keeps: the dialled socket and SecureChannel sockets carry shared listeners
- * (no per-connection closures holding the dial's or the channel's scope), a channel's socket
+ * What an idle tunnel keeps: the dialled socket carries no listener of the dial's (a node:net one,
+ * past the abandoned-connect bound, one shared listener) and SecureChannel sockets carry shared
+ * listeners (no per-connection closures holding the dial's or the channel's scope), a channel's socket
  * close still reaches its endpoint's handlers, and a tunnel's session slot reads and writes its
  * one key of the session cache.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { AddressInfo } from "node:net";
 import * as net from "node:net";
+import { abandonedConnects } from "../src/proxy/connect-tcp.ts";
 import { dial } from "../src/proxy/dial.ts";
 import { channelEndpoint } from "../src/proxy/endpoint.ts";
+import { NativeSocket } from "../src/proxy/native-socket.ts";
 import { NativeEngine } from "../src/upstream/native/native-engine.ts";
 import { channelPair } from "./helpers/channel-pair.ts";
 import { makeTestPki, type TestPki } from "./helpers/tls-env.ts";
@@ -37,16 +40,35 @@ const DIAL = { timeoutMs: 5000, guard: { denyPrivate: false, denyCidrs: [] }, se
 const pair = () => channelPair(pki, engine, { client: "upstream", server: "client" });
 
 describe("idle tunnel state", () => {
-  test("a dialled socket's error listener is shared, not a closure over the dial", async () => {
+  test("a dialled socket is native and carries no listener of the dial's", async () => {
     const target = { kind: "ipv4" as const, host: "127.0.0.1", port: plainPort };
     const a = await dial(target, DIAL);
-    const b = await dial(target, DIAL);
     try {
-      expect(a.listeners("error")).toHaveLength(1);
-      expect(a.listeners("error")[0]).toBe(b.listeners("error")[0]);
+      expect(a).toBeInstanceOf(NativeSocket);
+      for (const event of ["data", "end", "error", "close", "drain"])
+        expect(a.listeners(event)).toHaveLength(0);
     } finally {
       a.destroy();
-      b.destroy();
+    }
+  });
+
+  test("a node:net dial (past the abandoned-connect bound) has one shared error listener, not a closure", async () => {
+    const target = { kind: "ipv4" as const, host: "127.0.0.1", port: plainPort };
+    const limit = abandonedConnects.limit;
+    abandonedConnects.limit = 0;
+    try {
+      const a = await dial(target, DIAL);
+      const b = await dial(target, DIAL);
+      try {
+        expect(a).toBeInstanceOf(net.Socket);
+        expect(a.listeners("error")).toHaveLength(1);
+        expect(a.listeners("error")[0]).toBe(b.listeners("error")[0]);
+      } finally {
+        a.destroy();
+        b.destroy();
+      }
+    } finally {
+      abandonedConnects.limit = limit;
     }
   });
 

@@ -1,5 +1,5 @@
 /**
- * The part of Bun's native TCP API (`Bun.listen`) the proxy uses, typed here: this
+ * The part of Bun's native TCP API (`Bun.listen`, `Bun.connect`) the proxy uses, typed here: this
  * is the one file that reaches for the runtime's socket API, and the core type-checks without
  * Bun's type package (`make check` runs Deno on it too). NativeSocket (native-socket.ts) is
  * what the rest of the proxy sees.
@@ -49,6 +49,13 @@ interface BunNet {
     allowHalfOpen: boolean;
     socket: RawHandlers<D>;
   }): RawListener;
+  /** Resolves once connected (after the `open` handler ran); cannot be cancelled meanwhile. */
+  connect<D>(opts: {
+    hostname: string;
+    port: number;
+    allowHalfOpen: boolean;
+    socket: RawHandlers<D>;
+  }): Promise<RawSocket<D>>;
 }
 
 /** Bun's socket API (throws at first use outside Bun). */

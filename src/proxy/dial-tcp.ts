@@ -4,11 +4,11 @@
  * a deadline, reporting failures under the caller's codes and naming.
  */
 import { lookup } from "node:dns/promises";
-import * as net from "node:net";
 import { networkInterfaces } from "node:os";
 import { type ErrorCode, ProxyError } from "../errors/proxy-error.ts";
 import type { Authority } from "./authority.ts";
 import type { ByteSocket } from "./byte-socket.ts";
+import { connectTcp, type PeerNaming } from "./connect-tcp.ts";
 import {
   checkAddress,
   compileGuard,
@@ -16,9 +16,6 @@ import {
   listensOnAll,
   type SelfAddress,
 } from "./target-guard.ts";
-
-/** errno values that mean "this peer cannot be reached" (502), as opposed to a timeout (504). */
-const TIMEOUT_CODES = new Set(["ETIMEDOUT"]);
 
 /** Compiled once per config object. */
 const compiled = new WeakMap<object, GuardRules>();
@@ -69,21 +66,10 @@ export function guardAddresses(
   return null;
 }
 
-/** How connect failures are reported: which codes, and how the peer is named. */
-export interface PeerNaming {
-  name: string;
-  unreachable: ErrorCode;
-  /** Read only when a connect times out (may be a getter that makes the error then). */
-  readonly timeout: ProxyError;
-}
-
 /**
  * Connects to the first of `addresses` that answers before `deadline` (performance.now() ms).
- *
- * Dials use `node:net`, not Bun's native sockets (which the listener's accepted sockets are): a
- * native connect cannot be cancelled while it is in progress, so a dial that times out or is
- * aborted would keep its descriptor until the kernel gives up on the SYN (~2 min) and keep the
- * process from exiting; `destroy()` on a connecting `node:net` socket closes it at once.
+ * Each attempt is one `connectTcp` (connect-tcp.ts: native, or `node:net` while many native
+ * connects given up on are still pending).
  */
 export async function connectFirst(
   addresses: readonly string[],
@@ -97,64 +83,11 @@ export async function connectFirst(
     const left = deadline - performance.now();
     if (left <= 0) throw peer.timeout;
     try {
-      return await connect(address, port, left, signal, peer);
+      return await connectTcp(address, port, left, signal, peer);
     } catch (err) {
       last = ProxyError.wrap(err, peer.unreachable);
       if (last.code !== peer.unreachable) throw last;
     }
   }
   throw last ?? new ProxyError(peer.unreachable, `${peer.name} resolved to no address`);
-}
-
-function ignoreError(): void {}
-
-function connect(
-  address: string,
-  port: number,
-  timeoutMs: number,
-  signal: AbortSignal | undefined,
-  peer: PeerNaming,
-): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new ProxyError("SHUTDOWN", "the proxy is stopping"));
-    const socket = net.connect({ host: address, port, allowHalfOpen: true, noDelay: true });
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-    };
-    const timer = setTimeout(() => {
-      done();
-      socket.destroy();
-      reject(peer.timeout);
-    }, timeoutMs);
-    const onAbort = () => {
-      done();
-      socket.destroy();
-      reject(new ProxyError("SHUTDOWN", "the proxy is stopping"));
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-    socket.once("connect", () => {
-      done();
-      socket.removeAllListeners("error");
-      // Until the tunnel reads from it (after the leaf and the client's handshake), an origin
-      // reset must not be an unhandled 'error'; later readers see the socket destroyed. A
-      // module-level function: a closure here would keep this dial's scope (timer, naming,
-      // promise callbacks) alive for as long as the socket.
-      socket.on("error", ignoreError);
-      socket.pause();
-      resolve(socket);
-    });
-    socket.once("error", (err: NodeJS.ErrnoException) => {
-      done();
-      socket.destroy();
-      const code = err.code ?? "";
-      reject(
-        new ProxyError(
-          TIMEOUT_CODES.has(code) ? peer.timeout.code : peer.unreachable,
-          `cannot connect to ${peer.name}: ${code || err.message}`,
-          { cause: err },
-        ),
-      );
-    });
-  });
 }

@@ -1,9 +1,10 @@
 /**
- * A ByteSocket over Bun's native TCP socket (`Bun.listen`), for every socket the proxy accepts
- * (dials stay on `node:net`, see dial-tcp.ts). `node:net` puts a Readable and a Writable stream
- * between the kernel and the tunnel: per read and per write a chain of stream calls and state
- * objects, per socket a few KiB of state and closures. Here a read is one handler call and one
- * `emit`, a write one native `write`; a socket is one small object.
+ * A ByteSocket over Bun's native TCP socket, for every socket the proxy accepts (`Bun.listen`)
+ * and dials (`Bun.connect`; `node:net` only past a bound, see connect-tcp.ts). `node:net` puts a
+ * Readable and a Writable stream between the kernel and the tunnel: per read and per write a
+ * chain of stream calls and state objects, per socket a few KiB of state and closures. Here a
+ * read is one handler call and one `emit`, a write one native `write`; a socket is one small
+ * object.
  *
  * What the stream layer did and this keeps: bytes read while paused, or before anyone listens,
  * are held and delivered in order on resume (the native socket is paused meanwhile, so that is
@@ -124,6 +125,19 @@ export class NativeSocket extends SocketEvents implements ByteSocket {
         } catch (err) {
           process.nextTick(rethrow, err);
         }
+      },
+    };
+  }
+
+  /**
+   * Handlers for `Bun.connect`: the connected socket's NativeSocket is made, paused, before any
+   * byte can arrive (`raw.data` once the connect resolves); the dialler resumes it when it reads.
+   */
+  static dialHandlers(): Handlers {
+    return {
+      ...NativeSocket.#handlers,
+      open(raw) {
+        new NativeSocket(raw).pause();
       },
     };
   }

@@ -4,6 +4,7 @@ import { ProxyError } from "../../errors/proxy-error.ts";
 import { createLogger } from "../../log/logger.ts";
 import { adminAddress } from "../../metrics/admin-address.ts";
 import { ProfileRegistry } from "../../profiles/registry-store.ts";
+import { abandonedConnects } from "../../proxy/connect-tcp.ts";
 import { parseNextHop } from "../../proxy/next-hop-url.ts";
 import { configArgs, configFromFlags, logArgs } from "../options.ts";
 import { startProxy } from "../serve.ts";
@@ -120,5 +121,9 @@ export const runCommand = defineCommand({
       ...socksAndHop(running.server.socksAddress(), config.proxy.upstream.nextHop),
     });
     await stopped;
+    // A native connect the proxy gave up on stays pending until the kernel settles it (up to ~2 min
+    // for a black-holed address, connect-tcp.ts) and would hold the process until then: with
+    // everything else stopped and logged, the process ends now.
+    if (abandonedConnects.pending > 0) process.exit(0);
   },
 });
