@@ -98,11 +98,18 @@ async function roomyHole(): Promise<{
   };
 }
 
+/** Bound on other files' abandoned connects settling before this file starts counting, ms. */
+const EARLIER_SETTLE_MS = 15_000; // ms
+
 beforeAll(async () => {
   // Other files' black-hole tests may leave a connect pending for a few seconds after their hole
   // closed: this file counts from zero.
-  await until(() => abandonedConnects.pending === 0, 15_000, "earlier abandoned connects to settle");
-});
+  await until(
+    () => abandonedConnects.pending === 0,
+    EARLIER_SETTLE_MS,
+    "earlier abandoned connects to settle",
+  );
+}, EARLIER_SETTLE_MS + 5_000);
 
 describe("connectTcp", () => {
   test("a dial is a native socket, paused: bytes the peer sends first wait for resume", async () => {
@@ -124,6 +131,29 @@ describe("connectTcp", () => {
     } finally {
       srv.close();
     }
+  });
+
+  test("IPv6 literals dial too", async () => {
+    const srv = net.createServer((c) => c.end("six"));
+    await new Promise<void>((r) => srv.listen(0, "::1", r));
+    try {
+      const s = await connectTcp("::1", (srv.address() as AddressInfo).port, 2000, undefined, PEER);
+      expect(s).toBeInstanceOf(NativeSocket);
+      expect(s.remoteAddress).toBe("::1");
+      const got = new Promise<string>((r) => s.once("data", (d: Buffer) => r(d.toString())));
+      s.resume();
+      expect(await got).toBe("six");
+      s.destroy();
+    } finally {
+      srv.close();
+    }
+  });
+
+  test("arguments the runtime refuses at once are the peer's unreachable code, and nothing is counted", async () => {
+    const err = await rejection(connectTcp("127.0.0.1", 70_000, 100, undefined, PEER));
+    expect(err.code).toBe("UPSTREAM_UNREACHABLE");
+    await sleep(200); // past the deadline: a timer left armed would count it as abandoned
+    expect(abandonedConnects.pending).toBe(0);
   });
 
   test("a refused connect is the peer's unreachable code, with the errno", async () => {
@@ -192,11 +222,42 @@ describe("connectTcp", () => {
   });
 });
 
+describe("exitAfterStderr", () => {
+  /** The lines test/helpers/stderr-burst.ts writes to stderr, read by a reader one second late. */
+  async function linesThroughSlowReader(mode: "flush" | "exit"): Promise<string[]> {
+    const child = join(import.meta.dir, "helpers/stderr-burst.ts");
+    const sh = Bun.spawn(
+      ["sh", "-c", `"${process.execPath}" "${child}" ${mode} 2>&1 >/dev/null | (sleep 1; cat)`],
+      {
+        stdout: "pipe",
+        stderr: "inherit",
+      },
+    );
+    const out = await new Response(sh.stdout).text();
+    await sh.exited;
+    return out.split("\n").filter((l) => l !== "");
+  }
+
+  test("the whole log reaches a slow reader before the process ends (process.exit alone loses it)", async () => {
+    const flushed = await linesThroughSlowReader("flush");
+    expect(flushed).toHaveLength(2001);
+    expect(flushed.at(-1)).toBe("last");
+    // The failure it prevents, on this runtime: what the full pipe did not take is dropped.
+    const dropped = await linesThroughSlowReader("exit");
+    expect(dropped.length).toBeLessThan(2001);
+    expect(dropped.at(-1)).not.toBe("last");
+  });
+});
+
 describe("polytls run with a connect given up on", () => {
-  const { root, env } = makeSandbox("polytls-connect-");
+  let root: string;
+  let env: Record<string, string>;
+  beforeAll(() => {
+    ({ root, env } = makeSandbox("polytls-connect-"));
+  });
   afterAll(async () => {
     await killAll();
-    removeTempTree(root);
+    if (root !== undefined) removeTempTree(root);
   });
 
   test("the client gets 504; SIGTERM still exits 0 at once, with the stopped line", async () => {

@@ -1,8 +1,8 @@
 /**
  * The TCP socket as the proxy uses it: the small part of `node:net`'s Socket that the listener,
  * the CONNECT and SOCKS readers, the relay and SecureChannel touch. The proxy's own sockets are
- * NativeSocket (native-socket.ts, over Bun's native sockets); a `node:net` Socket fits too, so
- * tests and tools may hand one in.
+ * NativeSocket (native-socket.ts, over Bun's native sockets); a `node:net` Socket fits too: tests
+ * and tools hand them in, and so do dials while many native connects are pending (connect-tcp.ts).
  *
  * Events, as in `node:net` with `allowHalfOpen`: `data` (Buffer), `end` (the peer's FIN, after
  * every byte it sent was delivered), `drain` (after a write returned false, once the buffer is

@@ -6,8 +6,8 @@
  * Why both: a native connect cannot be cancelled. After a deadline or an abort the caller is
  * answered at once, but the descriptor stays in SYN-SENT until the peer answers or the kernel gives
  * up (a black-holed address: `net.ipv4.tcp_syn_retries`, ~127 s by default), and meanwhile it
- * keeps the process from exiting on its own. Each such connect is closed (reset) the moment it
- * settles. `node:net` keeps its Readable and Writable streams per socket (~2 KiB of heap and a few
+ * keeps the process from exiting on its own. Each such connect is reset the moment it connects
+ * after all (one that fails is just no longer counted). `node:net` keeps its Readable and Writable streams per socket (~2 KiB of heap and a few
  * microseconds per read and write, measured in bench/README.md) but its `destroy()` closes a
  * connecting socket at once. So dials are native while fewer than `MAX_ABANDONED` native connects
  * are pending after their deadline, and `node:net` beyond that: a flood of dials to black-holed
@@ -100,6 +100,19 @@ function connectNative(
   peer: PeerNaming,
 ): Promise<ByteSocket> {
   return new Promise((resolve, reject) => {
+    let connecting: Promise<RawSocket<NativeSocket | undefined>>;
+    try {
+      connecting = bunNet().connect<NativeSocket | undefined>({
+        hostname: address,
+        port,
+        allowHalfOpen: true,
+        socket: DIAL_HANDLERS,
+      });
+    } catch (err) {
+      // Refused before any descriptor exists (arguments): nothing pending, nothing to count.
+      reject(failure(err, peer));
+      return;
+    }
     let given = false;
     const giveUp = (err: ProxyError) => {
       if (given) return;
@@ -115,36 +128,29 @@ function connectNative(
       signal?.removeEventListener("abort", onAbort);
     };
     signal?.addEventListener("abort", onAbort, { once: true });
-    bunNet()
-      .connect<NativeSocket | undefined>({
-        hostname: address,
-        port,
-        allowHalfOpen: true,
-        socket: DIAL_HANDLERS,
-      })
-      .then(
-        (raw: RawSocket<NativeSocket | undefined>) => {
-          const s = raw.data as NativeSocket;
-          if (given) {
-            abandonedConnects.pending--;
-            s.resetAndDestroy();
-            return;
-          }
-          given = true;
-          done();
-          s.setNoDelay(true);
-          resolve(s);
-        },
-        (err: unknown) => {
-          if (given) {
-            abandonedConnects.pending--;
-            return;
-          }
-          given = true;
-          done();
-          reject(failure(err, peer));
-        },
-      );
+    connecting.then(
+      (raw) => {
+        const s = raw.data as NativeSocket;
+        if (given) {
+          abandonedConnects.pending--;
+          s.resetAndDestroy();
+          return;
+        }
+        given = true;
+        done();
+        s.setNoDelay(true);
+        resolve(s);
+      },
+      (err: unknown) => {
+        if (given) {
+          abandonedConnects.pending--;
+          return;
+        }
+        given = true;
+        done();
+        reject(failure(err, peer));
+      },
+    );
   });
 }
 

@@ -6,6 +6,7 @@ import { adminAddress } from "../../metrics/admin-address.ts";
 import { ProfileRegistry } from "../../profiles/registry-store.ts";
 import { abandonedConnects } from "../../proxy/connect-tcp.ts";
 import { parseNextHop } from "../../proxy/next-hop-url.ts";
+import { exitAfterStderr } from "../exit-after-stderr.ts";
 import { configArgs, configFromFlags, logArgs } from "../options.ts";
 import { startProxy } from "../serve.ts";
 
@@ -123,7 +124,7 @@ export const runCommand = defineCommand({
     await stopped;
     // A native connect the proxy gave up on stays pending until the kernel settles it (up to ~2 min
     // for a black-holed address, connect-tcp.ts) and would hold the process until then: with
-    // everything else stopped and logged, the process ends now.
-    if (abandonedConnects.pending > 0) process.exit(0);
+    // everything else stopped, the process ends once its log is out.
+    if (abandonedConnects.pending > 0) await exitAfterStderr(0);
   },
 });

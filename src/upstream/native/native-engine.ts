@@ -70,9 +70,12 @@ const readSlab = new Slab();
 const outputSlab = new Slab();
 const sessionScratch = new Uint8Array(SESSION_BUFFER_BYTES);
 
-const connFinalizer = new FinalizationRegistry<{ lib: NativeLib; h: NativeHandle }>(({ lib, h }) =>
-  lib.connFree(h),
-);
+/**
+ * Frees a connection handle its owner forgot to close. The handle itself is the held value and the
+ * connection its own unregister token (held weakly): no extra object per connection, which every
+ * idle tunnel would keep two of. A handle exists only once the library is loaded.
+ */
+const connFinalizer = new FinalizationRegistry<NativeHandle>((h) => loadNative().connFree(h));
 const ctxFinalizer = new FinalizationRegistry<{ lib: NativeLib; h: NativeHandle }>(({ lib, h }) =>
   lib.ctxFree(h),
 );
@@ -101,12 +104,11 @@ function concat(chunks: readonly Uint8Array[]): Uint8Array {
 class NativeConnection implements TlsConnection {
   #lib: NativeLib;
   #h: NativeHandle | null;
-  readonly #token = {};
 
   constructor(lib: NativeLib, h: NativeHandle) {
     this.#lib = lib;
     this.#h = h;
-    connFinalizer.register(this, { lib, h }, this.#token);
+    connFinalizer.register(this, h, this);
   }
 
   #handle(): NativeHandle {
@@ -217,7 +219,7 @@ class NativeConnection implements TlsConnection {
 
   close(): void {
     if (this.#h === null) return;
-    connFinalizer.unregister(this.#token);
+    connFinalizer.unregister(this);
     this.#lib.connFree(this.#h);
     this.#h = null;
   }
