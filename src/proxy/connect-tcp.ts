@@ -89,6 +89,32 @@ export function connectTcp(
     : connectNodeNet(address, port, timeoutMs, signal, peer);
 }
 
+/**
+ * Calls `giveUp` once: with the peer's timeout error after `timeoutMs`, or SHUTDOWN when `signal`
+ * aborts first. The function returned disarms both (the connect settled first).
+ */
+function onDeadline(
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  peer: PeerNaming,
+  giveUp: (err: ProxyError) => void,
+): () => void {
+  const disarm = () => {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+  };
+  const timer = setTimeout(() => {
+    disarm();
+    giveUp(peer.timeout);
+  }, timeoutMs);
+  const onAbort = () => {
+    disarm();
+    giveUp(shutdownError());
+  };
+  signal?.addEventListener("abort", onAbort, { once: true });
+  return disarm;
+}
+
 /** Handlers for dialled native sockets: the NativeSocket exists, paused, from the first moment. */
 const DIAL_HANDLERS = NativeSocket.dialHandlers();
 
@@ -114,20 +140,11 @@ function connectNative(
       return;
     }
     let given = false;
-    const giveUp = (err: ProxyError) => {
-      if (given) return;
+    const done = onDeadline(timeoutMs, signal, peer, (err) => {
       given = true;
-      done();
       abandonedConnects.pending++;
       reject(err);
-    };
-    const timer = setTimeout(() => giveUp(peer.timeout), timeoutMs);
-    const onAbort = () => giveUp(shutdownError());
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
+    });
     connecting.then(
       (raw) => {
         const s = raw.data as NativeSocket;
@@ -165,21 +182,10 @@ function connectNodeNet(
 ): Promise<ByteSocket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: address, port, allowHalfOpen: true, noDelay: true });
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-    };
-    const timer = setTimeout(() => {
-      done();
+    const done = onDeadline(timeoutMs, signal, peer, (err) => {
       socket.destroy();
-      reject(peer.timeout);
-    }, timeoutMs);
-    const onAbort = () => {
-      done();
-      socket.destroy();
-      reject(shutdownError());
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
+      reject(err);
+    });
     socket.once("connect", () => {
       done();
       socket.removeAllListeners("error");
