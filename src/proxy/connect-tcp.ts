@@ -181,7 +181,13 @@ function connectNodeNet(
   peer: PeerNaming,
 ): Promise<ByteSocket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: address, port, allowHalfOpen: true, noDelay: true });
+    let socket: net.Socket;
+    try {
+      socket = net.connect({ host: address, port, allowHalfOpen: true, noDelay: true });
+    } catch (err) {
+      reject(failure(err, peer)); // refused before any descriptor exists, as on the native path
+      return;
+    }
     const done = onDeadline(timeoutMs, signal, peer, (err) => {
       socket.destroy();
       reject(err);
