@@ -44,7 +44,15 @@ export async function blackholePort(): Promise<{ port: number; close(): void }> 
   ].join("\n");
   const child = spawn("python3", ["-c", script], { stdio: ["pipe", "pipe", "inherit"] });
   const port = await new Promise<number>((resolve, reject) => {
-    child.stdout.once("data", (d: Buffer) => resolve(Number(d.toString().trim())));
+    // The port line may arrive in pieces: read up to its newline.
+    let text = "";
+    const onData = (d: Buffer) => {
+      text += d.toString();
+      if (!text.includes("\n")) return;
+      child.stdout.off("data", onData);
+      resolve(Number(text.split("\n")[0]));
+    };
+    child.stdout.on("data", onData);
     child.once("error", reject);
   });
   return { port, close: () => child.kill() };
