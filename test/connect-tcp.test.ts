@@ -1,9 +1,9 @@
 /**
  * connectTcp (src/proxy/connect-tcp.ts): dials are Bun native sockets, whose connect cannot be
  * cancelled. Pinned here over real loopback sockets: the caller is answered at its deadline or
- * abort, the connect it gave up on is counted until the kernel settles it and closed (reset) if it
+ * abort, the connect it gave up on is counted until the kernel settles it and reset if it
  * connects after all, dials past the bound use node:net (cancellable), and `polytls run` still
- * exits at once on SIGTERM with such a connect pending.
+ * exits on SIGTERM with such a connect pending, once its log is out (exitAfterStderr).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";

@@ -8,7 +8,7 @@
 /** How long the log may take to drain before the process ends anyway, ms. */
 export const STDERR_DRAIN_BOUND_MS = 5_000;
 
-/** A write after `end()`: what was written before still drains (and `end`'s callback never comes). */
+/** A write after `end()`: what was written before still drains (`end`'s callback never comes). */
 const WRITE_AFTER_END = "ERR_STREAM_WRITE_AFTER_END";
 
 export async function exitAfterStderr(code: number, boundMs = STDERR_DRAIN_BOUND_MS): Promise<never> {
@@ -17,7 +17,8 @@ export async function exitAfterStderr(code: number, boundMs = STDERR_DRAIN_BOUND
     new Promise<void>((resolve) => {
       // Stays installed: a late log line must neither end the wait early nor throw.
       process.stderr.on("error", (err: NodeJS.ErrnoException) => {
-        if (err.code !== WRITE_AFTER_END) resolve(); // the reader is gone (EPIPE): nothing to wait for
+        // Any other error: the reader is gone (EPIPE), nothing to wait for.
+        if (err.code !== WRITE_AFTER_END) resolve();
       });
       process.stderr.end(() => resolve());
     }),

@@ -7,11 +7,12 @@
  * answered at once, but the descriptor stays in SYN-SENT until the peer answers or the kernel gives
  * up (a black-holed address: `net.ipv4.tcp_syn_retries`, ~127 s by default), and meanwhile it
  * keeps the process from exiting on its own. Each such connect is reset the moment it connects
- * after all (one that fails is just no longer counted). `node:net` keeps its Readable and Writable streams per socket (~2 KiB of heap and a few
- * microseconds per read and write, measured in bench/README.md) but its `destroy()` closes a
- * connecting socket at once. So dials are native while fewer than `MAX_ABANDONED` native connects
- * are pending after their deadline, and `node:net` beyond that: a flood of dials to black-holed
- * addresses holds at most that many extra descriptors, and dials keep working.
+ * after all (one that fails is just no longer counted). `node:net` keeps its Readable and
+ * Writable streams per socket (~2 KiB of heap and a few microseconds per read and write,
+ * measured in bench/README.md) but its `destroy()` closes a connecting socket at once. So dials
+ * are native while fewer than `MAX_ABANDONED` native connects are pending after their deadline,
+ * and `node:net` beyond that: a flood of dials to black-holed addresses holds at most that many
+ * extra descriptors, and dials keep working.
  */
 import * as net from "node:net";
 import { type ErrorCode, ProxyError } from "../errors/proxy-error.ts";
