@@ -6,7 +6,7 @@
  */
 
 /** How long the log may take to drain before the process ends anyway, ms. */
-export const STDERR_DRAIN_BOUND_MS = 5_000;
+const STDERR_DRAIN_BOUND_MS = 5_000;
 
 /** A write after `end()`: what was written before still drains (`end`'s callback never comes). */
 const WRITE_AFTER_END = "ERR_STREAM_WRITE_AFTER_END";

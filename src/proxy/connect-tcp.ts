@@ -26,7 +26,7 @@ import { NativeSocket } from "./native-socket.ts";
  * this, and at most 1/64 of the open-files limit (fd-limit.ts keeps 1/32 of it plus 32 out of the
  * tunnel budget, so these fit in half of that reserve).
  */
-export const MAX_ABANDONED = 256;
+const MAX_ABANDONED = 256;
 const LIMIT_SHARE = 1 / 64;
 
 /** errno values meaning "the peer did not answer in time" (504), not "cannot be reached" (502). */
