@@ -4,7 +4,7 @@
  * requests/s, the ratio to direct and, per request, the CPU time of this process (the clients), of
  * the origin and of each proxy (utime + stime from /proc/<pid>/stat over the measured windows),
  * and the idle time of all cores (/proc/stat): where a ratio is lost to scheduling rather than to
- * work shows as idle. `--syscalls` also counts each proxy's system calls per request (`perf stat`).
+ * work shows as idle. `--syscalls` also counts the system calls of each proxy and of the origin per request (`perf stat`).
  * For profiling, `--hold` keeps the load running on the full proxy until interrupted and prints
  * its pid first.
  *
@@ -69,6 +69,7 @@ interface Side {
   clientCpu: number;
   idleMs: number;
   syscalls: number;
+  originSyscalls: number;
 }
 const sides: Side[] = [
   {
@@ -79,6 +80,7 @@ const sides: Side[] = [
     clientCpu: 0,
     idleMs: 0,
     syscalls: 0,
+    originSyscalls: 0,
   },
 ];
 const stops: (() => Promise<void>)[] = [origin.stop];
@@ -100,6 +102,7 @@ for (const mode of modes) {
     clientCpu: 0,
     idleMs: 0,
     syscalls: 0,
+    originSyscalls: 0,
   });
 }
 const errors = new ErrorTally();
@@ -116,12 +119,14 @@ for (let w = 0; w < windows; w++) {
   for (const s of sides) {
     const before = s.pid === null ? 0 : cpuMs(s.pid);
     const calls = s.pid === null || !f.syscalls ? null : countSyscalls(s.pid, windowMs);
+    const originCalls = f.syscalls ? countSyscalls(origin.pid, windowMs) : null;
     const originBefore = cpuMs(origin.pid);
     const clientBefore = cpuMs(process.pid);
     const idleBefore = idleCpuMs();
     await s.load!.window(windowMs);
     if (s.pid !== null) s.cpu += cpuMs(s.pid) - before;
     if (calls !== null) s.syscalls += await calls;
+    if (originCalls !== null) s.originSyscalls += await originCalls;
     s.originCpu += cpuMs(origin.pid) - originBefore;
     s.clientCpu += cpuMs(process.pid) - clientBefore;
     s.idleMs += idleCpuMs() - idleBefore;
@@ -132,7 +137,8 @@ console.log("CPU µs per request: client (this process), idle (all cores), origi
 for (const s of sides) {
   const l = s.load!;
   const clientPerReq = `  client ${((s.clientCpu * 1000) / l.ok).toFixed(1)}  idle ${((s.idleMs * 1000) / l.ok).toFixed(1)}`;
-  const originPerReq = `${clientPerReq}  origin CPU ${((s.originCpu * 1000) / l.ok).toFixed(1)} µs/request`;
+  const originCalls = f.syscalls ? `, ${(s.originSyscalls / l.ok).toFixed(2)} syscalls/request` : "";
+  const originPerReq = `${clientPerReq}  origin CPU ${((s.originCpu * 1000) / l.ok).toFixed(1)} µs/request${originCalls}`;
   const perReq = `${originPerReq}${s.pid === null ? "" : `  proxy CPU ${((s.cpu * 1000) / l.ok).toFixed(1)} µs/request${f.syscalls ? `, ${(s.syscalls / l.ok).toFixed(2)} syscalls/request` : ""}`}`;
   console.log(
     `${s.ep.side.padEnd(10)} ${l.perSecond.toFixed(0).padStart(7)} req/s  ${(l.perSecond / direct).toFixed(2)}×${perReq}`,

@@ -6,6 +6,7 @@
 import type { Config } from "../config/schema.ts";
 import { splitHostPort } from "../config/schema.ts";
 import { ProxyError } from "../errors/proxy-error.ts";
+import { keepSet } from "../http/headers/names.ts";
 import type { Logger } from "../log/logger.ts";
 import { adminAddress } from "../metrics/admin-address.ts";
 import { AdminServer } from "../metrics/admin-server.ts";
@@ -105,7 +106,7 @@ export async function startProxy(config: Config, logger: Logger): Promise<Runnin
       idleTimeoutMs: proxy.limits.idleTimeoutMs,
       http: {
         mode: proxy.mitm.http,
-        keepClient: new Set(proxy.http.keepClientHeaders),
+        keepClient: keepSet(proxy.http.keepClientHeaders),
         maxConcurrentStreams: proxy.http.maxConcurrentStreams,
         maxRequestHeadBytes: proxy.http.maxRequestHeadBytes,
       },

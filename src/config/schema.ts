@@ -90,7 +90,7 @@ export const CONFIG_SCHEMA = {
     },
     http: {
       keep_client_headers: stringListField(
-        "Browser-identity headers (e.g. user-agent) whose client values are sent instead of the profile's; per request: X-PolyTLS-Keep-Headers",
+        'Browser-identity headers (e.g. user-agent; "*" for all) whose client values are sent instead of the profile\'s; per request: X-PolyTLS-Keep-Headers',
         (v) =>
           /^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(v) ? undefined : `expected a lowercase header name, got "${v}"`,
       ),

@@ -34,7 +34,7 @@ export interface ForwardHeaderInput {
   /** The Host value (port only when not 80). */
   host: string;
   target: Authority;
-  keepClient: ReadonlySet<string>;
+  keepClient: ReadonlySet<string> | "all";
   clientCase: ReadonlyMap<string, string>;
 }
 

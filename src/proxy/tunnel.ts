@@ -60,7 +60,7 @@ export interface TunnelDeps {
   /** MITM HTTP mode (`proxy.mitm.http`, `[proxy.http]`). */
   http: {
     mode: "full" | "tls-relay";
-    keepClient: ReadonlySet<string>;
+    keepClient: ReadonlySet<string> | "all";
     maxConcurrentStreams: number;
     maxRequestHeadBytes: number;
   };

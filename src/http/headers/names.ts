@@ -90,6 +90,10 @@ export function tokenList(value: string): string[] {
 
 /** `X-PolyTLS-Keep-Headers` value -> names to keep, or "all" for `*`. */
 export function parseKeepHeaders(value: string): Set<string> | "all" {
-  const names = tokenList(value);
+  return keepSet(tokenList(value));
+}
+
+/** A keep list (lowercase names) -> the names, or "all" when it has `*` (config and header alike). */
+export function keepSet(names: readonly string[]): Set<string> | "all" {
   return names.includes("*") ? "all" : new Set(names);
 }
