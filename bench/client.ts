@@ -150,7 +150,13 @@ type ChunkCheck = (chunk: Uint8Array, offset: number) => boolean;
  * Sends `GET path` on an open connection and consumes the response: status 200, Content-Length equal to
  * `expectBytes`, every chunk passing `check`. Resolves when the last body byte arrived.
  */
-export function get(t: tls.TLSSocket, path: string, expectBytes: number, check: ChunkCheck): Promise<void> {
+export function get(
+  t: tls.TLSSocket,
+  path: string,
+  expectBytes: number,
+  check: ChunkCheck,
+  extraHead = "",
+): Promise<void> {
   return new Promise((resolve, reject) => {
     let head: Buffer = Buffer.alloc(0);
     let inBody = false;
@@ -193,12 +199,13 @@ export function get(t: tls.TLSSocket, path: string, expectBytes: number, check: 
     t.on("data", onData);
     t.once("error", onFail);
     t.once("close", onClose);
-    t.write(`GET ${path} HTTP/1.1\r\nHost: ${SERVERNAME}\r\n\r\n`);
+    t.write(`GET ${path} HTTP/1.1\r\nHost: ${SERVERNAME}\r\n${extraHead}\r\n`);
   });
 }
 
-export function getSmall(t: tls.TLSSocket): Promise<void> {
-  return get(t, SMALL_PATH, SMALL_BODY_BYTES, smallChunkLooksRight);
+/** GET /small; `extraHead`: more header lines, each ending in CRLF. */
+export function getSmall(t: tls.TLSSocket, extraHead = ""): Promise<void> {
+  return get(t, SMALL_PATH, SMALL_BODY_BYTES, smallChunkLooksRight, extraHead);
 }
 
 export function getBulk(t: tls.TLSSocket, bytes: number): Promise<void> {

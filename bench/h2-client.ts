@@ -14,8 +14,14 @@ export function h2Session(t: tls.TLSSocket, authority: string): http2.ClientHttp
   return session;
 }
 
-/** GET /small on `session`: status 200 and exactly SMALL_BODY; resolves when the stream ended. */
-export function h2GetSmall(session: http2.ClientHttp2Session): Promise<void> {
+/**
+ * GET /small on `session` (with the `extra` fields): status 200 and exactly SMALL_BODY; resolves
+ * when the stream ended.
+ */
+export function h2GetSmall(
+  session: http2.ClientHttp2Session,
+  extra: Readonly<Record<string, string>> = {},
+): Promise<void> {
   return new Promise((resolve, reject) => {
     let status = 0;
     let got = 0;
@@ -29,7 +35,7 @@ export function h2GetSmall(session: http2.ClientHttp2Session): Promise<void> {
     };
     let req: http2.ClientHttp2Stream;
     try {
-      req = session.request({ ":path": SMALL_PATH }, { endStream: true });
+      req = session.request({ ":path": SMALL_PATH, ...extra }, { endStream: true });
     } catch (err) {
       return finish(err instanceof Error ? err : new Error(String(err)));
     }

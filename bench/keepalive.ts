@@ -24,7 +24,9 @@ interface Conn {
   broken: boolean;
 }
 
-async function openConn(ep: Endpoint, protocol: Protocol): Promise<Conn> {
+async function openConn(ep: Endpoint, spec: KeepAliveSpec): Promise<Conn> {
+  const protocol = spec.protocol;
+  const extra = spec.extraFields ?? [];
   const sockets: net.Socket[] = [];
   const destroy = () => {
     for (const s of sockets) s.destroy();
@@ -42,12 +44,19 @@ async function openConn(ep: Endpoint, protocol: Protocol): Promise<Conn> {
     throw err;
   }
   if (protocol === "h1") {
-    return { request: () => getSmall(t), close: () => closeSoon(t, CLOSE_GRACE_MS), destroy, broken: false };
+    const head = extra.map(([n, v]) => `${n}: ${v}\r\n`).join("");
+    return {
+      request: () => getSmall(t, head),
+      close: () => closeSoon(t, CLOSE_GRACE_MS),
+      destroy,
+      broken: false,
+    };
   }
   try {
     const session = h2Session(t, ep.authority);
+    const fields = Object.fromEntries(extra);
     return {
-      request: () => h2GetSmall(session),
+      request: () => h2GetSmall(session, fields),
       close: () => {
         session.close();
         closeSoon(t, CLOSE_GRACE_MS);
@@ -67,6 +76,8 @@ export interface KeepAliveSpec {
   conns: number;
   /** Requests in flight per connection (1 for HTTP/1.1). */
   streams: number;
+  /** Header fields every request also carries (lowercase names; none by default). */
+  extraFields?: readonly (readonly [string, string])[];
 }
 
 /** A side's connections, kept open across windows; broken ones are replaced before the next window. */
@@ -93,7 +104,7 @@ export class KeepAliveLoad {
     this.#conns = this.#conns.filter((c) => !c.broken);
     const missing = this.#spec.conns - this.#conns.length;
     const opened = await Promise.allSettled(
-      Array.from({ length: missing }, () => openConn(this.#ep, this.#spec.protocol)),
+      Array.from({ length: missing }, () => openConn(this.#ep, this.#spec)),
     );
     for (const r of opened) {
       if (r.status === "fulfilled") this.#conns.push(r.value);

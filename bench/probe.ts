@@ -4,17 +4,21 @@
  * requests/s, the ratio to direct and, per request, the CPU time of this process (the clients), of
  * the origin and of each proxy (utime + stime from /proc/<pid>/stat over the measured windows),
  * and the idle time of all cores (/proc/stat): where a ratio is lost to scheduling rather than to
- * work shows as idle. `--syscalls` also counts the system calls of each proxy and of the origin per request (`perf stat`).
- * For profiling, `--hold` keeps the load running on the full proxy until interrupted and prints
- * its pid first.
+ * work shows as idle. `--syscalls` also counts the system calls of each proxy and of the origin
+ * per request (`perf stat`). `--browser-headers` sends every request, direct and through the
+ * proxy, with the header fields the proxy sends the origin (bench/browser-fields.ts): the origin
+ * then gets the same request on both paths. For profiling, `--hold` keeps the load running on
+ * the full proxy until interrupted and prints its pid first.
  *
  *   bun bench/probe.ts [--proto h1|h2] [--conns N] [--streams N] [--windows N] [--ms N]
  *                      [--modes full,tls-relay] [--proxy-cmd "<command>"] [--hold] [--syscalls]
+ *                      [--browser-headers]
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { browserFields } from "./browser-fields.ts";
 import { directEndpoint, type Endpoint, H1_ALPN, H2_ALPN, proxyEndpoint } from "./client.ts";
 import { KeepAliveLoad, type Protocol } from "./keepalive.ts";
 import { ErrorTally } from "./measure.ts";
@@ -39,6 +43,7 @@ const { values: f } = parseArgs({
     "proxy-cmd": { type: "string" },
     hold: { type: "boolean", default: false },
     syscalls: { type: "boolean", default: false },
+    "browser-headers": { type: "boolean", default: false },
   },
 });
 const protocol = f.proto as Protocol;
@@ -106,7 +111,8 @@ for (const mode of modes) {
   });
 }
 const errors = new ErrorTally();
-const spec = { protocol, conns, streams };
+const extraFields = f["browser-headers"] ? browserFields(`localhost:${origin.port}`) : [];
+const spec = { protocol, conns, streams, extraFields };
 for (const s of sides) s.load = new KeepAliveLoad(s.ep, spec, errors);
 
 if (f.hold) {
