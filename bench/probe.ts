@@ -1,6 +1,7 @@
 /**
  * A focused probe for one keep-alive load (not part of `make bench`): starts the HTTP origin and
- * proxies, runs one load against direct and each proxy mode in alternating windows, and prints
+ * proxies, runs one load against direct and each proxy mode in alternating windows (after `--warm`
+ * ms of unmeasured load per side, 3000 by default, as `make bench`), and prints
  * requests/s, the ratio to direct and, per request, the CPU time of this process (the clients), of
  * the origin and of each proxy (utime + stime from /proc/<pid>/stat over the measured windows),
  * and the idle time of all cores (/proc/stat): where a ratio is lost to scheduling rather than to
@@ -10,7 +11,7 @@
  * then gets the same request on both paths. For profiling, `--hold` keeps the load running on
  * the full proxy until interrupted and prints its pid first.
  *
- *   bun bench/probe.ts [--proto h1|h2] [--conns N] [--streams N] [--windows N] [--ms N]
+ *   bun bench/probe.ts [--proto h1|h2] [--conns N] [--streams N] [--windows N] [--ms N] [--warm MS]
  *                      [--modes full,tls-relay] [--proxy-cmd "<command>"] [--hold] [--syscalls]
  *                      [--browser-headers]
  */
@@ -39,6 +40,7 @@ const { values: f } = parseArgs({
     streams: { type: "string" },
     windows: { type: "string", default: "4" },
     ms: { type: "string", default: "1000" },
+    warm: { type: "string", default: "3000" },
     modes: { type: "string", default: "full" },
     "proxy-cmd": { type: "string" },
     hold: { type: "boolean", default: false },
@@ -120,7 +122,7 @@ if (f.hold) {
   console.log(`holding load on ${s.ep.side}, proxy pid ${s.pid}, origin pid ${origin.pid}`);
   for (;;) await s.load!.window(1000);
 }
-for (const s of sides) await s.load!.window(500, true);
+for (const s of sides) await s.load!.window(Number(f.warm), true);
 for (let w = 0; w < windows; w++) {
   for (const s of sides) {
     const before = s.pid === null ? 0 : cpuMs(s.pid);
