@@ -8,7 +8,9 @@
  * work shows as idle. `--syscalls` also counts the system calls of each proxy and of the origin
  * per request (`perf stat`). `--browser-headers` sends every request, direct and through the
  * proxy, with the header fields the proxy sends the origin (bench/browser-fields.ts): the origin
- * then gets the same request on both paths. For profiling, `--hold` keeps the load running on
+ * then gets the same header fields on both paths (over HTTP/1.1 direct and HTTP/2 from the proxy
+ * on the HTTP/1.1 loads). `--syscalls` runs `perf stat` on the proxy and the origin during every
+ * window, direct ones included: read its rates as perturbed. For profiling, `--hold` keeps the load running on
  * the full proxy until interrupted and prints its pid first.
  *
  *   bun bench/probe.ts [--proto h1|h2] [--conns N] [--streams N] [--windows N] [--ms N] [--warm MS]

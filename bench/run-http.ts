@@ -8,7 +8,8 @@
  * The keep-alive rows use the bench client's minimal request (`GET /small`, `Host` only), which the
  * proxy re-originates with the browser's header fields: the origin then gets a larger request
  * through the proxy than direct. For scale, the same loads are measured again with the browser's
- * fields on every path (browser-fields.ts), so that the origin gets the same request both ways.
+ * fields on every path (browser-fields.ts), so that the origin gets the same header fields both
+ * ways (over HTTP/1.1 direct and HTTP/2 from the proxy on the HTTP/1.1 loads).
  */
 import type * as http2 from "node:http2";
 import type * as net from "node:net";

@@ -271,7 +271,7 @@ async function main(): Promise<number> {
   console.log(
     "For scale, no target: the same keep-alive loads through the tls-relay proxy, in the same alternating windows; " +
       "then all three sides again with the browser's header fields in every request (bench/browser-fields.ts), " +
-      "so that the origin gets the same request direct and through the proxy",
+      "so that the origin gets the same header fields direct and through the proxy",
   );
   console.log(formatTable(http.relayKeepAlive, { direct: "direct", proxy: "proxy" }));
   console.log("");

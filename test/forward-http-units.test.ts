@@ -168,6 +168,24 @@ describe("plain-http browser headers", () => {
     expect(out).toContainEqual(["Sec-Fetch-Mode", "cors"]);
   });
 
+  test("keeping * (config or header) keeps what the client sent; what it did not send follows the http:// rules", () => {
+    const client: [string, string][] = [
+      ["user-agent", "curl/8"],
+      ["accept", "*/*"],
+    ];
+    const viaConfig = forwardHeaders({ ...input("example.com", client), keepClient: "all" });
+    const viaHeader = forwardHeaders(input("example.com", [...client, ["x-polytls-keep-headers", "*"]]));
+    for (const out of [viaConfig, viaHeader]) {
+      expect(out).toContainEqual(["User-Agent", "curl/8"]);
+      expect(out).toContainEqual(["Accept", "*/*"]);
+      // Not sent by the client: the profile's, without the TLS-only codings, and no Sec-* at all.
+      expect(out).toContainEqual(["Accept-Encoding", "gzip, deflate"]);
+      expect(out.filter(([n]) => /^sec-/i.test(n))).toEqual([]);
+    }
+    const named = forwardHeaders({ ...input("example.com"), keepClient: new Set(["accept-encoding"]) });
+    expect(named).toContainEqual(["Accept-Encoding", "gzip, deflate"]);
+  });
+
   test("without a profile the client's fields pass in order and case, Host first", () => {
     const out = forwardHeaders({
       ...input("a.test", [

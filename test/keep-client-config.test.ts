@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RunningProxy, startProxy } from "../src/cli/serve.ts";
 import { parseConfig } from "../src/config/load.ts";
+import { keepSet } from "../src/http/headers/names.ts";
 import { createLogger } from "../src/log/logger.ts";
 import { run } from "./helpers/fidelity-clients.ts";
 import { type FidelityOrigin, type OriginRequest, startFidelityOrigin } from "./helpers/fidelity-origin.ts";
@@ -26,6 +27,7 @@ const CLIENT: Record<string, string> = {
 };
 /** The built-in default profile's navigation values (Chrome), which replace the client's. */
 const PROFILE_ACCEPT_PREFIX = "text/html,application/xhtml+xml";
+const PROFILE_ACCEPT_LANGUAGE = "en-US,en;q=0.9";
 
 let pki: TestPki;
 let tmp: string;
@@ -126,10 +128,13 @@ describe('keep_client_headers = ["*"] from the config file keeps every identity 
       ...headerArgs(),
       `http://127.0.0.1:${forward.node.port}/keep-all-forward`,
     ]);
+    expect(r.err).toBe("");
     expect(r.code).toBe(0);
     const rec = (await forward.node.records()).find((x) => x.path === "/keep-all-forward");
     expect(rec).toBeDefined();
     for (const [n, v] of Object.entries(CLIENT)) expect(headerValue(rec?.rawHeaders ?? [], n)).toBe(v);
+    // Not sent by curl: the profile's (a loopback host is potentially trustworthy: sec-* stay).
+    expect(headerValue(rec?.rawHeaders ?? [], "sec-ch-ua-mobile")).toBe("?0");
   });
 });
 
@@ -137,5 +142,12 @@ test('keep_client_headers = ["user-agent"] keeps only the User-Agent', async () 
   const got = await throughMitm('["user-agent"]', h2Origin, "--http2", "/keep-ua");
   expect(got.get("user-agent")).toBe(CLIENT["user-agent"]);
   expect(got.get("accept")?.startsWith(PROFILE_ACCEPT_PREFIX)).toBe(true);
-  expect(got.get("accept-language")).not.toBe(CLIENT["accept-language"]);
+  expect(got.get("accept-language")).toBe(PROFILE_ACCEPT_LANGUAGE);
+});
+
+test("a keep list with * anywhere keeps all; without it, the names", () => {
+  expect(keepSet(["user-agent", "*"])).toBe("all");
+  expect(keepSet(["*"])).toBe("all");
+  expect(keepSet(["user-agent"])).toEqual(new Set(["user-agent"]));
+  expect(keepSet([])).toEqual(new Set());
 });

@@ -12,7 +12,8 @@
  *   (W3C Secure Contexts §3.1: `localhost`, `*.localhost`, 127.0.0.0/8, ::1).
  * - `Upgrade-Insecure-Requests: 1` stays: browsers send it on every navigation, http:// included.
  * A field the client asked to keep (`proxy.http.keep_client_headers`, `X-PolyTLS-Keep-Headers`)
- * is left as the client sent it.
+ * and sent is left as the client sent it; one it did not send is the profile's, and these rules
+ * apply to it as to any other (keeping `*` adds no `Sec-*` field to a plain `http://` request).
  *
  * Without a profile (passthrough mode, or `proxy.mitm.http = "tls-relay"`): Host first, the
  * client's fields in its order and spelling (hop-by-hop fields and the proxy's own dropped), then
@@ -69,6 +70,12 @@ function transparent(input: ForwardHeaderInput): [string, string][] {
   return out;
 }
 
+/** Whether the client sent a field named `lower` (its names are lowercase). */
+function sent(fields: readonly HeaderField[], lower: string): boolean {
+  for (let i = 0; i < fields.length; i++) if ((fields[i] as HeaderField)[0] === lower) return true;
+  return false;
+}
+
 export function forwardHeaders(input: ForwardHeaderInput): [string, string][] {
   if (input.http === null) return transparent(input);
   const built = buildUpstreamHeaders(input.http, input.kind, input.fields, {
@@ -78,7 +85,7 @@ export function forwardHeaders(input: ForwardHeaderInput): [string, string][] {
     clientCase: input.clientCase,
   });
   const keep = mergeKeep(input.keepClient, sortClientFields(input.fields).keep);
-  const kept = (lower: string) => keep === "all" || keep.has(lower);
+  const kept = (lower: string) => (keep === "all" || keep.has(lower)) && sent(input.fields, lower);
   const secure = trustworthyHost(input.target);
   const out: [string, string][] = [];
   for (const [name, value] of built) {
