@@ -243,6 +243,7 @@ export class SecureChannel implements Corked {
     this.#dropGather();
     resetSocket(this.socket);
     this.conn.close();
+    this.#abandonHandshake();
   }
 
   destroy(): void {
@@ -257,6 +258,22 @@ export class SecureChannel implements Corked {
     this.#dropGather();
     this.socket.destroy();
     this.conn.close();
+    this.#abandonHandshake();
+  }
+
+  /**
+   * A handshake still waited for when the channel is torn down from this side fails now: its
+   * socket's close event finds the channel destroyed and settles nothing, and the caller's
+   * handshake deadline would otherwise keep the process alive until it fires.
+   */
+  #abandonHandshake(): void {
+    const w = this.#handshakeWaiter;
+    if (w === null) return;
+    this.#handshakeWaiter = null;
+    w.reject(
+      this.#failure ??
+        new ProxyError("IO", `${this.side} connection closed by the proxy during the TLS handshake`),
+    );
   }
 
   get destroyed(): boolean {

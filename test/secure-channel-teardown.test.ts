@@ -1,0 +1,136 @@
+/**
+ * A SecureChannel torn down from our side while its TLS handshake is still waited for fails that
+ * handshake at once (it used to stay pending: the socket's close event found the channel
+ * destroyed, and the caller's handshake deadline kept `polytls run` alive up to
+ * `client_handshake_timeout_ms` after its drain). Over loopback TCP, against a peer that connects
+ * and never sends a ClientHello; and end to end, `polytls run` exiting on SIGTERM with such a
+ * tunnel open.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import * as net from "node:net";
+import { join } from "node:path";
+import { ProxyError } from "../src/errors/proxy-error.ts";
+import { SecureChannel } from "../src/proxy/secure-channel.ts";
+import { NativeEngine } from "../src/upstream/native/native-engine.ts";
+import { CLI_MAIN, killAll, makeSandbox, RunningChild } from "./helpers/exe-process.ts";
+import { connectRequest, rawConnect } from "./helpers/proxy-env.ts";
+import { removeTempTree } from "./helpers/temp-tree.ts";
+import { makeTestPki, type TestPki } from "./helpers/tls-env.ts";
+
+let pki: TestPki;
+let engine: NativeEngine;
+
+beforeAll(async () => {
+  pki = await makeTestPki();
+  engine = new NativeEngine();
+});
+afterAll(() => pki?.remove());
+
+/** A server-side channel over an accepted loopback socket whose peer never speaks. */
+async function silentPeerChannel(): Promise<{ channel: SecureChannel; close(): void }> {
+  const leaf = await pki.leaf("localhost");
+  const accepted = Promise.withResolvers<net.Socket>();
+  const listener = net.createServer((sock) => {
+    sock.on("error", () => {});
+    accepted.resolve(sock);
+  });
+  await new Promise<void>((r) => listener.listen(0, "127.0.0.1", r));
+  const peer = net.connect((listener.address() as AddressInfo).port, "127.0.0.1");
+  peer.on("error", () => {});
+  const sock = await accepted.promise;
+  const channel = new SecureChannel(
+    sock,
+    engine.accept({ certChainDer: leaf.chainDer, keyPkcs8Der: leaf.keyPkcs8Der, alpn: ["http/1.1"] }),
+    "client",
+  );
+  return {
+    channel,
+    close() {
+      peer.destroy();
+      listener.close();
+    },
+  };
+}
+
+/** How `p` settles within `ms`: "pending" if it has not. */
+async function settles(p: Promise<unknown>, ms: number): Promise<"resolved" | "pending" | ProxyError> {
+  const timer = new Promise<"pending">((r) => setTimeout(() => r("pending"), ms));
+  return Promise.race([
+    p.then(
+      () => "resolved" as const,
+      (e: ProxyError) => e,
+    ),
+    timer,
+  ]);
+}
+
+describe("a handshake waited for when the channel is torn down", () => {
+  for (const how of ["reset", "destroy"] as const) {
+    test(`${how}() fails it at once`, async () => {
+      const { channel, close } = await silentPeerChannel();
+      try {
+        const handshake = channel.handshake();
+        expect(await settles(handshake, 100)).toBe("pending");
+        channel[how]();
+        const outcome = await settles(handshake, 1000);
+        expect(outcome).toBeInstanceOf(ProxyError);
+        expect((outcome as ProxyError).code).toBe("IO");
+      } finally {
+        close();
+      }
+    });
+  }
+});
+
+describe("polytls run with a client that never starts TLS", () => {
+  let root: string;
+  let env: Record<string, string>;
+  beforeAll(() => {
+    ({ root, env } = makeSandbox("polytls-teardown-"));
+  });
+  afterAll(async () => {
+    await killAll();
+    if (root !== undefined) removeTempTree(root);
+  });
+
+  test("SIGTERM exits after the drain, not at the client handshake deadline", async () => {
+    const target = net.createServer((s) => s.on("error", () => {}));
+    await new Promise<void>((r) => target.listen(0, "127.0.0.1", r));
+    try {
+      // A deadline well past the 5 s drain: before the fix the process lived until it fired.
+      writeFileSync(join(root, "p.toml"), "[proxy.limits]\nclient_handshake_timeout_ms = 30000\n");
+      const proxy = new RunningChild(
+        [
+          process.execPath,
+          CLI_MAIN,
+          "run",
+          "--config",
+          "p.toml",
+          "--listen",
+          "127.0.0.1:0",
+          "--log-format",
+          "json",
+          "--ca-dir",
+          "ca",
+        ],
+        { cwd: root, env },
+      );
+      const listening = await proxy.waitForLog("proxy listening");
+      const port = Number(String(listening.listen).split(":").pop());
+      const targetPort = (target.address() as AddressInfo).port;
+      const r = await rawConnect(port, connectRequest(`127.0.0.1:${targetPort}`));
+      expect(r.status).toBe(200);
+      // No ClientHello: the tunnel waits in the client handshake.
+      const signalled = performance.now();
+      proxy.signal("SIGTERM");
+      expect(await proxy.waitForExit(15_000)).toBe(0);
+      expect(performance.now() - signalled).toBeLessThan(15_000);
+      expect(proxy.logs().map((l) => l.msg)).toContain("stopped");
+      r.socket.destroy();
+    } finally {
+      target.close();
+    }
+  }, 30_000);
+});
