@@ -201,6 +201,35 @@ describe("extends", () => {
     expect(registry.spec("chrome-143-macos-arm64").ciphers[0]).toBe(0x1301);
   });
 
+  test("a replaced or refined built-in stays the parent of the built-ins that extend it", () => {
+    const plain = new ProfileRegistry();
+    // Refined: an HTTP/1.1-only Chrome (its ALPS would name h2, so it goes too).
+    const refined = new ProfileRegistry({
+      "chrome-143-macos-arm64": { extends: "chrome-143-macos-arm64", alpn: ["http/1.1"], alps: false },
+    });
+    expect(refined.spec("chrome-143-macos-arm64").alpn).toEqual(["http/1.1"]);
+    // Replaced by a whole other profile (Firefox's built-in file under Chrome's name).
+    const firefoxFile = readFileSync(
+      path.join(import.meta.dir, "..", "profiles", "firefox-145-macos-arm64.toml"),
+      "utf8",
+    );
+    const replaced = new ProfileRegistry({ "chrome-143-macos-arm64": parseToml(firefoxFile) });
+    expect(replaced.spec("chrome-143-macos-arm64").grease).toBe(false);
+    for (const registry of [refined, replaced]) {
+      for (const child of ["edge-154-windows-x64", "chrome-131-macos-arm64", "chrome-131-android-arm64"]) {
+        expect(registry.spec(child)).toEqual(plain.spec(child));
+        expect(registry.get(child).http).toEqual(plain.get(child).http);
+        expect(registry.get(child).chain).toEqual(plain.get(child).chain);
+      }
+    }
+    // A user profile extending the replaced name gets the user's.
+    const mine = new ProfileRegistry({
+      "chrome-143-macos-arm64": { extends: "chrome-143-macos-arm64", grease: false },
+      "my-chrome": { extends: "chrome-143-macos-arm64" },
+    });
+    expect(mine.spec("my-chrome").grease).toBe(false);
+  });
+
   test("permute_extensions in a child drops the inherited extension_order", () => {
     const registry = new ProfileRegistry({ shuffled: { extends: "safari", permute_extensions: true } });
     expect(registry.spec("shuffled").extensionOrder).toBeNull();

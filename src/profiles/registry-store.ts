@@ -122,11 +122,15 @@ export function buildProfiles(
     let base: ResolvedProfile | null = null;
     const parentName = def.table.extends;
     if (parentName !== null) {
-      // A user profile extending its own name refines the built-in of that name.
+      // A user profile extending its own name refines the built-in of that name. A built-in's
+      // parent is always a built-in: a user profile replacing that name changes only that name
+      // (and the user profiles extending it), never the other captures built on it.
       const parentDef =
-        parentName === def.name && def.origin === "config" && builtins.has(def.name)
-          ? builtins.get(def.name)
-          : definition(lookup(parentName) ?? "");
+        def.origin === "builtin"
+          ? (builtins.get(parentName) ?? builtins.get(BUILTIN_ALIASES[parentName] ?? ""))
+          : parentName === def.name && builtins.has(def.name)
+            ? builtins.get(def.name)
+            : definition(lookup(parentName) ?? "");
       if (parentDef === undefined) {
         if (!badNames.has(parentName))
           issues.add(childPath(path, "extends"), `unknown profile "${parentName}"`);
