@@ -103,7 +103,10 @@ describe("the listener's brake", () => {
       braked.push(await ask(auth("alice:pw")));
       for (const head of braked) {
         expect(head).toStartWith("HTTP/1.1 429");
-        expect(head).toContain("Retry-After:");
+        // The brake's remaining wait: the 60 s window just began.
+        const retryAfter = Number(/\r\nRetry-After: (\d+)\r\n/.exec(head)?.[1]);
+        expect(retryAfter).toBeGreaterThan(50);
+        expect(retryAfter).toBeLessThanOrEqual(60);
       }
       // Another client IP with the right credentials gets its tunnel.
       const raw = await openSocket(p.port, "127.0.0.2");

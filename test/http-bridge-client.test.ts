@@ -130,6 +130,8 @@ describe("client side over HTTP/2", () => {
     const { port, heads } = await startBridge((_h, _b, r) => r.head(200, [], false).end(null));
     const res = await h2Request(port, { ":authority": "other.test", ":path": "/" });
     expect(Number(res.headers[":status"])).toBe(421);
+    // The body reads as over HTTP/1.1: "<status> <reason>: <detail>", not the internal error code.
+    expect(res.body.toString()).toStartWith("421 Misdirected Request: ");
     const wrongPort = await h2Request(port, { ":authority": "example.test:8443", ":path": "/" });
     expect(Number(wrongPort.headers[":status"])).toBe(421);
     expect(heads).toHaveLength(0);

@@ -54,11 +54,14 @@ export type ErrorCode =
 
 export class ProxyError extends Error {
   readonly code: ErrorCode;
+  /** For a 429 / 503: seconds after which a retry can succeed (`Retry-After`); 1 when unset. */
+  readonly retryAfterS: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retryAfterS?: number }) {
     super(message, options);
     this.name = "ProxyError";
     this.code = code;
+    this.retryAfterS = options?.retryAfterS;
   }
 
   /** Wraps anything thrown into a ProxyError, keeping an existing ProxyError as it is. */

@@ -83,7 +83,7 @@ export function errorParts(err: unknown): {
       : status === 407
         ? [["Proxy-Authenticate", 'Basic realm="polytls", charset="UTF-8"']]
         : status === 429 || status === 503
-          ? [["Retry-After", "1"]]
+          ? [["Retry-After", String(err instanceof ProxyError ? (err.retryAfterS ?? 1) : 1)]]
           : [];
   return { status, reason, fields, body: `${status} ${reason}: ${detail.replace(/[\r\n]+/g, " ")}\n` };
 }

@@ -84,7 +84,9 @@ export class AuthGate {
     const waitMs = this.#brake.retryAfterMs(client, now);
     if (waitMs > 0) {
       const s = Math.ceil(waitMs / 1000);
-      throw new ProxyError("AUTH_RATE_LIMITED", `too many failed proxy logins; try again in ${s} s`);
+      throw new ProxyError("AUTH_RATE_LIMITED", `too many failed proxy logins; try again in ${s} s`, {
+        retryAfterS: s,
+      });
     }
   }
 

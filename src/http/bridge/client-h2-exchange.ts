@@ -9,6 +9,7 @@ import { statusFor } from "../../errors/wire.ts";
 import { H2ErrorCode } from "../h2/errors.ts";
 import type { H2ServerSession } from "../h2/server-session.ts";
 import type { HeaderField } from "../hpack/types.ts";
+import { reasonPhrase } from "./client-h1-queue.ts";
 import { connectionTokens, isHopByHop } from "./fields.ts";
 import type { BodySink, Responder } from "./message.ts";
 
@@ -116,7 +117,8 @@ export class H2Exchange implements Responder, BodySink {
   answer(code: number, err: ProxyError): void {
     if (this.done || this.#headSent) return;
     this.#headSent = true;
-    const body = encoder.encode(`${code} ${err.code}: ${err.message}\n`);
+    // As the HTTP/1.1 side writes it: "<status> <reason>: <detail>".
+    const body = encoder.encode(`${code} ${reasonPhrase(code)}: ${err.message.replace(/[\r\n]+/g, " ")}\n`);
     const fields: HeaderField[] = [
       [":status", String(code)],
       TEXT_PLAIN,
