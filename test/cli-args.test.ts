@@ -106,6 +106,13 @@ describe("every command", () => {
 });
 
 describe("hints", () => {
+  test("a bad --next-hop shows the form whole: the secret scrubber does not take it for a password", async () => {
+    const r = await cli(workdir(), "run", "--check", "--next-hop", "ftp://a:1");
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('"http://", "socks5://" or "socks5h://" [user[:password]@]host:port');
+    expect(r.stderr).not.toContain("[redacted]");
+  });
+
   test("run --port suggests --listen, and nothing starts", async () => {
     const cwd = workdir();
     expectUsage(await cli(cwd, "run", "--check", "--port", "9090"), cwd, [

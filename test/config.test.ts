@@ -52,6 +52,16 @@ describe("example.toml", () => {
   });
 });
 
+describe("README.md", () => {
+  test("its configuration table has a row for every config key", () => {
+    const text = readFileSync(path.join(import.meta.dir, "..", "README.md"), "utf8");
+    const paths = configSchemaDoc().map((line) => line.slice(0, line.indexOf(":")));
+    expect(paths.length).toBeGreaterThan(10);
+    const missing = paths.filter((p) => !text.includes(`\n| \`${p}\` |`));
+    expect(missing).toEqual([]);
+  });
+});
+
 describe("loadConfig", () => {
   test("defaults without a file; relative default paths resolve against cwd", () => {
     const config = loadConfig({ cwd: tmp });

@@ -127,7 +127,7 @@ export const CONFIG_SCHEMA = {
         MAX_TIMEOUT_MS,
       ),
       next_hop: stringField(
-        'Upstream proxy every tunnel goes through: "http://", "socks5://" or "socks5h://" [user:password@]host:port (percent-encoded); empty = direct. TLS still ends in PolyTLS',
+        'Upstream proxy every tunnel goes through: "http://", "socks5://" or "socks5h://" [user[:password]@]host:port (percent-encoded); empty = direct. TLS still ends in PolyTLS',
         "",
         // The value may hold a password: a reason never quotes it.
         (v) => {

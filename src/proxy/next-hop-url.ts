@@ -12,7 +12,7 @@ export type NextHopScheme = "http" | "socks5" | "socks5h";
 
 const SCHEMES: readonly NextHopScheme[] = ["http", "socks5", "socks5h"];
 
-export const NEXT_HOP_FORM = '"http://", "socks5://" or "socks5h://" [user:password@]host:port';
+export const NEXT_HOP_FORM = '"http://", "socks5://" or "socks5h://" [user[:password]@]host:port';
 
 export class NextHop {
   readonly scheme: NextHopScheme;

@@ -33,7 +33,8 @@ export const fingerprintCommand = defineCommand({
     },
     compare: {
       type: "string",
-      description: "Capture to compare with (tls.peet.ws JSON or hex ClientHello)",
+      description:
+        "Capture to compare with (tls.peet.ws JSON, curl-impersonate YAML, phantom record_N_hex= lines or a hex ClientHello); the exit status is 0 either way",
       valueHint: "FILE",
     },
     json: { type: "boolean", description: "Machine-readable output" },

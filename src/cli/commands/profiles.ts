@@ -94,7 +94,8 @@ export const profilesCommand = defineCommand({
     import: defineCommand({
       meta: {
         name: "import",
-        description: "Turn a capture (tls.peet.ws JSON or hex ClientHello) into a profile TOML on stdout",
+        description:
+          "Turn a capture (tls.peet.ws JSON, curl-impersonate YAML, phantom record_N_hex= lines or a hex ClientHello) into a profile TOML on stdout",
       },
       args: {
         file: { type: "positional", description: "Capture file", required: true },
