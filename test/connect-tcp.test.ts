@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { ProxyError } from "../src/errors/proxy-error.ts";
 import { abandonedConnects, connectTcp, type PeerNaming } from "../src/proxy/connect-tcp.ts";
 import { NativeSocket } from "../src/proxy/native-socket.ts";
-import { CLI_MAIN, killAll, makeSandbox, RunningChild } from "./helpers/exe-process.ts";
+import { killAll, makeSandbox, startRunFromSource } from "./helpers/exe-process.ts";
 import { blackholePort } from "./helpers/origins.ts";
 import { connectRequest, rawConnect } from "./helpers/proxy-env.ts";
 import { removeTempTree } from "./helpers/temp-tree.ts";
@@ -279,24 +279,7 @@ describe("polytls run with a connect given up on", () => {
     const hole = await blackholePort();
     try {
       writeFileSync(join(root, "p.toml"), "[proxy.upstream]\nconnect_timeout_ms = 200\n");
-      const proxy = new RunningChild(
-        [
-          process.execPath,
-          CLI_MAIN,
-          "run",
-          "--config",
-          "p.toml",
-          "--listen",
-          "127.0.0.1:0",
-          "--log-format",
-          "json",
-          "--ca-dir",
-          "ca",
-        ],
-        { cwd: root, env },
-      );
-      const listening = await proxy.waitForLog("proxy listening");
-      const port = Number(String(listening.listen).split(":").pop());
+      const { proxy, port } = await startRunFromSource(root, env);
       const r = await rawConnect(port, connectRequest(`127.0.0.1:${hole.port}`));
       expect(r.status).toBe(504);
       r.socket.destroy();

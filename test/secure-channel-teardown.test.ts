@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { ProxyError } from "../src/errors/proxy-error.ts";
 import { SecureChannel } from "../src/proxy/secure-channel.ts";
 import { NativeEngine } from "../src/upstream/native/native-engine.ts";
-import { CLI_MAIN, killAll, makeSandbox, RunningChild } from "./helpers/exe-process.ts";
+import { killAll, makeSandbox, startRunFromSource } from "./helpers/exe-process.ts";
 import { connectRequest, rawConnect } from "./helpers/proxy-env.ts";
 import { removeTempTree } from "./helpers/temp-tree.ts";
 import { makeTestPki, type TestPki } from "./helpers/tls-env.ts";
@@ -101,24 +101,7 @@ describe("polytls run with a client that never starts TLS", () => {
     try {
       // A deadline well past the 5 s drain: before the fix the process lived until it fired.
       writeFileSync(join(root, "p.toml"), "[proxy.limits]\nclient_handshake_timeout_ms = 30000\n");
-      const proxy = new RunningChild(
-        [
-          process.execPath,
-          CLI_MAIN,
-          "run",
-          "--config",
-          "p.toml",
-          "--listen",
-          "127.0.0.1:0",
-          "--log-format",
-          "json",
-          "--ca-dir",
-          "ca",
-        ],
-        { cwd: root, env },
-      );
-      const listening = await proxy.waitForLog("proxy listening");
-      const port = Number(String(listening.listen).split(":").pop());
+      const { proxy, port } = await startRunFromSource(root, env);
       const targetPort = (target.address() as AddressInfo).port;
       const r = await rawConnect(port, connectRequest(`127.0.0.1:${targetPort}`));
       expect(r.status).toBe(200);

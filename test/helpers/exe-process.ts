@@ -237,6 +237,29 @@ export class RunningChild {
   }
 }
 
+/**
+ * `polytls run` from source in `root` (config `root/p.toml`, CA in `root/ca`, JSON log, a free
+ * loopback port), once it listens.
+ */
+export async function startRunFromSource(
+  root: string,
+  env: Record<string, string>,
+): Promise<{ proxy: RunningChild; port: number }> {
+  const args = [
+    "run",
+    "--config",
+    "p.toml",
+    "--listen",
+    "127.0.0.1:0",
+    "--log-format",
+    "json",
+    "--ca-dir",
+    "ca",
+  ];
+  const proxy = new RunningChild([process.execPath, CLI_MAIN, ...args], { cwd: root, env });
+  return { proxy, port: listenPort(await proxy.waitForLog("proxy listening")) };
+}
+
 /** SIGKILLs every child still running (afterAll), and waits until they are gone. */
 export async function killAll(): Promise<void> {
   const children = [...live];
