@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { isProxyError } from "../src/errors/proxy-error.ts";
-import { errorResponse } from "../src/errors/wire.ts";
+import { isProxyError, ProxyError } from "../src/errors/proxy-error.ts";
+import { errorParts, errorResponse } from "../src/errors/wire.ts";
 import { accessPolicy, checkAccess, OPEN_ACCESS } from "../src/proxy/access.ts";
 import { parseAuthority } from "../src/proxy/authority.ts";
 
@@ -60,5 +60,17 @@ describe("access policy", () => {
     const text = errorResponse(err);
     expect(text.startsWith("HTTP/1.1 407 Proxy Authentication Required\r\n")).toBe(true);
     expect(text).toContain('Proxy-Authenticate: Basic realm="polytls"');
+  });
+});
+
+describe("Retry-After", () => {
+  const value = (err: unknown) => errorParts(err).fields.find(([n]) => n === "Retry-After")?.[1];
+  test("the error's own wait in whole seconds, at least 1; 1 when it has none", () => {
+    expect(value(new ProxyError("AUTH_RATE_LIMITED", "x", { retryAfterS: 57 }))).toBe("57");
+    expect(value(new ProxyError("AUTH_RATE_LIMITED", "x", { retryAfterS: 2.2 }))).toBe("3");
+    expect(value(new ProxyError("AUTH_RATE_LIMITED", "x", { retryAfterS: 0 }))).toBe("1");
+    expect(value(new ProxyError("AUTH_RATE_LIMITED", "x", { retryAfterS: -5 }))).toBe("1");
+    expect(value(new ProxyError("CAPACITY", "x"))).toBe("1");
+    expect(value(new ProxyError("UPSTREAM_UNREACHABLE", "x"))).toBeUndefined();
   });
 });

@@ -133,8 +133,10 @@ describe('keep_client_headers = ["*"] from the config file keeps every identity 
     const rec = (await forward.node.records()).find((x) => x.path === "/keep-all-forward");
     expect(rec).toBeDefined();
     for (const [n, v] of Object.entries(CLIENT)) expect(headerValue(rec?.rawHeaders ?? [], n)).toBe(v);
-    // Not sent by curl: the profile's (a loopback host is potentially trustworthy: sec-* stay).
+    // Not sent by curl: the profile's (a loopback host is potentially trustworthy: sec-* stay),
+    // under the http:// rules (no br / zstd on any http:// host).
     expect(headerValue(rec?.rawHeaders ?? [], "sec-ch-ua-mobile")).toBe("?0");
+    expect(headerValue(rec?.rawHeaders ?? [], "accept-encoding")).toBe("gzip, deflate");
   });
 });
 

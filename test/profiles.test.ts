@@ -230,6 +230,14 @@ describe("extends", () => {
     expect(mine.spec("my-chrome").grease).toBe(false);
   });
 
+  test("a user profile named like an alias hides the alias, in lookups and in the alias list", () => {
+    const registry = new ProfileRegistry({ chrome: { extends: "firefox" } });
+    expect(registry.resolveName("chrome")).toBe("chrome");
+    expect(registry.get("chrome").origin).toBe("config");
+    expect(registry.aliases().has("chrome")).toBe(false);
+    expect(registry.aliases().get("firefox")).toBe(new ProfileRegistry().aliases().get("firefox"));
+  });
+
   test("permute_extensions in a child drops the inherited extension_order", () => {
     const registry = new ProfileRegistry({ shuffled: { extends: "safari", permute_extensions: true } });
     expect(registry.spec("shuffled").extensionOrder).toBeNull();

@@ -67,6 +67,12 @@ export function statusFor(err: unknown): number {
   return err instanceof ProxyError ? STATUS[err.code] : 502;
 }
 
+/** Whole seconds, at least 1 (RFC 9110 §10.2.3: a non-negative integer; 0 would invite a retry loop). */
+function retryAfter(err: unknown): number {
+  const s = err instanceof ProxyError ? (err.retryAfterS ?? 1) : 1;
+  return Number.isFinite(s) ? Math.max(1, Math.ceil(s)) : 1;
+}
+
 /** The error answer in parts: status, reason phrase, the fields it needs beyond the framing, text body. */
 export function errorParts(err: unknown): {
   status: number;
@@ -83,7 +89,7 @@ export function errorParts(err: unknown): {
       : status === 407
         ? [["Proxy-Authenticate", 'Basic realm="polytls", charset="UTF-8"']]
         : status === 429 || status === 503
-          ? [["Retry-After", String(err instanceof ProxyError ? (err.retryAfterS ?? 1) : 1)]]
+          ? [["Retry-After", String(retryAfter(err))]]
           : [];
   return { status, reason, fields, body: `${status} ${reason}: ${detail.replace(/[\r\n]+/g, " ")}\n` };
 }

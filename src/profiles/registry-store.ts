@@ -198,6 +198,8 @@ export class ProfileRegistry {
   constructor(user: Readonly<Record<string, unknown>> = {}, options: RegistryOptions = {}) {
     const issues = new Issues();
     const { profiles, aliases } = buildProfiles(user, issues, options.defaultProfile);
+    // A profile named like an alias hides the alias (resolveName looks at profiles first).
+    for (const alias of [...aliases.keys()]) if (profiles.has(alias)) aliases.delete(alias);
     this.profiles = profiles;
     this.aliasMap = aliases;
     issues.throwIfAny("invalid profiles:");

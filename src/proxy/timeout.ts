@@ -16,7 +16,11 @@ export function withAbort<T>(
   onAbort: () => Error,
 ): Promise<T> {
   if (!signal) return p;
-  if (signal.aborted) return Promise.reject(onAbort());
+  if (signal.aborted) {
+    // Nobody else waits on `p` now: its own failure (the caller tearing it down) is not unhandled.
+    p.catch(() => {});
+    return Promise.reject(onAbort());
+  }
   let listener: (() => void) | undefined;
   const a = new Promise<never>((_, reject) => {
     listener = () => reject(onAbort());

@@ -48,7 +48,8 @@ export const runCommand = defineCommand({
     },
     "next-hop": {
       type: "string",
-      description: "Upstream proxy for every tunnel: http://, socks5:// or socks5h:// [user:pass@]host:port",
+      description:
+        "Upstream proxy for every tunnel: http://, socks5:// or socks5h:// [user[:password]@]host:port",
       valueHint: "URL",
     },
     ...configArgs,
