@@ -1,7 +1,8 @@
 /**
  * Plain HTTP proxying, the bounds of a client connection: a first head that never completes gets
  * 408, an idle keep-alive connection is closed cleanly (FIN, logged without error), and a
- * `tunnel closed` record (mode `forward`) is written for each. Waits are bounded polls on events,
+ * `tunnel closed` record (mode `forward`) is written for each; a request cut by the idle timeout or
+ * by the proxy stopping is reset and logged with that error, never as a normal close. Waits are bounded polls on events,
  * never timing assertions.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
@@ -74,3 +75,40 @@ test("a malformed first head is 400 and logged once", async () => {
   expect(rec).toMatchObject({ requests: 1, statuses: "400:1", errorCode: "HTTP_BAD_REQUEST" });
   expect((await env.bun.records()).some((x) => x.path === "/bad")).toBe(false);
 });
+
+/** A TCP origin that accepts and never answers (closed by the caller); `connected` once dialled. */
+async function silentOrigin(): Promise<{ server: net.Server; connected: Promise<void> }> {
+  const connected = Promise.withResolvers<void>();
+  const server = net.createServer((s) => {
+    s.on("error", () => {});
+    s.once("data", () => connected.resolve()); // the request head arrived
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { server, connected: connected.promise };
+}
+
+for (const cut of ["IDLE_TIMEOUT", "SHUTDOWN"] as const) {
+  test(`a request the proxy cuts (${cut}) is reset and logged with ${cut}`, async () => {
+    const { server: stall, connected } = await silentOrigin();
+    try {
+      const p = await env.polytls((c) => {
+        if (cut === "IDLE_TIMEOUT") c.proxy.limits.idleTimeoutMs = 300;
+        else c.proxy.limits.drainTimeoutMs = 100;
+      });
+      const port = (stall.address() as net.AddressInfo).port;
+      const pending = collect(p.port, `GET http://127.0.0.1:${port}/never HTTP/1.1\r\nHost: x\r\n\r\n`);
+      if (cut === "SHUTDOWN") {
+        await connected; // the request reached the origin, which never answers
+        await p.proxy.stop();
+      }
+      const r = await pending;
+      expect(r.text).toBe("");
+      expect(r.reset).toBe(true);
+      const rec = await recordWhere(p.logs, (x) => x.mode === "forward");
+      expect(rec?.errorCode).toBe(cut);
+      expect(rec?.level).toBe("warn");
+    } finally {
+      stall.close();
+    }
+  });
+}

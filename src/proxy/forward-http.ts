@@ -98,7 +98,10 @@ export function runForwardHttp(opts: ForwardOptions): Promise<void> {
       logTunnel(deps.logger, rec, deps.observer);
       resolve();
     };
+    /** Why the proxy cut the connection, if it did: the close it causes reports that, not "closed". */
+    let cutWith: ProxyError | null = null;
     const abort = (err: ProxyError) => {
+      cutWith = err;
       client.close();
       finish(err);
     };
@@ -158,7 +161,7 @@ export function runForwardHttp(opts: ForwardOptions): Promise<void> {
       },
       onClose: (err) => {
         if (!sawHead) clearTimeout(headerTimer);
-        finish(err);
+        finish(cutWith ?? err);
       },
     });
     if (opts.signal?.aborted) onAbort();
