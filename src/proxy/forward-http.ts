@@ -102,7 +102,7 @@ export function runForwardHttp(opts: ForwardOptions): Promise<void> {
     let cutWith: ProxyError | null = null;
     const abort = (err: ProxyError) => {
       cutWith = err;
-      client.close();
+      client.reset(); // after a request: never a clean close (README, "Errors")
       finish(err);
     };
     const idle = idleWatch(deps.idleTimeoutMs, () => {

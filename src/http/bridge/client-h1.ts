@@ -139,6 +139,12 @@ class ClientH1 implements AuthorityMemo {
     this.#teardown(null);
   }
 
+  /** Cuts the connection with a TCP reset (the proxy gave up on it: idle timeout, shutdown). */
+  reset(): void {
+    this.#ep.reset();
+    this.#teardown(null);
+  }
+
   #blocked(): boolean {
     switch (this.#mode) {
       case "head":
@@ -376,7 +382,7 @@ class ClientH1 implements AuthorityMemo {
 }
 
 /** Serves the decrypted client side of a tunnel as HTTP/1.1 until the client goes away. */
-export function serveClientH1(ep: Endpoint, opts: ClientH1Options): { close(): void } {
+export function serveClientH1(ep: Endpoint, opts: ClientH1Options): { close(): void; reset(): void } {
   // The connection itself, seen as its close handle: no wrapper object or closure per tunnel.
   return new ClientH1(ep, opts);
 }
