@@ -4,7 +4,7 @@
  * destroyed, and the caller's handshake deadline kept `polytls run` alive up to
  * `client_handshake_timeout_ms` after its drain). Over loopback TCP, against a peer that connects
  * and never sends a ClientHello; and end to end, `polytls run` exiting on SIGTERM with such a
- * tunnel open.
+ * tunnel open, and at once on a second signal during its drain.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
@@ -136,6 +136,27 @@ describe("polytls run with a client that never starts TLS", () => {
       proxy.signal("SIGTERM");
       expect(await proxy.waitForExit(15_000)).toBe(0);
       expect(proxy.logs().map((l) => l.msg)).toContain("stopped");
+      r.socket.destroy();
+    } finally {
+      target.close();
+    }
+  }, 30_000);
+
+  test("a second signal during the drain exits at once, with a line saying so", async () => {
+    const target = net.createServer((sock) => sock.on("error", () => {}));
+    await new Promise<void>((r) => target.listen(0, "127.0.0.1", r));
+    try {
+      // A drain far longer than the test: only the second signal can end the process in time.
+      writeFileSync(join(root, "p.toml"), "[proxy.limits]\ndrain_timeout_ms = 60000\n");
+      const { proxy, port } = await startRunFromSource(root, env);
+      const r = await rawConnect(port, connectRequest(`127.0.0.1:${(target.address() as AddressInfo).port}`));
+      expect(r.status).toBe(200); // a tunnel waiting in its client handshake keeps the drain going
+      proxy.signal("SIGINT");
+      await proxy.waitForLog("shutting down");
+      proxy.signal("SIGINT");
+      expect(await proxy.waitForExit(10_000)).toBe(130);
+      const second = proxy.logs().find((l) => l.msg.startsWith("second signal"));
+      expect(second).toMatchObject({ level: "warn", signal: "SIGINT" });
       r.socket.destroy();
     } finally {
       target.close();

@@ -94,8 +94,17 @@ export const runCommand = defineCommand({
     // soon as it reports ready must get a clean shutdown, not the default SIGTERM death (status 143).
     const stopped = new Promise<void>((resolve) => {
       let stopping = false;
-      const onSignal = (signal: string) => {
-        if (stopping) return;
+      const onSignal = (signal: "SIGINT" | "SIGTERM") => {
+        if (stopping) {
+          // A second signal during the drain (a second Ctrl-C): stop now, as the shell expects,
+          // with a line saying so; the kernel resets what is still open.
+          logger.warn("second signal: exiting without waiting for the drain", {
+            signal,
+            open: running.server.openConnections,
+          });
+          void exitAfterStderr(signal === "SIGINT" ? 130 : 143);
+          return;
+        }
         stopping = true;
         logger.info("shutting down", { signal, open: running.server.openConnections });
         void running.stop().then((r) => {
@@ -109,8 +118,8 @@ export const runCommand = defineCommand({
           resolve();
         });
       };
-      process.once("SIGINT", () => onSignal("SIGINT"));
-      process.once("SIGTERM", () => onSignal("SIGTERM"));
+      process.on("SIGINT", () => onSignal("SIGINT"));
+      process.on("SIGTERM", () => onSignal("SIGTERM"));
     });
     logger.info("proxy listening", {
       listen: hostPort(host, port),
