@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { X509Certificate } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import * as net from "node:net";
 import { join, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { configFromFlags } from "../src/cli/options.ts";
@@ -252,5 +253,45 @@ describe("configuration precedence", () => {
     expect(flagged.proxy.upstream.connectTimeoutMs).toBe(1234);
     // Defaults (no file): CA paths under the working directory.
     expect(configFromFlags({}).proxy.certificate.caCertPath).toBe(resolve("ca/certificate.pem"));
+  });
+});
+
+describe("every failure is one `polytls: CODE: message` line", () => {
+  test("a capture file that cannot be read (fingerprint --compare, profiles import)", async () => {
+    const cwd = workdir();
+    const missing = join(cwd, "no-such-capture.json");
+    for (const args of [
+      ["fingerprint", "-p", "firefox", "--compare", missing],
+      ["profiles", "import", missing],
+    ]) {
+      const r = await cli(cwd, ...args);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim()).toBe(`polytls: IO: cannot read capture file ${missing}: ENOENT`);
+    }
+  });
+
+  test("a listen address in use names the listener", async () => {
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, "127.0.0.1", r));
+    const port = (busy.address() as net.AddressInfo).port;
+    try {
+      const proxy = await cli(workdir(), "run", "--listen", `127.0.0.1:${port}`, "--ca-dir", "ca");
+      expect(proxy.code).toBe(1);
+      expect(proxy.stderr.trim()).toBe(`polytls: IO: proxy listener 127.0.0.1:${port}: EADDRINUSE`);
+      const socks = await cli(
+        workdir(),
+        "run",
+        "--listen",
+        "127.0.0.1:0",
+        "--socks-listen",
+        `127.0.0.1:${port}`,
+        "--ca-dir",
+        "ca",
+      );
+      expect(socks.code).toBe(1);
+      expect(socks.stderr.trim()).toBe(`polytls: IO: SOCKS5 listener 127.0.0.1:${port}: EADDRINUSE`);
+    } finally {
+      busy.close();
+    }
   });
 });

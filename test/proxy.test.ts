@@ -125,6 +125,16 @@ describe("errors before 200", () => {
     expect((await status(connectRequest(`127.0.0.1:${port}`))).status).toBe(502);
   });
 
+  test("an IPv6 target refused → 502 naming it in brackets", async () => {
+    const srv = net.createServer();
+    await new Promise<void>((r) => srv.listen(0, "::1", r));
+    const port = (srv.address() as AddressInfo).port;
+    await new Promise<void>((r) => srv.close(() => r()));
+    const r = await status(connectRequest(`[::1]:${port}`));
+    expect(r.status).toBe(502);
+    expect(r.rest.toString()).toContain(`cannot connect to [::1]:${port}: ECONNREFUSED`);
+  });
+
   test("upstream connect timeout → 504", async () => {
     const hole = await blackholePort();
     const p = await startProxy({

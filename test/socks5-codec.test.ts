@@ -73,6 +73,10 @@ describe("Socks5Inbound", () => {
     expect(inbound(v6, [], false)).toBe("0500 => request ipv6 ::1:8443 user=null left=");
     // With users, a client offering only "no authentication" gets 0xFF.
     expect(inbound(v4, [], true)).toBe("05ff => failed PROXY_AUTH_REQUIRED");
+    // Without users, a client offering only GSSAPI (0x01) gets 0xFF too, but it is no auth refusal.
+    const gssapiOnly = Uint8Array.from([5, 1, 1]);
+    expect(inbound(gssapiOnly, [], false)).toBe("05ff => failed SOCKS_BAD_REQUEST");
+    expect(inbound(gssapiOnly, [], true)).toBe("05ff => failed PROXY_AUTH_REQUIRED");
   });
 
   test("BIND and UDP ASSOCIATE → reply 0x07; unknown address type → 0x08; wrong password → status 1", () => {

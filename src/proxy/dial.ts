@@ -5,7 +5,7 @@
  * so a second resolution (DNS rebinding) cannot swap in an address that was not checked.
  */
 import { ProxyError } from "../errors/proxy-error.ts";
-import type { Authority } from "./authority.ts";
+import { type Authority, formatAuthority } from "./authority.ts";
 import type { ByteSocket } from "./byte-socket.ts";
 import { connectFirst, guardAddresses, resolve, rulesFor } from "./dial-tcp.ts";
 import { dialViaHop, type NextHopRoute } from "./next-hop.ts";
@@ -31,13 +31,13 @@ export async function dial(target: Authority, opts: DialOptions): Promise<ByteSo
   const timeout = () =>
     new ProxyError(
       "UPSTREAM_TIMEOUT",
-      `connecting to ${target.host}:${target.port} timed out after ${opts.timeoutMs} ms`,
+      `connecting to ${formatAuthority(target)} timed out after ${opts.timeoutMs} ms`,
     );
   const addresses = await withTimeout(resolve(target, "UPSTREAM_UNREACHABLE"), opts.timeoutMs, timeout);
   const refusal = guardAddresses(target, addresses, rulesFor(opts.guard), opts);
   if (refusal) throw refusal;
   const peer = {
-    name: `${target.host}:${target.port}`,
+    name: formatAuthority(target),
     unreachable: "UPSTREAM_UNREACHABLE",
     // Made only when a connect times out: an error (and its stack) per dial is otherwise garbage.
     get timeout() {

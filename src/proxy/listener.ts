@@ -116,14 +116,17 @@ export class ProxyServer {
   }
 
   async listen(): Promise<{ host: string; port: number }> {
-    const self = await this.#accept.listen();
+    const self = await this.#accept.listen().catch((err: unknown) => {
+      throw listenError("proxy listener", this.#opts.host, this.#opts.port, err);
+    });
     this.#deps.self = self; // loop protection: tunnels refuse this address and port (508)
-    if (this.#socksAccept) {
+    if (this.#socksAccept && this.#opts.socks) {
+      const { host, port } = this.#opts.socks;
       try {
         this.#deps.selfSocks = await this.#socksAccept.listen();
       } catch (err) {
         this.#accept.close();
-        throw err;
+        throw listenError("SOCKS5 listener", host, port, err);
       }
     }
     return self;
@@ -307,4 +310,12 @@ export class ProxyServer {
     this.#auth.releaseAll();
     return report;
   }
+}
+
+/** A listener that could not bind, as the admin listener reports it: `IO`, naming which and where. */
+function listenError(what: string, host: string, port: number, err: unknown): ProxyError {
+  const code = (err as { code?: unknown } | null)?.code;
+  const why = typeof code === "string" ? code : err instanceof Error ? err.message : String(err);
+  const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  return new ProxyError("IO", `${what} ${where}: ${why}`, { cause: err });
 }

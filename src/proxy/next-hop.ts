@@ -18,7 +18,7 @@
  * NEXT_HOP_TIMEOUT (504), NEXT_HOP_AUTH, NEXT_HOP_REFUSED.
  */
 import { ProxyError } from "../errors/proxy-error.ts";
-import { type Authority, parseAuthority } from "./authority.ts";
+import { type Authority, formatAuthority, parseAuthority } from "./authority.ts";
 import type { ByteSocket } from "./byte-socket.ts";
 import type { DialOptions } from "./dial.ts";
 import { connectFirst, guardAddresses, LOOP_ONLY, resolve, rulesFor } from "./dial-tcp.ts";
@@ -43,7 +43,7 @@ export async function dialViaHop(
   const deadline = performance.now() + opts.timeoutMs;
   const timeout = new ProxyError(
     "NEXT_HOP_TIMEOUT",
-    `next hop ${hop.name} did not open a tunnel to ${target.host}:${target.port} within ${opts.timeoutMs} ms`,
+    `next hop ${hop.name} did not open a tunnel to ${formatAuthority(target)} within ${opts.timeoutMs} ms`,
   );
   const left = () => Math.max(1, deadline - performance.now());
   const sent = await withTimeout(checkedTarget(target, hop, opts), left(), () => timeout);

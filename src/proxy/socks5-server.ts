@@ -97,13 +97,18 @@ export class Socks5Inbound {
             this.#state = "request";
           } else {
             send.push(encodeMethodChoice(METHOD.NONE_ACCEPTABLE));
-            return this.#finish(send, {
-              kind: "failed",
-              error: new ProxyError(
-                "PROXY_AUTH_REQUIRED",
-                "SOCKS5 client offers no acceptable method (username/password required)",
-              ),
-            });
+            // Credentials missing is an auth refusal only when the proxy wants them; otherwise the
+            // client offered nothing this server speaks (GSSAPI only, say).
+            const error = this.#authRequired
+              ? new ProxyError(
+                  "PROXY_AUTH_REQUIRED",
+                  "SOCKS5 client offers no acceptable method (username/password required)",
+                )
+              : new ProxyError(
+                  "SOCKS_BAD_REQUEST",
+                  "SOCKS5 client offers no acceptable method (no authentication or username/password)",
+                );
+            return this.#finish(send, { kind: "failed", error });
           }
         } else if (this.#state === "userpass") {
           const c = this.#take(parseUserPass(this.#buf));

@@ -39,19 +39,8 @@ export interface CatalogueCapture {
   h2: CaptureH2 | null;
 }
 
-const RECORD_HEADER_BYTES = 5; // RFC 8446 §5.1 TLSPlaintext header
-/** BoringSSL and Apple TLS pad a 256..511-byte hello to 512 bytes (RFC 7685 §4). */
-const PADDED_HELLO_MIN = 512;
-
-/**
- * Whether a padding (21) difference between a recorded hello and its capture follows from the
- * hello's own length (a capture's length depends on its host name): with padding the hello must
- * be exactly 512 bytes, without it at least 512. `recordBytes` includes the 5-byte record header.
- */
-export function paddingFollowsLength(recordBytes: number, padded: boolean, capturePadded: boolean): boolean {
-  const length = recordBytes - RECORD_HEADER_BYTES;
-  return padded !== capturePadded && (padded ? length === PADDED_HELLO_MIN : length >= PADDED_HELLO_MIN);
-}
+/** The padding rule (src/fingerprint/padding.ts), shared with `polytls fingerprint --compare`. */
+export { paddingFollowsLength } from "../../src/fingerprint/padding.ts";
 
 /**
  * A capture (a fresh hello) as a resumed hello of a profile shows it: one with

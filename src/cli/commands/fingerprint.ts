@@ -1,14 +1,16 @@
-import { readFileSync } from "node:fs";
 import { defineCommand } from "citty";
 import { compareFingerprints, formatDiff } from "../../fingerprint/compare.ts";
+import { EXT } from "../../fingerprint/extensions.ts";
 import { compareH2, h2FromPeet, type PeetH2 } from "../../fingerprint/h2-compare.ts";
 import { formatH2, formatH2Comparison } from "../../fingerprint/h2-format.ts";
 import { summarizeH2 } from "../../fingerprint/h2-summary.ts";
+import { paddingFollowsLength } from "../../fingerprint/padding.ts";
 import { probeProfileWire } from "../../fingerprint/probe.ts";
 import { summarize } from "../../fingerprint/summary.ts";
 import { ProfileRegistry } from "../../profiles/registry-store.ts";
 import { NativeEngine } from "../../upstream/native/native-engine.ts";
 import { configArgs, configFromFlags } from "../options.ts";
+import { readTextFile } from "../read-text.ts";
 import { fingerprintFromFile } from "./profiles.ts";
 
 /** The capture's `http2` section, or why there is nothing to compare the HTTP/2 part with. */
@@ -47,7 +49,7 @@ export const fingerprintCommand = defineCommand({
     const name = reg.resolveName(args.profile ?? config.proxy.upstream.defaultProfile);
     const spec = reg.spec(name);
     const probe = await probeProfileWire(new NativeEngine(), spec, reg.get(name).http);
-    const text = args.compare ? readFileSync(args.compare, "utf8") : null;
+    const text = args.compare ? readTextFile(args.compare, "capture file") : null;
     const expected = text !== null && args.compare ? fingerprintFromFile(text, args.compare) : null;
     const rows = probe.hellos.map((h, i) => ({
       connection:
@@ -59,7 +61,14 @@ export const fingerprintCommand = defineCommand({
         ? {
             comparison: compareFingerprints(h.fingerprint, expected, {
               ignoreExtensionOrder: h.fingerprint.extensions.length > 0 && spec.permuteExtensions,
-              ignoreExtensions: [41],
+              // pre_shared_key is per connection; padding follows each hello's own length.
+              ignoreExtensions: paddingFollowsLength(
+                h.raw.length,
+                h.fingerprint.extensions.includes(EXT.PADDING),
+                expected.extensions.includes(EXT.PADDING),
+              )
+                ? [EXT.PRE_SHARED_KEY, EXT.PADDING]
+                : [EXT.PRE_SHARED_KEY],
             }),
           }
         : {}),

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { defineCommand } from "citty";
 import { ProxyError } from "../../errors/proxy-error.ts";
@@ -10,6 +9,7 @@ import { profileFromFingerprint } from "../../profiles/import.ts";
 import { ProfileRegistry } from "../../profiles/registry-store.ts";
 import { profileToToml } from "../../profiles/schema.ts";
 import { configArgs, configFromFlags } from "../options.ts";
+import { readTextFile } from "../read-text.ts";
 
 /**
  * A capture is tls.peet.ws JSON, a curl-impersonate signature (YAML), phantom's key=value text
@@ -102,7 +102,7 @@ export const profilesCommand = defineCommand({
         name: { type: "string", description: "Profile name (default: the file name)", valueHint: "NAME" },
       },
       run({ args }) {
-        const text = readFileSync(args.file, "utf8");
+        const text = readTextFile(args.file, "capture file");
         const fp = fingerprintFromFile(text, args.file);
         const name = args.name ?? basename(args.file).replace(/\.[^.]*$/, "");
         const { toml, unsupported } = profileFromFingerprint(fp, name, { http2: peetHttp2(text) });

@@ -3,7 +3,7 @@
  * checks on the authority a request names. Pure.
  */
 import { ProxyError } from "../../errors/proxy-error.ts";
-import { type Authority, hostsEqual } from "../../proxy/authority.ts";
+import { type Authority, formatAuthority, hostsEqual } from "../../proxy/authority.ts";
 import { CONNECTION_SPECIFIC, tokenList } from "../headers/names.ts";
 import type { HeaderField } from "../hpack/types.ts";
 
@@ -71,7 +71,7 @@ export function checkAuthority(authority: string | null, target: Authority): voi
   if (!hostsEqual(a.host, target.host) || (a.port !== null && a.port !== target.port)) {
     throw new ProxyError(
       "HTTP_BAD_REQUEST",
-      `request names ${authority}, not the CONNECT target ${target.host}:${target.port}`,
+      `request names ${authority}, not the CONNECT target ${formatAuthority(target)}`,
     );
   }
 }
