@@ -49,6 +49,21 @@ describe("DeferredSink as a cancel handle", () => {
   });
 });
 
+describe("DeferredSink drain", () => {
+  test("a body held whole (end included) before attach still signals onDrain once replayed", () => {
+    // The HTTP/2 client side grants the held bytes' window credit on this call.
+    const d = new DeferredSink();
+    let drained = 0;
+    d.onDrain = () => drained++;
+    expect(d.write(new Uint8Array(10))).toBe(false);
+    d.end(null);
+    const target = recordingSink();
+    d.attach(target);
+    expect(target.calls).toEqual(["write", "end"]);
+    expect(drained).toBe(1);
+  });
+});
+
 describe("H1Pool queue", () => {
   test("a waiter cancelled before a connection is free is dropped: nothing opened, never called", async () => {
     let opened = 0;

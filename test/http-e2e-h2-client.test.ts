@@ -60,6 +60,15 @@ describe("a Node (nghttp2) client through the proxy", () => {
     expect(r.up).toEqual([200, 100 * MiB, sha]);
   }, 120_000);
 
+  for (const name of ["nodeH2", "nodeH1"] as const) {
+    test(`uploads past the connection window: every body's credit comes back (${name} origin)`, async () => {
+      // Before the fix, credit for bodies held while the upstream stream was opening was never
+      // returned: about 1 MiB into a connection every upload stalled.
+      const r = (await nodeClient(env.origins[name], "uploads")) as (number | string)[][];
+      expect(r).toEqual(Array.from({ length: 5 }, () => Array.from({ length: 10 }, () => 40_000)));
+    }, 60_000);
+  }
+
   test("trailers both ways: a gRPC-style response's, and a request's reaching the origin", async () => {
     const r = (await nodeClient(env.origins.nodeH2, "trailers")) as { grpc: unknown[]; echo: unknown[] };
     expect(r.grpc).toEqual([200, "0", "ok"]);

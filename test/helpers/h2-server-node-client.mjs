@@ -174,6 +174,25 @@ const scenarios = {
     s.close();
     return result;
   },
+  async uploads() {
+    // Batches of 10 concurrent 40 KB POSTs on one connection, 2 MB in all: twice the proxy's 1 MiB
+    // connection window, so every byte's credit must come back (a stall times out a request).
+    const s = await session();
+    const seen = [];
+    for (let batch = 0; batch < 5; batch++) {
+      const all = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          Promise.race([
+            request(s, { ":method": "POST", ":path": `/echo?b=${batch}&i=${i}` }, 40_000),
+            new Promise((r) => setTimeout(() => r({ status: "stalled" }), 10_000)),
+          ]),
+        ),
+      );
+      seen.push(all.map((r) => (r.status === 200 ? JSON.parse(r.text || "{}").n : r.status)));
+    }
+    s.destroy();
+    return seen;
+  },
   async hints() {
     const s = await session();
     const r = await request(s, { ":path": "/hints" });

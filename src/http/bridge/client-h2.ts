@@ -252,8 +252,18 @@ class ClientH2 implements ExchangeHost {
   #drop(id: number): void {
     const m = this.#exchanges;
     if (m === null) return;
+    const ex = m.get(id);
     m.delete(id);
     if (m.size === 0) this.#exchanges = null;
+    // Body bytes still counted against the client's windows are delivered or discarded by now:
+    // whatever the sink did or did not signal, the connection window gets them back (else each
+    // such exchange would shrink it for the life of the connection, until uploads stall).
+    if (ex !== undefined && ex.unacked > 0 && !this.#closed) {
+      const n = ex.unacked;
+      ex.unacked = 0;
+      this.session.consumed(id, n);
+      this.flush();
+    }
   }
 
   /** The request sink has room again: grant the client what it held. */

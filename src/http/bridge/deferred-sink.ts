@@ -55,7 +55,8 @@ export class DeferredSink implements BodySink, RequestLink {
     this.#held = null;
     if (held !== null) for (const chunk of held) room = this.#room(target.write(chunk));
     if (this.#end) target.end(this.#end.trailers);
-    else if (room) this.onDrain?.();
+    // The held chunks were taken with `false`: their producer waits for this, ended or not.
+    if (room) this.onDrain?.();
   }
 
   /**

@@ -318,9 +318,10 @@ export class UpstreamH2 implements Cancellable<number> {
         const t = ex.pendingEnd.trailers;
         ex.pendingEnd = null;
         this.#finishRequest(id, t);
-      } else {
-        ex.request?.onDrain?.();
       }
+      // Also after the end: the producer's last writes were taken with `false`, and it still
+      // waits to hear they left (the HTTP/2 client side grants their window credit then).
+      ex.request?.onDrain?.();
     }
   }
 
