@@ -69,6 +69,11 @@ describe("a Node (nghttp2) client through the proxy", () => {
     }, 60_000);
   }
 
+  test("an h2 origin answering before reading the body: the held bytes' credit comes back", async () => {
+    const r = (await nodeClient(env.origins.nodeH2, "early")) as { early: unknown[]; after: unknown };
+    expect(r).toEqual({ early: [413, 413, 413, 413], after: 3 * MiB });
+  }, 60_000);
+
   test("trailers both ways: a gRPC-style response's, and a request's reaching the origin", async () => {
     const r = (await nodeClient(env.origins.nodeH2, "trailers")) as { grpc: unknown[]; echo: unknown[] };
     expect(r.grpc).toEqual([200, "0", "ok"]);

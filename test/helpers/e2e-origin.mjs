@@ -13,7 +13,7 @@
  * destroy), /drop-next (h1: the next request on this socket is dropped unanswered),
  * /goaway-first?n=N (h2: waits until N-1 /g/ streams are held, answers, GOAWAY last = its id,
  * destroys the session), /g/* (held on an armed session, else answered), Upgrade: websocket
- * (101 and an RFC 6455 echo of every frame).
+ * (101 and an RFC 6455 echo of every frame), /early (413 at once, the request body never read).
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -128,6 +128,12 @@ export function startE2eOrigin({ kind, key, cert, dir }) {
           stats.sent[req.url] += k;
         },
       );
+      return;
+    }
+    if (path === "/early") {
+      // Answers before reading the request body (as an origin refusing an upload does).
+      res.writeHead(413, { "content-type": "text/plain", "content-length": "5" });
+      res.end("early");
       return;
     }
     if (path === "/echo") {

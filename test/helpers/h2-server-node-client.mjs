@@ -193,6 +193,19 @@ const scenarios = {
     s.destroy();
     return seen;
   },
+  async early() {
+    // The origin answers 413 before reading each 4 MiB upload: the request bytes the proxy still
+    // holds for it are dropped, and their window credit must come back, or the next upload stalls.
+    const s = await session();
+    const timed = (p) =>
+      Promise.race([p, new Promise((r) => setTimeout(() => r({ status: "stalled" }), 8_000))]);
+    const early = [];
+    for (let i = 0; i < 4; i++)
+      early.push((await timed(request(s, { ":method": "POST", ":path": `/early?i=${i}` }, 4 * MiB))).status);
+    const after = await timed(request(s, { ":method": "POST", ":path": "/echo" }, 3 * MiB));
+    s.destroy();
+    return { early, after: after.status === 200 ? JSON.parse(after.text || "{}").n : after.status };
+  },
   async hints() {
     const s = await session();
     const r = await request(s, { ":path": "/hints" });

@@ -225,7 +225,16 @@ export class UpstreamH2 implements Cancellable<number> {
   #delete(id: number): void {
     const m = this.#streams;
     if (m === null) return;
+    const ex = m.get(id);
     m.delete(id);
+    // Request bytes still queued for a stream that is over (answered before its body was read,
+    // or reset) never go out: dropped, and their producer told, or it would keep holding the
+    // client's window credit for them and the client's next uploads would stall.
+    if (ex?.pending) {
+      ex.pending = null;
+      ex.pendingEnd = null;
+      ex.request?.onDrain?.();
+    }
     if (m.size === 0) {
       this.#streams = null;
       this.#closeIfDrained();
