@@ -80,18 +80,11 @@ interface Side {
   syscalls: number;
   originSyscalls: number;
 }
-const sides: Side[] = [
-  {
-    ep: directEndpoint(origin.port, pki.caPem, alpn),
-    pid: null,
-    cpu: 0,
-    originCpu: 0,
-    clientCpu: 0,
-    idleMs: 0,
-    syscalls: 0,
-    originSyscalls: 0,
-  },
-];
+/** A side with every counter at zero. */
+function newSide(ep: Endpoint, pid: number | null): Side {
+  return { ep, pid, cpu: 0, originCpu: 0, clientCpu: 0, idleMs: 0, syscalls: 0, originSyscalls: 0 };
+}
+const sides: Side[] = [newSide(directEndpoint(origin.port, pki.caPem, alpn), null)];
 const stops: (() => Promise<void>)[] = [origin.stop];
 for (const mode of modes) {
   const { proxy, caPem } = await startModeProxy({
@@ -103,16 +96,7 @@ for (const mode of modes) {
     timeoutMs: 30_000,
   });
   stops.push(proxy.stop);
-  sides.push({
-    ep: proxyEndpoint(proxy.port, origin.port, caPem, alpn, mode),
-    pid: proxy.pid,
-    cpu: 0,
-    originCpu: 0,
-    clientCpu: 0,
-    idleMs: 0,
-    syscalls: 0,
-    originSyscalls: 0,
-  });
+  sides.push(newSide(proxyEndpoint(proxy.port, origin.port, caPem, alpn, mode), proxy.pid));
 }
 const errors = new ErrorTally();
 const extraFields = f["browser-headers"] ? browserFields(`localhost:${origin.port}`) : [];
