@@ -6,7 +6,7 @@
  */
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { ProxyError } from "../errors/proxy-error.ts";
+import { listenError } from "../proxy/listen-error.ts";
 import { EXPOSITION_CONTENT_TYPE } from "./exposition.ts";
 
 /** The admin routes, in one place (the deploy examples are checked against it). */
@@ -69,14 +69,7 @@ export class AdminServer {
 
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
     return new Promise((resolve, reject) => {
-      const onError = (err: Error) =>
-        reject(
-          new ProxyError(
-            "IO",
-            `admin listener ${host}:${port}: ${(err as NodeJS.ErrnoException).code ?? err.message}`,
-            { cause: err },
-          ),
-        );
+      const onError = (err: Error) => reject(listenError("admin listener", host, port, err));
       this.#server.once("error", onError);
       this.#server.listen(port, host, () => {
         this.#server.off("error", onError);

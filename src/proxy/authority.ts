@@ -189,7 +189,12 @@ function formatIpv6(groups: number[]): string {
 
 /** `host:port`, with brackets around IPv6 literals. */
 export function formatAuthority(a: Authority): string {
-  return a.kind === "ipv6" ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+  return formatHostPort(a.host, a.port);
+}
+
+/** `host:port` of a bare host (a listen address): brackets around an IPv6 literal (it has `:`). */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /**

@@ -18,6 +18,7 @@ import type { ByteSocket } from "./byte-socket.ts";
 import type { ConnectLimits, ConnectRequest, ForwardStart } from "./connect-parser.ts";
 import { runForwardHttp } from "./forward-http.ts";
 import { ConnectionLimiter, clientKey } from "./limits.ts";
+import { listenError } from "./listen-error.ts";
 import { readConnect } from "./read-connect.ts";
 import { RejectLog } from "./reject-log.ts";
 import { readSocks } from "./socks-inbound.ts";
@@ -310,12 +311,4 @@ export class ProxyServer {
     this.#auth.releaseAll();
     return report;
   }
-}
-
-/** A listener that could not bind, as the admin listener reports it: `IO`, naming which and where. */
-function listenError(what: string, host: string, port: number, err: unknown): ProxyError {
-  const code = (err as { code?: unknown } | null)?.code;
-  const why = typeof code === "string" ? code : err instanceof Error ? err.message : String(err);
-  const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
-  return new ProxyError("IO", `${what} ${where}: ${why}`, { cause: err });
 }

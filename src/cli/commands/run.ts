@@ -4,19 +4,18 @@ import { ProxyError } from "../../errors/proxy-error.ts";
 import { createLogger } from "../../log/logger.ts";
 import { adminAddress } from "../../metrics/admin-address.ts";
 import { ProfileRegistry } from "../../profiles/registry-store.ts";
+import { formatHostPort } from "../../proxy/authority.ts";
 import { abandonedConnects } from "../../proxy/connect-tcp.ts";
 import { parseNextHop } from "../../proxy/next-hop-url.ts";
 import { exitAfterStderr } from "../exit-after-stderr.ts";
 import { configArgs, configFromFlags, logArgs } from "../options.ts";
 import { startProxy } from "../serve.ts";
 
-const hostPort = (host: string, port: number) => `${host.includes(":") ? `[${host}]` : host}:${port}`;
-
 /** The SOCKS5 listener and the next hop for the start line; the hop without its credentials. */
 function socksAndHop(socks: { host: string; port: number } | null, nextHop: string): Record<string, string> {
   const hop = nextHop === "" ? null : parseNextHop(nextHop);
   return {
-    ...(socks ? { socks: hostPort(socks.host, socks.port) } : {}),
+    ...(socks ? { socks: formatHostPort(socks.host, socks.port) } : {}),
     ...(hop !== null && typeof hop !== "string" ? { nextHop: hop.name } : {}),
   };
 }
@@ -122,13 +121,13 @@ export const runCommand = defineCommand({
       process.on("SIGTERM", () => onSignal("SIGTERM"));
     });
     logger.info("proxy listening", {
-      listen: hostPort(host, port),
+      listen: formatHostPort(host, port),
       mode: config.proxy.mitm.enabled ? "mitm" : "passthrough",
       profile: config.proxy.upstream.defaultProfile,
       ca: config.proxy.certificate.caCertPath,
       caSha256: running.ca.sha256Fingerprint,
       caCreated: running.caCreated,
-      ...(running.admin ? { admin: hostPort(running.admin.host, running.admin.port) } : {}),
+      ...(running.admin ? { admin: formatHostPort(running.admin.host, running.admin.port) } : {}),
       ...socksAndHop(running.server.socksAddress(), config.proxy.upstream.nextHop),
     });
     await stopped;
