@@ -3,12 +3,12 @@
  * problem in the file, the overrides and the user profiles is reported at once in one
  * ProxyError("CONFIG_INVALID"), one `key.path: reason` per line.
  */
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { ProxyError } from "../errors/proxy-error.ts";
 import { buildProfiles } from "../profiles/registry-store.ts";
 import { childPath, describe, Issues, isTable } from "./fields.ts";
+import { readTextFile } from "./read-text.ts";
 import {
   CONFIG_SCHEMA,
   type Config,
@@ -134,17 +134,5 @@ function build(raw: Tree | null, file: string | null, options: LoadOptions): Con
 export function loadConfig(options: LoadOptions = {}): Config {
   if (options.file === undefined) return build(null, null, options);
   const file = path.resolve(options.cwd ?? process.cwd(), options.file);
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    throw new ProxyError(
-      "IO",
-      `cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`,
-      {
-        cause: err,
-      },
-    );
-  }
-  return parseConfig(text, { ...options, file });
+  return parseConfig(readTextFile(file, "config file"), { ...options, file });
 }

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { readTextFile } from "../../config/read-text.ts";
 import { compareFingerprints, formatDiff } from "../../fingerprint/compare.ts";
 import { EXT } from "../../fingerprint/extensions.ts";
 import { compareH2, h2FromPeet, type PeetH2 } from "../../fingerprint/h2-compare.ts";
@@ -10,7 +11,6 @@ import { summarize } from "../../fingerprint/summary.ts";
 import { ProfileRegistry } from "../../profiles/registry-store.ts";
 import { NativeEngine } from "../../upstream/native/native-engine.ts";
 import { configArgs, configFromFlags } from "../options.ts";
-import { readTextFile } from "../read-text.ts";
 import { fingerprintFromFile } from "./profiles.ts";
 
 /** The capture's `http2` section, or why there is nothing to compare the HTTP/2 part with. */

@@ -1,5 +1,6 @@
 import { basename } from "node:path";
 import { defineCommand } from "citty";
+import { readTextFile } from "../../config/read-text.ts";
 import { ProxyError } from "../../errors/proxy-error.ts";
 import { parseClientHello } from "../../fingerprint/clienthello.ts";
 import { isCurlSignature, parseCurlSignature } from "../../fingerprint/curl-signature.ts";
@@ -9,7 +10,6 @@ import { profileFromFingerprint } from "../../profiles/import.ts";
 import { ProfileRegistry } from "../../profiles/registry-store.ts";
 import { profileToToml } from "../../profiles/schema.ts";
 import { configArgs, configFromFlags } from "../options.ts";
-import { readTextFile } from "../read-text.ts";
 
 /**
  * A capture is tls.peet.ws JSON, a curl-impersonate signature (YAML), phantom's key=value text

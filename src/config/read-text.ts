@@ -1,4 +1,4 @@
-/** A text file a command was given (a capture, say), or ProxyError("IO") naming it and why. */
+/** A text file the user named (the config, a capture), or ProxyError("IO") naming it and why. */
 import { readFileSync } from "node:fs";
 import { ProxyError } from "../errors/proxy-error.ts";
 
