@@ -14,9 +14,9 @@ import { type RunningProxy, startProxy } from "../src/cli/serve.ts";
 import { parseConfig } from "../src/config/load.ts";
 import { keepSet } from "../src/http/headers/names.ts";
 import { createLogger } from "../src/log/logger.ts";
-import { run } from "./helpers/fidelity-clients.ts";
 import { type FidelityOrigin, type OriginRequest, startFidelityOrigin } from "./helpers/fidelity-origin.ts";
 import { type ForwardEnv, headerValue, startForwardEnv } from "./helpers/forward-env.ts";
+import { curlThroughProxy } from "./helpers/proxy-env.ts";
 import { removeTempTree } from "./helpers/temp-tree.ts";
 import { makeTestPki, type TestPki } from "./helpers/tls-env.ts";
 
@@ -84,15 +84,8 @@ async function throughMitm(list: string, origin: FidelityOrigin, flag: string, p
   const proxy = proxies.get(list) as RunningProxy;
   const caPath = join(tmp, `proxy-ca-${proxy.address.port}.pem`);
   await Bun.write(caPath, proxy.ca.certPem);
-  const r = await run("curl", [
+  const r = await curlThroughProxy(proxy.address.port, caPath, [
     flag,
-    "-sS",
-    "--max-time",
-    "20",
-    "--cacert",
-    caPath,
-    "-x",
-    `http://127.0.0.1:${proxy.address.port}`,
     ...headerArgs(),
     `https://localhost:${origin.port}${path}`,
   ]);
@@ -119,12 +112,7 @@ describe('keep_client_headers = ["*"] from the config file keeps every identity 
 
   test("plain-HTTP forwarding to a Node origin", async () => {
     const proxy = proxies.get('["*"]') as RunningProxy;
-    const r = await run("curl", [
-      "-sS",
-      "--max-time",
-      "20",
-      "-x",
-      `http://127.0.0.1:${proxy.address.port}`,
+    const r = await curlThroughProxy(proxy.address.port, pki.caCertPath, [
       ...headerArgs(),
       `http://127.0.0.1:${forward.node.port}/keep-all-forward`,
     ]);
