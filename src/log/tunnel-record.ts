@@ -36,6 +36,9 @@ export interface TunnelRecord {
   clientHandshakeMs?: number;
   /** Upstream TLS handshake (MITM; the tunnel's first upstream connection), ms. */
   upstreamHandshakeMs?: number;
+  /** MITM: false when the client did not start TLS after `200` (plaintext HTTP/1 or another
+   * protocol: src/proxy/tunnel-plaintext.ts); absent otherwise. */
+  clientTls?: false;
   /** HTTP mode: what the client spoke (`h2`, `h1`, or `relay` when it was not HTTP). */
   http?: "h2" | "h1" | "relay";
   /** HTTP mode: upstream protocols used, e.g. `h2` or `http/1.1`. */
@@ -113,8 +116,9 @@ export function logTunnel(logger: Logger, rec: TunnelRecord, observer?: TunnelOb
     upstreamVersion: rec.upstreamVersion,
     upstreamCipher: rec.upstreamCipher,
     resumed: rec.resumed,
+    clientTls: rec.clientTls,
     http: rec.http,
-    upstreamHttp: rec.upstreamHttp?.join(","),
+    upstreamHttp: rec.upstreamHttp?.length ? rec.upstreamHttp.join(",") : undefined,
     requests: rec.requests,
     statuses: rec.statuses === undefined ? undefined : formatStatuses(rec.statuses),
     bytesUp: rec.bytesUp,

@@ -11,10 +11,12 @@
  *
  * Upstream connections are kept per origin (host:port and route) for this client connection, as
  * a browser does: at most MAX_H1_CONNECTIONS each (H1Pool), one request at a time, reused while
- * the origin allows it. At most MAX_ORIGINS origins keep idle connections: the least recently
- * used idle origin is closed to make room. Responses in a content coding the client did not
- * accept are decoded (decodingResponder); a reused connection that closed before answering an
- * idempotent request without body is retried once on another.
+ * the origin allows it. A WebSocket handshake (a plaintext tunnel's `ws://`: the client side keeps
+ * its Upgrade) goes on a connection of its own, never pooled, relayed after the origin's 101. At
+ * most MAX_ORIGINS origins keep idle connections: the least recently used idle origin is closed to
+ * make room. Responses in a content coding the client did not accept are decoded
+ * (decodingResponder); a reused connection that closed before answering an idempotent request
+ * without body is retried once on another.
  */
 import { ProxyError } from "../errors/proxy-error.ts";
 import { Refusal } from "../http/bridge/client-h1-request.ts";
@@ -22,7 +24,14 @@ import { decodingResponder } from "../http/bridge/decoding-sink.ts";
 import { DeferredSink } from "../http/bridge/deferred-sink.ts";
 import { fieldValue } from "../http/bridge/fields.ts";
 import { H1Pool } from "../http/bridge/h1-pool.ts";
-import type { BodySink, Dispatcher, RequestHead, RequestLink, Responder } from "../http/bridge/message.ts";
+import {
+  type BodySink,
+  canUpgrade,
+  type Dispatcher,
+  type RequestHead,
+  type RequestLink,
+  type Responder,
+} from "../http/bridge/message.ts";
 import { mayRetry, retryingResponder } from "../http/bridge/retry.ts";
 import { UpstreamH1 } from "../http/bridge/upstream-h1.ts";
 import type { RequestHead as H1RequestHead } from "../http/h1/request-head.ts";
@@ -56,9 +65,14 @@ export interface ForwardDispatcherDeps {
   /** The Endpoint over a new upstream socket (the caller adds its idle watch). */
   endpoint(socket: Socket): Endpoint;
   signal?: AbortSignal;
-  /** Facts for the connection's log record. */
-  onConnect?(ms: number): void;
+  /** Facts for the connection's log record: each new upstream connection, with its connect time
+   * (null for the spare, connected before). */
+  onConnect?(ms: number | null): void;
   onRequest?(target: Authority, profile: string | null): void;
+  /** Reads each head's request and route (default: routeForward, absolute-form `http://`). */
+  route?(head: H1RequestHead): { request: RequestHead; route: ForwardRoute } | Refusal;
+  /** A connection already dialled to `target` (a CONNECT tunnel's): the first one opened there. */
+  spare?: { target: Authority; socket: Socket } | undefined;
 }
 
 interface Origin {
@@ -81,15 +95,19 @@ export class ForwardDispatcher implements Dispatcher {
   readonly #routes = new WeakMap<RequestHead, ForwardRoute>();
   /** Origins in least-recently-used order (a Map keeps insertion order; a use re-inserts). */
   readonly #origins = new Map<string, Origin>();
+  /** Upgraded (WebSocket) connections, closed with the dispatcher. */
+  readonly #upgraded = new Set<UpstreamH1>();
+  #spare: { target: Authority; socket: Socket } | null;
   #closed = false;
 
   constructor(deps: ForwardDispatcherDeps) {
     this.#deps = deps;
+    this.#spare = deps.spare ?? null;
   }
 
   /** The client side's `route` hook: the request to dispatch, or the refusal to answer. */
   route(head: H1RequestHead): RequestHead | Refusal {
-    const r = routeForward(head);
+    const r = (this.#deps.route ?? routeForward)(head);
     if (r instanceof Refusal) return r;
     this.#routes.set(r.request, r.route);
     return r.request;
@@ -119,6 +137,10 @@ export class ForwardDispatcher implements Dispatcher {
       keepClient: this.#deps.tunnel.http.keepClient,
       clientCase: route.clientCase,
     });
+    if (kind === "websocket" && canUpgrade(client) && fieldValue(head.fields, "upgrade") !== undefined) {
+      const r = decodingResponder(client, fieldValue(head.fields, "accept-encoding"));
+      return this.#websocket(plan, { method: head.method, target: head.path, fields }, r);
+    }
     const origin = this.#origin(plan, route);
     origin.inFlight += 1;
     const responder = settling(decodingResponder(client, fieldValue(head.fields, "accept-encoding")), () => {
@@ -146,6 +168,33 @@ export class ForwardDispatcher implements Dispatcher {
     this.#closed = true;
     for (const o of this.#origins.values()) o.pool.close();
     this.#origins.clear();
+    for (const c of this.#upgraded) c.close();
+    this.#upgraded.clear();
+    this.#spare?.socket.destroy();
+    this.#spare = null;
+  }
+
+  /** A WebSocket handshake on a connection of its own (as a browser opens one), never pooled. */
+  #websocket(
+    plan: Plan,
+    req: { method: string; target: string; fields: [string, string][] },
+    r: Responder,
+  ): BodySink {
+    if (this.#closed) {
+      r.fail(new ProxyError("SHUTDOWN", "client connection closed"));
+      return discardSink();
+    }
+    this.#connect(plan.target, plan.via).then(
+      (c) => {
+        this.#upgraded.add(c);
+        c.onGone = () => {
+          if (!c.busy) this.#upgraded.delete(c);
+        };
+        c.request({ ...req, hasBody: false, bodyLength: null }, r, NO_LINK);
+      },
+      (err: unknown) => r.fail(ProxyError.wrap(err, "UPSTREAM_UNREACHABLE")),
+    );
+    return discardSink();
   }
 
   /** The per-request checks, in the order a CONNECT gets them. Throws the answer's error. */
@@ -192,17 +241,30 @@ export class ForwardDispatcher implements Dispatcher {
   }
 
   async #open(pool: H1Pool, target: Authority, via: NextHopRoute | null): Promise<UpstreamH1> {
-    const deps = this.#deps;
-    const started = performance.now();
-    const socket = await dial(target, tunnelDialOptions(deps.tunnel, via, deps.signal));
-    if (this.#closed) {
-      socket.destroy();
-      throw new ProxyError("SHUTDOWN", "client connection closed");
-    }
-    deps.onConnect?.(performance.now() - started);
-    socket.setNoDelay(true);
-    const c = new UpstreamH1(deps.endpoint(socket));
+    const c = await this.#connect(target, via);
     pool.add(c);
     return c;
+  }
+
+  /** A new upstream connection to `target`: the spare one when it goes there, else dialled. */
+  async #connect(target: Authority, via: NextHopRoute | null): Promise<UpstreamH1> {
+    const deps = this.#deps;
+    const spare = this.#spare;
+    let socket: Socket;
+    if (spare !== null && formatAuthority(spare.target) === formatAuthority(target)) {
+      this.#spare = null; // not closed yet: close() drops the spare
+      socket = spare.socket;
+      deps.onConnect?.(null);
+    } else {
+      const started = performance.now();
+      socket = await dial(target, tunnelDialOptions(deps.tunnel, via, deps.signal));
+      if (this.#closed) {
+        socket.destroy();
+        throw new ProxyError("SHUTDOWN", "client connection closed");
+      }
+      deps.onConnect?.(performance.now() - started);
+    }
+    socket.setNoDelay(true);
+    return new UpstreamH1(deps.endpoint(socket));
   }
 }

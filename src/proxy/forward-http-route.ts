@@ -16,11 +16,11 @@
  *   forwarded: clients tunnel `ws://` through CONNECT.
  */
 import { ProxyError } from "../errors/proxy-error.ts";
-import { forwardedFields, Refusal } from "../http/bridge/client-h1-request.ts";
+import { bridgeRequest, forwardedFields, Refusal } from "../http/bridge/client-h1-request.ts";
 import type { RequestHead } from "../http/bridge/message.ts";
 import type { RequestHead as H1RequestHead } from "../http/h1/request-head.ts";
 import { asciiLower } from "../http/h1/syntax.ts";
-import { type Authority, parseAuthority } from "./authority.ts";
+import { type Authority, formatAuthority, parseAuthority } from "./authority.ts";
 import { NEXT_HOP_HEADER, PROFILE_HEADER } from "./connect-parser.ts";
 
 /** RFC 9110 §4.2.1: the default port of the `http` scheme. */
@@ -38,7 +38,7 @@ export interface ForwardRoute {
   /** X-PolyTLS-Next-Hop, or null when absent or empty. */
   nextHop: string | null;
   /** The client's spelling of each field name, by lowercase name (first seen). */
-  clientCase: Map<string, string>;
+  clientCase: ReadonlyMap<string, string>;
 }
 
 const OWN_FIELDS = new Set(["proxy-authorization", PROFILE_HEADER, NEXT_HOP_HEADER]);
@@ -115,6 +115,47 @@ export function routeForward(head: H1RequestHead): { request: RequestHead; route
       profile: profile === null || profile.trim() === "" ? null : profile.trim(),
       nextHop: nextHop === null || nextHop.trim() === "" ? null : nextHop.trim(),
       clientCase,
+    },
+  };
+}
+
+/** What a plaintext CONNECT tunnel fixes for every request in it (tunnel-plaintext.ts). */
+export interface TunnelRouteContext {
+  /** The CONNECT target: every request must name it (421 otherwise) and goes there. */
+  target: Authority;
+  /** The tunnel's profile (the CONNECT's choice, already resolved). */
+  profile: string;
+  /** The CONNECT's X-PolyTLS-Next-Hop (null: the configured next hop, if any). */
+  nextHop: string | null;
+}
+
+/**
+ * A request read in plaintext inside a CONNECT tunnel: checked against the CONNECT target as inside
+ * TLS (bridgeRequest: CONNECT 405, Host or absolute-form authority naming another origin 421),
+ * sent to that target with the tunnel's profile and next hop. The proxy's own fields are dropped
+ * (the CONNECT carried them); a WebSocket handshake keeps `Connection` / `Upgrade` for the header
+ * policy. The Host sent upstream is the browser's for an `http://` URL (the port only when not 80).
+ */
+export function routeInTunnel(
+  head: H1RequestHead,
+  tunnel: TunnelRouteContext,
+): { request: RequestHead; route: ForwardRoute } | Refusal {
+  const bridged = bridgeRequest(head, tunnel.target);
+  if (bridged instanceof Refusal) return bridged;
+  const where = forwardTarget(formatAuthority(tunnel.target));
+  const request: RequestHead = {
+    ...bridged,
+    authority: where.host,
+    fields: bridged.fields.filter(([n]) => !OWN_FIELDS.has(n)),
+  };
+  return {
+    request,
+    route: {
+      ...where,
+      proxyAuthorization: null,
+      profile: tunnel.profile,
+      nextHop: tunnel.nextHop,
+      clientCase: bridged.clientCase ?? new Map(),
     },
   };
 }

@@ -17,11 +17,11 @@ import { serveClientH1 } from "../http/bridge/client-h1.ts";
 import { DEFAULT_REQUEST_LIMITS } from "../http/h1/request-head.ts";
 import { logTunnel, openTunnelRecord, type TunnelRecord } from "../log/tunnel-record.ts";
 import type { AccessPolicy } from "./access.ts";
-import { formatAuthority, parseAuthority } from "./authority.ts";
+import { type Authority, formatAuthority, parseAuthority } from "./authority.ts";
 import type { ByteSocket as Socket } from "./byte-socket.ts";
 import type { ForwardStart } from "./connect-parser.ts";
 import { type Endpoint, socketEndpoint } from "./endpoint.ts";
-import { ForwardDispatcher } from "./forward-http-dispatcher.ts";
+import { ForwardDispatcher, type ForwardDispatcherDeps } from "./forward-http-dispatcher.ts";
 import { idleWatch } from "./timeout.ts";
 import type { TunnelDeps } from "./tunnel.ts";
 
@@ -41,6 +41,35 @@ export interface ForwardOptions {
   authenticate(proxyAuthorization: string | null): void;
   headerTimeoutMs: number;
   signal?: AbortSignal;
+}
+
+/** What serving a plain-HTTP client connection needs (the forward proxy's, or a plaintext tunnel's). */
+export interface ForwardServeOptions {
+  socket: Socket;
+  /** Bytes already read from the client. */
+  prefix: Uint8Array;
+  deps: TunnelDeps;
+  /** The dispatcher's per-connection parts: access, authentication, routing, a spare connection. */
+  dispatcher: Pick<ForwardDispatcherDeps, "access" | "authenticate" | "route" | "spare">;
+  /** The first request head must be complete within this time (408 otherwise). */
+  headerTimeoutMs: number;
+  signal?: AbortSignal;
+  onRequest?(target: Authority, profile: string | null): void;
+}
+
+/** How a plain-HTTP client connection ended. */
+export interface ForwardServeResult {
+  /** Why it ended (null: the client closed it, or it idled out between exchanges). */
+  error: ProxyError | null;
+  requests: number;
+  statuses: Record<string, number>;
+  /** Bytes read from and written to the client. */
+  bytesIn: number;
+  bytesOut: number;
+  /** The first upstream connect, ms; undefined when none was dialled. */
+  connectMs: number | undefined;
+  /** Upstream connections used (dialled, or the spare). */
+  upstreams: number;
 }
 
 /** An Endpoint that reports activity and counts bytes each way. */
@@ -64,8 +93,8 @@ function watched(ep: Endpoint, touch: () => void, count?: { in: number; out: num
   };
 }
 
-/** Serves one plain-HTTP proxy connection until it closes; never rejects. */
-export function runForwardHttp(opts: ForwardOptions): Promise<void> {
+/** Serves one plain-HTTP proxy connection until it closes and logs it; never rejects. */
+export async function runForwardHttp(opts: ForwardOptions): Promise<void> {
   const { socket, deps } = opts;
   const started = performance.now();
   const rec: TunnelRecord = {
@@ -75,8 +104,49 @@ export function runForwardHttp(opts: ForwardOptions): Promise<void> {
     requests: 0,
     statuses: {},
   };
+  const r = await serveForward({
+    socket,
+    prefix: opts.start.bytes,
+    deps,
+    dispatcher: { access: opts.access, authenticate: opts.authenticate },
+    headerTimeoutMs: opts.headerTimeoutMs,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    onRequest: (target, profile) => {
+      if (rec.host === "-") rec.host = formatAuthority(target);
+      rec.profile = profile;
+    },
+  });
+  // A client that leaves (FIN or reset) ends a plain-HTTP connection normally.
+  const failed = r.error !== null && r.error.code !== "IO" ? r.error : null;
+  rec.errorCode = failed?.code ?? null;
+  if (failed) rec.reason = failed.message;
+  if (r.connectMs !== undefined) rec.connectMs = r.connectMs;
+  if (r.upstreams > 0) rec.upstreamHttp = ["http/1.1"];
+  rec.requests = r.requests;
+  rec.statuses = r.statuses;
+  rec.bytesUp = r.bytesIn;
+  rec.bytesDown = r.bytesOut;
+  rec.durationMs = Math.round(performance.now() - started);
+  logTunnel(deps.logger, rec, deps.observer);
+}
+
+/**
+ * Serves one plain-HTTP client connection until it closes: its requests through a
+ * ForwardDispatcher, within the header, idle and shutdown bounds above. Never rejects.
+ */
+export function serveForward(opts: ForwardServeOptions): Promise<ForwardServeResult> {
+  const { socket, deps } = opts;
+  const result: ForwardServeResult = {
+    error: null,
+    requests: 0,
+    statuses: {},
+    bytesIn: 0,
+    bytesOut: 0,
+    connectMs: undefined,
+    upstreams: 0,
+  };
   return new Promise((resolve) => {
-    const bytes = { in: 0, out: 0 };
+    const bytes = { in: opts.prefix.length, out: 0 };
     let done = false;
     let dispatched = 0;
     let answered = 0;
@@ -88,15 +158,10 @@ export function runForwardHttp(opts: ForwardOptions): Promise<void> {
       idle.stop();
       opts.signal?.removeEventListener("abort", onAbort);
       dispatcher.close();
-      // A client that leaves (FIN or reset) ends a plain-HTTP connection normally.
-      const failed = err !== null && err.code !== "IO" ? err : null;
-      rec.errorCode = failed?.code ?? null;
-      if (failed) rec.reason = failed.message;
-      rec.bytesUp = bytes.in;
-      rec.bytesDown = bytes.out;
-      rec.durationMs = Math.round(performance.now() - started);
-      logTunnel(deps.logger, rec, deps.observer);
-      resolve();
+      result.error = err;
+      result.bytesIn = bytes.in;
+      result.bytesOut = bytes.out;
+      resolve(result);
     };
     /** Why the proxy cut the connection, if it did: the close it causes reports that, not "closed". */
     let cutWith: ProxyError | null = null;
@@ -127,25 +192,21 @@ export function runForwardHttp(opts: ForwardOptions): Promise<void> {
     const onAbort = () => abort(new ProxyError("SHUTDOWN", "the proxy is stopping"));
 
     const dispatcher = new ForwardDispatcher({
+      ...opts.dispatcher,
       tunnel: deps,
-      access: opts.access,
-      authenticate: opts.authenticate,
       endpoint: (s) => watched(socketEndpoint(s), idle.touch),
       ...(opts.signal ? { signal: opts.signal } : {}),
       onConnect: (ms) => {
-        rec.connectMs ??= ms;
-        rec.upstreamHttp = ["http/1.1"];
+        result.upstreams += 1;
+        if (ms !== null) result.connectMs ??= ms;
       },
-      onRequest: (target, profile) => {
-        if (rec.host === "-") rec.host = formatAuthority(target);
-        rec.profile = profile;
-      },
+      ...(opts.onRequest ? { onRequest: opts.onRequest } : {}),
     });
     const client = serveClientH1(watched(socketEndpoint(socket), idle.touch, bytes), {
       target: NO_TUNNEL_TARGET,
       dispatcher,
       limits: { ...DEFAULT_REQUEST_LIMITS, maxHeadBytes: deps.http.maxRequestHeadBytes },
-      prefix: opts.start.bytes,
+      prefix: opts.prefix,
       route: (head) => {
         sawHead = true;
         clearTimeout(headerTimer);
@@ -154,10 +215,8 @@ export function runForwardHttp(opts: ForwardOptions): Promise<void> {
       },
       onExchange: (status) => {
         answered += 1;
-        rec.requests = (rec.requests ?? 0) + 1;
-        const statuses = rec.statuses ?? {};
-        statuses[String(status)] = (statuses[String(status)] ?? 0) + 1;
-        rec.statuses = statuses;
+        result.requests += 1;
+        result.statuses[String(status)] = (result.statuses[String(status)] ?? 0) + 1;
       },
       onClose: (err) => {
         if (!sawHead) clearTimeout(headerTimer);

@@ -27,6 +27,12 @@ import { withAbort, withTimeout } from "./timeout.ts";
 import { HTTP_ANSWER, type TunnelAnswer } from "./tunnel-answer.ts";
 import { TunnelEnd } from "./tunnel-end.ts";
 import { runHttpMitm } from "./tunnel-http.ts";
+import {
+  readTunnelOpening,
+  relayPlaintext,
+  servesPlainHttp,
+  startPlainHttpTunnel,
+} from "./tunnel-plaintext.ts";
 
 export { ESTABLISHED } from "./tunnel-answer.ts";
 
@@ -155,11 +161,25 @@ async function steps(
     return;
   }
 
+  // Whether the client starts TLS at all: plaintext is served as HTTP or relayed (tunnel-plaintext.ts).
+  const opening = await readTunnelOpening(client, req.leftover, deps.clientHandshakeTimeoutMs, signal);
+  if (opening.kind !== "tls") {
+    const plain = { client, opening, upstream, target, deps, signal, rec };
+    if (servesPlainHttp(opening, deps, selected.name)) {
+      startPlainHttpTunnel({ ...plain, profile: selected.name, nextHop: req.nextHop, owner: t });
+      return HANDED_OVER;
+    }
+    const r = await relayPlaintext(plain);
+    if (!endedNormally(r) && r.error) throw r.error;
+    return;
+  }
+  const leftover = opening.bytes;
+
   const profileHttp = deps.http.mode === "full" ? deps.connectors.http(selected.name) : null;
   if (profileHttp) {
     await runHttpMitm({
       client,
-      leftover: req.leftover,
+      leftover,
       leaf,
       upstream,
       target,
@@ -179,7 +199,7 @@ async function steps(
   const accepted = await acceptClient({
     engine: deps.engine,
     socket: client,
-    leftover: req.leftover,
+    leftover,
     leaf,
     alpn: selected.spec.alpn,
     target,

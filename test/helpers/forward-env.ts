@@ -90,6 +90,9 @@ export async function startForwardEnv(): Promise<ForwardEnv> {
       config.proxy.certificate.caCertPath = join(dir, "ca", "certificate.pem");
       config.proxy.upstream.defaultProfile = CHROME;
       config.proxy.upstream.connectTimeoutMs = 5_000;
+      // Clients that keep their connection to the proxy open (Bun fetch's keep-alive) are reset
+      // after the drain time at stop: the default 5 s alone would exceed the afterAll hook's 5 s.
+      config.proxy.limits.drainTimeoutMs = 500;
       edit?.(config);
       const logs: string[] = [];
       const logger = createLogger({ level: "debug", format: "json", sink: (l) => logs.push(l) });

@@ -8,10 +8,12 @@
  * directly, not through the proxy; not recorded), /gzip (a gzip-coded text), /die (Content-Length
  * promised, then the connection dies mid-body), /die-chunked (dies inside a chunked body),
  * /status/N (an empty response with that status), /hints (103 then 200), anything else: the
- * request as JSON.
+ * request as JSON. A WebSocket handshake is recorded too, answered 101 and echoed (ws-echo.mjs).
  */
+import { createHash } from "node:crypto";
 import * as http from "node:http";
 import * as zlib from "node:zlib";
+import { wsEcho } from "./ws-echo.mjs";
 
 export const GZIP_TEXT = "plain http, gzip coded. ".repeat(200);
 
@@ -44,6 +46,24 @@ export function startForwardOrigin() {
   server.on("connection", (socket) => {
     conns += 1;
     socket.__conn = conns;
+  });
+  // A WebSocket handshake (a plaintext tunnel's ws://): recorded like a request, then echoed.
+  server.on("upgrade", (req, socket, head) => {
+    records.push({
+      conn: socket.__conn,
+      method: req.method,
+      path: req.url,
+      rawHeaders: req.rawHeaders,
+      bodyLength: 0,
+    });
+    const key = req.headers["sec-websocket-key"] ?? "";
+    const accept = createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
+    socket.write(
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
+    );
+    socket.on("error", () => {});
+    wsEcho(socket, head);
   });
   server.keepAliveTimeout = 30_000; // ms; longer than any test, so reuse is the proxy's choice
   return new Promise((resolve) => {

@@ -1,0 +1,149 @@
+/**
+ * A MITM tunnel whose client does not start TLS after `200`. Clients tunnel plaintext through
+ * CONNECT (`ws://` and `http://` URLs behind a proxy in most WebSocket libraries, `curl -p`) and
+ * through SOCKS5 (every `http://` URL): the proxy reads the client's first bytes before the TLS
+ * handshake (tunnel-start.ts) and, when they are not a TLS record,
+ *
+ * - an HTTP/1.x request in the full HTTP mode: serves the connection as plain HTTP, every request
+ *   checked against the CONNECT target as inside TLS (421 otherwise) and re-originated as the
+ *   profile's browser over plain TCP, with what a browser changes for a URL without TLS
+ *   (forward-http-headers.ts); the connection dialled before `200` carries the first request, and
+ *   a WebSocket handshake is relayed after the origin's 101;
+ * - anything else (another protocol, HTTP/2 with prior knowledge, or HTTP/1 in the `tls-relay`
+ *   mode): relays the bytes as they are, as passthrough does.
+ *
+ * Either way the tunnel's record says `clientTls=false`. The first bytes must come within the client
+ * handshake bound (a silent client fails as a TLS handshake that timed out, as before).
+ */
+import { ProxyError } from "../errors/proxy-error.ts";
+import type { HttpTunnelOwner } from "../http/bridge/http-tunnel.ts";
+import type { TunnelRecord } from "../log/tunnel-record.ts";
+import type { Authority } from "./authority.ts";
+import type { ByteSocket as Socket } from "./byte-socket.ts";
+import { socketEndpoint } from "./endpoint.ts";
+import { serveForward } from "./forward-http.ts";
+import { routeInTunnel } from "./forward-http-route.ts";
+import { readHead } from "./read-head.ts";
+import { relay } from "./relay.ts";
+import type { TunnelDeps } from "./tunnel.ts";
+import { classifyTunnelStart, type TunnelStart } from "./tunnel-start.ts";
+
+/** The client's first bytes after `200` and what they start. */
+export interface TunnelOpening {
+  kind: TunnelStart;
+  /** Everything read so far (the CONNECT leftover first): replayed to whatever takes the tunnel. */
+  bytes: Uint8Array;
+}
+
+/**
+ * Reads until the first bytes tell TLS from plaintext (one read, nearly always), socket paused.
+ * Rejects as a client TLS handshake would: TLS_HANDSHAKE when the client is silent for
+ * `timeoutMs` or closes first, SHUTDOWN when the proxy stops.
+ */
+export async function readTunnelOpening(
+  client: Socket,
+  leftover: Uint8Array,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<TunnelOpening> {
+  const now = classifyTunnelStart(leftover);
+  if (now !== "incomplete") return { kind: now, bytes: leftover };
+  let bytes = leftover;
+  const opening = readHead<TunnelOpening>(
+    client,
+    {
+      headerTimeoutMs: timeoutMs,
+      timeoutMessage: `client TLS handshake timed out after ${timeoutMs} ms`,
+      closed: () => new ProxyError("TLS_HANDSHAKE", "client TLS handshake: peer closed the connection"),
+    },
+    signal,
+    (chunk, read) => {
+      bytes = bytes.length === 0 ? chunk : concat(bytes, chunk);
+      const kind = classifyTunnelStart(bytes);
+      if (kind !== "incomplete") read.done({ kind, bytes });
+    },
+  );
+  client.resume();
+  try {
+    return await opening;
+  } catch (err) {
+    if (err instanceof ProxyError && err.code === "HEADER_TIMEOUT") {
+      throw new ProxyError("TLS_HANDSHAKE", err.message);
+    }
+    throw err;
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+export interface PlaintextTunnelInput {
+  client: Socket;
+  opening: TunnelOpening;
+  /** The connection dialled before `200`. */
+  upstream: Socket;
+  target: Authority;
+  /** The tunnel's profile, resolved. */
+  profile: string;
+  /** The CONNECT's X-PolyTLS-Next-Hop, if any. */
+  nextHop: string | null;
+  deps: TunnelDeps;
+  signal: AbortSignal | undefined;
+  rec: TunnelRecord;
+  /** Told when the HTTP connection ends (full mode, HTTP/1 only). */
+  owner: HttpTunnelOwner;
+}
+
+/** Whether the proxy serves this opening as plain HTTP (else the bytes are relayed, as a TLS
+ * tunnel's are when its profile has no HTTP layer). */
+export function servesPlainHttp(opening: TunnelOpening, deps: TunnelDeps, profile: string): boolean {
+  return opening.kind === "http1" && deps.http.mode === "full" && deps.connectors.http(profile) !== null;
+}
+
+/** Serves the tunnel as plain HTTP until the client leaves; `input.owner` hears the end. */
+export function startPlainHttpTunnel(input: PlaintextTunnelInput): void {
+  const { deps, target } = input;
+  input.rec.clientTls = false;
+  void serveForward({
+    socket: input.client,
+    prefix: input.opening.bytes,
+    deps,
+    dispatcher: {
+      access: deps.access,
+      authenticate: () => {}, // the CONNECT was authenticated
+      route: (head) => routeInTunnel(head, { target, profile: input.profile, nextHop: input.nextHop }),
+      spare: { target, socket: input.upstream },
+    },
+    headerTimeoutMs: deps.clientHandshakeTimeoutMs,
+    ...(input.signal ? { signal: input.signal } : {}),
+  }).then((r) =>
+    input.owner.httpEnded({
+      protocol: "h1",
+      upstream: r.upstreams > 0 ? ["http/1.1"] : [],
+      requests: r.requests,
+      statuses: r.statuses,
+      error: r.error,
+      relay: null,
+      bytesFromClient: r.bytesIn,
+      bytesToClient: r.bytesOut,
+    }),
+  );
+}
+
+/** Relays the tunnel's bytes as they are (the opening first); throws what failed. */
+export async function relayPlaintext(input: Omit<PlaintextTunnelInput, "owner" | "profile" | "nextHop">) {
+  const { rec, deps } = input;
+  rec.clientTls = false;
+  if (deps.http.mode === "full") rec.http = "relay";
+  const r = await relay(socketEndpoint(input.client, input.opening.bytes), socketEndpoint(input.upstream), {
+    idleTimeoutMs: deps.idleTimeoutMs,
+    ...(input.signal ? { signal: input.signal } : {}),
+  });
+  rec.bytesUp = r.aToB;
+  rec.bytesDown = r.bToA;
+  return r;
+}

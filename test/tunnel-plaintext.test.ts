@@ -1,0 +1,298 @@
+/**
+ * Plaintext inside a MITM tunnel (src/proxy/tunnel-plaintext.ts): `curl -p` to an `http://` URL,
+ * `curl --socks5-hostname` to one, a WebSocket handshake for `ws://` through CONNECT, against
+ * node:http under Node 20 (test/helpers/forward-origin.mjs: not ours). In the full HTTP mode the
+ * origin gets the profile's HTTP/1.1 request on the connection dialled before `200`; in the
+ * `tls-relay` mode, and for anything that is not HTTP/1, the bytes are relayed as they are.
+ * Before this, every such tunnel failed its TLS handshake (`HTTP_REQUEST`) and the client got
+ * nothing back.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
+import * as net from "node:net";
+import { classifyTunnelStart } from "../src/proxy/tunnel-start.ts";
+import {
+  CHROME,
+  type ForwardEnv,
+  type ForwardProxy,
+  headerValue,
+  names,
+  records,
+  startForwardEnv,
+} from "./helpers/forward-env.ts";
+import { run } from "./helpers/hop-env.ts";
+
+/** Bounded polling with an async condition (never a timing assertion). */
+async function waitFor(cond: () => boolean | Promise<boolean>, ms: number): Promise<void> {
+  for (let waited = 0; !(await cond()); waited += 10) {
+    if (waited >= ms) throw new Error(`condition not met within ${ms} ms`);
+    await Bun.sleep(10);
+  }
+}
+
+const enc = new TextEncoder();
+
+describe("classifyTunnelStart (pure, split input)", () => {
+  const feed = (text: string) => {
+    const kinds: string[] = [];
+    for (let i = 1; i <= text.length; i++) kinds.push(classifyTunnelStart(enc.encode(text.slice(0, i))));
+    return kinds;
+  };
+
+  test("a TLS record is known from its first octet", () => {
+    expect(classifyTunnelStart(Uint8Array.from([0x16]))).toBe("tls");
+    expect(classifyTunnelStart(Uint8Array.from([0x16, 0x03, 0x01]))).toBe("tls");
+  });
+
+  test("an HTTP/1 request line is known once the method's space arrives, byte by byte", () => {
+    expect(feed("GET / HTTP/1.1")).toEqual([
+      "incomplete",
+      "incomplete",
+      "incomplete",
+      "http1",
+      ...Array(10).fill("http1"),
+    ]);
+    expect(classifyTunnelStart(enc.encode("M-SEARCH * HTTP/1.1"))).toBe("http1");
+    expect(classifyTunnelStart(enc.encode("BASELINE-CONTROL /x HTTP/1.1"))).toBe("http1");
+  });
+
+  test("anything else is other: no method, a non-token octet, an overlong token, the HTTP/2 preface", () => {
+    expect(classifyTunnelStart(new Uint8Array(0))).toBe("incomplete");
+    expect(classifyTunnelStart(enc.encode(" GET /"))).toBe("other");
+    expect(classifyTunnelStart(enc.encode("SSH-2.0-OpenSSH_9.2\r\n"))).toBe("other");
+    expect(classifyTunnelStart(enc.encode("A".repeat(20)))).toBe("incomplete");
+    expect(classifyTunnelStart(enc.encode("A".repeat(21)))).toBe("other");
+    expect(classifyTunnelStart(enc.encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"))).toBe("other");
+    expect(classifyTunnelStart(Uint8Array.from([0x80, 0x2e, 0x01]))).toBe("other");
+    expect(classifyTunnelStart(Uint8Array.from([0x00]))).toBe("other");
+  });
+});
+
+let env: ForwardEnv;
+let full: ForwardProxy;
+let relayOnly: ForwardProxy;
+
+beforeAll(async () => {
+  env = await startForwardEnv();
+  full = await env.polytls((c) => {
+    c.proxy.socks.listen = "127.0.0.1:0";
+  });
+  relayOnly = await env.polytls((c) => {
+    c.proxy.mitm.http = "tls-relay";
+  });
+});
+afterAll(async () => {
+  await env.close();
+});
+
+async function curl(args: string[]) {
+  const ran = await run("curl", ["-sS", "--max-time", "20", "-w", "\n%{http_code}", ...args]);
+  const cut = ran.stdout.lastIndexOf("\n");
+  return { status: Number(ran.stdout.slice(cut + 1)), body: ran.stdout.slice(0, cut), ran };
+}
+
+async function originRecord(path: string) {
+  const all = (await env.node.records()).filter((r) => r.path === path);
+  expect(all).toHaveLength(1);
+  return all[0] as (typeof all)[number];
+}
+
+/** The proxy's `tunnel closed` record for the tunnel to the node origin whose log holds `n` such records. */
+async function tunnelRecord(p: ForwardProxy, n: number) {
+  await waitFor(() => records(p.logs).length >= n, 5_000);
+  return records(p.logs)[n - 1] as Record<string, unknown>;
+}
+
+/** CONNECT on a raw socket; resolves with the socket once `200` is read (nothing past it yet). */
+function connectTunnel(port: number, target: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, "127.0.0.1");
+    let head = "";
+    const onData = (d: Buffer) => {
+      head += d.toString("latin1");
+      const end = head.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      s.off("data", onData);
+      if (!head.startsWith("HTTP/1.1 200")) reject(new Error(`CONNECT answered ${head.split("\r\n")[0]}`));
+      else resolve(s);
+    };
+    s.on("data", onData);
+    s.on("error", reject);
+    s.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
+  });
+}
+
+/** Collects what the socket receives until `done(text)` or the connection ends. */
+function collect(s: net.Socket, done: (text: string) => boolean): Promise<{ text: string; reset: boolean }> {
+  return new Promise((resolve) => {
+    let text = "";
+    let reset = false;
+    s.on("data", (d: Buffer) => {
+      text += d.toString("latin1");
+      if (done(text)) {
+        s.destroy();
+        resolve({ text, reset });
+      }
+    });
+    s.on("error", () => {
+      reset = true;
+    });
+    s.on("close", () => resolve({ text, reset }));
+  });
+}
+
+describe("full HTTP mode: plaintext HTTP/1 in a tunnel is re-originated as the profile's browser", () => {
+  test("curl -p (CONNECT, then plain HTTP): two requests, Chrome's HTTP/1.1 request, one upstream connection", async () => {
+    const base = `http://127.0.0.1:${env.node.port}`;
+    const before = records(full.logs).length;
+    const r = await run("curl", [
+      "-sS",
+      "--max-time",
+      "20",
+      "-p",
+      "-x",
+      `http://127.0.0.1:${full.port}`,
+      "-H",
+      "User-Agent: curl-own/1.0",
+      "-H",
+      "X-PolyTLS-Request-Kind: navigate",
+      "-H",
+      "X-Custom: kept",
+      "-w",
+      "%{http_code}\n",
+      "-o",
+      "/dev/null",
+      `${base}/plain-a`,
+      "-o",
+      "/dev/null",
+      `${base}/plain-b`,
+    ]);
+    expect(r.stdout.trim().split("\n")).toEqual(["200", "200"]);
+    const a = await originRecord("/plain-a");
+    const b = await originRecord("/plain-b");
+    // The connection dialled before 200 (the origin's first) carries both: keep-alive upstream.
+    expect(a.conn).toBe(1);
+    expect(b.conn).toBe(a.conn);
+    const got = names(a.rawHeaders);
+    expect(got[0]).toBe("Host");
+    expect(headerValue(a.rawHeaders, "host")).toBe(`127.0.0.1:${env.node.port}`);
+    expect(headerValue(a.rawHeaders, "user-agent")).toMatch(/^Mozilla\/5\.0 .*Chrome\/143/);
+    expect(headerValue(a.rawHeaders, "sec-ch-ua")).toContain("143"); // 127.0.0.1 is potentially trustworthy
+    expect(headerValue(a.rawHeaders, "accept-encoding")).toBe("gzip, deflate"); // no br / zstd without TLS
+    expect(headerValue(a.rawHeaders, "x-custom")).toBe("kept");
+    expect(got.some((n) => n.toLowerCase().startsWith("x-polytls"))).toBe(false);
+    expect(got.filter((n) => n === "Host")).toHaveLength(1);
+    const rec = await tunnelRecord(full, before + 1);
+    expect(rec).toMatchObject({
+      mode: "mitm",
+      profile: CHROME,
+      clientTls: false,
+      http: "h1",
+      upstreamHttp: "http/1.1",
+      requests: 2,
+      statuses: "200:2",
+      errorCode: null,
+    });
+  });
+
+  test("a request naming another host than the CONNECT target gets 421 and never reaches the origin", async () => {
+    const before = (await env.node.records()).length;
+    const r = await curl([
+      "-p",
+      "-x",
+      `http://127.0.0.1:${full.port}`,
+      "-H",
+      "Host: elsewhere.example",
+      `http://127.0.0.1:${env.node.port}/misdirected`,
+    ]);
+    expect(r.status).toBe(421);
+    expect((await env.node.records()).length).toBe(before);
+  });
+
+  test("curl --socks5-hostname to an http:// URL: the same browser request", async () => {
+    const socks = full.proxy.server.socksAddress()?.port ?? 0;
+    const r = await curl([
+      "--socks5-hostname",
+      `127.0.0.1:${socks}`,
+      "-H",
+      "X-PolyTLS-Request-Kind: navigate",
+      `http://localhost:${env.node.port}/via-socks`,
+    ]);
+    expect(r.status).toBe(200);
+    const rec = await originRecord("/via-socks");
+    expect(names(rec.rawHeaders)[0]).toBe("Host");
+    expect(headerValue(rec.rawHeaders, "host")).toBe(`localhost:${env.node.port}`);
+    expect(headerValue(rec.rawHeaders, "user-agent")).toMatch(/Chrome\/143/);
+  });
+
+  test("ws:// through CONNECT: the profile's WebSocket handshake, 101, then frames both ways", async () => {
+    const s = await connectTunnel(full.port, `127.0.0.1:${env.node.port}`);
+    const key = randomBytes(16).toString("base64");
+    const got = collect(
+      s,
+      (t) => t.includes("\r\n\r\n") && t.slice(t.indexOf("\r\n\r\n") + 4).includes("hello ws"),
+    );
+    s.write(
+      `GET /ws-plain HTTP/1.1\r\nHost: 127.0.0.1:${env.node.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nUser-Agent: ws-client/1\r\n\r\n`,
+    );
+    // One masked text frame, sent once the 101 is in (the proxy relays bytes only after it).
+    await waitFor(async () => (await env.node.records()).some((r) => r.path === "/ws-plain"), 5_000);
+    const payload = Buffer.from("hello ws");
+    const mask = randomBytes(4);
+    const masked = Buffer.from(payload.map((b, i) => b ^ (mask[i & 3] as number)));
+    await Bun.sleep(50);
+    s.write(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]));
+    const { text } = await got;
+    expect(text.startsWith("HTTP/1.1 101")).toBe(true);
+    expect(text).toContain("hello ws");
+    const rec = await originRecord("/ws-plain");
+    expect(headerValue(rec.rawHeaders, "upgrade")?.toLowerCase()).toBe("websocket");
+    expect(headerValue(rec.rawHeaders, "sec-websocket-key")).toBe(key);
+    expect(headerValue(rec.rawHeaders, "user-agent")).toMatch(/Chrome\/143/);
+  });
+
+  test("not HTTP/1 (a protocol of its own): the bytes are relayed as they are", async () => {
+    const echo = net.createServer((c) => c.pipe(c));
+    await new Promise<void>((r) => echo.listen(0, "127.0.0.1", r));
+    try {
+      const port = (echo.address() as net.AddressInfo).port;
+      const before = records(full.logs).length;
+      const s = await connectTunnel(full.port, `127.0.0.1:${port}`);
+      const got = collect(s, (t) => t.includes("QUIT"));
+      s.write("SSH-2.0-test\r\nhello\r\n");
+      await Bun.sleep(20);
+      s.write("QUIT\r\n");
+      expect((await got).text).toBe("SSH-2.0-test\r\nhello\r\nQUIT\r\n");
+      const rec = await tunnelRecord(full, before + 1);
+      expect(rec).toMatchObject({
+        mode: "mitm",
+        clientTls: false,
+        http: "relay",
+        bytesUp: 27,
+        bytesDown: 27,
+      });
+    } finally {
+      echo.close();
+    }
+  });
+});
+
+describe("tls-relay mode: plaintext is relayed as the client sent it", () => {
+  test("curl -p: the origin sees curl's own request", async () => {
+    const r = await curl([
+      "-p",
+      "-x",
+      `http://127.0.0.1:${relayOnly.port}`,
+      "-H",
+      "User-Agent: curl-own/1.0",
+      `http://127.0.0.1:${env.node.port}/relayed-plain`,
+    ]);
+    expect(r.status).toBe(200);
+    const rec = await originRecord("/relayed-plain");
+    expect(headerValue(rec.rawHeaders, "user-agent")).toBe("curl-own/1.0");
+    const logged = records(relayOnly.logs).at(-1) as Record<string, unknown>;
+    expect(logged).toMatchObject({ mode: "mitm", clientTls: false, errorCode: null });
+    expect(logged.http).toBeUndefined();
+  });
+});
