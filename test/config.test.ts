@@ -153,6 +153,32 @@ describe("loadConfig", () => {
     expect(lines).toContain("proxy.upstream.connect_timeout_ms (command line): 0 is out of range 1..3600000");
   });
 
+  test("an unknown default profile names where it was set: the file, or the command line", () => {
+    const file = writeConfig(
+      "badprofile.toml",
+      ["[proxy.upstream]", 'default_profile = "netscape"'].join("\n"),
+    );
+    expect(failure(() => loadConfig({ file })).message).toContain(
+      'proxy.upstream.default_profile: unknown profile "netscape"',
+    );
+    const flag = failure(() =>
+      loadConfig({ file, overrides: { proxy: { upstream: { defaultProfile: "mosaic" } } } }),
+    );
+    expect(flag.message).toContain('proxy.upstream.default_profile (command line): unknown profile "mosaic"');
+  });
+
+  test("a proxy user named twice is refused at the repeat (its password would replace the first)", () => {
+    const file = writeConfig(
+      "dupusers.toml",
+      ["[proxy.auth]", 'users = ["alice:one", "bob:two", "alice:three"]'].join("\n"),
+    );
+    const { code, message } = failure(() => loadConfig({ file }));
+    expect(code).toBe("CONFIG_INVALID");
+    expect(message).toContain("proxy.auth.users[2]: repeats the user name of proxy.auth.users[0]");
+    expect(message).not.toContain("three");
+    expect(message).not.toContain("one");
+  });
+
   test("a section that is not a table is named", () => {
     const file = writeConfig("notable.toml", "proxy = 3\n");
     expect(failure(() => loadConfig({ file })).message).toContain("proxy: expected a table, got integer 3");

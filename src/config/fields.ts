@@ -188,6 +188,8 @@ function arrayField<T>(
   type: string,
   item: (raw: unknown) => { value: T } | { problem: string },
   toToml: (v: T[]) => string,
+  /** Items that must be unique by this key (the problem names the earlier entry, not the value). */
+  unique?: { key: (v: T) => string; what: string },
 ): Field<T[]> {
   return field({
     type,
@@ -206,14 +208,36 @@ function arrayField<T>(
         if ("problem" in res) ctx.issues.add(indexPath(ctx.path, i), res.problem);
         else out.push(res.value);
       });
-      return out.length === raw.length ? out : undefined;
+      if (out.length !== raw.length) return undefined;
+      if (unique !== undefined) {
+        const first = new Map<string, number>();
+        let repeated = false;
+        out.forEach((v, i) => {
+          const k = unique.key(v);
+          const at = first.get(k);
+          if (at === undefined) first.set(k, i);
+          else {
+            ctx.issues.add(
+              indexPath(ctx.path, i),
+              `repeats the ${unique.what} of ${indexPath(ctx.path, at)}`,
+            );
+            repeated = true;
+          }
+        });
+        if (repeated) return undefined;
+      }
+      return out;
     },
     toToml,
   });
 }
 
 /** A list of strings, each checked by `check` (which returns a reason when invalid). */
-export function stringListField(doc: string, check: (value: string) => string | undefined): Field<string[]> {
+export function stringListField(
+  doc: string,
+  check: (value: string) => string | undefined,
+  unique?: { key: (v: string) => string; what: string },
+): Field<string[]> {
   return arrayField<string>(
     doc,
     "array of strings",
@@ -223,6 +247,7 @@ export function stringListField(doc: string, check: (value: string) => string | 
       return problem === undefined ? { value: raw } : { problem };
     },
     (v) => `[${v.map(tomlString).join(", ")}]`,
+    unique,
   );
 }
 

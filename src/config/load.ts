@@ -125,7 +125,14 @@ function build(raw: Tree | null, file: string | null, options: LoadOptions): Con
     const src: Source = { keyOf: camelCase, label: (p) => `${p} (command line)`, baseDir: cwd, issues };
     apply(CONFIG_SCHEMA, options.overrides as Tree, config as unknown as Tree, "", src);
   }
-  buildProfiles(config.profiles, issues, config.proxy.upstream.defaultProfile);
+  const key = "proxy.upstream.default_profile";
+  const fromFlag = options.overrides?.proxy?.upstream?.defaultProfile !== undefined;
+  buildProfiles(
+    config.profiles,
+    issues,
+    config.proxy.upstream.defaultProfile,
+    fromFlag ? `${key} (command line)` : key,
+  );
   issues.throwIfAny(file === null ? "invalid configuration:" : `invalid configuration in ${file}:`);
   return config;
 }

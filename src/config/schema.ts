@@ -163,6 +163,8 @@ export const CONFIG_SCHEMA = {
             : v.slice(0, v.indexOf(":")).includes(PROFILE_SEPARATOR)
               ? `a user name must not contain "${PROFILE_SEPARATOR}" (it introduces the profile in a proxy user name)`
               : undefined,
+        // A second entry for a name would silently replace the first one's password.
+        { key: (v) => v.slice(0, v.indexOf(":")), what: "user name" },
       ),
       max_failures: intField(
         "Failed proxy logins one client IP may make per failure window; beyond it, 429 until the window has passed",

@@ -96,6 +96,8 @@ export function buildProfiles(
   user: Readonly<Record<string, unknown>>,
   issues: Issues,
   defaultProfile: string = DEFAULT_PROFILE,
+  /** Where the default profile was set, as issues name it (a flag adds " (command line)"). */
+  defaultProfileKey = "proxy.upstream.default_profile",
 ): { profiles: Map<string, ResolvedProfile>; aliases: Map<string, string> } {
   const builtins = parseBuiltins(issues);
   const users = parseUser(user, issues);
@@ -105,7 +107,7 @@ export function buildProfiles(
     users.has(name) || builtins.has(name) || badNames.has(name) ? name : aliases.get(name);
   const defaultTarget = lookup(defaultProfile);
   if (defaultTarget === undefined) {
-    issues.add("proxy.upstream.default_profile", `unknown profile "${defaultProfile}"`);
+    issues.add(defaultProfileKey, `unknown profile "${defaultProfile}"`);
   } else aliases.set("default", defaultTarget);
   const definition = (name: string): Definition | undefined => users.get(name) ?? builtins.get(name);
 
