@@ -56,13 +56,27 @@ async function h1Tunnel(o: E2eOrigin) {
 
 describe("upstream reset or death mid-response", () => {
   for (const which of ["nodeH2", "nodeH1"] as const) {
-    test(`${which}: an h2 client sees a stream reset, never a clean end`, async () => {
+    test(`${which}: an h2 client sees a stream reset, never a clean end; the record says why`, async () => {
       const s = await h2Client(env, env.origins[which]);
       const r = await h2Request(s, { ":path": "/rst" });
       expect(Number(r.headers[":status"])).toBe(200);
       expect(r.body.length).toBeLessThan(2000);
       expect(r.rstCode).not.toBe(0);
+      const ok = await h2Request(s, { ":path": "/status/200" });
+      expect(Number(ok.headers[":status"])).toBe(200); // only that stream was reset
       s.close();
+      // The tunnel ends normally; its record counts the reset stream with the proxy's reason.
+      const mine = () =>
+        env.proxy.logs
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .filter((rec) => rec.msg === "tunnel closed" && rec.host === env.origins[which].authority)
+          .filter((rec) => rec.statuses === "0:1,200:1");
+      await waitUntil(() => mine().length > 0, "the tunnel's record");
+      const rec = mine().at(-1) as Record<string, unknown>;
+      expect(rec.errorCode).toBeNull();
+      expect(rec.exchangeErrors).toMatch(/^[A-Z_]+:1$/);
+      expect(typeof rec.exchangeReason).toBe("string");
+      expect(String(rec.exchangeReason).length).toBeGreaterThan(0);
     });
 
     test(`${which}: an h1 client sees a truncated response (no last chunk, connection cut)`, async () => {

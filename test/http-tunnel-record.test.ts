@@ -60,6 +60,7 @@ describe("the tunnel record's HTTP facts", () => {
       expect(last.statuses).toBe("200:1,204:1,404:3");
       expect(last.upstreamHttp).toBe("h2");
       expect(last.errorCode).toBeNull();
+      expect(last.exchangeErrors).toBeUndefined();
     });
   }
 });

@@ -46,6 +46,14 @@ export interface TunnelRecord {
   /** HTTP mode: requests served, and their final statuses by code ("0" = reset after the head). */
   requests?: number;
   statuses?: Record<string, number>;
+  /**
+   * HTTP mode: exchanges the proxy reset while the tunnel went on (HTTP/2 streams: an upstream
+   * that failed after the head, a decoded body over its cap), by error code, and the last one's
+   * reason. The tunnel itself may still end normally; an HTTP/2 stream the client reset is not
+   * counted here (only in `statuses` "0").
+   */
+  exchangeErrors?: Record<string, number>;
+  exchangeReason?: string;
   /** Why the tunnel failed, null when it closed normally (however the client closed). */
   errorCode: ErrorCode | null;
   /** The failure in words, one prefix naming the side ("upstream TLS handshake: …"); absent on success. */
@@ -91,6 +99,14 @@ export interface TunnelObserver {
   authBrakeEngaged(): void;
 }
 
+/** `UPSTREAM_RESET:2,DECODE_LIMIT:1`: counts by key, in key order. */
+function formatCounts(counts: Record<string, number>): string {
+  return Object.keys(counts)
+    .sort()
+    .map((k) => `${k}:${counts[k]}`)
+    .join(",");
+}
+
 /** `200:3,404:1`: status counts, in code order. */
 export function formatStatuses(statuses: Record<string, number>): string {
   return Object.keys(statuses)
@@ -121,6 +137,8 @@ export function logTunnel(logger: Logger, rec: TunnelRecord, observer?: TunnelOb
     upstreamHttp: rec.upstreamHttp?.length ? rec.upstreamHttp.join(",") : undefined,
     requests: rec.requests,
     statuses: rec.statuses === undefined ? undefined : formatStatuses(rec.statuses),
+    exchangeErrors: rec.exchangeErrors === undefined ? undefined : formatCounts(rec.exchangeErrors),
+    exchangeReason: rec.exchangeReason,
     bytesUp: rec.bytesUp,
     bytesDown: rec.bytesDown,
     durationMs: Math.round(rec.durationMs),

@@ -198,6 +198,10 @@ export function recordHttp(rec: TunnelRecord, r: HttpTunnelResult): ProxyError |
   rec.upstreamHttp = r.upstream;
   rec.requests = r.requests;
   rec.statuses = r.statuses;
+  if (r.exchangeErrors !== null) {
+    rec.exchangeErrors = r.exchangeErrors.codes;
+    rec.exchangeReason = r.exchangeErrors.lastReason;
+  }
   // Plaintext the client sent and received (in HTTP mode the upstream's bytes differ).
   rec.bytesUp = r.bytesFromClient;
   rec.bytesDown = r.bytesToClient;

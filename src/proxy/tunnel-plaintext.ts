@@ -126,6 +126,7 @@ export function startPlainHttpTunnel(input: PlaintextTunnelInput): void {
       upstream: r.upstreams > 0 ? ["http/1.1"] : [],
       requests: r.requests,
       statuses: r.statuses,
+      exchangeErrors: null, // HTTP/1.1: a failure after the head ends the connection
       error: r.error,
       relay: null,
       bytesFromClient: r.bytesIn,

@@ -20,8 +20,11 @@ export interface ExchangeHost {
   flush(): boolean;
   /** Calls `ex.socketFree()` once the socket drains. */
   waitSocket(ex: H2Exchange): void;
-  /** The response is complete (`status`), cut (0) or never started (-1); called once. */
-  finished(ex: H2Exchange, status: number): void;
+  /**
+   * The response is complete (`status`), cut (0) or never started (-1); called once. `failure`:
+   * why the proxy cut it (null when it completed, or the client reset the stream).
+   */
+  finished(ex: H2Exchange, status: number, failure: ProxyError | null): void;
 }
 
 const TEXT_PLAIN: HeaderField = ["content-type", "text/plain; charset=utf-8"];
@@ -165,7 +168,7 @@ export class H2Exchange implements Responder, BodySink {
     // The reset closes the stream both ways: no DATA or END_STREAM will come for a request body
     // still on its way, so the exchange lets it go now (else it stays until the connection ends).
     if (!this.requestDone) this.#abandonRequest(err);
-    this.#finish(0);
+    this.#finish(0, err);
     this.#host.flush();
   }
 
@@ -195,8 +198,8 @@ export class H2Exchange implements Responder, BodySink {
     if (!this.#waitWindow && !this.done) this.onDrain?.();
   }
 
-  #finish(status: number): void {
+  #finish(status: number, failure: ProxyError | null = null): void {
     this.done = true;
-    this.#host.finished(this, status);
+    this.#host.finished(this, status, failure);
   }
 }

@@ -26,8 +26,11 @@ export interface ClientH2Options {
   dispatcher: Dispatcher;
   maxConcurrentStreams: number;
   maxHeaderListSize: number;
-  /** Called once per finished exchange with its final status (0 = reset / failed after head). */
-  onExchange(status: number): void;
+  /**
+   * Called once per finished exchange with its final status (0 = reset / failed after head) and,
+   * when the proxy reset the stream, why (null when the client reset it).
+   */
+  onExchange(status: number, failure: ProxyError | null): void;
   /** Called once when the client connection is gone. */
   onClose(err: ProxyError | null): void;
 }
@@ -136,9 +139,9 @@ class ClientH2 implements ExchangeHost {
     this.#socketWaiters.push(ex);
   }
 
-  finished(ex: H2Exchange, status: number): void {
+  finished(ex: H2Exchange, status: number, failure: ProxyError | null): void {
     if (ex.requestDone) this.#drop(ex.id);
-    if (status >= 0) this.#opts.onExchange(status);
+    if (status >= 0) this.#opts.onExchange(status, failure);
     this.#maybeEnd();
   }
 

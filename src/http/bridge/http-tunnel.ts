@@ -43,6 +43,11 @@ export interface HttpTunnelResult {
   requests: number;
   /** Final statuses by code; "0" = reset or truncated after the head. */
   statuses: Record<string, number>;
+  /**
+   * Exchanges the proxy reset while the connection went on (HTTP/2 streams), by error code, and
+   * the last one's reason; null when none (an HTTP/1.1 failure after the head ends the tunnel).
+   */
+  exchangeErrors: { codes: Record<string, number>; lastReason: string } | null;
   error: ProxyError | null;
   relay: RelayResult | null;
   /** Plaintext bytes from the client and to it. */
@@ -110,6 +115,8 @@ class HttpTunnel implements TunnelDispatcherDeps, ClientH2Options, ClientH1Optio
   #status = -1;
   #statusCount = 0;
   #otherStatuses: Record<string, number> | null = null;
+  /** Made on the first exchange the proxy reset (see HttpTunnelResult.exchangeErrors). */
+  #exchangeErrors: HttpTunnelResult["exchangeErrors"] = null;
   #error: ProxyError | null = null;
   #relay: RelayResult | null = null;
   #dispatcher: TunnelDispatcher | null = null;
@@ -210,7 +217,13 @@ class HttpTunnel implements TunnelDispatcherDeps, ClientH2Options, ClientH1Optio
     return this.limits.maxHeadBytes;
   }
 
-  onExchange(status: number): void {
+  onExchange(status: number, failure?: ProxyError | null): void {
+    if (failure) {
+      this.#exchangeErrors ??= { codes: {}, lastReason: "" };
+      const errors = this.#exchangeErrors;
+      errors.codes[failure.code] = (errors.codes[failure.code] ?? 0) + 1;
+      errors.lastReason = failure.message;
+    }
     if (this.#status === -1 || this.#status === status) {
       this.#status = status;
       this.#statusCount += 1;
@@ -251,6 +264,7 @@ class HttpTunnel implements TunnelDispatcherDeps, ClientH2Options, ClientH1Optio
       // One status per exchange: the counts add up to the requests.
       requests: requests + this.#statusCount,
       statuses,
+      exchangeErrors: this.#exchangeErrors,
       error: this.#error,
       relay: this.#relay,
       bytesFromClient,
