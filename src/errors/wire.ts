@@ -1,3 +1,4 @@
+import { STATUS_CODES } from "node:http";
 import { type ErrorCode, ProxyError } from "./proxy-error.ts";
 
 /**
@@ -49,20 +50,6 @@ const STATUS: Record<ErrorCode, number> = {
   INTERNAL: 502,
 };
 
-const REASON: Record<number, string> = {
-  400: "Bad Request",
-  403: "Forbidden",
-  405: "Method Not Allowed",
-  407: "Proxy Authentication Required",
-  408: "Request Timeout",
-  429: "Too Many Requests",
-  431: "Request Header Fields Too Large",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout",
-  508: "Loop Detected",
-};
-
 export function statusFor(err: unknown): number {
   return err instanceof ProxyError ? STATUS[err.code] : 502;
 }
@@ -81,7 +68,7 @@ export function errorParts(err: unknown): {
   body: string;
 } {
   const status = statusFor(err);
-  const reason = REASON[status] ?? "Error";
+  const reason = STATUS_CODES[status] ?? "Error"; // the same phrases as the HTTP layer's answers
   const detail = err instanceof ProxyError ? err.message : "internal proxy error";
   const fields: [string, string][] =
     status === 405
