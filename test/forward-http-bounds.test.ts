@@ -56,12 +56,14 @@ test("an idle keep-alive connection is closed cleanly once its exchange is done"
   const p = await env.polytls((c) => {
     c.proxy.limits.idleTimeoutMs = 300;
   });
-  const r = await collect(p.port, `GET http://127.0.0.1:${env.node.port}/idle-1 HTTP/1.1\r\nHost: x\r\n\r\n`);
+  const request = `GET http://127.0.0.1:${env.node.port}/idle-1 HTTP/1.1\r\nHost: x\r\n\r\n`;
+  const r = await collect(p.port, request);
   expect(r.text).toMatch(/^HTTP\/1\.1 200 /);
   expect(r.text).toContain('"path":"/idle-1"');
   expect(r.reset).toBe(false);
   const rec = await recordWhere(p.logs, (x) => x.mode === "forward");
-  expect(rec).toMatchObject({ requests: 1, statuses: "200:1", errorCode: null });
+  // bytesUp counts the whole request, the part the listener read to route it included.
+  expect(rec).toMatchObject({ requests: 1, statuses: "200:1", errorCode: null, bytesUp: request.length });
 });
 
 test("a malformed first head is 400 and logged once", async () => {

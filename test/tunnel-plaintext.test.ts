@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import * as net from "node:net";
-import { classifyTunnelStart } from "../src/proxy/tunnel-start.ts";
+import { classifyTunnelStart, MAX_REQUEST_LINE_OCTETS } from "../src/proxy/tunnel-start.ts";
 import {
   CHROME,
   type ForwardEnv,
@@ -44,22 +44,29 @@ describe("classifyTunnelStart (pure, split input)", () => {
     expect(classifyTunnelStart(Uint8Array.from([0x16, 0x03, 0x01]))).toBe("tls");
   });
 
-  test("an HTTP/1 request line is known once the method's space arrives, byte by byte", () => {
-    expect(feed("GET / HTTP/1.1")).toEqual([
-      "incomplete",
-      "incomplete",
-      "incomplete",
-      "http1",
-      ...Array(10).fill("http1"),
-    ]);
-    expect(classifyTunnelStart(enc.encode("M-SEARCH * HTTP/1.1"))).toBe("http1");
-    expect(classifyTunnelStart(enc.encode("BASELINE-CONTROL /x HTTP/1.1"))).toBe("http1");
+  test("an HTTP/1 request line is known once the whole line is in, byte by byte", () => {
+    const line = "GET /x HTTP/1.1\r\n";
+    expect(feed(line)).toEqual([...Array(line.length - 1).fill("incomplete"), "http1"]);
+    expect(classifyTunnelStart(enc.encode("M-SEARCH * HTTP/1.1\r\nHOST: x\r\n"))).toBe("http1");
+    expect(classifyTunnelStart(enc.encode("BASELINE-CONTROL /x HTTP/1.0\r\n"))).toBe("http1");
+    expect(classifyTunnelStart(enc.encode("GET / HTTP/1.1\n"))).toBe("http1"); // bare LF: the codec refuses it
   });
 
-  test("anything else is other: no method, a non-token octet, an overlong token, the HTTP/2 preface", () => {
+  test("a line too long to wait for is left to the HTTP/1.1 codec (it answers 414)", () => {
+    const long = enc.encode(`GET /${"a".repeat(MAX_REQUEST_LINE_OCTETS)}`);
+    expect(classifyTunnelStart(long.subarray(0, MAX_REQUEST_LINE_OCTETS - 1))).toBe("incomplete");
+    expect(classifyTunnelStart(long)).toBe("http1");
+  });
+
+  test("anything else is other: text protocols, HTTP/0.9, HTTP/2 with prior knowledge, binary", () => {
     expect(classifyTunnelStart(new Uint8Array(0))).toBe("incomplete");
     expect(classifyTunnelStart(enc.encode(" GET /"))).toBe("other");
     expect(classifyTunnelStart(enc.encode("SSH-2.0-OpenSSH_9.2\r\n"))).toBe("other");
+    expect(classifyTunnelStart(enc.encode("EHLO client.example\r\n"))).toBe("other");
+    expect(classifyTunnelStart(enc.encode("NICK someone\r\n"))).toBe("other");
+    expect(classifyTunnelStart(enc.encode("get key\r\n"))).toBe("other");
+    expect(classifyTunnelStart(enc.encode("GET /\r\n"))).toBe("other");
+    expect(classifyTunnelStart(enc.encode("GET / HTTP/1.1 and more\r\n"))).toBe("other");
     expect(classifyTunnelStart(enc.encode("A".repeat(20)))).toBe("incomplete");
     expect(classifyTunnelStart(enc.encode("A".repeat(21)))).toBe("other");
     expect(classifyTunnelStart(enc.encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"))).toBe("other");
@@ -101,6 +108,14 @@ async function originRecord(path: string) {
 async function tunnelRecord(p: ForwardProxy, n: number) {
   await waitFor(() => records(p.logs).length >= n, 5_000);
   return records(p.logs)[n - 1] as Record<string, unknown>;
+}
+
+/** The proxy's `tunnel closed` record of the tunnel whose client socket is `s` (found by its port). */
+async function recordOf(p: ForwardProxy, s: net.Socket) {
+  const client = `127.0.0.1:${s.localPort}`;
+  const find = () => records(p.logs).find((r) => r.client === client);
+  await waitFor(() => find() !== undefined, 5_000);
+  return find() as Record<string, unknown>;
 }
 
 /** CONNECT on a raw socket; resolves with the socket once `200` is read (nothing past it yet). */
@@ -209,6 +224,16 @@ describe("full HTTP mode: plaintext HTTP/1 in a tunnel is re-originated as the p
     expect((await env.node.records()).length).toBe(before);
   });
 
+  test("an https:// URL sent in plaintext is refused (400), never sent without TLS", async () => {
+    const s = await connectTunnel(full.port, `127.0.0.1:${env.node.port}`);
+    const got = collect(s, (t) => t.includes("\r\n\r\n"));
+    s.write(
+      `GET https://127.0.0.1:${env.node.port}/not-plain HTTP/1.1\r\nHost: 127.0.0.1:${env.node.port}\r\n\r\n`,
+    );
+    expect((await got).text).toMatch(/^HTTP\/1\.1 400 /);
+    expect((await env.node.records()).some((r) => r.path === "/not-plain")).toBe(false);
+  });
+
   test("curl --socks5-hostname to an http:// URL: the same browser request", async () => {
     const socks = full.proxy.server.socksAddress()?.port ?? 0;
     const r = await curl([
@@ -252,25 +277,85 @@ describe("full HTTP mode: plaintext HTTP/1 in a tunnel is re-originated as the p
     expect(headerValue(rec.rawHeaders, "user-agent")).toMatch(/Chrome\/143/);
   });
 
+  test("a refused WebSocket handshake: the 403 reaches the client, the origin connection is closed", async () => {
+    const s = await connectTunnel(full.port, `127.0.0.1:${env.node.port}`);
+    let text = "";
+    s.on("data", (d: Buffer) => {
+      text += d.toString("latin1");
+    });
+    s.on("error", () => {});
+    const handshake =
+      `GET /ws-refuse HTTP/1.1\r\nHost: 127.0.0.1:${env.node.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: ${randomBytes(16).toString("base64")}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+    for (let i = 1; i <= 3; i++) {
+      s.write(handshake);
+      await waitFor(() => text.split("HTTP/1.1 403").length - 1 === i, 2_000);
+    }
+    // Each refused handshake's connection is closed by the proxy while the tunnel stays open.
+    const closed = async () =>
+      (await env.node.records()).filter((r) => r.path === "/ws-refuse closed").length;
+    await waitFor(async () => (await closed()) === 3, 3_000);
+    expect(s.destroyed).toBe(false);
+    s.destroy();
+  });
+
+  test("the connection dialled before 200, closed by the origin while the client waited: a GET goes on a new one", async () => {
+    // An origin that closes a connection idle for 100 ms (as a header timeout does).
+    let conns = 0;
+    const origin = net.createServer((c) => {
+      conns += 1;
+      let head = "";
+      const idle = setTimeout(() => c.destroy(), 100);
+      c.on("error", () => {});
+      c.on("data", (d: Buffer) => {
+        clearTimeout(idle);
+        head += d.toString("latin1");
+        if (head.includes("\r\n\r\n"))
+          c.end("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+      });
+    });
+    await new Promise<void>((r) => origin.listen(0, "127.0.0.1", r));
+    try {
+      const port = (origin.address() as net.AddressInfo).port;
+      const s = await connectTunnel(full.port, `127.0.0.1:${port}`);
+      await waitFor(() => conns === 1, 5_000);
+      await Bun.sleep(300); // the origin has closed the spare by now
+      const got = collect(s, (t) => t.includes("\r\n\r\nok"));
+      s.write(`GET /late HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+      const { text } = await got;
+      expect(text.startsWith("HTTP/1.1 200 ")).toBe(true);
+      expect(conns).toBe(2);
+    } finally {
+      origin.close();
+    }
+  });
+
+  test("a client that resets right after 200 is logged as the reset it is (IO), not as a TLS failure", async () => {
+    const s = await connectTunnel(full.port, `127.0.0.1:${env.node.port}`);
+    const rec = recordOf(full, s);
+    s.resetAndDestroy();
+    expect((await rec).errorCode).toBe("IO");
+  });
+
   test("not HTTP/1 (a protocol of its own): the bytes are relayed as they are", async () => {
     const echo = net.createServer((c) => c.pipe(c));
     await new Promise<void>((r) => echo.listen(0, "127.0.0.1", r));
     try {
       const port = (echo.address() as net.AddressInfo).port;
-      const before = records(full.logs).length;
       const s = await connectTunnel(full.port, `127.0.0.1:${port}`);
+      const logged = recordOf(full, s);
+      // A text protocol whose first line starts as a request line would (a token and a space).
       const got = collect(s, (t) => t.includes("QUIT"));
-      s.write("SSH-2.0-test\r\nhello\r\n");
+      s.write("EHLO client.example\r\nhello\r\n");
       await Bun.sleep(20);
       s.write("QUIT\r\n");
-      expect((await got).text).toBe("SSH-2.0-test\r\nhello\r\nQUIT\r\n");
-      const rec = await tunnelRecord(full, before + 1);
-      expect(rec).toMatchObject({
+      expect((await got).text).toBe("EHLO client.example\r\nhello\r\nQUIT\r\n");
+      expect(await logged).toMatchObject({
         mode: "mitm",
         clientTls: false,
         http: "relay",
-        bytesUp: 27,
-        bytesDown: 27,
+        bytesUp: 34,
+        bytesDown: 34,
       });
     } finally {
       echo.close();
@@ -280,6 +365,7 @@ describe("full HTTP mode: plaintext HTTP/1 in a tunnel is re-originated as the p
 
 describe("tls-relay mode: plaintext is relayed as the client sent it", () => {
   test("curl -p: the origin sees curl's own request", async () => {
+    const before = records(relayOnly.logs).length;
     const r = await curl([
       "-p",
       "-x",
@@ -291,7 +377,7 @@ describe("tls-relay mode: plaintext is relayed as the client sent it", () => {
     expect(r.status).toBe(200);
     const rec = await originRecord("/relayed-plain");
     expect(headerValue(rec.rawHeaders, "user-agent")).toBe("curl-own/1.0");
-    const logged = records(relayOnly.logs).at(-1) as Record<string, unknown>;
+    const logged = await tunnelRecord(relayOnly, before + 1);
     expect(logged).toMatchObject({ mode: "mitm", clientTls: false, errorCode: null });
     expect(logged.http).toBeUndefined();
   });

@@ -35,7 +35,10 @@ export async function acceptClient(opts: {
   leaf: Leaf;
   alpn: string[];
   target: Authority;
+  /** What is left of the client handshake bound (the tunnel read the first bytes already). */
   timeoutMs: number;
+  /** The configured bound, for the message (default `timeoutMs`). */
+  limitMs?: number;
   /** Aborting (proxy stopping) fails the handshake with SHUTDOWN. */
   signal?: AbortSignal;
 }): Promise<AcceptedClient> {
@@ -49,7 +52,8 @@ export async function acceptClient(opts: {
   opts.socket.resume();
   try {
     const handshake = withTimeout(channel.handshake(), opts.timeoutMs, () => {
-      return new ProxyError("TLS_HANDSHAKE", `client TLS handshake timed out after ${opts.timeoutMs} ms`);
+      const ms = opts.limitMs ?? opts.timeoutMs;
+      return new ProxyError("TLS_HANDSHAKE", `client TLS handshake timed out after ${ms} ms`);
     });
     const info = await withAbort(
       handshake,

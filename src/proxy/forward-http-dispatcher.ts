@@ -139,7 +139,14 @@ export class ForwardDispatcher implements Dispatcher {
     });
     if (kind === "websocket" && canUpgrade(client) && fieldValue(head.fields, "upgrade") !== undefined) {
       const r = decodingResponder(client, fieldValue(head.fields, "accept-encoding"));
-      return this.#websocket(plan, { method: head.method, target: head.path, fields }, r);
+      const ws = { method: head.method, target: head.path, fields };
+      // Once more on a new connection when the first closed unanswered (an idle spare).
+      this.#websocket(
+        plan,
+        ws,
+        retryingResponder(r, () => this.#websocket(plan, ws, r)),
+      );
+      return discardSink();
     }
     const origin = this.#origin(plan, route);
     origin.inFlight += 1;
@@ -179,10 +186,10 @@ export class ForwardDispatcher implements Dispatcher {
     plan: Plan,
     req: { method: string; target: string; fields: [string, string][] },
     r: Responder,
-  ): BodySink {
+  ): void {
     if (this.#closed) {
       r.fail(new ProxyError("SHUTDOWN", "client connection closed"));
-      return discardSink();
+      return;
     }
     this.#connect(plan.target, plan.via).then(
       (c) => {
@@ -190,11 +197,15 @@ export class ForwardDispatcher implements Dispatcher {
         c.onGone = () => {
           if (!c.busy) this.#upgraded.delete(c);
         };
+        // Refused (any final status but 101): the connection is done, never pooled or kept.
+        c.onIdle = () => {
+          this.#upgraded.delete(c);
+          c.close();
+        };
         c.request({ ...req, hasBody: false, bodyLength: null }, r, NO_LINK);
       },
       (err: unknown) => r.fail(ProxyError.wrap(err, "UPSTREAM_UNREACHABLE")),
     );
-    return discardSink();
   }
 
   /** The per-request checks, in the order a CONNECT gets them. Throws the answer's error. */
@@ -250,20 +261,20 @@ export class ForwardDispatcher implements Dispatcher {
   async #connect(target: Authority, via: NextHopRoute | null): Promise<UpstreamH1> {
     const deps = this.#deps;
     const spare = this.#spare;
-    let socket: Socket;
     if (spare !== null && formatAuthority(spare.target) === formatAuthority(target)) {
       this.#spare = null; // not closed yet: close() drops the spare
-      socket = spare.socket;
       deps.onConnect?.(null);
-    } else {
-      const started = performance.now();
-      socket = await dial(target, tunnelDialOptions(deps.tunnel, via, deps.signal));
-      if (this.#closed) {
-        socket.destroy();
-        throw new ProxyError("SHUTDOWN", "client connection closed");
-      }
-      deps.onConnect?.(performance.now() - started);
+      spare.socket.setNoDelay(true);
+      // It waited for the client's first request: a close before any answer is retried (GET).
+      return new UpstreamH1(deps.endpoint(spare.socket), { idledFirst: true });
     }
+    const started = performance.now();
+    const socket = await dial(target, tunnelDialOptions(deps.tunnel, via, deps.signal));
+    if (this.#closed) {
+      socket.destroy();
+      throw new ProxyError("SHUTDOWN", "client connection closed");
+    }
+    deps.onConnect?.(performance.now() - started);
     socket.setNoDelay(true);
     return new UpstreamH1(deps.endpoint(socket));
   }

@@ -140,6 +140,11 @@ export function routeInTunnel(
   head: H1RequestHead,
   tunnel: TunnelRouteContext,
 ): { request: RequestHead; route: ForwardRoute } | Refusal {
+  const t = head.target;
+  if (t.form === "absolute" && t.scheme === "https") {
+    // The client did not start TLS: an https:// URL would go out in plaintext under its name.
+    return refuse(400, "an https:// URL in a tunnel the client did not start TLS in");
+  }
   const bridged = bridgeRequest(head, tunnel.target);
   if (bridged instanceof Refusal) return bridged;
   const where = forwardTarget(formatAuthority(tunnel.target));

@@ -14,6 +14,8 @@ export interface HeadReadSpec {
   timeoutMessage: string;
   /** The error when the client closes or errors before finishing. */
   closed(): ProxyError;
+  /** The error when the socket errors (a reset) before finishing; default `closed()`. */
+  failed?(err: unknown): ProxyError;
 }
 
 /** How a data handler ends the read: either detaches every listener and stops the timer. */
@@ -46,12 +48,16 @@ export function readHead<T>(
       clearTimeout(timer);
       socket.off("data", onChunk);
       socket.off("end", onEnd);
-      socket.off("error", onEnd);
+      socket.off("error", onError);
       signal?.removeEventListener("abort", onAbort);
     };
     const onEnd = () => {
       cleanup();
       reject(spec.closed());
+    };
+    const onError = (err: unknown) => {
+      cleanup();
+      reject(spec.failed ? spec.failed(err) : spec.closed());
     };
     const onAbort = () => {
       cleanup();
@@ -78,7 +84,7 @@ export function readHead<T>(
     };
     socket.on("data", onChunk);
     socket.on("end", onEnd);
-    socket.on("error", onEnd);
+    socket.on("error", onError);
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }

@@ -46,6 +46,8 @@ export interface TunnelChannels {
 export interface HttpMitmInput {
   client: Socket;
   leftover: Uint8Array;
+  /** The client handshake bound: when the tunnel started waiting, the limit, what is left of it. */
+  handshake: { started: number; limitMs: number; leftMs: number };
   leaf: Leaf;
   upstream: Socket;
   target: Authority;
@@ -137,7 +139,6 @@ class TunnelUpstreams implements UpstreamOpenDeps {
  */
 export async function runHttpMitm(input: HttpMitmInput): Promise<void> {
   const { deps, target, rec, signal } = input;
-  const acceptStarted = performance.now();
   const accepted = await acceptClient({
     engine: deps.engine,
     socket: input.client,
@@ -145,10 +146,11 @@ export async function runHttpMitm(input: HttpMitmInput): Promise<void> {
     leaf: input.leaf,
     alpn: CLIENT_HTTP_ALPN,
     target,
-    timeoutMs: deps.clientHandshakeTimeoutMs,
+    timeoutMs: input.handshake.leftMs,
+    limitMs: input.handshake.limitMs,
     ...(signal ? { signal } : {}),
   });
-  rec.clientHandshakeMs = performance.now() - acceptStarted;
+  rec.clientHandshakeMs = performance.now() - input.handshake.started;
   input.channels.clientChannel = accepted.channel;
   rec.clientAlpn = accepted.info.alpn;
 

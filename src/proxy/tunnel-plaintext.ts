@@ -55,6 +55,11 @@ export async function readTunnelOpening(
       headerTimeoutMs: timeoutMs,
       timeoutMessage: `client TLS handshake timed out after ${timeoutMs} ms`,
       closed: () => new ProxyError("TLS_HANDSHAKE", "client TLS handshake: peer closed the connection"),
+      // As the TLS channel reports a reset during its handshake.
+      failed: (err) =>
+        new ProxyError("IO", `client connection: ${err instanceof Error ? err.message : String(err)}`, {
+          cause: err,
+        }),
     },
     signal,
     (chunk, read) => {
@@ -91,6 +96,8 @@ export interface PlaintextTunnelInput {
   profile: string;
   /** The CONNECT's X-PolyTLS-Next-Hop, if any. */
   nextHop: string | null;
+  /** What is left of the client handshake bound, for the rest of the first request head. */
+  headTimeoutMs: number;
   deps: TunnelDeps;
   signal: AbortSignal | undefined;
   rec: TunnelRecord;
@@ -118,7 +125,7 @@ export function startPlainHttpTunnel(input: PlaintextTunnelInput): void {
       route: (head) => routeInTunnel(head, { target, profile: input.profile, nextHop: input.nextHop }),
       spare: { target, socket: input.upstream },
     },
-    headerTimeoutMs: deps.clientHandshakeTimeoutMs,
+    headerTimeoutMs: input.headTimeoutMs,
     ...(input.signal ? { signal: input.signal } : {}),
   }).then((r) =>
     input.owner.httpEnded({
@@ -136,7 +143,9 @@ export function startPlainHttpTunnel(input: PlaintextTunnelInput): void {
 }
 
 /** Relays the tunnel's bytes as they are (the opening first); throws what failed. */
-export async function relayPlaintext(input: Omit<PlaintextTunnelInput, "owner" | "profile" | "nextHop">) {
+export async function relayPlaintext(
+  input: Omit<PlaintextTunnelInput, "owner" | "profile" | "nextHop" | "headTimeoutMs">,
+) {
   const { rec, deps } = input;
   rec.clientTls = false;
   if (deps.http.mode === "full") rec.http = "relay";

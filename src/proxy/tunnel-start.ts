@@ -1,8 +1,12 @@
 /**
  * What a MITM tunnel's client sends first, after `200`: a TLS handshake (the usual case), an
  * HTTP/1.x request line in plaintext (`ws://` and `http://` clients that tunnel through CONNECT,
- * any plain-HTTP SOCKS5 client), or something else (a plaintext protocol that is not HTTP/1, or
- * HTTP/2 with prior knowledge). Pure: fed the bytes read so far, it answers or asks for more.
+ * any plain-HTTP SOCKS5 client), or something else (a plaintext protocol of its own, HTTP/2 with
+ * prior knowledge). Pure: fed the bytes read so far, it answers or asks for more.
+ *
+ * TLS is known from the first octet. HTTP/1 only from a whole request line, `method SP target SP
+ * HTTP/1.x` then LF (the HTTP/1.1 codec judges the rest, bare LF included): many text protocols
+ * also start with a token and a space (`EHLO host`, `NICK name`, `get key`) and are relayed.
  */
 import { TCHAR } from "../http/h1/syntax.ts";
 
@@ -15,21 +19,40 @@ const TLS_HANDSHAKE_RECORD = 0x16;
  * the longest registered method, `BASELINE-CONTROL` / `VERSION-CONTROL`, has 16).
  */
 export const MAX_METHOD_OCTETS = 20;
-/** RFC 9113 §3.4: the HTTP/2 connection preface starts with a request line of method PRI. */
-const H2_PREFACE_METHOD = "PRI";
+/**
+ * Longest request line waited for: the HTTP/1.1 codec's target limit (DEFAULT_REQUEST_LIMITS,
+ * 16 KiB) plus the method and version. A longer line with no end yet is left to the codec (it
+ * answers 414), so the wait is bounded in bytes as in time.
+ */
+export const MAX_REQUEST_LINE_OCTETS = 16 * 1024 + 64;
+/** RFC 9112 §2.3 HTTP-version, the part this proxy serves: `HTTP/1.0` and `HTTP/1.1`. */
+const HTTP1_VERSION = /^HTTP\/1\.[01]\r?$/;
+/** `HTTP/1.1` and a CR, plus the SP before them. */
+const VERSION_OCTETS_MAX = 10;
 
-/** `tls`, `http1` or `other` once `bytes` (everything read so far, non-empty) tells; else `incomplete`. */
+const SP = 0x20;
+const LF = 0x0a;
+
+/** `tls`, `http1` or `other` once `bytes` (everything read so far) tells; else `incomplete`. */
 export function classifyTunnelStart(bytes: Uint8Array): TunnelStart | "incomplete" {
   if (bytes.length === 0) return "incomplete";
   if (bytes[0] === TLS_HANDSHAKE_RECORD) return "tls";
+  const method = methodEnd(bytes);
+  if (method === "incomplete" || method === "other") return method;
+  const lf = bytes.indexOf(LF, method + 1);
+  if (lf < 0) return bytes.length >= MAX_REQUEST_LINE_OCTETS ? "http1" : "incomplete";
+  const lastSp = bytes.lastIndexOf(SP, lf);
+  if (lastSp <= method + 1) return "other"; // no target, or no version (HTTP/0.9)
+  if (lf - lastSp > VERSION_OCTETS_MAX) return "other";
+  return HTTP1_VERSION.test(String.fromCharCode(...bytes.subarray(lastSp + 1, lf))) ? "http1" : "other";
+}
+
+/** Where the method token ends (its SP), or what the bytes so far say instead. */
+function methodEnd(bytes: Uint8Array): number | "incomplete" | "other" {
   const n = Math.min(bytes.length, MAX_METHOD_OCTETS + 1);
   for (let i = 0; i < n; i++) {
     const c = bytes[i] as number;
-    if (c === 0x20) {
-      if (i === 0) return "other";
-      const method = String.fromCharCode(...bytes.subarray(0, i));
-      return method === H2_PREFACE_METHOD ? "other" : "http1";
-    }
+    if (c === SP) return i === 0 ? "other" : i;
     if (TCHAR[c] !== 1) return "other";
   }
   return bytes.length > MAX_METHOD_OCTETS ? "other" : "incomplete";

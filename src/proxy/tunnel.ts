@@ -162,11 +162,15 @@ async function steps(
   }
 
   // Whether the client starts TLS at all: plaintext is served as HTTP or relayed (tunnel-plaintext.ts).
-  const opening = await readTunnelOpening(client, req.leftover, deps.clientHandshakeTimeoutMs, signal);
+  // One bound for the client's opening and its TLS handshake together.
+  const bound = { started: performance.now(), limitMs: deps.clientHandshakeTimeoutMs, leftMs: 0 };
+  const opening = await readTunnelOpening(client, req.leftover, bound.limitMs, signal);
+  bound.leftMs = Math.max(1, bound.limitMs - (performance.now() - bound.started));
   if (opening.kind !== "tls") {
     const plain = { client, opening, upstream, target, deps, signal, rec };
     if (servesPlainHttp(opening, deps, selected.name)) {
-      startPlainHttpTunnel({ ...plain, profile: selected.name, nextHop: req.nextHop, owner: t });
+      const rest = { profile: selected.name, nextHop: req.nextHop, headTimeoutMs: bound.leftMs, owner: t };
+      startPlainHttpTunnel({ ...plain, ...rest });
       return HANDED_OVER;
     }
     const r = await relayPlaintext(plain);
@@ -180,6 +184,7 @@ async function steps(
     await runHttpMitm({
       client,
       leftover,
+      handshake: bound,
       leaf,
       upstream,
       target,
@@ -195,7 +200,6 @@ async function steps(
   }
 
   // TLS-relay mode, steps 5-8: client-facing TLS with the profile's ALPN list, SNI check.
-  const acceptStarted = performance.now();
   const accepted = await acceptClient({
     engine: deps.engine,
     socket: client,
@@ -203,10 +207,11 @@ async function steps(
     leaf,
     alpn: selected.spec.alpn,
     target,
-    timeoutMs: deps.clientHandshakeTimeoutMs,
+    timeoutMs: bound.leftMs,
+    limitMs: bound.limitMs,
     ...(signal ? { signal } : {}),
   });
-  rec.clientHandshakeMs = performance.now() - acceptStarted;
+  rec.clientHandshakeMs = performance.now() - bound.started;
   t.clientChannel = accepted.channel;
   rec.clientAlpn = accepted.info.alpn;
 

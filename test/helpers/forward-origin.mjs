@@ -8,7 +8,8 @@
  * directly, not through the proxy; not recorded), /gzip (a gzip-coded text), /die (Content-Length
  * promised, then the connection dies mid-body), /die-chunked (dies inside a chunked body),
  * /status/N (an empty response with that status), /hints (103 then 200), anything else: the
- * request as JSON. A WebSocket handshake is recorded too, answered 101 and echoed (ws-echo.mjs).
+ * request as JSON. A WebSocket handshake is recorded too, answered 101 and echoed (ws-echo.mjs);
+ * one to /ws-refuse is answered 403 and its connection left open (its close is recorded).
  */
 import { createHash } from "node:crypto";
 import * as http from "node:http";
@@ -56,6 +57,23 @@ export function startForwardOrigin() {
       rawHeaders: req.rawHeaders,
       bodyLength: 0,
     });
+    if (req.url === "/ws-refuse") {
+      // Refused, the connection left open: what happens to it is the proxy's choice (recorded).
+      socket.write("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+      socket.on("error", () => {});
+      socket.on("end", () => socket.end()); // the peer's FIN: close our side too
+      socket.resume();
+      socket.on("close", () => {
+        records.push({
+          conn: socket.__conn,
+          method: "-",
+          path: "/ws-refuse closed",
+          rawHeaders: [],
+          bodyLength: 0,
+        });
+      });
+      return;
+    }
     const key = req.headers["sec-websocket-key"] ?? "";
     const accept = createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
     socket.write(

@@ -8,7 +8,14 @@
  */
 import type { ProxyError } from "../../errors/proxy-error.ts";
 import type { HeaderField } from "../hpack/types.ts";
-import type { BodySink, RequestHead, Responder } from "./message.ts";
+import {
+  type BodySink,
+  type ByteSink,
+  canUpgrade,
+  type RequestHead,
+  type Responder,
+  type UpgradeResponder,
+} from "./message.ts";
 
 const unprocessed = new WeakSet<ProxyError>();
 
@@ -34,7 +41,7 @@ export function mayRetry(head: RequestHead): boolean {
  * of failing (once: the retry gets the plain `inner`).
  */
 export function retryingResponder(inner: Responder, again: () => void): Responder {
-  return new RetryingResponder(inner, again);
+  return canUpgrade(inner) ? new UpgradeRetryingResponder(inner, again) : new RetryingResponder(inner, again);
 }
 
 class RetryingResponder implements Responder {
@@ -59,5 +66,19 @@ class RetryingResponder implements Responder {
   fail(err: ProxyError): void {
     if (!this.#headSeen && isUnprocessed(err)) queueMicrotask(this.#again);
     else this.#inner.fail(err);
+  }
+}
+
+/** The same for a WebSocket handshake: the upgrade goes through to the client side. */
+class UpgradeRetryingResponder extends RetryingResponder implements UpgradeResponder {
+  readonly #upgradable: UpgradeResponder;
+
+  constructor(inner: UpgradeResponder, again: () => void) {
+    super(inner, again);
+    this.#upgradable = inner;
+  }
+
+  upgrade(fields: HeaderField[], toUpstream: ByteSink): ByteSink {
+    return this.#upgradable.upgrade(fields, toUpstream);
   }
 }

@@ -57,13 +57,19 @@ export class UpstreamH1 implements Cancellable<object> {
   #goneSent = false;
   /** Exchanges completed on this connection (a later one runs on a reused connection). */
   #served = 0;
+  /**
+   * The connection sat idle before its first request (a CONNECT tunnel's, dialled before `200`):
+   * the origin may have closed it meanwhile, so its first exchange counts as a reused one's.
+   */
+  readonly #idledFirst: boolean;
   /** Called when the connection can take another request. */
   onIdle: (() => void) | null = null;
   /** Called once when the connection will take no more requests. */
   onGone: (() => void) | null = null;
 
-  constructor(ep: Endpoint) {
+  constructor(ep: Endpoint, opts?: { idledFirst?: boolean }) {
     this.#ep = ep;
+    this.#idledFirst = opts?.idledFirst ?? false;
     ep.start({
       data: (chunk) => {
         this.#input.push(chunk);
@@ -361,9 +367,10 @@ export class UpstreamH1 implements Cancellable<object> {
     if (ex?.toClient) ex.toClient.abort(err);
     else if (ex?.response) ex.response.abort(truncated(err));
     else if (ex && !ex.responseDone) {
-      // A reused connection the origin closed before answering: the request was not processed
-      // (RFC 9112 §9.3.1); the dispatcher may send it again elsewhere.
-      const unprocessed = this.#served > 0 && !ex.gotBytes && err.code !== "HTTP_BAD_REQUEST";
+      // A reused (or long idle) connection the origin closed before answering: the request was
+      // not processed (RFC 9112 §9.3.1); the dispatcher may send it again elsewhere.
+      const reused = this.#served > 0 || this.#idledFirst;
+      const unprocessed = reused && !ex.gotBytes && err.code !== "HTTP_BAD_REQUEST";
       ex.responder.fail(unprocessed ? markUnprocessed(err) : err);
     }
     this.#ep.destroy();
