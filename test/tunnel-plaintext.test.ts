@@ -224,6 +224,22 @@ describe("full HTTP mode: plaintext HTTP/1 in a tunnel is re-originated as the p
     expect((await env.node.records()).length).toBe(before);
   });
 
+  test("the first request sent together with the CONNECT (read past its head) is served", async () => {
+    const target = `127.0.0.1:${env.node.port}`;
+    const s = net.connect(full.port, "127.0.0.1");
+    s.on("error", () => {});
+    const got = collect(s, (t) => t.includes('"path":"/with-connect"'));
+    s.write(
+      `CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n` +
+        `GET /with-connect HTTP/1.1\r\nHost: ${target}\r\nConnection: close\r\n\r\n`,
+    );
+    const { text } = await got;
+    expect(text.startsWith("HTTP/1.1 200 Connection Established\r\n\r\nHTTP/1.1 200 ")).toBe(true);
+    expect(headerValue((await originRecord("/with-connect")).rawHeaders, "user-agent")).toMatch(
+      /Chrome\/143/,
+    );
+  });
+
   test("an https:// URL sent in plaintext is refused (400), never sent without TLS", async () => {
     const s = await connectTunnel(full.port, `127.0.0.1:${env.node.port}`);
     const got = collect(s, (t) => t.includes("\r\n\r\n"));

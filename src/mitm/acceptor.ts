@@ -1,20 +1,26 @@
 /**
  * The client-facing TLS of a MITM tunnel (seed steps 6-8): present the leaf minted for the
  * CONNECT host, replay the bytes read past the CONNECT head, complete the handshake offering the
- * profile's ALPN list, then check that the client's SNI names the CONNECT host.
+ * profile's ALPN list, then check that the client's SNI names the CONNECT host. A client whose
+ * first bytes are not a TLS record is handed back (`plaintext`: src/proxy/tunnel-plaintext.ts).
  */
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { Leaf } from "../pki/leaf.ts";
 import type { Authority } from "../proxy/authority.ts";
 import { hostsEqual } from "../proxy/authority.ts";
 import type { ByteSocket as Socket } from "../proxy/byte-socket.ts";
-import { SecureChannel } from "../proxy/secure-channel.ts";
+import { NotTls, SecureChannel } from "../proxy/secure-channel.ts";
 import { withAbort, withTimeout } from "../proxy/timeout.ts";
 import type { HandshakeInfo, UpstreamTlsEngine } from "../upstream/engine.ts";
 
 export interface AcceptedClient {
   channel: SecureChannel;
   info: HandshakeInfo;
+}
+
+/** The client did not start TLS: what it sent so far; the socket is paused, nothing was sent. */
+export interface PlaintextClient {
+  plaintext: Uint8Array;
 }
 
 /** Throws SNI_MISMATCH unless `sni` names `target` (absent SNI is fine only for IP literals). */
@@ -35,25 +41,22 @@ export async function acceptClient(opts: {
   leaf: Leaf;
   alpn: string[];
   target: Authority;
-  /** What is left of the client handshake bound (the tunnel read the first bytes already). */
   timeoutMs: number;
-  /** The configured bound, for the message (default `timeoutMs`). */
-  limitMs?: number;
   /** Aborting (proxy stopping) fails the handshake with SHUTDOWN. */
   signal?: AbortSignal;
-}): Promise<AcceptedClient> {
+}): Promise<AcceptedClient | PlaintextClient> {
   const conn = opts.engine.accept({
     certChainDer: opts.leaf.chainDer,
     keyPkcs8Der: opts.leaf.keyPkcs8Der,
     alpn: opts.alpn,
   });
   const channel = new SecureChannel(opts.socket, conn, "client");
+  channel.detectPlaintext();
   channel.prime(opts.leftover);
   opts.socket.resume();
   try {
     const handshake = withTimeout(channel.handshake(), opts.timeoutMs, () => {
-      const ms = opts.limitMs ?? opts.timeoutMs;
-      return new ProxyError("TLS_HANDSHAKE", `client TLS handshake timed out after ${ms} ms`);
+      return new ProxyError("TLS_HANDSHAKE", `client TLS handshake timed out after ${opts.timeoutMs} ms`);
     });
     const info = await withAbort(
       handshake,
@@ -64,6 +67,7 @@ export async function acceptClient(opts: {
     opts.socket.pause();
     return { channel, info };
   } catch (err) {
+    if (err instanceof NotTls) return { plaintext: err.bytes };
     // A TLS failure of the channel itself already sent its alert and closed; a timeout, an abort
     // or the SNI check resets the connection, as every failure after `200` does.
     channel.reset();

@@ -37,6 +37,22 @@ export interface ChannelEvents {
   close?(): void;
 }
 
+/** RFC 8446 §5.1 ContentType handshake: the first octet of a ClientHello record. */
+const TLS_HANDSHAKE_RECORD = 0x16;
+
+/**
+ * How handshake() rejects when plaintext detection was asked (`detectPlaintext`) and the peer's
+ * first bytes are not a TLS record: they are carried here, and the socket is the caller's again.
+ */
+export class NotTls extends Error {
+  readonly bytes: Uint8Array;
+
+  constructor(bytes: Uint8Array) {
+    super("the peer did not start TLS");
+    this.bytes = bytes;
+  }
+}
+
 /** The socket's property naming its channel (for the shared socket listeners). */
 const CHANNEL = Symbol("SecureChannel");
 type ChannelSocket = Socket & { [CHANNEL]?: SecureChannel };
@@ -49,7 +65,10 @@ export class SecureChannel implements Corked {
   readonly conn: TlsConnection;
   readonly side: ChannelSide;
   #events: ChannelEvents | null = null;
-  #handshakeWaiter: { resolve(i: HandshakeInfo): void; reject(e: ProxyError): void } | null = null;
+  #handshakeWaiter: { resolve(i: HandshakeInfo): void; reject(e: Error): void } | null = null;
+  /** Whether the next ciphertext is the peer's first (checked for plaintext: detectPlaintext). */
+  #detectPlaintext = false;
+  #notTls: NotTls | null = null;
   #established = false;
   #ended = false;
   #closeNotify = false;
@@ -108,6 +127,32 @@ export class SecureChannel implements Corked {
     SecureChannel.#of(this).#events?.drain();
   };
 
+  /**
+   * Before `prime` and `handshake` (the client side of a MITM tunnel): if the peer's first bytes
+   * are not a TLS handshake record, the channel lets go of the socket (paused, its listeners
+   * removed, nothing sent), closes its engine, and handshake() rejects with NotTls carrying them.
+   */
+  detectPlaintext(): void {
+    this.#detectPlaintext = true;
+  }
+
+  #letGo(bytes: Uint8Array): void {
+    this.#destroyed = true;
+    const s = this.socket;
+    s.pause();
+    s.off("data", SecureChannel.#onSocketData);
+    s.off("end", SecureChannel.#onSocketEnd);
+    s.off("error", SecureChannel.#onSocketError);
+    s.off("close", SecureChannel.#onSocketClose);
+    s.off("drain", SecureChannel.#onSocketDrain);
+    delete (s as ChannelSocket)[CHANNEL];
+    this.conn.close();
+    this.#notTls = new NotTls(bytes);
+    const w = this.#handshakeWaiter;
+    this.#handshakeWaiter = null;
+    w?.reject(this.#notTls);
+  }
+
   /** Feeds bytes that were read before this channel existed (e.g. after the CONNECT headers). */
   prime(bytes: Uint8Array): void {
     if (bytes.length > 0) this.#onCiphertext(bytes);
@@ -116,6 +161,10 @@ export class SecureChannel implements Corked {
   /** Runs the handshake to completion. */
   handshake(): Promise<HandshakeInfo> {
     return new Promise((resolve, reject) => {
+      if (this.#notTls !== null) {
+        reject(this.#notTls);
+        return;
+      }
       if (this.socket.destroyed || this.#destroyed) {
         // The peer went away before the handshake began: its close event is already past.
         this.destroy();
@@ -290,6 +339,13 @@ export class SecureChannel implements Corked {
 
   #onCiphertext(d: Uint8Array): void {
     if (this.#destroyed) return;
+    if (this.#detectPlaintext) {
+      this.#detectPlaintext = false;
+      if (d[0] !== TLS_HANDSHAKE_RECORD) {
+        this.#letGo(d);
+        return;
+      }
+    }
     try {
       this.conn.feed(d);
       if (this.#established) this.#drainPlaintext();

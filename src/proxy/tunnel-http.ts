@@ -1,9 +1,10 @@
 /**
- * Steps 5-11 of a MITM tunnel in the full HTTP mode (`proxy.mitm.http = "full"`): the client is
- * offered `h2` and `http/1.1` whatever the profile, the upstream always gets the profile's
- * ClientHello (full ALPN list and ALPS), and every request in between is re-originated as the
- * browser by src/http/bridge/. Fills the tunnel record and throws what failed up to the hand-over
- * to the HTTP layer; what happens after reaches the tunnel's owner (`recordHttp` reads it).
+ * Steps 9-11 of a MITM tunnel in the full HTTP mode (`proxy.mitm.http = "full"`), once the client
+ * has its TLS (tunnel.ts offered it `h2` and `http/1.1` whatever the profile): the upstream always
+ * gets the profile's ClientHello (full ALPN list and ALPS), and every request in between is
+ * re-originated as the browser by src/http/bridge/. Fills the tunnel record and throws what failed
+ * up to the hand-over to the HTTP layer; what happens after reaches the tunnel's owner
+ * (`recordHttp` reads it).
  */
 import type { ProxyError } from "../errors/proxy-error.ts";
 import { type HttpTunnelOwner, type HttpTunnelResult, startHttpTunnel } from "../http/bridge/http-tunnel.ts";
@@ -15,8 +16,6 @@ import {
 } from "../http/bridge/upstream-open.ts";
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from "../http/h1/request-head.ts";
 import type { TunnelRecord } from "../log/tunnel-record.ts";
-import { acceptClient } from "../mitm/acceptor.ts";
-import type { Leaf } from "../pki/leaf.ts";
 import type { ProfileHttp } from "../profiles/http-types.ts";
 import type { WebSocketWhen } from "../profiles/websocket.ts";
 import type { TlsConnector, VerifyPolicy } from "../upstream/engine.ts";
@@ -25,6 +24,7 @@ import type { Authority } from "./authority.ts";
 import type { ByteSocket as Socket } from "./byte-socket.ts";
 import { dial, tunnelDialOptions } from "./dial.ts";
 import type { NextHopRoute } from "./next-hop.ts";
+import type { SecureChannel } from "./secure-channel.ts";
 import { withAbort } from "./timeout.ts";
 import { endedNormally, stopping, type TunnelDeps } from "./tunnel.ts";
 
@@ -44,11 +44,8 @@ export interface TunnelChannels {
 }
 
 export interface HttpMitmInput {
-  client: Socket;
-  leftover: Uint8Array;
-  /** The client handshake bound: when the tunnel started waiting, the limit, what is left of it. */
-  handshake: { started: number; limitMs: number; leftMs: number };
-  leaf: Leaf;
+  /** The client-facing TLS, handshake done (offered CLIENT_HTTP_ALPN). */
+  client: SecureChannel;
   upstream: Socket;
   target: Authority;
   profile: { name: string; connector: TlsConnector; http: ProfileHttp };
@@ -134,26 +131,11 @@ class TunnelUpstreams implements UpstreamOpenDeps {
 }
 
 /**
- * Steps 5-10, then hands the tunnel to the HTTP layer: resolves once it runs (a rejection is a
- * failure of steps 5-10); `input.owner` hears when it ends. Nothing is left pending meanwhile.
+ * Steps 9-10, then hands the tunnel to the HTTP layer: resolves once it runs (a rejection is a
+ * failure of steps 9-10); `input.owner` hears when it ends. Nothing is left pending meanwhile.
  */
 export async function runHttpMitm(input: HttpMitmInput): Promise<void> {
   const { deps, target, rec, signal } = input;
-  const accepted = await acceptClient({
-    engine: deps.engine,
-    socket: input.client,
-    leftover: input.leftover,
-    leaf: input.leaf,
-    alpn: CLIENT_HTTP_ALPN,
-    target,
-    timeoutMs: input.handshake.leftMs,
-    limitMs: input.handshake.limitMs,
-    ...(signal ? { signal } : {}),
-  });
-  rec.clientHandshakeMs = performance.now() - input.handshake.started;
-  input.channels.clientChannel = accepted.channel;
-  rec.clientAlpn = accepted.info.alpn;
-
   const upDeps = new TunnelUpstreams(input);
   const upstreamStarted = performance.now();
   const first = await withAbort(openUpstream(upDeps, input.upstream), signal, stopping);
@@ -166,7 +148,7 @@ export async function runHttpMitm(input: HttpMitmInput): Promise<void> {
 
   startHttpTunnel(
     {
-      client: accepted.channel,
+      client: input.client,
       target,
       authority: browserAuthority(target),
       http: input.profile.http,

@@ -1,8 +1,9 @@
 /**
  * A MITM tunnel whose client does not start TLS after `200`. Clients tunnel plaintext through
  * CONNECT (`ws://` and `http://` URLs behind a proxy in most WebSocket libraries, `curl -p`) and
- * through SOCKS5 (every `http://` URL): the proxy reads the client's first bytes before the TLS
- * handshake (tunnel-start.ts) and, when they are not a TLS record,
+ * through SOCKS5 (every `http://` URL). The client-facing TLS channel hands such a client back at
+ * its first bytes (SecureChannel.detectPlaintext, acceptor.ts); its first line then tells
+ * (tunnel-start.ts):
  *
  * - an HTTP/1.x request in the full HTTP mode: serves the connection as plain HTTP, every request
  *   checked against the CONNECT target as inside TLS (421 otherwise) and re-originated as the
@@ -12,8 +13,8 @@
  * - anything else (another protocol, HTTP/2 with prior knowledge, or HTTP/1 in the `tls-relay`
  *   mode): relays the bytes as they are, as passthrough does.
  *
- * Either way the tunnel's record says `clientTls=false`. The first bytes must come within the client
- * handshake bound (a silent client fails as a TLS handshake that timed out, as before).
+ * Either way the tunnel's record says `clientTls=false`. The first line and the first request
+ * head get what is left of the client handshake bound.
  */
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { HttpTunnelOwner } from "../http/bridge/http-tunnel.ts";
@@ -36,47 +37,40 @@ export interface TunnelOpening {
 }
 
 /**
- * Reads until the first bytes tell TLS from plaintext (one read, nearly always), socket paused.
- * Rejects as a client TLS handshake would: TLS_HANDSHAKE when the client is silent for
- * `timeoutMs` or closes first, SHUTDOWN when the proxy stops.
+ * Reads until the client's first line tells HTTP/1 from another protocol, socket paused. `bytes`
+ * (non-empty, not a TLS record) were read already. Rejects with HEADER_TIMEOUT when the line does
+ * not come within `timeoutMs`, IO when the client closes or resets first, SHUTDOWN when the proxy
+ * stops.
  */
 export async function readTunnelOpening(
   client: Socket,
-  leftover: Uint8Array,
+  bytes: Uint8Array,
   timeoutMs: number,
   signal: AbortSignal | undefined,
 ): Promise<TunnelOpening> {
-  const now = classifyTunnelStart(leftover);
-  if (now !== "incomplete") return { kind: now, bytes: leftover };
-  let bytes = leftover;
+  const now = classifyTunnelStart(bytes);
+  if (now !== "incomplete") return { kind: now, bytes };
+  let read = bytes;
   const opening = readHead<TunnelOpening>(
     client,
     {
       headerTimeoutMs: timeoutMs,
-      timeoutMessage: `client TLS handshake timed out after ${timeoutMs} ms`,
-      closed: () => new ProxyError("TLS_HANDSHAKE", "client TLS handshake: peer closed the connection"),
-      // As the TLS channel reports a reset during its handshake.
+      timeoutMessage: `the client's first line was not complete within ${timeoutMs} ms`,
+      closed: () => new ProxyError("IO", "client closed the connection before its first line"),
       failed: (err) =>
         new ProxyError("IO", `client connection: ${err instanceof Error ? err.message : String(err)}`, {
           cause: err,
         }),
     },
     signal,
-    (chunk, read) => {
-      bytes = bytes.length === 0 ? chunk : concat(bytes, chunk);
-      const kind = classifyTunnelStart(bytes);
-      if (kind !== "incomplete") read.done({ kind, bytes });
+    (chunk, r) => {
+      read = concat(read, chunk);
+      const kind = classifyTunnelStart(read);
+      if (kind !== "incomplete") r.done({ kind, bytes: read });
     },
   );
   client.resume();
-  try {
-    return await opening;
-  } catch (err) {
-    if (err instanceof ProxyError && err.code === "HEADER_TIMEOUT") {
-      throw new ProxyError("TLS_HANDSHAKE", err.message);
-    }
-    throw err;
-  }
+  return opening;
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

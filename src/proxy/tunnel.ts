@@ -26,7 +26,7 @@ import type { SelfAddress } from "./target-guard.ts";
 import { withAbort, withTimeout } from "./timeout.ts";
 import { HTTP_ANSWER, type TunnelAnswer } from "./tunnel-answer.ts";
 import { TunnelEnd } from "./tunnel-end.ts";
-import { runHttpMitm } from "./tunnel-http.ts";
+import { CLIENT_HTTP_ALPN, runHttpMitm } from "./tunnel-http.ts";
 import {
   readTunnelOpening,
   relayPlaintext,
@@ -161,15 +161,27 @@ async function steps(
     return;
   }
 
-  // Whether the client starts TLS at all: plaintext is served as HTTP or relayed (tunnel-plaintext.ts).
-  // One bound for the client's opening and its TLS handshake together.
-  const bound = { started: performance.now(), limitMs: deps.clientHandshakeTimeoutMs, leftMs: 0 };
-  const opening = await readTunnelOpening(client, req.leftover, bound.limitMs, signal);
-  bound.leftMs = Math.max(1, bound.limitMs - (performance.now() - bound.started));
-  if (opening.kind !== "tls") {
+  // Steps 5-8: client-facing TLS (the HTTP mode offers h2 and http/1.1 whatever the profile), SNI
+  // check. A client that does not start TLS is served as plaintext (tunnel-plaintext.ts).
+  const profileHttp = deps.http.mode === "full" ? deps.connectors.http(selected.name) : null;
+  const acceptStarted = performance.now();
+  const accepted = await acceptClient({
+    engine: deps.engine,
+    socket: client,
+    leftover: req.leftover,
+    leaf,
+    alpn: profileHttp ? CLIENT_HTTP_ALPN : selected.spec.alpn,
+    target,
+    timeoutMs: deps.clientHandshakeTimeoutMs,
+    ...(signal ? { signal } : {}),
+  });
+  if ("plaintext" in accepted) {
+    // The first request head (or the rest of the first line) within what is left of the bound.
+    const leftMs = Math.max(1, deps.clientHandshakeTimeoutMs - (performance.now() - acceptStarted));
+    const opening = await readTunnelOpening(client, accepted.plaintext, leftMs, signal);
     const plain = { client, opening, upstream, target, deps, signal, rec };
     if (servesPlainHttp(opening, deps, selected.name)) {
-      const rest = { profile: selected.name, nextHop: req.nextHop, headTimeoutMs: bound.leftMs, owner: t };
+      const rest = { profile: selected.name, nextHop: req.nextHop, headTimeoutMs: leftMs, owner: t };
       startPlainHttpTunnel({ ...plain, ...rest });
       return HANDED_OVER;
     }
@@ -177,15 +189,13 @@ async function steps(
     if (!endedNormally(r) && r.error) throw r.error;
     return;
   }
-  const leftover = opening.bytes;
+  rec.clientHandshakeMs = performance.now() - acceptStarted;
+  t.clientChannel = accepted.channel;
+  rec.clientAlpn = accepted.info.alpn;
 
-  const profileHttp = deps.http.mode === "full" ? deps.connectors.http(selected.name) : null;
   if (profileHttp) {
     await runHttpMitm({
-      client,
-      leftover,
-      handshake: bound,
-      leaf,
+      client: accepted.channel,
       upstream,
       target,
       profile: { name: selected.name, connector: selected.connector, http: profileHttp },
@@ -198,22 +208,6 @@ async function steps(
     });
     return HANDED_OVER;
   }
-
-  // TLS-relay mode, steps 5-8: client-facing TLS with the profile's ALPN list, SNI check.
-  const accepted = await acceptClient({
-    engine: deps.engine,
-    socket: client,
-    leftover,
-    leaf,
-    alpn: selected.spec.alpn,
-    target,
-    timeoutMs: bound.leftMs,
-    limitMs: bound.limitMs,
-    ...(signal ? { signal } : {}),
-  });
-  rec.clientHandshakeMs = performance.now() - bound.started;
-  t.clientChannel = accepted.channel;
-  rec.clientAlpn = accepted.info.alpn;
 
   // Steps 9-10: upstream TLS with the profile, session cache and ALPN plan.
   const plan = planUpstreamAlpn(accepted.info.alpn);
