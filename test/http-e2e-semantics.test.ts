@@ -119,6 +119,16 @@ describe("content decoding and cookies", () => {
       const r = await curl(env, ["-i", "--compressed", `https://${o.authority}/enc/gzip`]);
       expect(r.out.toLowerCase()).toContain("content-encoding: gzip");
       expect(r.out.endsWith(DECODED_TEXT)).toBe(true);
+      // HEAD describes what the GET would bring: the decoded representation's fields.
+      for (const flag of ["--http1.1", "--http2"]) {
+        const head = (await curl(env, [flag, "-sI", `https://${o.authority}/enc/gzip`])).out.toLowerCase();
+        expect(head).toMatch(/^http\/[12](\.1)? 200/);
+        expect(head).not.toContain("content-encoding");
+        expect(head).not.toContain("content-length");
+        expect(head).toContain('etag: w/"enc"');
+      }
+      const asked = await curl(env, ["-sI", "--compressed", `https://${o.authority}/enc/gzip`]);
+      expect(asked.out.toLowerCase()).toContain("content-encoding: gzip");
     }
   });
 

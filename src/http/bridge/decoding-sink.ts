@@ -2,7 +2,8 @@
  * Wraps a Responder so that a response in a content coding the client did not accept is decoded
  * on its way to the client: Content-Encoding and Content-Length are dropped and a strong ETag is
  * made weak (the representation changed, RFC 9110 §8.8.3). Codings the proxy cannot decode, and
- * codings the client accepts, pass through untouched.
+ * codings the client accepts, pass through untouched. A bodyless answer (HEAD, 304) gets the
+ * same fields as the body's answer would: it describes the representation the client would get.
  */
 import type { ProxyError } from "../../errors/proxy-error.ts";
 import type { HeaderField } from "../hpack/types.ts";
@@ -47,13 +48,13 @@ class DecodingResponder implements Responder {
 
   head(status: number, fields: HeaderField[], bodyless: boolean): BodySink {
     const inner = this.inner;
-    if (bodyless) return inner.head(status, fields, bodyless);
     const encoding = fieldValue(fields, "content-encoding");
     if (encoding === null) return inner.head(status, fields, bodyless);
     const codings = parseCodings(encoding);
     if (codings.length === 0 || clientAccepts(this.#accept, codings) || !canDecode(codings)) {
       return inner.head(status, fields, bodyless);
     }
+    if (bodyless) return inner.head(status, decodedFields(fields), true);
     return decodedBody(inner.head(status, decodedFields(fields), false), codings);
   }
 }
