@@ -10,6 +10,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import * as net from "node:net";
+import { ProxyError } from "../src/errors/proxy-error.ts";
+import { readTunnelOpening } from "../src/proxy/tunnel-plaintext.ts";
 import { classifyTunnelStart, MAX_REQUEST_LINE_OCTETS } from "../src/proxy/tunnel-start.ts";
 import {
   CHROME,
@@ -269,24 +271,24 @@ describe("full HTTP mode: plaintext HTTP/1 in a tunnel is re-originated as the p
   test("ws:// through CONNECT: the profile's WebSocket handshake, 101, then frames both ways", async () => {
     const s = await connectTunnel(full.port, `127.0.0.1:${env.node.port}`);
     const key = randomBytes(16).toString("base64");
-    const got = collect(
-      s,
-      (t) => t.includes("\r\n\r\n") && t.slice(t.indexOf("\r\n\r\n") + 4).includes("hello ws"),
-    );
+    let text = "";
+    s.on("data", (d: Buffer) => {
+      text += d.toString("latin1");
+    });
+    s.on("error", () => {});
     s.write(
       `GET /ws-plain HTTP/1.1\r\nHost: 127.0.0.1:${env.node.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
         `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nUser-Agent: ws-client/1\r\n\r\n`,
     );
-    // One masked text frame, sent once the 101 is in (the proxy relays bytes only after it).
-    await waitFor(async () => (await env.node.records()).some((r) => r.path === "/ws-plain"), 5_000);
+    await waitFor(() => text.includes("\r\n\r\n"), 5_000);
+    expect(text.startsWith("HTTP/1.1 101")).toBe(true);
+    // One masked text frame, echoed by the origin through the relay.
     const payload = Buffer.from("hello ws");
     const mask = randomBytes(4);
     const masked = Buffer.from(payload.map((b, i) => b ^ (mask[i & 3] as number)));
-    await Bun.sleep(50);
     s.write(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]));
-    const { text } = await got;
-    expect(text.startsWith("HTTP/1.1 101")).toBe(true);
-    expect(text).toContain("hello ws");
+    await waitFor(() => text.slice(text.indexOf("\r\n\r\n") + 4).includes("hello ws"), 5_000);
+    s.destroy();
     const rec = await originRecord("/ws-plain");
     expect(headerValue(rec.rawHeaders, "upgrade")?.toLowerCase()).toBe("websocket");
     expect(headerValue(rec.rawHeaders, "sec-websocket-key")).toBe(key);
@@ -375,6 +377,40 @@ describe("full HTTP mode: plaintext HTTP/1 in a tunnel is re-originated as the p
       });
     } finally {
       echo.close();
+    }
+  });
+});
+
+describe("bounds of a plaintext client", () => {
+  test("the first line and the first request head share one client handshake bound", async () => {
+    const p = await env.polytls((c) => {
+      c.proxy.limits.clientHandshakeTimeoutMs = 2_000;
+    });
+    const s = await connectTunnel(p.port, `127.0.0.1:${env.node.port}`);
+    const got = collect(s, (t) => t.includes("\r\n\r\n"));
+    s.write("G");
+    await Bun.sleep(1_000);
+    s.write("ET /slow-head HTTP/1.1\r\n"); // the line is complete 1 s into the 2 s bound
+    await Bun.sleep(1_600); // the head's end comes 0.6 s after the bound
+    if (!s.destroyed) s.write(`Host: 127.0.0.1:${env.node.port}\r\n\r\n`);
+    expect((await got).text).toMatch(/^HTTP\/1\.1 408 /);
+    expect((await env.node.records()).some((r) => r.path === "/slow-head")).toBe(false);
+  });
+
+  test("a client gone before its first line is read is answered at once (IO), not at the bound", async () => {
+    const server = net.createServer(() => {});
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const c = net.connect((server.address() as net.AddressInfo).port, "127.0.0.1");
+      await new Promise<void>((r) => c.once("connect", () => r()));
+      const closed = new Promise<void>((r) => c.once("close", () => r()));
+      c.destroy(); // as a client reset during the dial or the leaf's minting leaves it
+      await closed; // its close event is past when the first line's reader starts
+      const err = await readTunnelOpening(c, enc.encode("GET /a HT"), 30_000, undefined).catch((e) => e);
+      expect(err).toBeInstanceOf(ProxyError);
+      expect((err as ProxyError).code).toBe("IO");
+    } finally {
+      server.close();
     }
   });
 });

@@ -53,7 +53,8 @@ export async function acceptClient(opts: {
   const channel = new SecureChannel(opts.socket, conn, "client");
   channel.detectPlaintext();
   channel.prime(opts.leftover);
-  opts.socket.resume();
+  // Plaintext in the leftover already handed the socket back, paused: it stays paused.
+  if (!channel.destroyed) opts.socket.resume();
   try {
     const handshake = withTimeout(channel.handshake(), opts.timeoutMs, () => {
       return new ProxyError("TLS_HANDSHAKE", `client TLS handshake timed out after ${opts.timeoutMs} ms`);

@@ -183,7 +183,7 @@ export function serveForward(opts: ForwardServeOptions): Promise<ForwardServeRes
       if (sawHead) return;
       const err = new ProxyError(
         "HEADER_TIMEOUT",
-        `request head not received within ${opts.headerTimeoutMs} ms`,
+        `request head not received within ${Math.round(opts.headerTimeoutMs)} ms`,
       );
       socket.end(errorResponse(err));
       setTimeout(() => socket.destroy(), ERROR_LINGER_MS).unref();

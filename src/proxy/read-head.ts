@@ -40,6 +40,11 @@ export function readHead<T>(
       reject(new ProxyError("SHUTDOWN", "the proxy is shutting down"));
       return;
     }
+    if (socket.destroyed) {
+      // Closed while nobody listened (between two readers): its end events are past.
+      reject(spec.closed());
+      return;
+    }
     const timer = setTimeout(() => {
       cleanup();
       reject(new ProxyError("HEADER_TIMEOUT", spec.timeoutMessage));
@@ -49,6 +54,7 @@ export function readHead<T>(
       socket.off("data", onChunk);
       socket.off("end", onEnd);
       socket.off("error", onError);
+      socket.off("close", onEnd);
       signal?.removeEventListener("abort", onAbort);
     };
     const onEnd = () => {
@@ -85,6 +91,7 @@ export function readHead<T>(
     socket.on("data", onChunk);
     socket.on("end", onEnd);
     socket.on("error", onError);
+    socket.on("close", onEnd); // a close without an end or error first (destroyed from our side)
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }

@@ -55,7 +55,7 @@ export async function readTunnelOpening(
     client,
     {
       headerTimeoutMs: timeoutMs,
-      timeoutMessage: `the client's first line was not complete within ${timeoutMs} ms`,
+      timeoutMessage: `the client's first line was not complete within ${Math.round(timeoutMs)} ms`,
       closed: () => new ProxyError("IO", "client closed the connection before its first line"),
       failed: (err) =>
         new ProxyError("IO", `client connection: ${err instanceof Error ? err.message : String(err)}`, {

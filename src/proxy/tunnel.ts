@@ -176,12 +176,12 @@ async function steps(
     ...(signal ? { signal } : {}),
   });
   if ("plaintext" in accepted) {
-    // The first request head (or the rest of the first line) within what is left of the bound.
-    const leftMs = Math.max(1, deps.clientHandshakeTimeoutMs - (performance.now() - acceptStarted));
-    const opening = await readTunnelOpening(client, accepted.plaintext, leftMs, signal);
+    // The first line, then the first request head, within what is left of the one bound.
+    const leftMs = () => Math.max(1, deps.clientHandshakeTimeoutMs - (performance.now() - acceptStarted));
+    const opening = await readTunnelOpening(client, accepted.plaintext, leftMs(), signal);
     const plain = { client, opening, upstream, target, deps, signal, rec };
     if (servesPlainHttp(opening, deps, selected.name)) {
-      const rest = { profile: selected.name, nextHop: req.nextHop, headTimeoutMs: leftMs, owner: t };
+      const rest = { profile: selected.name, nextHop: req.nextHop, headTimeoutMs: leftMs(), owner: t };
       startPlainHttpTunnel({ ...plain, ...rest });
       return HANDED_OVER;
     }
