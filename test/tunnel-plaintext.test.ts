@@ -54,6 +54,13 @@ describe("classifyTunnelStart (pure, split input)", () => {
     expect(classifyTunnelStart(enc.encode("GET / HTTP/1.1\n"))).toBe("http1"); // bare LF: the codec refuses it
   });
 
+  test("one empty line before the request line is skipped, as the codec skips it (RFC 9112 §2.2)", () => {
+    expect(classifyTunnelStart(enc.encode("\r"))).toBe("incomplete");
+    expect(classifyTunnelStart(enc.encode("\r\nGET / HTTP/1.1\r\n"))).toBe("http1");
+    expect(classifyTunnelStart(enc.encode("\r\n\r\nGET / HTTP/1.1\r\n"))).toBe("other");
+    expect(classifyTunnelStart(enc.encode("\rGET / HTTP/1.1\r\n"))).toBe("other");
+  });
+
   test("a line too long to wait for is left to the HTTP/1.1 codec (it answers 414)", () => {
     const long = enc.encode(`GET /${"a".repeat(MAX_REQUEST_LINE_OCTETS)}`);
     expect(classifyTunnelStart(long.subarray(0, MAX_REQUEST_LINE_OCTETS - 1))).toBe("incomplete");
@@ -388,13 +395,39 @@ describe("bounds of a plaintext client", () => {
     });
     const s = await connectTunnel(p.port, `127.0.0.1:${env.node.port}`);
     const got = collect(s, (t) => t.includes("\r\n\r\n"));
+    const logged = recordOf(p, s);
     s.write("G");
     await Bun.sleep(1_000);
     s.write("ET /slow-head HTTP/1.1\r\n"); // the line is complete 1 s into the 2 s bound
     await Bun.sleep(1_600); // the head's end comes 0.6 s after the bound
     if (!s.destroyed) s.write(`Host: 127.0.0.1:${env.node.port}\r\n\r\n`);
-    expect((await got).text).toMatch(/^HTTP\/1\.1 408 /);
+    const { text } = await got;
+    // The answer names the configured bound, not what was left of it.
+    expect(text).toMatch(
+      /^HTTP\/1\.1 408 [^\n]*\r\n[\s\S]*within 2000 ms of the 200 \(proxy\.limits\.client_handshake_timeout_ms\)/,
+    );
     expect((await env.node.records()).some((r) => r.path === "/slow-head")).toBe(false);
+    expect(await logged).toMatchObject({ clientTls: false, errorCode: "HEADER_TIMEOUT" });
+  });
+
+  test("a plaintext client that stalls inside its first line is logged as plaintext, its bytes counted", async () => {
+    const p = await env.polytls((c) => {
+      c.proxy.limits.clientHandshakeTimeoutMs = 300;
+    });
+    const s = await connectTunnel(p.port, `127.0.0.1:${env.node.port}`);
+    s.on("error", () => {});
+    const logged = recordOf(p, s);
+    s.write("GE");
+    expect(await logged).toMatchObject({ clientTls: false, errorCode: "HEADER_TIMEOUT", bytesUp: 2 });
+    s.destroy();
+  });
+
+  test("an empty line before the first request: still the browser's request", async () => {
+    const s = await connectTunnel(full.port, `127.0.0.1:${env.node.port}`);
+    const got = collect(s, (t) => t.includes('"path":"/after-crlf"'));
+    s.write(`\r\nGET /after-crlf HTTP/1.1\r\nHost: 127.0.0.1:${env.node.port}\r\nConnection: close\r\n\r\n`);
+    expect((await got).text).toMatch(/^HTTP\/1\.1 200 /);
+    expect(headerValue((await originRecord("/after-crlf")).rawHeaders, "user-agent")).toMatch(/Chrome\/143/);
   });
 
   test("a client gone before its first line is read is answered at once (IO), not at the bound", async () => {

@@ -53,6 +53,8 @@ export interface ForwardServeOptions {
   dispatcher: Pick<ForwardDispatcherDeps, "access" | "authenticate" | "route" | "spare">;
   /** The first request head must be complete within this time (408 otherwise). */
   headerTimeoutMs: number;
+  /** The 408's reason (default: "request head not received within <headerTimeoutMs> ms"). */
+  headerTimeoutReason?: string;
   signal?: AbortSignal;
   onRequest?(target: Authority, profile: string | null): void;
 }
@@ -183,7 +185,7 @@ export function serveForward(opts: ForwardServeOptions): Promise<ForwardServeRes
       if (sawHead) return;
       const err = new ProxyError(
         "HEADER_TIMEOUT",
-        `request head not received within ${Math.round(opts.headerTimeoutMs)} ms`,
+        opts.headerTimeoutReason ?? `request head not received within ${Math.round(opts.headerTimeoutMs)} ms`,
       );
       socket.end(errorResponse(err));
       setTimeout(() => socket.destroy(), ERROR_LINGER_MS).unref();

@@ -39,14 +39,15 @@ export interface TunnelOpening {
 /**
  * Reads until the client's first line tells HTTP/1 from another protocol, socket paused. `bytes`
  * (non-empty, not a TLS record) were read already. Rejects with HEADER_TIMEOUT when the line does
- * not come within `timeoutMs`, IO when the client closes or resets first, SHUTDOWN when the proxy
- * stops.
+ * not come within `timeoutMs` (what is left of the client handshake bound `limitMs`), IO when the
+ * client closes or resets first, SHUTDOWN when the proxy stops.
  */
 export async function readTunnelOpening(
   client: Socket,
   bytes: Uint8Array,
   timeoutMs: number,
   signal: AbortSignal | undefined,
+  limitMs = timeoutMs,
 ): Promise<TunnelOpening> {
   const now = classifyTunnelStart(bytes);
   if (now !== "incomplete") return { kind: now, bytes };
@@ -55,7 +56,7 @@ export async function readTunnelOpening(
     client,
     {
       headerTimeoutMs: timeoutMs,
-      timeoutMessage: `the client's first line was not complete within ${Math.round(timeoutMs)} ms`,
+      timeoutMessage: `the client's first line was not complete within ${limitMs} ms of the 200 (${BOUND_KEY})`,
       closed: () => new ProxyError("IO", "client closed the connection before its first line"),
       failed: (err) =>
         new ProxyError("IO", `client connection: ${err instanceof Error ? err.message : String(err)}`, {
@@ -72,6 +73,9 @@ export async function readTunnelOpening(
   client.resume();
   return opening;
 }
+
+/** The config key of the one bound a plaintext client's opening gets. */
+const BOUND_KEY = "proxy.limits.client_handshake_timeout_ms";
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);
@@ -120,6 +124,7 @@ export function startPlainHttpTunnel(input: PlaintextTunnelInput): void {
       spare: { target, socket: input.upstream },
     },
     headerTimeoutMs: input.headTimeoutMs,
+    headerTimeoutReason: `request head not received within ${input.deps.clientHandshakeTimeoutMs} ms of the 200 (${BOUND_KEY})`,
     ...(input.signal ? { signal: input.signal } : {}),
   }).then((r) =>
     input.owner.httpEnded({

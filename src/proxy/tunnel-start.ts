@@ -5,8 +5,9 @@
  * prior knowledge). Pure: fed the bytes read so far, it answers or asks for more.
  *
  * TLS is known from the first octet. HTTP/1 only from a whole request line, `method SP target SP
- * HTTP/1.x` then LF (the HTTP/1.1 codec judges the rest, bare LF included): many text protocols
- * also start with a token and a space (`EHLO host`, `NICK name`, `get key`) and are relayed.
+ * HTTP/1.x` then LF (the HTTP/1.1 codec judges the rest, bare LF included), after at most one
+ * empty line (CRLF), which the codec skips too (RFC 9112 §2.2): many text protocols also start
+ * with a token and a space (`EHLO host`, `NICK name`, `get key`) and are relayed.
  */
 import { TCHAR } from "../http/h1/syntax.ts";
 
@@ -32,12 +33,15 @@ const VERSION_OCTETS_MAX = 10;
 
 const SP = 0x20;
 const LF = 0x0a;
+const CR = 0x0d;
 
 /** `tls`, `http1` or `other` once `bytes` (everything read so far) tells; else `incomplete`. */
 export function classifyTunnelStart(bytes: Uint8Array): TunnelStart | "incomplete" {
   if (bytes.length === 0) return "incomplete";
   if (bytes[0] === TLS_HANDSHAKE_RECORD) return "tls";
-  const method = methodEnd(bytes);
+  const start = lineStart(bytes);
+  if (start === "incomplete" || start === "other") return start;
+  const method = methodEnd(bytes, start);
   if (method === "incomplete" || method === "other") return method;
   const lf = bytes.indexOf(LF, method + 1);
   if (lf < 0) return bytes.length >= MAX_REQUEST_LINE_OCTETS ? "http1" : "incomplete";
@@ -47,13 +51,20 @@ export function classifyTunnelStart(bytes: Uint8Array): TunnelStart | "incomplet
   return HTTP1_VERSION.test(String.fromCharCode(...bytes.subarray(lastSp + 1, lf))) ? "http1" : "other";
 }
 
-/** Where the method token ends (its SP), or what the bytes so far say instead. */
-function methodEnd(bytes: Uint8Array): number | "incomplete" | "other" {
-  const n = Math.min(bytes.length, MAX_METHOD_OCTETS + 1);
-  for (let i = 0; i < n; i++) {
+/** Where the request line starts: after one leading CRLF, if there is one. */
+function lineStart(bytes: Uint8Array): number | "incomplete" | "other" {
+  if (bytes[0] !== CR) return 0;
+  if (bytes.length < 2) return "incomplete";
+  return bytes[1] === LF ? 2 : "other";
+}
+
+/** Where the method token from `start` ends (its SP), or what the bytes so far say instead. */
+function methodEnd(bytes: Uint8Array, start: number): number | "incomplete" | "other" {
+  const n = Math.min(bytes.length, start + MAX_METHOD_OCTETS + 1);
+  for (let i = start; i < n; i++) {
     const c = bytes[i] as number;
-    if (c === SP) return i === 0 ? "other" : i;
+    if (c === SP) return i === start ? "other" : i;
     if (TCHAR[c] !== 1) return "other";
   }
-  return bytes.length > MAX_METHOD_OCTETS ? "other" : "incomplete";
+  return bytes.length - start > MAX_METHOD_OCTETS ? "other" : "incomplete";
 }

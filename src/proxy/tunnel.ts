@@ -176,9 +176,12 @@ async function steps(
     ...(signal ? { signal } : {}),
   });
   if ("plaintext" in accepted) {
+    rec.clientTls = false;
+    rec.bytesUp = accepted.plaintext.length; // until what serves the tunnel counts every byte
     // The first line, then the first request head, within what is left of the one bound.
-    const leftMs = () => Math.max(1, deps.clientHandshakeTimeoutMs - (performance.now() - acceptStarted));
-    const opening = await readTunnelOpening(client, accepted.plaintext, leftMs(), signal);
+    const limitMs = deps.clientHandshakeTimeoutMs;
+    const leftMs = () => Math.max(1, limitMs - (performance.now() - acceptStarted));
+    const opening = await readTunnelOpening(client, accepted.plaintext, leftMs(), signal, limitMs);
     const plain = { client, opening, upstream, target, deps, signal, rec };
     if (servesPlainHttp(opening, deps, selected.name)) {
       const rest = { profile: selected.name, nextHop: req.nextHop, headTimeoutMs: leftMs(), owner: t };
