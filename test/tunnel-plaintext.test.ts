@@ -23,6 +23,8 @@ import {
   startForwardEnv,
 } from "./helpers/forward-env.ts";
 import { run } from "./helpers/hop-env.ts";
+import { connectRequest, rawConnect } from "./helpers/proxy-env.ts";
+import { tunnelRecord as recordOfPort } from "./helpers/wire-env.ts";
 
 /** Bounded polling with an async condition (never a timing assertion). */
 async function waitFor(cond: () => boolean | Promise<boolean>, ms: number): Promise<void> {
@@ -119,31 +121,15 @@ async function tunnelRecord(p: ForwardProxy, n: number) {
   return records(p.logs)[n - 1] as Record<string, unknown>;
 }
 
-/** The proxy's `tunnel closed` record of the tunnel whose client socket is `s` (found by its port). */
-async function recordOf(p: ForwardProxy, s: net.Socket) {
-  const client = `127.0.0.1:${s.localPort}`;
-  const find = () => records(p.logs).find((r) => r.client === client);
-  await waitFor(() => find() !== undefined, 5_000);
-  return find() as Record<string, unknown>;
-}
+/** The proxy's `tunnel closed` record of the tunnel whose client socket is `s` (by its port). */
+const recordOf = (p: ForwardProxy, s: net.Socket) => recordOfPort(p.logs, s.localPort ?? 0);
 
 /** CONNECT on a raw socket; resolves with the socket once `200` is read (nothing past it yet). */
-function connectTunnel(port: number, target: string): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, "127.0.0.1");
-    let head = "";
-    const onData = (d: Buffer) => {
-      head += d.toString("latin1");
-      const end = head.indexOf("\r\n\r\n");
-      if (end < 0) return;
-      s.off("data", onData);
-      if (!head.startsWith("HTTP/1.1 200")) reject(new Error(`CONNECT answered ${head.split("\r\n")[0]}`));
-      else resolve(s);
-    };
-    s.on("data", onData);
-    s.on("error", reject);
-    s.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
-  });
+async function connectTunnel(port: number, target: string): Promise<net.Socket> {
+  const r = await rawConnect(port, connectRequest(target));
+  if (r.status !== 200 || r.rest.length > 0) throw new Error(`CONNECT answered ${r.head.split("\r\n")[0]}`);
+  r.socket.resume(); // rawConnect paused it
+  return r.socket;
 }
 
 /** Collects what the socket receives until `done(text)` or the connection ends. */
