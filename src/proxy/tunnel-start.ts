@@ -1,20 +1,18 @@
 /**
- * What a MITM tunnel's client sends first, after `200`: a TLS handshake (the usual case), an
- * HTTP/1.x request line in plaintext (`ws://` and `http://` clients that tunnel through CONNECT,
- * any plain-HTTP SOCKS5 client), or something else (a plaintext protocol of its own, HTTP/2 with
- * prior knowledge). Pure: fed the bytes read so far, it answers or asks for more.
+ * What a MITM tunnel's client that did not start TLS sends (the client-facing TLS channel tells
+ * that from the first octet: SecureChannel.detectPlaintext): an HTTP/1.x request line
+ * (`ws://` and `http://` clients that tunnel through CONNECT, any plain-HTTP SOCKS5 client), or
+ * something else (a plaintext protocol of its own, HTTP/2 with prior knowledge). Pure: fed the
+ * bytes read so far, it answers or asks for more.
  *
- * TLS is known from the first octet. HTTP/1 only from a whole request line, `method SP target SP
+ * HTTP/1 only from a whole request line, `method SP target SP
  * HTTP/1.x` then LF (the HTTP/1.1 codec judges the rest, bare LF included), after at most one
  * empty line (CRLF), which the codec skips too (RFC 9112 §2.2): many text protocols also start
  * with a token and a space (`EHLO host`, `NICK name`, `get key`) and are relayed.
  */
 import { TCHAR } from "../http/h1/syntax.ts";
 
-export type TunnelStart = "tls" | "http1" | "other";
-
-/** RFC 8446 §5.1 ContentType handshake: the first octet of every TLS ClientHello record. */
-const TLS_HANDSHAKE_RECORD = 0x16;
+export type TunnelStart = "http1" | "other";
 /**
  * Longest method token taken as an HTTP/1 request line (RFC 9110 §9 and the IANA method registry:
  * the longest registered method, `BASELINE-CONTROL` / `VERSION-CONTROL`, has 16).
@@ -35,10 +33,9 @@ const SP = 0x20;
 const LF = 0x0a;
 const CR = 0x0d;
 
-/** `tls`, `http1` or `other` once `bytes` (everything read so far) tells; else `incomplete`. */
+/** `http1` or `other` once `bytes` (everything read so far) tells; else `incomplete`. */
 export function classifyTunnelStart(bytes: Uint8Array): TunnelStart | "incomplete" {
   if (bytes.length === 0) return "incomplete";
-  if (bytes[0] === TLS_HANDSHAKE_RECORD) return "tls";
   const start = lineStart(bytes);
   if (start === "incomplete" || start === "other") return start;
   const method = methodEnd(bytes, start);
