@@ -99,20 +99,17 @@ export interface TunnelObserver {
   authBrakeEngaged(): void;
 }
 
-/** `UPSTREAM_RESET:2,DECODE_LIMIT:1`: counts by key, in key order. */
-function formatCounts(counts: Record<string, number>): string {
+/** `DECODE_LIMIT:1,UPSTREAM_RESET:2`: counts by key, in key order (`order`: default string order). */
+function formatCounts(counts: Record<string, number>, order?: (a: string, b: string) => number): string {
   return Object.keys(counts)
-    .sort()
+    .sort(order)
     .map((k) => `${k}:${counts[k]}`)
     .join(",");
 }
 
 /** `200:3,404:1`: status counts, in code order. */
 export function formatStatuses(statuses: Record<string, number>): string {
-  return Object.keys(statuses)
-    .sort((a, b) => Number(a) - Number(b))
-    .map((k) => `${k}:${statuses[k]}`)
-    .join(",");
+  return formatCounts(statuses, (a, b) => Number(a) - Number(b));
 }
 
 const roundMs = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms));
