@@ -284,6 +284,26 @@ describe("full HTTP mode: plaintext HTTP/1 in a tunnel is re-originated as the p
     expect(headerValue(rec.rawHeaders, "user-agent")).toMatch(/Chrome\/143/);
   });
 
+  test("a WebSocket cut by the idle timeout still counts its 101 in the record", async () => {
+    const p = await env.polytls((c) => {
+      c.proxy.limits.idleTimeoutMs = 300;
+    });
+    const s = await connectTunnel(p.port, `127.0.0.1:${env.node.port}`);
+    let text = "";
+    s.on("data", (d: Buffer) => {
+      text += d.toString("latin1");
+    });
+    s.on("error", () => {});
+    const logged = recordOf(p, s);
+    s.write(
+      `GET /ws-idle HTTP/1.1\r\nHost: 127.0.0.1:${env.node.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${randomBytes(16).toString("base64")}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+    await waitFor(() => text.startsWith("HTTP/1.1 101"), 5_000);
+    // Nothing more either way: the idle timeout ends the relay.
+    expect(await logged).toMatchObject({ clientTls: false, requests: 1, statuses: "101:1" });
+  });
+
   test("a refused WebSocket handshake: the 403 reaches the client, the origin connection is closed", async () => {
     const s = await connectTunnel(full.port, `127.0.0.1:${env.node.port}`);
     let text = "";

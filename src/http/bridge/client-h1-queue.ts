@@ -38,6 +38,8 @@ export interface Exchange {
   sink: { onDrain: (() => void) | null } | null;
   /** Why the exchange was truncated, reported through `onStop`. */
   failure: ProxyError | null;
+  /** `onExchange` was told already: a 101 is counted when the protocol switches (`countSwitch`). */
+  counted: boolean;
 }
 
 /** The reason phrase written for a status (RFC 9110 §15); empty when unregistered. */
@@ -90,6 +92,7 @@ export class ResponseQueue {
       wantsDrain: false,
       sink: null,
       failure: null,
+      counted: false,
     };
     this.#q.push(ex);
     return ex;
@@ -152,6 +155,16 @@ export class ResponseQueue {
     this.#wake(this.#q[0]);
   }
 
+  /**
+   * A 101 is the exchange's final answer: it is counted when the protocol switches, not when the
+   * relay after it ends (a relay cut by the idle timeout or a shutdown still counts its 101).
+   */
+  countSwitch(ex: Exchange): void {
+    if (ex.counted) return;
+    ex.counted = true;
+    this.#hooks.onExchange(ex.status);
+  }
+
   /** The connection is gone: nothing more is written; later producer calls are dropped. */
   shutdown(): void {
     this.#stopped = true;
@@ -168,7 +181,7 @@ export class ResponseQueue {
       if (!front.done) break;
       this.#q.shift();
       popped = true;
-      this.#hooks.onExchange(front.status);
+      if (!front.counted) this.#hooks.onExchange(front.status);
       if (front.truncated || front.closeAfter) {
         this.#stop(front.truncated ? "reset" : "end", front.failure);
         return;

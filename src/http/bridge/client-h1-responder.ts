@@ -219,6 +219,7 @@ class H1Responder implements UpgradeResponder {
     ex.status = 101;
     ex.closeAfter = true;
     q.emit(ex, bytes);
+    q.countSwitch(ex);
     const toClient: ByteSink = {
       write(chunk) {
         if (ex.done) return true;
