@@ -49,6 +49,7 @@ test("a first head that stops after the request line gets 408 and a close", asyn
   expect(r.text).toContain("Connection: close");
   const rec = await recordWhere(p.logs, (x) => x.mode === "forward");
   expect(rec?.errorCode).toBe("HEADER_TIMEOUT");
+  expect(rec?.bytesDown).toBe(r.text.length); // the 408 the client got
   expect((await env.bun.records()).some((x) => x.path === "/slow")).toBe(false);
 });
 

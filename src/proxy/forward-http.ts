@@ -187,7 +187,9 @@ export function serveForward(opts: ForwardServeOptions): Promise<ForwardServeRes
         "HEADER_TIMEOUT",
         opts.headerTimeoutReason ?? `request head not received within ${Math.round(opts.headerTimeoutMs)} ms`,
       );
-      socket.end(errorResponse(err));
+      const answer = errorResponse(err);
+      bytes.out += Buffer.byteLength(answer); // written past the counting endpoint
+      socket.end(answer);
       setTimeout(() => socket.destroy(), ERROR_LINGER_MS).unref();
       finish(err);
     }, opts.headerTimeoutMs);
