@@ -136,6 +136,44 @@ describe("retries", () => {
   });
 });
 
+describe("the first upstream connection, dialled before 200", () => {
+  test("closed by an HTTP/1.1 origin without an answer: a GET goes on a new connection, as on a reused one", async () => {
+    // The first connection is dropped when its request arrives (as an origin that had already
+    // timed it out would), later ones answer.
+    let conns = 0;
+    const leaf = await env.pki.leaf("localhost");
+    const origin = await startTlsOrigin(leaf, {
+      handler: (s) => {
+        conns += 1;
+        const n = conns;
+        s.on("error", () => {});
+        let head = "";
+        s.on("data", (d: Buffer) => {
+          head += d.toString("latin1");
+          if (!head.includes("\r\n\r\n")) return;
+          if (n === 1) s.destroy();
+          else s.end("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        });
+      },
+    });
+    closers.push(origin);
+    const t = await tlsThroughProxy(env.proxy.port, `localhost:${origin.port}`, {
+      ca,
+      servername: "localhost",
+    });
+    let text = "";
+    t.on("data", (d: Buffer) => {
+      text += d.toString("latin1");
+    });
+    t.on("error", () => {});
+    t.write(`GET /first HTTP/1.1\r\nHost: localhost:${origin.port}\r\n\r\n`);
+    await waitUntil(() => text.endsWith("ok") || text.includes(" 502 "), "the answer");
+    expect(text.startsWith("HTTP/1.1 200 ")).toBe(true);
+    expect(conns).toBe(2);
+    t.destroy();
+  });
+});
+
 /** A raw h2 origin that answers every request with a PUSH_PROMISE first, and records frames. */
 async function pushingOrigin(): Promise<{ origin: Origin; frames: { type: string; code?: number }[] }> {
   const frames: { type: string; code?: number }[] = [];

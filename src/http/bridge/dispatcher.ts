@@ -78,7 +78,8 @@ export class TunnelDispatcher implements Dispatcher, H2Owner {
   constructor(deps: TunnelDispatcherDeps, first: OpenedUpstream, firstEndpoint?: Endpoint) {
     this.#deps = deps;
     this.#protocol = first.protocol;
-    this.#adopt(first, firstEndpoint);
+    // Dialled before `200`, it waited for the client's handshake and first request.
+    this.#adopt(first, firstEndpoint, true);
   }
 
   request(head: RequestHead, client: Responder): BodySink {
@@ -275,7 +276,7 @@ export class TunnelDispatcher implements Dispatcher, H2Owner {
     return this.#adopt(up);
   }
 
-  #adopt(up: OpenedUpstream, started?: Endpoint): Conn {
+  #adopt(up: OpenedUpstream, started?: Endpoint, idledFirst = false): Conn {
     this.#deps.onUpstream?.(up.protocol);
     this.#protocol = up.protocol;
     if (up.protocol === "h2") {
@@ -284,7 +285,7 @@ export class TunnelDispatcher implements Dispatcher, H2Owner {
       this.#h2 = h2;
       return h2;
     }
-    const h1 = new UpstreamH1(started ?? this.#endpoint(up.channel));
+    const h1 = new UpstreamH1(started ?? this.#endpoint(up.channel), { idledFirst });
     this.#h1.add(h1);
     return h1;
   }
