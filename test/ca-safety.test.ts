@@ -23,7 +23,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { isProxyError, type ProxyError } from "../src/errors/proxy-error.ts";
 import { type CaPaths, createRootCa, loadOrCreateRootCa, loadRootCa } from "../src/pki/root-ca.ts";
-import { CLI_MAIN, killAll, makeSandbox, RunningChild, runToEnd } from "./helpers/exe-process.ts";
+import { CLI_MAIN, killAll, makeSandbox, runToEnd, startRunFromSource } from "./helpers/exe-process.ts";
 
 const TEST_TIMEOUT_MS = 20_000; // ms; several child processes per test on a shared CI machine
 setDefaultTimeout(TEST_TIMEOUT_MS);
@@ -197,21 +197,7 @@ const fingerprintOf = (certPath: string) => new X509Certificate(readFileSync(cer
 describe("fingerprint and CLI", () => {
   test("run logs the CA's SHA-256 fingerprint (openssl's colon hex) at start-up", async () => {
     const cwd = workdir();
-    const proxy = new RunningChild(
-      [
-        process.execPath,
-        CLI_MAIN,
-        "run",
-        "--listen",
-        "127.0.0.1:0",
-        "--log-format",
-        "json",
-        "--ca-dir",
-        "ca",
-      ],
-      { cwd, env: sandbox.env },
-    );
-    const listening = await proxy.waitForLog("proxy listening");
+    const { proxy, listening } = await startRunFromSource(cwd, sandbox.env, null);
     proxy.signal("SIGINT");
     expect(await proxy.waitForExit(5_000)).toBe(0);
     const expected = fingerprintOf(join(cwd, "ca/certificate.pem"));

@@ -11,7 +11,7 @@ import { join, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { configFromFlags } from "../src/cli/options.ts";
 import { BUILTIN_ALIASES, BUILTIN_PROFILES } from "../src/profiles/builtin.ts";
-import { CLI_MAIN, killAll, makeSandbox, RunningChild, runToEnd } from "./helpers/exe-process.ts";
+import { CLI_MAIN, killAll, makeSandbox, runToEnd, startRunFromSource } from "./helpers/exe-process.ts";
 
 const TEST_TIMEOUT_MS = 20_000; // ms; bun's default of 5 s is tight for several child processes on slow CI
 setDefaultTimeout(TEST_TIMEOUT_MS);
@@ -187,23 +187,7 @@ describe("configuration precedence", () => {
       join(cwd, "polytls.toml"),
       '[proxy.listen]\naddress = "127.0.0.1:1"\n[log]\nformat = "text"\n[proxy.upstream]\ndefault_profile = "safari"\n',
     );
-    const proxy = new RunningChild(
-      [
-        process.execPath,
-        CLI_MAIN,
-        "run",
-        "--config",
-        "polytls.toml",
-        "--listen",
-        "127.0.0.1:0",
-        "--log-format",
-        "json",
-        "--ca-dir",
-        "ca",
-      ],
-      { cwd, env },
-    );
-    const listening = await proxy.waitForLog("proxy listening");
+    const { proxy, listening } = await startRunFromSource(cwd, env, "polytls.toml");
     expect(listening.listen).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(listening.listen).not.toBe("127.0.0.1:1");
     // Keys without a flag still come from the file (an alias is kept as written).

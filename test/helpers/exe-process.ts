@@ -238,17 +238,18 @@ export class RunningChild {
 }
 
 /**
- * `polytls run` from source in `root` (config `root/p.toml`, CA in `root/ca`, JSON log, a free
- * loopback port), once it listens.
+ * `polytls run` from source in `root` (config `root/<config>` unless null, CA in `root/ca`, JSON
+ * log, a free loopback port), once it listens: the process, its port and its `proxy listening`
+ * record.
  */
 export async function startRunFromSource(
   root: string,
   env: Record<string, string>,
-): Promise<{ proxy: RunningChild; port: number }> {
+  config: string | null = "p.toml",
+): Promise<{ proxy: RunningChild; port: number; listening: LogRecord }> {
   const args = [
     "run",
-    "--config",
-    "p.toml",
+    ...(config === null ? [] : ["--config", config]),
     "--listen",
     "127.0.0.1:0",
     "--log-format",
@@ -257,7 +258,8 @@ export async function startRunFromSource(
     "ca",
   ];
   const proxy = new RunningChild([process.execPath, CLI_MAIN, ...args], { cwd: root, env });
-  return { proxy, port: listenPort(await proxy.waitForLog("proxy listening")) };
+  const listening = await proxy.waitForLog("proxy listening");
+  return { proxy, port: listenPort(listening), listening };
 }
 
 /** SIGKILLs every child still running (afterAll), and waits until they are gone. */
