@@ -19,6 +19,7 @@
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { HttpTunnelOwner } from "../http/bridge/http-tunnel.ts";
 import type { TunnelRecord } from "../log/tunnel-record.ts";
+import type { ProfileHttp } from "../profiles/http-types.ts";
 import type { Authority } from "./authority.ts";
 import type { ByteSocket as Socket } from "./byte-socket.ts";
 import { socketEndpoint } from "./endpoint.ts";
@@ -103,10 +104,13 @@ export interface PlaintextTunnelInput {
   owner: HttpTunnelOwner;
 }
 
-/** Whether the proxy serves this opening as plain HTTP (else the bytes are relayed, as a TLS
- * tunnel's are when its profile has no HTTP layer). */
-export function servesPlainHttp(opening: TunnelOpening, deps: TunnelDeps, profile: string): boolean {
-  return opening.kind === "http1" && deps.http.mode === "full" && deps.connectors.http(profile) !== null;
+/**
+ * Whether the proxy serves this opening as plain HTTP: HTTP/1 and the tunnel's profile HTTP layer
+ * in use (`profileHttp`: null in the `tls-relay` mode or for a profile without one, as a TLS
+ * tunnel's bytes are then relayed too).
+ */
+export function servesPlainHttp(opening: TunnelOpening, profileHttp: ProfileHttp | null): boolean {
+  return opening.kind === "http1" && profileHttp !== null;
 }
 
 /** Serves the tunnel as plain HTTP until the client leaves; `input.owner` hears the end. */

@@ -183,7 +183,7 @@ async function steps(
     const leftMs = () => Math.max(1, limitMs - (performance.now() - acceptStarted));
     const opening = await readTunnelOpening(client, accepted.plaintext, leftMs(), signal, limitMs);
     const plain = { client, opening, upstream, target, deps, signal, rec };
-    if (servesPlainHttp(opening, deps, selected.name)) {
+    if (servesPlainHttp(opening, profileHttp)) {
       const rest = { profile: selected.name, nextHop: req.nextHop, headTimeoutMs: leftMs(), owner: t };
       startPlainHttpTunnel({ ...plain, ...rest });
       return HANDED_OVER;
