@@ -18,6 +18,7 @@
  */
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { HttpTunnelOwner } from "../http/bridge/http-tunnel.ts";
+import { concatBytes } from "../http/h2/frame-writer.ts";
 import type { TunnelRecord } from "../log/tunnel-record.ts";
 import type { ProfileHttp } from "../profiles/http-types.ts";
 import type { Authority } from "./authority.ts";
@@ -66,7 +67,7 @@ export async function readTunnelOpening(
     },
     signal,
     (chunk, r) => {
-      read = concat(read, chunk);
+      read = concatBytes([read, chunk]);
       const kind = classifyTunnelStart(read);
       if (kind !== "incomplete") r.done({ kind, bytes: read });
     },
@@ -77,13 +78,6 @@ export async function readTunnelOpening(
 
 /** The config key of the one bound a plaintext client's opening gets. */
 const BOUND_KEY = "proxy.limits.client_handshake_timeout_ms";
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}
 
 export interface PlaintextTunnelInput {
   client: Socket;
