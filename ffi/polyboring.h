@@ -24,7 +24,7 @@
 extern "C" {
 #endif
 
-#define PB_ABI_VERSION 4
+#define PB_ABI_VERSION 5
 
 #define PB_OK 0
 #define PB_ERR (-1)        /* TLS or internal failure; see pb_last_error */
@@ -46,6 +46,12 @@ int32_t pb_last_error_code(void);
  * force, or PB_ERR (reason in pb_last_error).
  */
 int64_t pb_raise_nofile_limit(void);
+/*
+ * Loads (and keeps for the connections) the trust store upstream certificates are verified
+ * against: the system bundle plus the CA file `path` (UTF-8, `len` bytes; len 0 = the system
+ * bundle alone). PB_OK, or PB_ERR_CONFIG with the reason in pb_last_error.
+ */
+int32_t pb_trust_load(const uint8_t *path, size_t len);
 
 /*
  * A client context from a profile spec (JSON, camelCase keys; see ProfileSpec in

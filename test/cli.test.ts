@@ -279,3 +279,49 @@ describe("every failure is one `polytls: CODE: message` line", () => {
     }
   });
 });
+
+describe("the upstream CA file is checked before the proxy starts", () => {
+  // The engine loads it as the tunnels would (BoringSSL's PEM reader): a file it cannot load used
+  // to pass `--check` and then reset every tunnel after `200`.
+  test("a file without a PEM certificate is refused by run and run --check, naming its key", async () => {
+    const cwd = workdir();
+    writeFileSync(join(cwd, "garbage.pem"), "not a pem\n");
+    writeFileSync(join(cwd, "bad.toml"), '[proxy.upstream]\nca_file = "garbage.pem"\n');
+    const file = join(cwd, "garbage.pem");
+    for (const args of [
+      ["run", "--check", "--config", "bad.toml"],
+      ["run", "--config", "bad.toml", "--listen", "127.0.0.1:0", "--ca-dir", "ca"],
+    ]) {
+      const r = await cli(cwd, ...args);
+      expect(r.code).toBe(1);
+      expect(r.stdoutText).not.toContain("configuration OK");
+      expect(r.stderr).toStartWith(
+        `polytls: CONFIG_INVALID: proxy.upstream.ca_file: cannot load CA file ${file}: `,
+      );
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    }
+    const flag = await cli(cwd, "run", "--check", "--upstream-ca-file", "garbage.pem");
+    expect(flag.code).toBe(1);
+    expect(flag.stderr).toStartWith(
+      "polytls: CONFIG_INVALID: proxy.upstream.ca_file (command line): cannot load",
+    );
+  });
+
+  test("a real CA passes; a bad file is not looked at when nothing would use it", async () => {
+    const cwd = workdir();
+    await ok(cwd, "ca", "init", "--ca-dir", "origin-ca");
+    writeFileSync(join(cwd, "garbage.pem"), "not a pem\n");
+    expect(await ok(cwd, "run", "--check", "--upstream-ca-file", "origin-ca/certificate.pem")).toContain(
+      "configuration OK",
+    );
+    for (const extra of [["--upstream-insecure-skip-verify"], ["--mode", "passthrough"]]) {
+      expect(await ok(cwd, "run", "--check", "--upstream-ca-file", "garbage.pem", ...extra)).toContain(
+        "configuration OK",
+      );
+    }
+    const missing = await cli(cwd, "run", "--check", "--upstream-ca-file", "nope.pem");
+    expect(missing.stderr.trim()).toBe(
+      `polytls: CONFIG_INVALID: proxy.upstream.ca_file (command line): cannot read ${join(cwd, "nope.pem")}`,
+    );
+  });
+});

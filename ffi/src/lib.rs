@@ -25,7 +25,7 @@ use std::ffi::CStr;
 use std::os::raw::c_int;
 
 /// Bumped on every incompatible change of the functions below; checked by the TS binding.
-pub const PB_ABI_VERSION: u32 = 4;
+pub const PB_ABI_VERSION: u32 = 5;
 
 pub struct Ctx {
     ctx: *mut sys::SSL_CTX,

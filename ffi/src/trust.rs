@@ -72,3 +72,29 @@ pub fn store_for(extra_ca_file: Option<&str>) -> Result<*mut sys::X509_STORE, St
         Ok(store)
     }
 }
+
+/// Loads (and keeps) the trust store connections will use: the system bundle plus `path` when
+/// given (UTF-8, `len` bytes; `len` 0 = the system bundle alone). PB_OK, or PB_ERR_CONFIG with the
+/// reason in pb_last_error, so a CA file BoringSSL cannot load is refused at start, not on every
+/// tunnel.
+#[no_mangle]
+pub unsafe extern "C" fn pb_trust_load(path: *const u8, len: usize) -> i32 {
+    let extra = if path.is_null() || len == 0 {
+        None
+    } else {
+        match std::str::from_utf8(std::slice::from_raw_parts(path, len)) {
+            Ok(s) => Some(s),
+            Err(_) => {
+                crate::error::set_last_error_code(crate::error::PB_ERR_ARG, "CA file path is not UTF-8");
+                return crate::error::PB_ERR_ARG;
+            }
+        }
+    };
+    match store_for(extra) {
+        Ok(_) => crate::error::PB_OK,
+        Err(e) => {
+            crate::error::set_last_error_code(crate::error::PB_ERR_CONFIG, e);
+            crate::error::PB_ERR_CONFIG
+        }
+    }
+}

@@ -154,6 +154,12 @@ export interface UpstreamTlsEngine {
   createConnector(spec: ProfileSpec): TlsConnector;
   /** Server side, used for the client-facing MITM handshake. */
   accept(options: ServerAcceptOptions): TlsConnection;
+  /**
+   * Loads the store upstream certificates are checked against: the system bundle plus `caFile`
+   * (kept for the connections). Throws ProxyError("CONFIG_INVALID") with the engine's reason when
+   * it cannot be loaded, so a bad file is refused at start rather than on every tunnel.
+   */
+  loadTrust(caFile: string | null): void;
   /** BoringSSL revision the engine was built from. */
   readonly boringsslVersion: string;
 }

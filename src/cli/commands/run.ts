@@ -1,15 +1,15 @@
-import { accessSync, constants } from "node:fs";
 import { defineCommand } from "citty";
-import { ProxyError } from "../../errors/proxy-error.ts";
 import { createLogger } from "../../log/logger.ts";
 import { adminAddress } from "../../metrics/admin-address.ts";
 import { ProfileRegistry } from "../../profiles/registry-store.ts";
 import { formatHostPort } from "../../proxy/authority.ts";
 import { abandonedConnects } from "../../proxy/connect-tcp.ts";
 import { parseNextHop } from "../../proxy/next-hop-url.ts";
+import { NativeEngine } from "../../upstream/native/native-engine.ts";
 import { exitAfterStderr } from "../exit-after-stderr.ts";
 import { configArgs, configFromFlags, logArgs } from "../options.ts";
 import { startProxy } from "../serve.ts";
+import { checkUpstreamTrust } from "../upstream-trust.ts";
 
 /** The SOCKS5 listener and the next hop for the start line; the hop without its credentials. */
 function socksAndHop(socks: { host: string; port: number } | null, nextHop: string): Record<string, string> {
@@ -70,16 +70,7 @@ export const runCommand = defineCommand({
   },
   async run({ args }) {
     const config = configFromFlags(args);
-    const caFile = config.proxy.upstream.caFile;
-    if (caFile !== null) {
-      try {
-        accessSync(caFile, constants.R_OK);
-      } catch (err) {
-        throw new ProxyError("CONFIG_INVALID", `proxy.upstream.ca_file: cannot read ${caFile}`, {
-          cause: err,
-        });
-      }
-    }
+    checkUpstreamTrust(config, () => new NativeEngine(), args["upstream-ca-file"] !== undefined);
     if (args.check) {
       adminAddress(config.proxy.admin);
       const profiles = ProfileRegistry.fromConfig(config);

@@ -8,7 +8,7 @@ import { ProxyError } from "../../errors/proxy-error.ts";
 import { locateNativeLibrary } from "./locate.ts";
 
 /** ABI revision this binding was written against (PB_ABI_VERSION in ffi/src/lib.rs). */
-const EXPECTED_ABI = 4;
+const EXPECTED_ABI = 5;
 
 const { ptr, i32, u32 } = FFIType;
 // size_t: passed as a JS number, converted to 64 bits (no buffer here comes near 2^53).
@@ -20,6 +20,7 @@ const SYMBOLS = {
   pb_last_error: { args: [ptr, usize], returns: i32 },
   pb_last_error_code: { args: [], returns: i32 },
   pb_raise_nofile_limit: { args: [], returns: FFIType.i64_fast },
+  pb_trust_load: { args: [ptr, usize], returns: i32 },
   pb_client_ctx_new: { args: [ptr, usize], returns: ptr },
   pb_server_ctx_new: { args: [ptr, usize], returns: ptr },
   pb_ctx_free: { args: [ptr], returns: FFIType.void },
@@ -48,6 +49,8 @@ export interface NativeLib {
   lastErrorCode(): number;
   /** Raises the soft RLIMIT_NOFILE to the hard limit: the new soft limit, or < 0 (see lastError). */
   raiseNofileLimit(): number;
+  /** Loads the upstream trust store with this CA file (UTF-8; empty = system bundle only): 0 or < 0. */
+  trustLoad(path: Uint8Array): number;
   clientCtxNew(specJson: Uint8Array): NativeHandle | null;
   serverCtxNew(optsJson: Uint8Array): NativeHandle | null;
   ctxFree(h: NativeHandle): void;
@@ -78,6 +81,29 @@ function readString(call: (out: Uint8Array, cap: number) => number): string {
 
 let loaded: NativeLib | undefined;
 
+function checkAbi(path: string, abi: number | null): void {
+  if (abi !== null && abi !== EXPECTED_ABI) {
+    throw new ProxyError(
+      "NATIVE_UNAVAILABLE",
+      `${path} has ABI ${abi}, expected ${EXPECTED_ABI}: rebuild it`,
+    );
+  }
+}
+
+/** The ABI revision of the library at `path`, or null when it cannot even be asked. */
+function abiOf(path: string): number | null {
+  try {
+    const probe = dlopen(path, { pb_abi_version: SYMBOLS.pb_abi_version });
+    try {
+      return probe.symbols.pb_abi_version();
+    } finally {
+      probe.close();
+    }
+  } catch {
+    return null;
+  }
+}
+
 /** Loads the library once; throws ProxyError("NATIVE_UNAVAILABLE") explaining what is missing. */
 export function loadNative(): NativeLib {
   if (loaded) return loaded;
@@ -86,16 +112,13 @@ export function loadNative(): NativeLib {
   try {
     lib = dlopen(path, SYMBOLS);
   } catch (err) {
+    // A library of another ABI revision may lack a symbol this one needs: say that, not which.
+    checkAbi(path, abiOf(path));
     throw new ProxyError("NATIVE_UNAVAILABLE", `cannot load ${path}: ${String(err)}`, { cause: err });
   }
   const s = lib.symbols;
   const abi = s.pb_abi_version();
-  if (abi !== EXPECTED_ABI) {
-    throw new ProxyError(
-      "NATIVE_UNAVAILABLE",
-      `${path} has ABI ${abi}, expected ${EXPECTED_ABI}: rebuild it`,
-    );
-  }
+  checkAbi(path, abi);
   // Bun returns pointers as numbers; a bigint would mean an address beyond 2^53 (never on x64/arm64).
   const handle = (p: Pointer | bigint | null): NativeHandle | null => {
     if (typeof p === "bigint")
@@ -108,6 +131,7 @@ export function loadNative(): NativeLib {
     lastError: () => readString((o, c) => s.pb_last_error(o, c)),
     lastErrorCode: () => s.pb_last_error_code(),
     raiseNofileLimit: () => Number(s.pb_raise_nofile_limit()),
+    trustLoad: (p) => s.pb_trust_load(p.length > 0 ? p : null, p.length),
     clientCtxNew: (spec) => handle(s.pb_client_ctx_new(spec, spec.length)),
     serverCtxNew: (opts) => handle(s.pb_server_ctx_new(opts, opts.length)),
     ctxFree: (h) => s.pb_ctx_free(h),

@@ -306,4 +306,9 @@ export class NativeEngine implements UpstreamTlsEngine {
     if (h === null) throw new ProxyError("TLS_CONFIG", this.#lib.lastError());
     return new NativeConnection(this.#lib, h);
   }
+
+  loadTrust(caFile: string | null): void {
+    if (this.#lib.trustLoad(encoder.encode(caFile ?? "")) !== 0)
+      throw new ProxyError("CONFIG_INVALID", this.#lib.lastError());
+  }
 }
