@@ -201,8 +201,11 @@ function finish(
   const profile = singleValue(headers, PROFILE_HEADER);
   const proxyAuthorization = singleValue(headers, "proxy-authorization");
   const nextHop = singleValue(headers, NEXT_HOP_HEADER);
+  let hosts = 0;
   for (const [name, value] of headers) {
     const lower = name.toLowerCase();
+    // RFC 9112 §3.2: more than one Host line is answered 400, whatever the values.
+    if (lower === "host" && ++hosts > 1) throw badRequest("more than one Host header");
     if (lower === "transfer-encoding") throw badRequest("CONNECT must not carry Transfer-Encoding");
     if (lower === "content-length" && value !== "0") throw badRequest("CONNECT must not carry content");
   }
