@@ -85,6 +85,7 @@ describe("log guard scrubs credential-shaped text", () => {
     [`authorization=${SECRET}`, "authorization=[redacted]"],
     [`{"cookie": "sid=${SECRET}; x=1"}`, '{"cookie": [redacted]'],
     [`Cookie: sid=${SECRET}`, "Cookie: [redacted]"],
+    [`--password=${SECRET}`, "--password=[redacted]"],
   ];
 
   test("scrubSecrets replaces only the credential", () => {
@@ -103,6 +104,7 @@ describe("log guard scrubs credential-shaped text", () => {
       "user@example.com",
       "771,4865-4866-4867,0-23-65281,29-23-24,0",
       "TLS_AES_128_GCM_SHA256",
+      "cannot load /etc/passwd: invalid ELF header",
     ]) {
       expect(scrubSecrets(keep)).toBe(keep);
     }

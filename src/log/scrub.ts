@@ -17,9 +17,12 @@
 
 export const REDACTED = "[redacted]";
 
-/** Field names whose value is a credential when they appear in text followed by `:` or `=`. */
+/**
+ * Field names whose value is a credential when they appear in text followed by `:` or `=`; not
+ * as the last component of a path (`cannot load /etc/passwd: invalid ELF header`).
+ */
 const CREDENTIAL_FIELD =
-  /(?<![A-Za-z0-9])((?:proxy[-_]?)?authorization|(?:set[-_]?)?cookie|password|passwd|passphrase)("?[ \t]*[:=][ \t]*)(?=\S)[^\r\n]*/gi;
+  /(?<![A-Za-z0-9/])((?:proxy[-_]?)?authorization|(?:set[-_]?)?cookie|password|passwd|passphrase)("?[ \t]*[:=][ \t]*)(?=\S)[^\r\n]*/gi;
 
 /** RFC 9110 §11.4 credentials with a token68 (RFC 7617 Basic, RFC 6750 Bearer, RFC 4559). */
 const AUTH_SCHEME = /(?<![A-Za-z0-9])(basic|bearer|negotiate|ntlm)([ \t]+)([A-Za-z0-9\-._~+/]+=*)/gi;
