@@ -238,6 +238,13 @@ describe("extends", () => {
     expect(registry.aliases().get("firefox")).toBe(new ProfileRegistry().aliases().get("firefox"));
   });
 
+  test("a user profile cannot be named default: that name follows proxy.upstream.default_profile", () => {
+    const message = expectConfigError(() => new ProfileRegistry({ default: { extends: "firefox" } }));
+    expect(message).toContain('profiles."default": "default" is reserved for proxy.upstream.default_profile');
+    const config = new ProfileRegistry({ mine: { extends: "firefox" } }, { defaultProfile: "mine" });
+    expect(config.resolveName("default")).toBe("mine");
+  });
+
   test("permute_extensions in a child drops the inherited extension_order", () => {
     const registry = new ProfileRegistry({ shuffled: { extends: "safari", permute_extensions: true } });
     expect(registry.spec("shuffled").extensionOrder).toBeNull();

@@ -23,7 +23,7 @@ import {
   TLS12,
   TLS13,
 } from "./registry.ts";
-import { PROFILE_NAME } from "./registry-store.ts";
+import { profileNameProblem } from "./registry-store.ts";
 import { resolveHttp } from "./resolve-http.ts";
 import { type ProfileSettings, parseProfileTable, profileToToml, type TlsVersionName } from "./schema.ts";
 import { sentExtensions, toProfileSpec } from "./spec.ts";
@@ -159,7 +159,8 @@ export function profileFromFingerprint(
   name: string,
   capture: { http2?: unknown } = {},
 ): { toml: string; unsupported: string[] } {
-  if (!PROFILE_NAME.test(name)) throw new ProxyError("CONFIG_INVALID", `invalid profile name "${name}"`);
+  const problem = profileNameProblem(name);
+  if (problem !== null) throw new ProxyError("CONFIG_INVALID", `profile name "${name}": ${problem}`);
   const out: string[] = [];
   const [min, max] = versions(fp, out);
   const tls13 = max >= TLS13;

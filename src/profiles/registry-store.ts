@@ -42,7 +42,18 @@ export interface RegistryOptions {
   defaultProfile?: string;
 }
 
-export const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/; // usable as an HTTP header value as-is
+const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/; // usable as an HTTP header value as-is
+
+/**
+ * Why a user profile cannot be called `name`, or null. `default` always follows
+ * proxy.upstream.default_profile; a built-in name or alias may be reused (it replaces or hides it).
+ */
+export function profileNameProblem(name: string): string | null {
+  if (!PROFILE_NAME.test(name)) return "invalid profile name (letters, digits, '.', '_', '-'; at most 64)";
+  if (name === "default")
+    return '"default" is reserved for proxy.upstream.default_profile; choose another name';
+  return null;
+}
 
 type Origin = ResolvedProfile["origin"];
 interface Definition {
@@ -81,8 +92,9 @@ function parseBuiltins(issues: Issues): Map<string, Definition> {
 function parseUser(user: Readonly<Record<string, unknown>>, issues: Issues): Map<string, Definition> {
   const out = new Map<string, Definition>();
   for (const [name, raw] of Object.entries(user)) {
-    if (!PROFILE_NAME.test(name)) {
-      issues.add(profilePath(name), "invalid profile name (letters, digits, '.', '_', '-'; at most 64)");
+    const problem = profileNameProblem(name);
+    if (problem !== null) {
+      issues.add(profilePath(name), problem);
       continue;
     }
     const table = parseProfileTable(raw, profilePath(name), issues);
