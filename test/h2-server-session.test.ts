@@ -419,6 +419,35 @@ describe("responses", () => {
     expect(s.activeStreams).toBe(0);
   });
 
+  test("an end with nothing after a head still queued sets END_STREAM on its HEADERS frame, CONTINUATION too", () => {
+    const p = ready();
+    p.feed(concatBytes([p.headers(1, GET, true), p.headers(3, GET, true), p.headers(5, GET, true)]));
+    const s = p.session;
+    const grpc: HeaderField[] = [
+      [":status", "200"],
+      ["grpc-status", "7"],
+    ];
+    s.respond(1, 200, grpc, false);
+    s.end(1, null); // the head is still queued: one HEADERS frame ends the stream
+    s.respond(3, 200, [...grpc, ["x-big", "v".repeat(40_000)]], false);
+    s.end(3, null); // HEADERS + CONTINUATION: END_STREAM on the HEADERS frame
+    s.respond(5, 200, [[":status", "200"]], false);
+    const first = p.read();
+    s.end(5, null); // the head already left: an empty DATA frame ends the stream
+    const out = [...first, ...p.read()].map((f) => [
+      f.type,
+      "streamId" in f ? f.streamId : 0,
+      "endStream" in f ? f.endStream : null,
+    ]);
+    expect(out).toEqual([
+      ["HEADERS", 1, true],
+      ["HEADERS", 3, true],
+      ["HEADERS", 5, false],
+      ["DATA", 5, true],
+    ]);
+    expect(s.activeStreams).toBe(0);
+  });
+
   test("a head larger than the client's max frame size is split into CONTINUATION frames", () => {
     const p = ready();
     p.feed(p.headers(1, GET, true));

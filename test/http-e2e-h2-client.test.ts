@@ -10,7 +10,7 @@ import { H2ErrorCode } from "../src/http/h2/errors.ts";
 import { FrameReader } from "../src/http/h2/frame-reader.ts";
 import { CLIENT_MAGIC, type Frame } from "../src/http/h2/frame-types.ts";
 import { concatBytes, encodeFrame } from "../src/http/h2/frame-writer.ts";
-import { CHROME_HPACK_POLICY, HpackEncoder } from "../src/http/hpack/index.ts";
+import { CHROME_HPACK_POLICY, HpackDecoder, HpackEncoder } from "../src/http/hpack/index.ts";
 import type { HeaderField } from "../src/http/hpack/types.ts";
 import { type E2eEnv, type E2eOrigin, patternSha, startE2e } from "./helpers/e2e-env.ts";
 import { tlsThroughProxy } from "./helpers/proxy-env.ts";
@@ -145,6 +145,47 @@ describe("raw frames through the proxy", () => {
     expect(c.frames.some((f) => f.type === "GOAWAY")).toBe(false);
     c.t.destroy();
   });
+
+  for (const name of ["nodeH2", "nodeH1"] as const) {
+    test(`a response that is only a head stays one HEADERS frame with END_STREAM (gRPC Trailers-Only, ${name} origin)`, async () => {
+      // Before, it went out as HEADERS then an empty END_STREAM DATA frame: gRPC clients read the
+      // status only from a block that ends the stream, and reported UNKNOWN.
+      const o = env.origins[name];
+      const c = await raw(o);
+      const block = c.encoder.encode(get(o, "/trailers-only"));
+      c.t.write(
+        concatBytes([
+          CLIENT_MAGIC,
+          encodeFrame({ type: "SETTINGS", ack: false, settings: [] }),
+          encodeFrame({ type: "HEADERS", streamId: 1, endStream: true, endHeaders: true, block }),
+        ]),
+      );
+      const onStream = () => c.frames.filter((f) => "streamId" in f && f.streamId === 1);
+      await waitUntil(() => onStream().some((f) => "endStream" in f && f.endStream), "the stream ended");
+      // Another request on the connection: anything late on stream 1 would come before its answer.
+      c.t.write(
+        encodeFrame({
+          type: "HEADERS",
+          streamId: 3,
+          endStream: true,
+          endHeaders: true,
+          block: c.encoder.encode(get(o, "/bytes?n=1")),
+        }),
+      );
+      await waitUntil(
+        () => c.frames.some((f) => f.type === "DATA" && f.streamId === 3 && f.endStream),
+        "stream 3",
+      );
+      const frames = onStream();
+      expect(frames.map((f) => f.type)).toEqual(["HEADERS"]);
+      const head = frames[0] as Extract<Frame, { type: "HEADERS" }>;
+      expect(head.endStream).toBe(true);
+      const fields = new HpackDecoder().decode(head.block);
+      expect(fields).toContainEqual(["grpc-status", "7"]);
+      expect(fields).toContainEqual(["grpc-message", "denied"]);
+      c.t.destroy();
+    });
+  }
 
   test("a protocol error (HEADERS on an even stream) ends the connection with GOAWAY(PROTOCOL_ERROR)", async () => {
     const o = env.origins.nodeH2;

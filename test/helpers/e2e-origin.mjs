@@ -160,6 +160,17 @@ export function startE2eOrigin({ kind, key, cert, dir }) {
       });
       return;
     }
+    if (path === "/trailers-only") {
+      // A gRPC error as servers send it (Trailers-Only): one HEADERS frame with END_STREAM.
+      req.resume();
+      const status = { "content-type": "application/grpc", "grpc-status": "7", "grpc-message": "denied" };
+      if (h2stream) h2stream.respond({ ":status": 200, ...status }, { endStream: true });
+      else {
+        res.writeHead(200, { ...status, "content-length": "0" });
+        res.end();
+      }
+      return;
+    }
     if (path.startsWith("/status/")) {
       req.resume();
       res.writeHead(Number(path.slice(8)), { etag: '"v1"', "x-status": "yes" });

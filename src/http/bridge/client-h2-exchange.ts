@@ -18,6 +18,8 @@ export interface ExchangeHost {
   readonly session: H2ServerSession;
   /** Writes the session's output; false when the client's socket is full (then `waitSocket`). */
   flush(): boolean;
+  /** `flush()` at the end of this turn (once, however often asked). */
+  flushSoon(): void;
   /** Calls `ex.socketFree()` once the socket drains. */
   waitSocket(ex: H2Exchange): void;
   /**
@@ -102,8 +104,14 @@ export class H2Exchange implements Responder, BodySink {
       this.abort(new ProxyError("HTTP_PROTOCOL", "response head cannot be encoded"));
       return this;
     }
-    if (bodyless) this.#finish(status);
-    this.#host.flush();
+    if (bodyless) {
+      this.#finish(status);
+      this.#host.flush();
+    } else {
+      // Later this turn: an end arriving with the head (an origin's HEADERS with END_STREAM) then
+      // goes out on the same HEADERS frame, not as an extra empty DATA frame.
+      this.#host.flushSoon();
+    }
     return this;
   }
 

@@ -73,6 +73,8 @@ class ClientH2 implements ExchangeHost {
   #socketWaiters: H2Exchange[] | null = null;
   /** The last write to the client found its socket full: input is paused until `drain`. */
   #blocked = false;
+  /** A `flushSoon` microtask is queued. */
+  #flushQueued = false;
   /** The client finished sending (FIN / close_notify) or sent GOAWAY: close once streams end. */
   #ending = false;
   /** Our side was ended (after GOAWAY or the last stream): waiting for the socket to close. */
@@ -133,6 +135,17 @@ class ClientH2 implements ExchangeHost {
     }
     return !this.#blocked;
   }
+
+  flushSoon(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(this.#flushLater);
+  }
+
+  readonly #flushLater = (): void => {
+    this.#flushQueued = false;
+    this.flush();
+  };
 
   waitSocket(ex: H2Exchange): void {
     this.#socketWaiters ??= [];

@@ -123,6 +123,7 @@ export class H2ServerSession {
     if (out.length === 0) return out;
     s.out = [];
     s.outBytes = 0;
+    s.outputTaken();
     return out;
   }
 
@@ -141,9 +142,13 @@ export class H2ServerSession {
     if (!stream || stream.headSent || stream.localClosed) return;
     if (fields[0]?.[0] !== ":status") throw misuse("a response head starts with :status");
     const interim = status < 200;
-    s.sendBlock(stream, fields, endStream && !interim);
+    const frames = s.sendBlock(stream, fields, endStream && !interim);
     if (interim) return;
     stream.headSent = true;
+    if (!endStream) {
+      stream.headFrame = frames;
+      s.queuedHeads.push(stream);
+    }
     if (endStream) {
       stream.localClosed = true;
       s.finishIfDone(stream);

@@ -1,6 +1,6 @@
 import { connectionError, type H2Error, H2ErrorCode } from "./errors.ts";
 import { growSendWindow, RecvWindow } from "./flow-window.ts";
-import type { Frame, Setting } from "./frame-types.ts";
+import { type Frame, FrameFlag, type Setting } from "./frame-types.ts";
 import { encodeFrame, encodeHeaderBlock } from "./frame-writer.ts";
 import type { ServerStream } from "./server-stream.ts";
 import type { H2ServerEvent } from "./server-types.ts";
@@ -54,6 +54,8 @@ export class ServerState {
   waiting = 0;
   out: Uint8Array[] = [];
   outBytes = 0;
+  /** Streams whose `headFrame` is in `out` (cleared when the output is taken). */
+  queuedHeads: ServerStream[] = [];
   /** Recently reset stream ids, oldest first (made on first use). */
   resets: Set<number> | null = null;
 
@@ -160,10 +162,20 @@ export class ServerState {
     this.releaseConnection(n);
   }
 
-  /** A field block (HEADERS + CONTINUATION) split to the client's max frame size. */
-  sendBlock(stream: ServerStream, fields: readonly HeaderField[], endStream: boolean): void {
+  /** A field block (HEADERS + CONTINUATION) split to the client's max frame size; its frames. */
+  sendBlock(stream: ServerStream, fields: readonly HeaderField[], endStream: boolean): Uint8Array {
     const block = this.encoder.encode(fields);
-    this.queue(encodeHeaderBlock(stream.id, block, { endStream }, this.peer.maxFrameSize));
+    const frames = encodeHeaderBlock(stream.id, block, { endStream }, this.peer.maxFrameSize);
+    this.queue(frames);
+    return frames;
+  }
+
+  /** The output was taken: queued heads can no longer be given END_STREAM. */
+  outputTaken(): void {
+    const heads = this.queuedHeads;
+    if (heads.length === 0) return;
+    for (let i = 0; i < heads.length; i++) (heads[i] as ServerStream).headFrame = null;
+    this.queuedHeads = [];
   }
 
   /** Frames as much of `bytes` as both windows allow; returns the count taken. */
@@ -182,12 +194,20 @@ export class ServerState {
     }
     stream.sendWindow -= n;
     this.connSend -= n;
+    if (n > 0) stream.headFrame = null;
     return n;
   }
 
-  /** END_STREAM: trailers as HEADERS, else an empty DATA frame (never RST_STREAM(NO_ERROR)). */
+  /**
+   * END_STREAM: trailers as HEADERS; else on the response head's HEADERS frame when nothing
+   * followed it and it is still queued; else an empty DATA frame (never RST_STREAM(NO_ERROR)).
+   */
   endLocal(stream: ServerStream, trailers: readonly HeaderField[]): void {
+    const head = stream.headFrame;
+    stream.headFrame = null;
     if (trailers.length > 0) this.sendBlock(stream, trailers, true);
+    else if (head !== null)
+      head[4] = (head[4] as number) | FrameFlag.END_STREAM; // still queued
     else this.queueFrame({ type: "DATA", streamId: stream.id, endStream: true, data: EMPTY });
     stream.localClosed = true;
     this.finishIfDone(stream);

@@ -28,6 +28,13 @@ export class ServerStream {
   queued = 0;
   /** END_STREAM owed once `queue` is sent: the trailers, or an empty list for none. */
   pendingEnd: readonly (readonly [string, string])[] | null = null;
+  /**
+   * The final response head's frames while they are still in the output queue with nothing
+   * after them on this stream: an end without trailers then sets END_STREAM on its HEADERS frame
+   * instead of sending an empty DATA frame, so a response that is only a head (a gRPC
+   * Trailers-Only status) stays one HEADERS frame, as the origin sent it.
+   */
+  headFrame: Uint8Array | null = null;
   /** `writeData` returned false: report `drained` when the queue is empty. */
   wantDrain = false;
   /**
