@@ -544,6 +544,42 @@ describe("stripping", () => {
     const bare = new ProfileRegistry({ bare: { extends: "chrome" } }).get("bare").http;
     const noTemplates = { ...bare, headers: null };
     const out = buildUpstreamHeaders(noTemplates, "navigate", dirty, { protocol: "h2", authority: "a" });
-    expect(names(out)).toEqual(["user-agent", "accept", "priority", "sec-ch-ua", "x-kept"]);
+    // The client's TE lists trailers: h2 gets `te: trailers`, with the other client fields.
+    expect(out).toEqual([
+      ["user-agent", "curl/8"],
+      ["accept", "*/*"],
+      ["priority", "u=7"],
+      ["sec-ch-ua", "client"],
+      ["x-kept", "yes"],
+      ["te", "trailers"],
+    ]);
+  });
+});
+
+describe("a client's TE: trailers (gRPC) reaches an h2 origin", () => {
+  const GRPC: Field[] = [
+    ["content-type", "application/grpc"],
+    ["user-agent", "grpc-python/1.85"],
+    ["te", "trailers"],
+    ["grpc-timeout", "1S"],
+  ];
+  const te = (out: [string, string][]) => out.filter(([n]) => n.toLowerCase() === "te");
+
+  test("chrome and safari send no te of their own: the client's goes with its other fields (h2 only)", () => {
+    for (const profile of ["chrome", "safari"]) {
+      const out = build(profile, "fetch", GRPC);
+      expect(te(out)).toEqual([["te", "trailers"]]);
+      const at = names(out);
+      expect(at.indexOf("te")).toBeGreaterThan(at.indexOf("content-type"));
+      expect(te(build(profile, "fetch", GRPC, { protocol: "h1" }))).toEqual([]);
+      expect(te(build(profile, "fetch", [["te", "deflate"]]))).toEqual([]);
+    }
+  });
+
+  test("firefox keeps its own te: trailers at its place, once", () => {
+    const withClient = build("firefox", "fetch", GRPC);
+    const without = build("firefox", "fetch", GRPC.filter(([n]) => n !== "te"));
+    expect(te(withClient)).toEqual([["te", "trailers"]]);
+    expect(names(withClient)).toEqual(names(without));
   });
 });

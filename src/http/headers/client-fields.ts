@@ -16,6 +16,7 @@ export interface ClientFields {
   upgrade: string | undefined;
 }
 
+const TRAILERS = "trailers";
 const COOKIE_SEPARATOR = "; "; // RFC 9113 §8.2.3 / RFC 6265 §5.4: crumbs rejoined with "; "
 
 /** What the first pass over a request's fields finds (see `scanClientFields`). */
@@ -26,6 +27,8 @@ export interface ClientFacts {
   keep: Set<string> | "all" | null;
   /** The client's `Upgrade` value (the last one). */
   upgrade: string | undefined;
+  /** The client's `TE` lists `trailers` (RFC 9110 §10.1.4): it wants trailers (gRPC requires it). */
+  teTrailers: boolean;
 }
 
 /** The connection-named fields, the per-request keep list and the `Upgrade` value, in one pass. */
@@ -33,6 +36,7 @@ export function scanClientFields(fields: Fields): ClientFacts {
   let connectionNamed: Set<string> | null = null;
   let keep: Set<string> | "all" | null = null;
   let upgrade: string | undefined;
+  let teTrailers = false;
   for (let i = 0; i < fields.length; i++) {
     const [name, value] = fields[i] as Fields[number];
     if (name === "connection") {
@@ -43,9 +47,11 @@ export function scanClientFields(fields: Fields): ClientFacts {
       keep = keep === "all" || k === "all" ? "all" : new Set([...(keep ?? []), ...k]);
     } else if (name === "upgrade") {
       upgrade = value;
+    } else if (name === "te") {
+      teTrailers ||= tokenList(value).includes(TRAILERS);
     }
   }
-  return { connectionNamed, keep, upgrade };
+  return { connectionNamed, keep, upgrade, teTrailers };
 }
 
 /** Whether a client field may go upstream at all (pseudo, control, hop-by-hop and connection-named fields may not). */

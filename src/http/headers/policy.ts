@@ -227,6 +227,7 @@ export function buildUpstreamHeaders(
     const slot = s.slotOf.get(SITE);
     if (site !== undefined && slot !== undefined) own[slot] = [site];
   }
+  if (!h1 && facts.teTrailers) wantTrailers(s, own, extraNames, extraValues);
   const omit = h1 ? omitted(http.http1) : null;
   if (h1) {
     const upgrade = kind === "websocket" ? (facts.upgrade ?? WEBSOCKET) : undefined;
@@ -263,6 +264,19 @@ export function buildUpstreamHeaders(
   }
   if (s.any < 0) putExtra();
   return out;
+}
+
+/**
+ * h2: the client's `TE: trailers` goes upstream as `te: trailers` even when the browser sends no
+ * `te` (a gRPC server refuses a request without it): at the template's `te` slot when it has one,
+ * else with the other client fields. Over HTTP/1.1 TE is hop-by-hop and stays dropped.
+ */
+function wantTrailers(s: Slots, own: (Values | undefined)[], names: string[], values: string[][]): void {
+  const slot = s.slotOf.get("te");
+  if (slot === undefined) {
+    names.push("te");
+    values.push([TRAILERS]);
+  } else if (own[slot] === undefined && s.base[slot] === undefined) own[slot] = [TRAILERS];
 }
 
 /** An h1 field name as sent: the profile's case, else the client's, else lowercase. */
