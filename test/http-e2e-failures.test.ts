@@ -8,7 +8,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type * as tls from "node:tls";
 import { FrameReader } from "../src/http/h2/frame-reader.ts";
+import { CLIENT_MAGIC } from "../src/http/h2/frame-types.ts";
 import { encodeFrame } from "../src/http/h2/frame-writer.ts";
+import { CHROME_HPACK_POLICY, HpackEncoder } from "../src/http/hpack/index.ts";
 import { curl, type E2eEnv, type E2eOrigin, h2Client, h2Request, startE2e } from "./helpers/e2e-env.ts";
 import { connect } from "./helpers/e2e-h2-raw.ts";
 import { tlsThroughProxy } from "./helpers/proxy-env.ts";
@@ -297,4 +299,82 @@ describe("a client that stops reading", () => {
     await waitUntil(() => got >= BIG, "the whole body", 60_000);
     t.destroy();
   }, 60_000);
+});
+
+describe("a client that leaves is let go at once, not at the idle timeout", () => {
+  /** This tunnel's `tunnel closed` record, once logged. */
+  const recordOf = async (o: E2eOrigin, statuses: string) => {
+    const mine = () =>
+      env.proxy.logs
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter(
+          (rec) => rec.msg === "tunnel closed" && rec.host === o.authority && rec.statuses === statuses,
+        );
+    await waitUntil(() => mine().length > 0, `the record with statuses ${statuses}`, 5_000);
+    return mine().at(-1) as Record<string, unknown>;
+  };
+
+  for (const which of ["nodeH2", "nodeH1"] as const) {
+    test(`h1 client, ${which}: an upload refused with 413 before it was read, then the client closes`, async () => {
+      // curl does this: it reads the early 413, stops sending and closes. The proxy used to keep
+      // waiting on a request sink the origin no longer read, the socket in CLOSE-WAIT, until the
+      // idle timeout (60 s here).
+      const o = env.origins[which];
+      const c = await h1Tunnel(o);
+      c.t.write(
+        `POST /early HTTP/1.1\r\nHost: ${o.authority}\r\nContent-Length: ${64 * 1024 * 1024}\r\n\r\n`,
+      );
+      const chunk = new Uint8Array(256 * 1024);
+      for (let i = 0; i < 8; i++) c.t.write(chunk);
+      await waitUntil(() => c.text().endsWith("early"), "the 413");
+      expect(c.text().startsWith("HTTP/1.1 413 ")).toBe(true);
+      c.t.end();
+      await waitUntil(() => c.closed(), "the proxy's close", 5_000);
+      const rec = await recordOf(o, "413:1");
+      expect(rec.errorCode).toBeNull();
+    }, 15_000);
+  }
+
+  test("h2 client: a download waiting for the client's window, then the client closes", async () => {
+    // No WINDOW_UPDATE can come after the client's FIN: the response is cut and its upstream
+    // stream cancelled, instead of both waiting for the idle timeout.
+    const o = env.origins.nodeH2;
+    await o.clear();
+    const t = await tlsThroughProxy(env.proxy.port, o.authority, {
+      ca,
+      servername: "localhost",
+      alpn: ["h2"],
+    });
+    const reader = new FrameReader();
+    let data = 0;
+    let closed = false;
+    t.on("data", (d: Buffer) => {
+      reader.push(new Uint8Array(d));
+      for (let f = reader.next(); f !== null; f = reader.next()) if (f.type === "DATA") data += f.data.length;
+    });
+    t.on("error", () => {});
+    t.on("close", () => {
+      closed = true;
+    });
+    const path = `/bytes?n=${8 * 1024 * 1024}`;
+    const block = new HpackEncoder(CHROME_HPACK_POLICY).encode([
+      [":method", "GET"],
+      [":scheme", "https"],
+      [":authority", o.authority],
+      [":path", path],
+    ]);
+    t.write(
+      Buffer.concat([
+        CLIENT_MAGIC,
+        encodeFrame({ type: "SETTINGS", ack: false, settings: [] }),
+        encodeFrame({ type: "HEADERS", streamId: 1, endStream: true, endHeaders: true, block }),
+      ]),
+    );
+    await waitUntil(() => data === 65_535, "the first window's worth");
+    t.end();
+    await waitUntil(() => closed, "the proxy's close", 5_000);
+    const rec = await recordOf(o, "0:1");
+    expect(rec.exchangeErrors).toBe("IO:1");
+    expect(String(rec.exchangeReason)).toContain("flow-control window");
+  }, 15_000);
 });

@@ -54,6 +54,9 @@ interface Body {
   ex: Exchange;
 }
 
+/** Where the rest of an answered request's body goes (see #dropAnsweredBody). */
+const DROP: BodySink = { write: () => true, end: () => {}, abort: () => {}, onDrain: null };
+
 /** `onUpgrade` of an exchange that did not ask to upgrade (never called: see client-h1-responder.ts). */
 const NO_UPGRADE = (_: ByteSink): void => {};
 
@@ -127,6 +130,7 @@ class ClientH1 implements AuthorityMemo {
       this.c.#opts.onExchange(status);
     },
     onProgress(this: Bound): void {
+      this.c.#dropAnsweredBody();
       this.c.#pump();
     },
     onStop(this: Bound, err: ProxyError | null): void {
@@ -298,6 +302,23 @@ class ClientH1 implements AuthorityMemo {
     return this.#bodyStep(body, first);
   }
 
+  /**
+   * The response to the request whose body is being read is complete (an origin refusing an
+   * upload with 413 before reading it): the origin wants no more of the body, so its upstream
+   * request is cancelled and the rest is read and dropped. The connection stays usable if the
+   * client sends the whole body; a client that stops and closes instead is let go at once, not
+   * held until the idle timeout behind a sink the origin no longer reads.
+   */
+  #dropAnsweredBody(): void {
+    const body = this.#body;
+    if (body === null || !body.ex.done || body.sink === DROP) return;
+    const sink = body.sink;
+    body.sink = DROP;
+    sink.onDrain = null;
+    this.#sinkBlocked = false;
+    sink.abort(new ProxyError("IO", "the response ended before the request body"));
+  }
+
   /** A local answer that ends the connection: nothing more is read. */
   #refuse(ex: Exchange, status: number, err: ProxyError): void {
     this.#failure ??= err;
@@ -340,6 +361,14 @@ class ClientH1 implements AuthorityMemo {
   #onInputEnd(): void {
     this.#endHandled = true;
     if (this.#mode === "body" && this.#body !== null) {
+      if (this.#body.ex.done) {
+        // Answered already (see #dropAnsweredBody): a client giving up on the rest of its
+        // upload after the answer is not an error; the connection just ends.
+        this.#body = null;
+        this.#stopReading();
+        this.#queue.closeWhenDone();
+        return;
+      }
       try {
         this.#body.reader.finish();
       } catch (err) {

@@ -20,6 +20,8 @@ export interface ExchangeHost {
   flush(): boolean;
   /** `flush()` at the end of this turn (once, however often asked). */
   flushSoon(): void;
+  /** The client sent FIN: no WINDOW_UPDATE can come, a response waiting for window never ends. */
+  readonly inputEnded: boolean;
   /** Calls `ex.socketFree()` once the socket drains. */
   waitSocket(ex: H2Exchange): void;
   /**
@@ -30,6 +32,11 @@ export interface ExchangeHost {
 }
 
 const TEXT_PLAIN: HeaderField = ["content-type", "text/plain; charset=utf-8"];
+/** Why a response waiting for window is cut once the client sent FIN. */
+export const WINDOW_NEVER = new ProxyError(
+  "IO",
+  "client connection closed with the response waiting for its flow-control window",
+);
 const encoder = new TextEncoder();
 
 /**
@@ -148,7 +155,13 @@ export class H2Exchange implements Responder, BodySink {
 
   write(chunk: Uint8Array): boolean {
     if (this.done) return true;
-    if (!this.#host.session.writeData(this.id, chunk)) this.#waitWindow = true;
+    if (!this.#host.session.writeData(this.id, chunk)) {
+      if (this.#host.inputEnded) {
+        this.abort(WINDOW_NEVER);
+        return true;
+      }
+      this.#waitWindow = true;
+    }
     if (!this.#host.flush() && !this.#waitSocket) {
       this.#waitSocket = true;
       this.#host.waitSocket(this);
@@ -192,6 +205,11 @@ export class H2Exchange implements Responder, BodySink {
   gone(err: ProxyError): void {
     this.#abandonRequest(err);
     if (!this.done) this.#finish(this.#headSent ? 0 : -1);
+  }
+
+  /** Waits for the client's flow-control window (see `write`). */
+  get waitingWindow(): boolean {
+    return this.#waitWindow && !this.done;
   }
 
   /** The session sent everything queued on this stream. */

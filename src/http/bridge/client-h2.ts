@@ -16,7 +16,7 @@ import { H2ErrorCode } from "../h2/errors.ts";
 import { H2ServerSession } from "../h2/server-session.ts";
 import type { H2ServerEvent, H2ServerOptions } from "../h2/server-types.ts";
 import type { HeaderField } from "../hpack/types.ts";
-import { type ExchangeHost, H2Exchange } from "./client-h2-exchange.ts";
+import { type ExchangeHost, H2Exchange, WINDOW_NEVER } from "./client-h2-exchange.ts";
 import { checkAuthority } from "./fields.ts";
 import { destroyAfterLinger } from "./linger.ts";
 import type { BodySink, Dispatcher } from "./message.ts";
@@ -73,6 +73,8 @@ class ClientH2 implements ExchangeHost {
   #socketWaiters: H2Exchange[] | null = null;
   /** The last write to the client found its socket full: input is paused until `drain`. */
   #blocked = false;
+  /** The client sent FIN (see ExchangeHost). */
+  inputEnded = false;
   /** A `flushSoon` microtask is queued. */
   #flushQueued = false;
   /** The client finished sending (FIN / close_notify) or sent GOAWAY: close once streams end. */
@@ -300,11 +302,20 @@ class ClientH2 implements ExchangeHost {
     if (waiters !== null) for (let i = 0; i < waiters.length; i++) (waiters[i] as H2Exchange).socketFree();
   }
 
-  /** The client finished sending: requests still incoming can never complete. */
+  /**
+   * The client finished sending: requests still incoming can never complete, and neither can
+   * responses waiting for its flow-control window (no WINDOW_UPDATE can come): both are cancelled
+   * upstream, so that the connection ends now rather than at the idle timeout.
+   */
   #onInputEnd(): void {
     if (this.#closed) return;
     this.#ending = true;
+    this.inputEnded = true;
     for (const ex of [...(this.#exchanges?.values() ?? [])]) {
+      if (ex.waitingWindow) {
+        ex.abort(WINDOW_NEVER);
+        continue;
+      }
       if (ex.requestDone || !this.session.receiving(ex.id)) continue;
       this.session.resetStream(ex.id, H2ErrorCode.CANCEL);
       this.#drop(ex.id);
