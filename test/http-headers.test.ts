@@ -578,7 +578,11 @@ describe("a client's TE: trailers (gRPC) reaches an h2 origin", () => {
 
   test("firefox keeps its own te: trailers at its place, once", () => {
     const withClient = build("firefox", "fetch", GRPC);
-    const without = build("firefox", "fetch", GRPC.filter(([n]) => n !== "te"));
+    const without = build(
+      "firefox",
+      "fetch",
+      GRPC.filter(([n]) => n !== "te"),
+    );
     expect(te(withClient)).toEqual([["te", "trailers"]]);
     expect(names(withClient)).toEqual(names(without));
   });
