@@ -62,6 +62,8 @@ export class ResponseQueue {
   readonly #hooks: QueueHooks;
   readonly #q: Exchange[] = [];
   #stopped = false;
+  /** The last write found the client's socket full: no new request is read until it drains. */
+  #full = false;
 
   constructor(ep: Endpoint, hooks: QueueHooks) {
     this.#ep = ep;
@@ -74,6 +76,15 @@ export class ResponseQueue {
 
   get stopped(): boolean {
     return this.#stopped;
+  }
+
+  /**
+   * Responses wait in the client's socket (it does not read): the reader takes no new request
+   * until it drains, so that a client pipelining without reading cannot make the proxy answer
+   * (and buffer) without end.
+   */
+  get full(): boolean {
+    return this.#full;
   }
 
   open(method: string, version: "1.0" | "1.1", keepAlive: boolean, upgradeRequested: boolean): Exchange {
@@ -101,7 +112,7 @@ export class ResponseQueue {
   /** Writes now if `ex` is at the front, else buffers; false = the producer should wait. */
   emit(ex: Exchange, bytes: Uint8Array): boolean {
     if (this.#stopped || bytes.length === 0) return true;
-    if (this.#q[0] === ex && ex.out.length === 0) return this.#ep.write(bytes);
+    if (this.#q[0] === ex && ex.out.length === 0) return this.#write(bytes);
     ex.out.push(bytes);
     return false;
   }
@@ -152,7 +163,16 @@ export class ResponseQueue {
 
   /** The endpoint has room again. */
   drain(): void {
+    const was = this.#full;
+    this.#full = false;
     this.#wake(this.#q[0]);
+    if (was && !this.#stopped) this.#hooks.onProgress();
+  }
+
+  #write(bytes: Uint8Array): boolean {
+    const room = this.#ep.write(bytes);
+    if (!room) this.#full = true;
+    return room;
   }
 
   /**
@@ -177,7 +197,7 @@ export class ResponseQueue {
     for (;;) {
       const front = this.#q[0];
       if (front === undefined || this.#stopped) break;
-      for (const b of front.out.splice(0)) room = this.#ep.write(b);
+      for (const b of front.out.splice(0)) room = this.#write(b);
       if (!front.done) break;
       this.#q.shift();
       popped = true;

@@ -152,7 +152,11 @@ class ClientH1 implements AuthorityMemo {
   #blocked(): boolean {
     switch (this.#mode) {
       case "head":
-        return this.#queue.length >= PIPELINE_DEPTH || (this.#upgradeEx !== null && !this.#upgradeEx.done);
+        return (
+          this.#queue.length >= PIPELINE_DEPTH ||
+          this.#queue.full ||
+          (this.#upgradeEx !== null && !this.#upgradeEx.done)
+        );
       case "body":
         return this.#sinkBlocked;
       case "relay":

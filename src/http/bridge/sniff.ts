@@ -75,6 +75,8 @@ export class HoldingEndpoint implements Endpoint {
   #failed: Parameters<EndpointHandlers["error"]> | null = null;
   #closed = false;
   #consumer: EndpointHandlers | null = null;
+  /** The consumer's last call was pause() (the sniffer's own, before it starts, do not count). */
+  #consumerPaused = false;
   /** The sniffer's callbacks: dropped when the consumer starts (so their scope can go too). */
   #onRead: ((self: HoldingEndpoint) => void) | null;
   #onGone: ((self: HoldingEndpoint) => void) | null;
@@ -164,7 +166,9 @@ export class HoldingEndpoint implements Endpoint {
     if (failed) h.error(...failed);
     else if (ended) h.end(...ended);
     if (this.#closed) h.close();
-    this.#inner.resume();
+    // A consumer that paused while taking the held bytes (a full pipeline) stays paused: it
+    // resumes when it has room. Resuming it here let a client that never reads flood it.
+    if (!this.#consumerPaused) this.#inner.resume();
   }
 
   write(chunk: Uint8Array): boolean {
@@ -180,9 +184,11 @@ export class HoldingEndpoint implements Endpoint {
     this.#inner.reset();
   }
   pause(): void {
+    if (this.#consumer !== null) this.#consumerPaused = true;
     this.#inner.pause();
   }
   resume(): void {
+    this.#consumerPaused = false;
     this.#inner.resume();
   }
 }
