@@ -353,6 +353,47 @@ describe("request body flow control", () => {
   });
 });
 
+describe("receivingHead: a request head begun and not whole (the caller times it)", () => {
+  test("the preface, a HEADERS frame in pieces, a field block waiting for CONTINUATION; not a body or an idle connection", () => {
+    const p = new Peer(OPTS);
+    const s = p.session;
+    expect(s.receivingHead).toBe(false);
+    const preface = Peer.preface([]);
+    s.receive(preface.subarray(0, 10));
+    expect(s.receivingHead).toBe(true);
+    s.receive(preface.subarray(10));
+    expect(s.receivingHead).toBe(false);
+    const post = p.headers(1, POST, false);
+    for (let i = 0; i < post.length - 1; i++) {
+      s.receive(post.subarray(i, i + 1));
+      expect(s.receivingHead).toBe(true);
+    }
+    s.receive(post.subarray(post.length - 1));
+    expect(s.receivingHead).toBe(false);
+    const data = encodeFrame({ type: "DATA", streamId: 1, endStream: false, data: text("0123456789") });
+    s.receive(data.subarray(0, 4)); // the type byte is in: DATA
+    expect(s.receivingHead).toBe(false);
+    s.receive(data.subarray(4, 12));
+    expect(s.receivingHead).toBe(false);
+    s.receive(data.subarray(12));
+    const block = p.headers(3, GET, true).subarray(9); // the field block of a plain HEADERS frame
+    s.receive(
+      encodeFrame({
+        type: "HEADERS",
+        streamId: 3,
+        endStream: true,
+        endHeaders: false,
+        block: block.subarray(0, 3),
+      }),
+    );
+    expect(s.receivingHead).toBe(true);
+    s.receive(encodeFrame({ type: "CONTINUATION", streamId: 3, endHeaders: true, block: block.subarray(3) }));
+    expect(s.receivingHead).toBe(false);
+    expect(s.closed).toBe(false);
+    expect(s.activeStreams).toBe(2);
+  });
+});
+
 describe("responses", () => {
   test("head, body and an empty END_STREAM DATA frame; 1xx before; trailers; bodyless", () => {
     const p = ready();

@@ -109,6 +109,7 @@ export async function startProxy(config: Config, logger: Logger): Promise<Runnin
         keepClient: keepSet(proxy.http.keepClientHeaders),
         maxConcurrentStreams: proxy.http.maxConcurrentStreams,
         maxRequestHeadBytes: proxy.http.maxRequestHeadBytes,
+        headTimeoutMs: proxy.limits.headerTimeoutMs,
       },
       targetGuard: { denyPrivate: proxy.access.denyPrivate, denyCidrs: proxy.access.denyCidrs },
       verify: {

@@ -210,6 +210,7 @@ export function serveForward(opts: ForwardServeOptions): Promise<ForwardServeRes
       target: NO_TUNNEL_TARGET,
       dispatcher,
       limits: { ...DEFAULT_REQUEST_LIMITS, maxHeadBytes: deps.http.maxRequestHeadBytes },
+      ...(deps.http.headTimeoutMs !== undefined ? { headTimeoutMs: deps.http.headTimeoutMs } : {}),
       prefix: opts.prefix,
       route: (head) => {
         sawHead = true;

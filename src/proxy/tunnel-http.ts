@@ -156,6 +156,7 @@ export async function runHttpMitm(input: HttpMitmInput): Promise<void> {
       upstreams: upDeps,
       limits: requestLimits(deps.http.maxRequestHeadBytes),
       maxConcurrentStreams: deps.http.maxConcurrentStreams,
+      ...(deps.http.headTimeoutMs !== undefined ? { headTimeoutMs: deps.http.headTimeoutMs } : {}),
       idleTimeoutMs: deps.idleTimeoutMs,
       ...(signal ? { signal } : {}),
     },

@@ -69,6 +69,11 @@ export interface TunnelDeps {
     keepClient: ReadonlySet<string> | "all";
     maxConcurrentStreams: number;
     maxRequestHeadBytes: number;
+    /**
+     * A request head inside a tunnel (HTTP/1.1 head, HTTP/2 field block) must be whole within
+     * this many ms of its first byte (`proxy.limits.header_timeout_ms`); absent: no deadline.
+     */
+    headTimeoutMs?: number;
   };
 }
 

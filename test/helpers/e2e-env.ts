@@ -90,7 +90,9 @@ async function nodeOrigin(kind: "h2" | "h1", keyPath: string, certPath: string, 
   return originHandle(`node-${kind}`, port, stats, () => child.kill());
 }
 
-export async function startE2e(opts: { profile?: string; idleTimeoutMs?: number } = {}): Promise<E2eEnv> {
+export async function startE2e(
+  opts: { profile?: string; idleTimeoutMs?: number; headTimeoutMs?: number } = {},
+): Promise<E2eEnv> {
   const pki = await makeTestPki();
   const leaf = await pki.leaf("localhost");
   const dir = mkdtempSync(join(pki.dir, "e2e-"));
@@ -117,7 +119,13 @@ export async function startE2e(opts: { profile?: string; idleTimeoutMs?: number 
     profiles: new ProfileRegistry(),
     defaultProfile: opts.profile ?? "chrome-143-macos-arm64",
     deps: {
-      http: { mode: "full", keepClient: new Set(), maxConcurrentStreams: 100, maxRequestHeadBytes: 65_536 },
+      http: {
+        mode: "full",
+        keepClient: new Set(),
+        maxConcurrentStreams: 100,
+        maxRequestHeadBytes: 65_536,
+        ...(opts.headTimeoutMs ? { headTimeoutMs: opts.headTimeoutMs } : {}),
+      },
       ...(opts.idleTimeoutMs ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
     },
   });

@@ -15,6 +15,7 @@
 import { ProxyError } from "../../errors/proxy-error.ts";
 import type { Authority } from "../../proxy/authority.ts";
 import type { Endpoint } from "../../proxy/endpoint.ts";
+import { type IdleWatch, idleWatch } from "../../proxy/timeout.ts";
 import { BodyReader } from "../h1/body-reader.ts";
 import { H1Error } from "../h1/errors.ts";
 import {
@@ -38,6 +39,11 @@ export interface ClientH1Options {
   onClose(err: ProxyError | null): void;
   /** Bytes already read from the client (while sniffing the protocol). */
   prefix?: Uint8Array;
+  /**
+   * A request head must be whole within this many ms of its first byte, else `408` and the
+   * connection ends (slowloris; `proxy.limits.header_timeout_ms`). Absent: no deadline.
+   */
+  headTimeoutMs?: number;
   /** Maps each head to its request or a local refusal instead of `bridgeRequest` (plain-HTTP proxying: src/proxy/forward-http.ts). */
   route?(head: H1RequestHead): RequestHead | Refusal;
 }
@@ -88,6 +94,8 @@ class ClientH1 implements AuthorityMemo {
   #again = false;
   #closed = false;
   #failure: ProxyError | null = null;
+  /** The deadline of a request head begun and not whole yet (see ClientH1Options.headTimeoutMs). */
+  #headWatch: IdleWatch | null = null;
   /** See AuthorityMemo: a field here rather than one more object per connection. */
   checkedHost: string | null = null;
 
@@ -217,7 +225,12 @@ class ClientH1 implements AuthorityMemo {
       this.#refuse(ex, err instanceof H1Error ? err.status : 400, ProxyError.wrap(err, "HTTP_BAD_REQUEST"));
       return EMPTY;
     }
-    if (parsed.kind === "incomplete") return EMPTY;
+    if (parsed.kind === "incomplete") {
+      if (this.#headWatch === null && this.#opts.headTimeoutMs !== undefined)
+        this.#watchHead(this.#opts.headTimeoutMs);
+      return EMPTY;
+    }
+    this.#stopHeadWatch();
     this.#scanner.reset();
     const rest = parsed.consumed === chunk.length ? EMPTY : chunk.subarray(parsed.consumed);
     return this.#onHead(parsed.head, rest);
@@ -323,6 +336,29 @@ class ClientH1 implements AuthorityMemo {
     sink.abort(new ProxyError("IO", "the response ended before the request body"));
   }
 
+  /** Starts the deadline of a head whose first bytes came (a timer only for a head split across reads). */
+  #watchHead(ms: number): void {
+    this.#headWatch = idleWatch(ms, () => {
+      this.#headWatch = null;
+      if (this.#closed || this.#mode !== "head") return;
+      if (this.#blocked()) {
+        this.#watchHead(ms); // the proxy stopped reading (a full pipeline): not the client's delay
+        return;
+      }
+      const err = new ProxyError(
+        "HEADER_TIMEOUT",
+        `request head not complete within ${ms} ms (proxy.limits.header_timeout_ms)`,
+      );
+      this.#refuse(this.#queue.open("", "1.1", false, false), 408, err);
+      this.#pump();
+    });
+  }
+
+  #stopHeadWatch(): void {
+    this.#headWatch?.stop();
+    this.#headWatch = null;
+  }
+
   /** A local answer that ends the connection: nothing more is read. */
   #refuse(ex: Exchange, status: number, err: ProxyError): void {
     this.#failure ??= err;
@@ -346,6 +382,7 @@ class ClientH1 implements AuthorityMemo {
   #stopReading(): void {
     this.#mode = "stopped";
     this.#input = [];
+    this.#stopHeadWatch();
   }
 
   #startRelay(toUpstream: ByteSink): void {
@@ -410,6 +447,7 @@ class ClientH1 implements AuthorityMemo {
     if (this.#mode === "relay" && !(err === null && this.#relayEnded)) this.#relay?.abort(gone);
     this.#mode = "stopped";
     this.#input = [];
+    this.#stopHeadWatch();
     this.#opts.onClose(this.#failure);
   }
 }

@@ -12,6 +12,7 @@
 import { ProxyError } from "../../errors/proxy-error.ts";
 import type { Authority } from "../../proxy/authority.ts";
 import type { Endpoint } from "../../proxy/endpoint.ts";
+import { type IdleWatch, idleWatch } from "../../proxy/timeout.ts";
 import { H2ErrorCode } from "../h2/errors.ts";
 import { H2ServerSession } from "../h2/server-session.ts";
 import type { H2ServerEvent, H2ServerOptions } from "../h2/server-types.ts";
@@ -26,6 +27,12 @@ export interface ClientH2Options {
   dispatcher: Dispatcher;
   maxConcurrentStreams: number;
   maxHeaderListSize: number;
+  /**
+   * A field block (or the client preface) must be whole within this many ms of its first byte,
+   * else GOAWAY(ENHANCE_YOUR_CALM) and the connection ends (slowloris;
+   * `proxy.limits.header_timeout_ms`). Absent: no deadline.
+   */
+  headTimeoutMs?: number;
   /**
    * Called once per finished exchange with its final status (0 = reset / failed after head) and,
    * when the proxy reset the stream, why (null when the client reset it).
@@ -75,6 +82,8 @@ class ClientH2 implements ExchangeHost {
   #blocked = false;
   /** The client sent FIN (see ExchangeHost). */
   inputEnded = false;
+  /** The deadline of a field block begun and not whole yet (see ClientH2Options.headTimeoutMs). */
+  #headWatch: IdleWatch | null = null;
   /** A `flushSoon` microtask is queued. */
   #flushQueued = false;
   /** The client finished sending (FIN / close_notify) or sent GOAWAY: close once streams end. */
@@ -168,6 +177,30 @@ class ClientH2 implements ExchangeHost {
     for (let i = 0; i < events.length; i++) this.#onEvent(events[i] as H2ServerEvent);
     this.flush();
     this.#maybeEnd();
+    const ms = this.#opts.headTimeoutMs;
+    if (ms === undefined) return;
+    const pending = !this.#closed && !this.#ended && this.session.receivingHead;
+    if (pending && this.#headWatch === null) this.#headWatch = idleWatch(ms, () => this.#headTimedOut(ms));
+    else if (!pending) this.#stopHeadWatch();
+  }
+
+  #headTimedOut(ms: number): void {
+    this.#headWatch = null;
+    if (this.#closed || this.#ended) return;
+    if (this.#blocked) {
+      // The proxy stopped reading (the client does not take its responses): not the client's delay.
+      this.#headWatch = idleWatch(ms, () => this.#headTimedOut(ms));
+      return;
+    }
+    const message = `request head not complete within ${ms} ms (proxy.limits.header_timeout_ms)`;
+    this.#failure ??= new ProxyError("HEADER_TIMEOUT", message);
+    const events = this.session.abandon(H2ErrorCode.ENHANCE_YOUR_CALM, message);
+    for (let i = 0; i < events.length; i++) this.#onEvent(events[i] as H2ServerEvent);
+  }
+
+  #stopHeadWatch(): void {
+    this.#headWatch?.stop();
+    this.#headWatch = null;
   }
 
   #onEvent(ev: H2ServerEvent): void {
@@ -349,6 +382,7 @@ class ClientH2 implements ExchangeHost {
     if (err) this.#failure ??= err;
     if (this.#closed) return;
     this.#closed = true;
+    this.#stopHeadWatch();
     this.#abandonAll(err ?? new ProxyError("IO", "client connection closed"));
     this.#opts.onClose(this.#failure);
   }

@@ -31,6 +31,8 @@ export interface HttpTunnelOptions {
   upstreams: { open(opts?: OpenOptions): Promise<OpenedUpstream> };
   limits: RequestLimits;
   maxConcurrentStreams: number;
+  /** See ClientH1Options.headTimeoutMs. */
+  headTimeoutMs?: number;
   idleTimeoutMs: number;
   signal?: AbortSignal;
 }
@@ -90,6 +92,7 @@ class HttpTunnel implements TunnelDispatcherDeps, ClientH2Options, ClientH1Optio
   readonly http: ProfileHttp;
   readonly keepClient: ReadonlySet<string> | "all";
   readonly limits: RequestLimits;
+  headTimeoutMs?: number;
   readonly maxConcurrentStreams: number;
   /** Plaintext bytes from the client (`in`) and to it (`out`): ByteCount of the client endpoint. */
   in = 0;
@@ -130,6 +133,7 @@ class HttpTunnel implements TunnelDispatcherDeps, ClientH2Options, ClientH1Optio
     this.http = opts.http;
     this.keepClient = opts.keepClient;
     this.limits = opts.limits;
+    if (opts.headTimeoutMs !== undefined) this.headTimeoutMs = opts.headTimeoutMs;
     this.maxConcurrentStreams = opts.maxConcurrentStreams;
     this.#client = opts.client;
     this.#upstreams = opts.upstreams;

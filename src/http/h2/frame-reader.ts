@@ -91,6 +91,19 @@ export class FrameReader {
     this.maxFrameSize = bytes;
   }
 
+  /**
+   * A field block is being received: a HEADERS / PUSH_PROMISE waits for its CONTINUATION, or the
+   * bytes held begin a frame that is one of those, or whose type is not in yet.
+   */
+  get inFieldBlock(): boolean {
+    if (this.continuationStream !== 0) return true;
+    const q = this.queue;
+    if (q.length === 0) return false;
+    if (q.length < 4) return true;
+    const type = q.peek(3);
+    return type === FrameType.HEADERS || type === FrameType.CONTINUATION || type === FrameType.PUSH_PROMISE;
+  }
+
   /** Bytes received but not yet returned as frames. */
   get buffered(): number {
     return this.queue.length;

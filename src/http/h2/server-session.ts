@@ -108,6 +108,22 @@ export class H2ServerSession {
     return this.takeEvents();
   }
 
+  /**
+   * A request head is on its way and not whole yet: the client preface, or a field block (the
+   * caller bounds how long that may take; a body or an idle connection is not counted).
+   */
+  get receivingHead(): boolean {
+    if (this.#s.closed) return false;
+    const magic = this.#magicLeft;
+    return (magic > 0 && magic < CLIENT_MAGIC.length) || this.#handler.reader.inFieldBlock;
+  }
+
+  /** Ends the connection from our side: GOAWAY with `code`; returns the `connection-error` event. */
+  abandon(code: number, message: string): readonly H2ServerEvent[] {
+    this.#s.fail(connectionError(code, message));
+    return this.takeEvents();
+  }
+
   takeEvents(): readonly H2ServerEvent[] {
     const s = this.#s;
     if (s.events.length === 0) return NO_EVENTS;
