@@ -501,6 +501,31 @@ describe("client session: streams and headers", () => {
     expect(peer.session.activeStreams).toBe(0);
   });
 
+  test("RST_STREAM(NO_ERROR) after the whole content-length ends the response; before it, it is a reset", () => {
+    const peer = started();
+    const whole = open(peer);
+    const short = open(peer);
+    const bare = open(peer);
+    const body = new TextEncoder().encode("whole");
+    const head: HeaderField[] = [...OK, ["content-length", "5"]];
+    const events = peer.send(
+      peer.headers(whole, head, false),
+      { type: "DATA", streamId: whole, endStream: false, data: body },
+      { type: "RST_STREAM", streamId: whole, code: H2ErrorCode.NO_ERROR },
+      peer.headers(short, head, false),
+      { type: "DATA", streamId: short, endStream: false, data: body.subarray(0, 2) },
+      { type: "RST_STREAM", streamId: short, code: H2ErrorCode.NO_ERROR },
+      peer.headers(bare, OK, false), // no content-length: the end is unknown
+      { type: "RST_STREAM", streamId: bare, code: H2ErrorCode.NO_ERROR },
+    );
+    expect(events.filter((e) => e.type === "end" || e.type === "reset")).toEqual([
+      { type: "end", streamId: whole },
+      { type: "reset", streamId: short, code: H2ErrorCode.NO_ERROR, remote: true, retryable: false },
+      { type: "reset", streamId: bare, code: H2ErrorCode.NO_ERROR, remote: true, retryable: false },
+    ]);
+    expect(peer.session.activeStreams).toBe(0);
+  });
+
   test("GOAWAY: streams above last-stream-id are refused and retryable, no new streams", () => {
     const peer = started();
     const ids = [open(peer), open(peer), open(peer)];

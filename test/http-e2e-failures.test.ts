@@ -91,6 +91,43 @@ describe("upstream reset or death mid-response", () => {
   }
 });
 
+describe("an origin ending a complete response with RST_STREAM(NO_ERROR)", () => {
+  /** 200 with content-length, the whole body, then RST_STREAM(NO_ERROR) and no END_STREAM. */
+  const resetting = (body: Buffer) =>
+    rawH2Origin((s, streamId) => {
+      // :status 200, then content-length (static name 28) as a literal without indexing.
+      const length = Buffer.from(String(body.length));
+      const block = Buffer.concat([Buffer.from([0x88, 0x0f, 0x0d, length.length]), length]);
+      s.write(encodeFrame({ type: "HEADERS", streamId, endStream: false, endHeaders: true, block }));
+      for (let at = 0; at < body.length; at += 16_384)
+        s.write(
+          encodeFrame({ type: "DATA", streamId, endStream: false, data: body.subarray(at, at + 16_384) }),
+        );
+      s.write(encodeFrame({ type: "RST_STREAM", streamId, code: 0 }));
+    });
+
+  test("a client still reading gets the whole response as complete, h2 and h1", async () => {
+    // Before, the proxy threw away what it still held for the client and reset its stream (h2)
+    // or cut the connection (h1).
+    const body = Buffer.alloc(300_000, 7);
+    const { origin } = await resetting(body);
+    const target = `localhost:${origin.port}`;
+    for (const proto of ["--http2", "--http1.1"]) {
+      const r = await curl(env, [
+        proto,
+        "--limit-rate",
+        "2M",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code} %{size_download}",
+        `https://${target}/`,
+      ]);
+      expect([r.code, r.out]).toEqual([0, `200 ${body.length}`]);
+    }
+  });
+});
+
 describe("retries", () => {
   test("GOAWAY mid-way: the GET above its last stream id is retried on a new connection, the POST gets 502", async () => {
     const o = env.origins.nodeH2;
@@ -176,8 +213,13 @@ describe("the first upstream connection, dialled before 200", () => {
   });
 });
 
-/** A raw h2 origin that answers every request with a PUSH_PROMISE first, and records frames. */
-async function pushingOrigin(): Promise<{ origin: Origin; frames: { type: string; code?: number }[] }> {
+/**
+ * A raw HTTP/2 origin (frames written by hand, for what a library will not send): SETTINGS, then
+ * `answer(socket, streamId)` for each request HEADERS; every frame from the proxy is recorded.
+ */
+async function rawH2Origin(
+  answer: (s: tls.TLSSocket, streamId: number) => void,
+): Promise<{ origin: Origin; frames: { type: string; code?: number }[] }> {
   const frames: { type: string; code?: number }[] = [];
   const leaf = await env.pki.leaf("localhost");
   const origin = await startTlsOrigin(leaf, {
@@ -198,36 +240,37 @@ async function pushingOrigin(): Promise<{ origin: Origin; frames: { type: string
         reader.push(buf);
         buf = Buffer.alloc(0);
         for (let f = reader.next(); f !== null; f = reader.next()) {
-          frames.push({ type: f.type, ...(f.type === "GOAWAY" ? { code: f.code } : {}) });
+          frames.push({
+            type: f.type,
+            ...(f.type === "GOAWAY" || f.type === "RST_STREAM" ? { code: f.code } : {}),
+          });
           if (f.type === "SETTINGS" && !f.ack)
             s.write(encodeFrame({ type: "SETTINGS", ack: true, settings: [] }));
-          if (f.type !== "HEADERS") continue;
-          // :method GET, :scheme https, :path /, then :authority as a literal (RFC 7541 §6.2.2).
-          const block = Buffer.concat([Buffer.from([0x82, 0x87, 0x84, 0x01, 9]), Buffer.from("localhost")]);
-          s.write(
-            encodeFrame({
-              type: "PUSH_PROMISE",
-              streamId: f.streamId,
-              endHeaders: true,
-              promisedStreamId: 2,
-              block,
-            }),
-          );
-          s.write(
-            encodeFrame({
-              type: "HEADERS",
-              streamId: f.streamId,
-              endStream: true,
-              endHeaders: true,
-              block: Buffer.from([0x88]),
-            }),
-          );
+          if (f.type === "HEADERS") answer(s, f.streamId);
         }
       });
     },
   });
   closers.push(origin);
   return { origin, frames };
+}
+
+/** Pushes (push was disabled) before answering. */
+function pushingOrigin() {
+  return rawH2Origin((s, streamId) => {
+    // :method GET, :scheme https, :path /, then :authority as a literal (RFC 7541 §6.2.2).
+    const block = Buffer.concat([Buffer.from([0x82, 0x87, 0x84, 0x01, 9]), Buffer.from("localhost")]);
+    s.write(encodeFrame({ type: "PUSH_PROMISE", streamId, endHeaders: true, promisedStreamId: 2, block }));
+    s.write(
+      encodeFrame({
+        type: "HEADERS",
+        streamId,
+        endStream: true,
+        endHeaders: true,
+        block: Buffer.from([0x88]),
+      }),
+    );
+  });
 }
 
 describe("server push", () => {

@@ -160,6 +160,19 @@ export function startE2eOrigin({ kind, key, cert, dir }) {
       });
       return;
     }
+    if (path === "/rst-complete") {
+      // The whole content-length, then RST_STREAM(NO_ERROR) instead of END_STREAM (as Node's
+      // compat API does when it ends a stream whose request it no longer reads).
+      req.resume();
+      if (!h2stream) {
+        res.writeHead(200, { "content-length": "5" });
+        res.end("whole");
+        return;
+      }
+      h2stream.respond({ ":status": 200, "content-length": "5" });
+      h2stream.write("whole", () => h2stream.close(http2.constants.NGHTTP2_NO_ERROR));
+      return;
+    }
     if (path === "/trailers-only") {
       // A gRPC error as servers send it (Trailers-Only): one HEADERS frame with END_STREAM.
       req.resume();

@@ -18,7 +18,7 @@ import type { H2HeaderDecoder, H2HeaderEncoder } from "./session-types.ts";
 import { SettingId, validateSetting } from "./settings.ts";
 import type { ClientStream } from "./stream-state.ts";
 
-const { PROTOCOL_ERROR, FLOW_CONTROL_ERROR, STREAM_CLOSED, REFUSED_STREAM } = H2ErrorCode;
+const { NO_ERROR, PROTOCOL_ERROR, FLOW_CONTROL_ERROR, STREAM_CLOSED, REFUSED_STREAM } = H2ErrorCode;
 
 /**
  * The receive side of a client connection: reads frames and applies them to the state (RFC 9113
@@ -107,7 +107,20 @@ export class FrameHandler {
         this.checkNotIdle(frame.streamId, "RST_STREAM");
         const stream = s.live(frame.streamId);
         if (!stream) return;
+        // The whole declared body is in: a server that ends with RST_STREAM(NO_ERROR) instead of
+        // END_STREAM (Node does once it no longer needs the request) completed the response
+        // (§8.1 allows NO_ERROR after a complete one); what was received is not thrown away.
+        const complete =
+          frame.code === NO_ERROR &&
+          stream.phase === "body" &&
+          !stream.remoteClosed &&
+          stream.contentLength !== null &&
+          stream.bodyBytes === stream.contentLength;
         s.finish(stream, "reset-remote");
+        if (complete) {
+          s.events.push({ type: "end", streamId: stream.id });
+          return;
+        }
         s.events.push({
           type: "reset",
           streamId: stream.id,
