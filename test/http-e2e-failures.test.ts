@@ -128,6 +128,54 @@ describe("an origin ending a complete response with RST_STREAM(NO_ERROR)", () =>
   });
 });
 
+describe("requests the client gave up on before their answer are counted (statuses 0)", () => {
+  const recordWith = async (o: E2eOrigin, statuses: string) => {
+    const mine = () =>
+      env.proxy.logs
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter(
+          (rec) => rec.msg === "tunnel closed" && rec.host === o.authority && rec.statuses === statuses,
+        );
+    await waitUntil(() => mine().length > 0, `a record with statuses ${statuses}`, 5_000);
+    return mine().at(-1) as Record<string, unknown>;
+  };
+
+  test("h2: a stream the client resets before the head", async () => {
+    const o = env.origins.nodeH1;
+    const c = await connect(env.proxy.port, o.authority, ca);
+    const id = c.start([
+      [":method", "GET"],
+      [":scheme", "https"],
+      [":authority", o.authority],
+      [":path", "/delay?ms=5000"],
+    ]);
+    const asked = async () => (await o.stats()).reqs.some((r) => r.path === "/delay?ms=5000");
+    for (let i = 0; i < 200 && !(await asked()); i++) await Bun.sleep(10);
+    c.reset(id);
+    const r = await c.request([
+      [":method", "GET"],
+      [":scheme", "https"],
+      [":authority", o.authority],
+      [":path", "/status/204"],
+    ]);
+    expect(r.status).toBe(204);
+    c.close();
+    const rec = await recordWith(o, "0:1,204:1");
+    expect(rec.requests).toBe(2);
+  });
+
+  test("h1: a request in flight when the client resets the connection", async () => {
+    // (A FIN alone is a half-close: the proxy still answers, as HTTP/1.1 allows.)
+    const o = env.origins.nodeH1;
+    const c = await h1Tunnel(o);
+    c.t.write(`GET /delay?ms=5000 HTTP/1.1\r\nHost: ${o.authority}\r\n\r\n`);
+    await Bun.sleep(100);
+    c.t.resetAndDestroy();
+    const rec = await recordWith(o, "0:1");
+    expect(rec.requests).toBe(1);
+  });
+});
+
 describe("retries", () => {
   test("GOAWAY mid-way: the GET above its last stream id is retried on a new connection, the POST gets 502", async () => {
     const o = env.origins.nodeH2;

@@ -28,6 +28,8 @@ export interface RawH2 {
   resume(): void;
   /** Opens a stream without waiting for its end; returns its id. */
   start(fields: HeaderField[]): number;
+  /** Resets a stream (CANCEL), as a client giving up on it. */
+  reset(streamId: number): void;
   request(fields: HeaderField[], body?: Uint8Array): Promise<RawResponse>;
   close(): void;
 }
@@ -79,6 +81,10 @@ export async function connect(
       if (!r.ok) throw new Error(`stream not opened: ${r.reason}`);
       t.write(session.takeOutput());
       return r.streamId;
+    },
+    reset(streamId) {
+      session.resetStream(streamId);
+      t.write(session.takeOutput());
     },
     async request(fields, body) {
       const r = session.openStream({ fields, endStream: body === undefined });

@@ -160,6 +160,19 @@ export function startE2eOrigin({ kind, key, cert, dir }) {
       });
       return;
     }
+    if (path === "/delay") {
+      // Answers after ?ms= milliseconds (a long poll), unless the request is gone by then.
+      req.resume();
+      const timer = setTimeout(
+        () => {
+          res.writeHead(200, { "content-type": "text/plain", "content-length": "4" });
+          res.end("late");
+        },
+        Number(url.searchParams.get("ms") ?? "1000"),
+      );
+      res.on("close", () => clearTimeout(timer));
+      return;
+    }
     if (path === "/rst-complete") {
       // The whole content-length, then RST_STREAM(NO_ERROR) instead of END_STREAM (as Node's
       // compat API does when it ends a stream whose request it no longer reads).

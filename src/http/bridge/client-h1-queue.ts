@@ -185,10 +185,24 @@ export class ResponseQueue {
     this.#hooks.onExchange(ex.status);
   }
 
-  /** The connection is gone: nothing more is written; later producer calls are dropped. */
+  /**
+   * The connection is gone: nothing more is written; later producer calls are dropped. Requests
+   * still unanswered count as cut (0).
+   */
   shutdown(): void {
     this.#stopped = true;
-    this.#q.length = 0;
+    this.#cutAll();
+  }
+
+  /** Empties the queue; each exchange not counted yet never reached the client whole: 0. */
+  #cutAll(): void {
+    const left = this.#q.splice(0);
+    for (let i = 0; i < left.length; i++) {
+      const ex = left[i] as Exchange;
+      if (ex.counted) continue;
+      ex.counted = true;
+      this.#hooks.onExchange(0);
+    }
   }
 
   #advance(): void {
@@ -219,7 +233,7 @@ export class ResponseQueue {
 
   #stop(how: "end" | "reset", err: ProxyError | null): void {
     this.#stopped = true;
-    this.#q.length = 0;
+    this.#cutAll();
     if (how === "end") this.#ep.end();
     else this.#ep.reset();
     this.#hooks.onStop(err);

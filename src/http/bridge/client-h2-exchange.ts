@@ -25,7 +25,7 @@ export interface ExchangeHost {
   /** Calls `ex.socketFree()` once the socket drains. */
   waitSocket(ex: H2Exchange): void;
   /**
-   * The response is complete (`status`), cut (0) or never started (-1); called once. `failure`:
+   * The response is complete (`status`) or cut (0); called once. `failure`:
    * why the proxy cut it (null when it completed, or the client reset the stream).
    */
   finished(ex: H2Exchange, status: number, failure: ProxyError | null): void;
@@ -201,10 +201,13 @@ export class H2Exchange implements Responder, BodySink {
     request?.abort(err);
   }
 
-  /** The client reset the stream (or broke it): the request is abandoned, the response dropped. */
+  /**
+   * The client reset the stream (or the connection went): the request is abandoned, the response
+   * dropped; the exchange counts as cut (0), before its head as after it.
+   */
   gone(err: ProxyError): void {
     this.#abandonRequest(err);
-    if (!this.done) this.#finish(this.#headSent ? 0 : -1);
+    if (!this.done) this.#finish(0);
   }
 
   /** Waits for the client's flow-control window (see `write`). */

@@ -165,7 +165,7 @@ class ClientH2 implements ExchangeHost {
 
   finished(ex: H2Exchange, status: number, failure: ProxyError | null): void {
     if (ex.requestDone) this.#drop(ex.id);
-    if (status >= 0) this.#opts.onExchange(status, failure);
+    this.#opts.onExchange(status, failure);
     this.#maybeEnd();
   }
 
