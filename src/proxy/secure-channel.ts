@@ -6,6 +6,7 @@
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { HandshakeInfo, TlsConnection } from "../upstream/engine.ts";
 import type { ByteSocket as Socket } from "./byte-socket.ts";
+import { plaintextAlert, refusedCertificate } from "./client-alert.ts";
 import { RELAY_HIGH_WATER_BYTES, resetSocket, writeWithRoom } from "./endpoint.ts";
 import { type Corked, releaseGather, sendAtEndOfTurn, takeGather, WRITE_GATHER_BYTES } from "./write-cork.ts";
 
@@ -68,6 +69,8 @@ export class SecureChannel implements Corked {
   #handshakeWaiter: { resolve(i: HandshakeInfo): void; reject(e: Error): void } | null = null;
   /** Whether the next ciphertext is the peer's first (checked for plaintext: detectPlaintext). */
   #detectPlaintext = false;
+  /** A plaintext alert the client sent during the handshake (see client-alert.ts), or -1. */
+  #clientAlert = -1;
   #notTls: NotTls | null = null;
   #established = false;
   #ended = false;
@@ -346,6 +349,10 @@ export class SecureChannel implements Corked {
         return;
       }
     }
+    if (!this.#established && this.side === "client") {
+      const alert = plaintextAlert(d);
+      if (alert >= 0) this.#clientAlert = alert;
+    }
     try {
       this.conn.feed(d);
       if (this.#established) this.#drainPlaintext();
@@ -425,6 +432,9 @@ export class SecureChannel implements Corked {
   /** An engine error with one prefix naming the side: "upstream TLS handshake: received alert …". */
   #tlsError(err: unknown, code: "TLS_PROTOCOL" | "TLS_HANDSHAKE"): ProxyError {
     const e = ProxyError.wrap(err, code);
+    const refused = this.#clientAlert >= 0 ? refusedCertificate(this.#clientAlert) : null;
+    if (refused !== null)
+      return new ProxyError("TLS_HANDSHAKE", `${this.side} TLS handshake: ${refused}`, { cause: e });
     return new ProxyError(e.code, `${this.side} TLS ${e.message}`, { cause: e });
   }
 
