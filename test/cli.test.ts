@@ -94,6 +94,9 @@ describe("ca", () => {
     expect(await printedPath(cwd, "--config", "conf/polytls.toml", "--ca-dir", "/srv/ca")).toBe(
       "/srv/ca/certificate.pem",
     );
+    // The hint creates the CA where this command looked for it.
+    const hint = await cli(cwd, "ca", "path", "--ca-dir", "elsewhere");
+    expect(hint.stderr).toContain('run "polytls ca init --ca-dir elsewhere"');
   });
 
   test("export writes PEM, and --der the same certificate as DER", async () => {
@@ -117,6 +120,11 @@ describe("ca", () => {
     expect(fromDer.raw.equals(fromPem.raw)).toBe(true);
     expect(fromDer.fingerprint256).toBe(fromPem.fingerprint256);
     expect(fromDer.subject).toContain("PolyTLS Root CA");
+
+    // Only the certificate is needed: a client-side machine holding no key can export it.
+    mkdirSync(join(cwd, "cert-only"));
+    writeFileSync(join(cwd, "cert-only/certificate.pem"), onDisk);
+    expect(await ok(cwd, "ca", "export", "--ca-dir", "cert-only")).toBe(onDisk);
   });
 
   test("init follows relative CA paths of a config file into the file's folder", async () => {
@@ -192,6 +200,7 @@ describe("configuration precedence", () => {
     expect(listening.listen).not.toBe("127.0.0.1:1");
     // Keys without a flag still come from the file (an alias is kept as written).
     expect(listening.profile).toBe("safari");
+    expect([listening.mode, listening.http]).toEqual(["mitm", "full"]); // the HTTP mode, named
     proxy.signal("SIGINT");
     expect(await proxy.waitForExit(5_000)).toBe(0);
   });
@@ -252,6 +261,12 @@ describe("every failure is one `polytls: CODE: message` line", () => {
       expect(r.code).toBe(1);
       expect(r.stderr.trim()).toBe(`polytls: IO: cannot read capture file ${missing}: ENOENT`);
     }
+  });
+
+  test("fingerprint -p names the profile to fingerprint: an unknown one is UNKNOWN_PROFILE", async () => {
+    const r = await cli(workdir(), "fingerprint", "-p", "nosuch");
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('polytls: UNKNOWN_PROFILE: unknown profile "nosuch"');
   });
 
   test("a listen address in use names the listener", async () => {

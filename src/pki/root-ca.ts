@@ -253,14 +253,16 @@ export async function createRootCa(paths: CaPaths, opts: { force: boolean; now?:
 }
 
 /**
- * `polytls ca path`: the SHA-256 fingerprint of the CA certificate file, or null when it does not
- * exist yet. A file that is not a usable CA certificate is CA_INVALID naming it.
+ * `polytls ca path` / `ca export`: the CA certificate file (PEM, DER, SHA-256 fingerprint), or
+ * null when it does not exist yet; the key is not read. A file that is not a usable CA
+ * certificate is CA_INVALID naming it.
  */
-export async function caCertificateFingerprint(
+export async function readCaCertificate(
   certPath: string,
   opts?: { now?: Date },
-): Promise<string | null> {
+): Promise<{ pem: string; der: Uint8Array; sha256: string } | null> {
   if (!(await caFileExists(certPath, "CA certificate"))) return null;
   const cert = parseCaCert(await readCaFile(certPath, "CA certificate"), certPath, opts?.now ?? new Date());
-  return sha256Fingerprint(new Uint8Array(cert.rawData));
+  const der = new Uint8Array(cert.rawData);
+  return { pem: encodePem("CERTIFICATE", der), der, sha256: sha256Fingerprint(der) };
 }

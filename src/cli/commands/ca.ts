@@ -1,11 +1,29 @@
 import { defineCommand } from "citty";
 import { ProxyError } from "../../errors/proxy-error.ts";
-import { caCertificateFingerprint, createRootCa, loadRootCa } from "../../pki/root-ca.ts";
+import { createRootCa, readCaCertificate } from "../../pki/root-ca.ts";
 import { configArgs, configFromFlags } from "../options.ts";
 
-function paths(args: { config?: string | undefined; "ca-dir"?: string | undefined }) {
+type CaArgs = { config?: string | undefined; "ca-dir"?: string | undefined };
+
+function paths(args: CaArgs) {
   const c = configFromFlags(args).proxy.certificate;
   return { keyPath: c.caKeyPath, certPath: c.caCertPath };
+}
+
+/** The certificate, or CA_INVALID saying how to create it with the same flags. */
+async function certificate(args: CaArgs) {
+  const { certPath } = paths(args);
+  const cert = await readCaCertificate(certPath);
+  if (cert !== null) return cert;
+  const flags = [
+    ...(args.config !== undefined ? ["--config", args.config] : []),
+    ...(args["ca-dir"] !== undefined ? ["--ca-dir", args["ca-dir"]] : []),
+  ].join(" ");
+  const init = `polytls ca init${flags ? ` ${flags}` : ""}`;
+  throw new ProxyError(
+    "CA_INVALID",
+    `${certPath} does not exist yet; run "${init}" (or "polytls run", which creates it)`,
+  );
 }
 
 export const caCommand = defineCommand({
@@ -19,17 +37,9 @@ export const caCommand = defineCommand({
       },
       args: { ...configArgs },
       async run({ args }) {
-        const { certPath } = paths(args);
         // stdout is only the path, so `curl --cacert "$(polytls ca path)"` works.
-        console.log(certPath);
-        const fingerprint = await caCertificateFingerprint(certPath);
-        if (fingerprint === null) {
-          throw new ProxyError(
-            "CA_INVALID",
-            `${certPath} does not exist yet; run "polytls ca init" (or "polytls run", which creates it)`,
-          );
-        }
-        console.error(`SHA-256 fingerprint ${fingerprint}`);
+        console.log(paths(args).certPath);
+        console.error(`SHA-256 fingerprint ${(await certificate(args)).sha256}`);
       },
     }),
     export: defineCommand({
@@ -39,9 +49,10 @@ export const caCommand = defineCommand({
       },
       args: { ...configArgs, der: { type: "boolean", description: "DER instead of PEM" } },
       async run({ args }) {
-        const ca = await loadRootCa(paths(args));
-        if (args.der) process.stdout.write(ca.certDer);
-        else process.stdout.write(ca.certPem.endsWith("\n") ? ca.certPem : `${ca.certPem}\n`);
+        // The certificate alone (all a client needs): the key is not read.
+        const cert = await certificate(args);
+        if (args.der) process.stdout.write(cert.der);
+        else process.stdout.write(cert.pem.endsWith("\n") ? cert.pem : `${cert.pem}\n`);
       },
     }),
     init: defineCommand({

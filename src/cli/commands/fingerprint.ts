@@ -44,7 +44,9 @@ export const fingerprintCommand = defineCommand({
     ...configArgs,
   },
   async run({ args }) {
-    const config = configFromFlags(args);
+    // -p names the profile to fingerprint, not the proxy's default (an unknown one is
+    // UNKNOWN_PROFILE, as in `profiles show`).
+    const config = configFromFlags({ ...args, profile: undefined });
     const reg = ProfileRegistry.fromConfig(config);
     const name = reg.resolveName(args.profile ?? config.proxy.upstream.defaultProfile);
     const spec = reg.spec(name);

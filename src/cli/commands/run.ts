@@ -114,6 +114,7 @@ export const runCommand = defineCommand({
     logger.info("proxy listening", {
       listen: formatHostPort(host, port),
       mode: config.proxy.mitm.enabled ? "mitm" : "passthrough",
+      ...(config.proxy.mitm.enabled ? { http: config.proxy.mitm.http } : {}),
       profile: config.proxy.upstream.defaultProfile,
       ca: config.proxy.certificate.caCertPath,
       caSha256: running.ca.sha256Fingerprint,
