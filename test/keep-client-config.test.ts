@@ -141,3 +141,17 @@ test("a keep list with * anywhere keeps all; without it, the names", () => {
   expect(keepSet(["user-agent"])).toEqual(new Set(["user-agent"]));
   expect(keepSet([])).toEqual(new Set());
 });
+
+test("a name the profile does not own is a config error naming its index (it would pass through anyway)", () => {
+  const parse = (list: string) => () =>
+    parseConfig(`[proxy.http]\nkeep_client_headers = ${list}\n`, { file: "/tmp/polytls.toml" });
+  expect(
+    parse('["user-agent", "sec-ch-ua-platform", "sec-fetch-site", "accept-encoding", "*"]'),
+  ).not.toThrow();
+  expect(parse('["user-agent", "cookie"]')).toThrow(
+    'proxy.http.keep_client_headers[1]: "cookie" is not a browser-identity header',
+  );
+  expect(parse('["x-custom"]')).toThrow(
+    'proxy.http.keep_client_headers[0]: "x-custom" is not a browser-identity',
+  );
+});

@@ -4,6 +4,7 @@
  * are snake_case; the typed `Config` uses the camelCase of the same names.
  */
 import { isIP } from "node:net";
+import { isIdentityHeader } from "../http/headers/names.ts";
 import { DEFAULT_PROFILE } from "../profiles/builtin.ts";
 import { parseNextHop } from "../proxy/next-hop-url.ts";
 import { PROFILE_SEPARATOR } from "../proxy/proxy-user.ts";
@@ -91,8 +92,11 @@ export const CONFIG_SCHEMA = {
     http: {
       keep_client_headers: stringListField(
         'Browser-identity headers (e.g. user-agent; "*" for all) whose client values are sent instead of the profile\'s; per request: X-PolyTLS-Keep-Headers',
-        (v) =>
-          /^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(v) ? undefined : `expected a lowercase header name, got "${v}"`,
+        (v) => {
+          if (!/^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(v)) return `expected a lowercase header name, got "${v}"`;
+          if (v === "*" || isIdentityHeader(v)) return undefined;
+          return `"${v}" is not a browser-identity header (the profile owns user-agent, accept*, sec-ch-*, sec-fetch-*, upgrade-insecure-requests, priority, te, dnt, sec-gpc); other headers always pass through`;
+        },
       ),
       max_concurrent_streams: intField(
         "Most concurrent HTTP/2 streams a client may open in one tunnel (its SETTINGS_MAX_CONCURRENT_STREAMS)",
