@@ -11,7 +11,14 @@ import { join, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { configFromFlags } from "../src/cli/options.ts";
 import { BUILTIN_ALIASES, BUILTIN_PROFILES } from "../src/profiles/builtin.ts";
-import { CLI_MAIN, killAll, makeSandbox, runToEnd, startRunFromSource } from "./helpers/exe-process.ts";
+import {
+  CLI_MAIN,
+  killAll,
+  makeSandbox,
+  RunningChild,
+  runToEnd,
+  startRunFromSource,
+} from "./helpers/exe-process.ts";
 
 const TEST_TIMEOUT_MS = 20_000; // ms; bun's default of 5 s is tight for several child processes on slow CI
 setDefaultTimeout(TEST_TIMEOUT_MS);
@@ -338,5 +345,45 @@ describe("the upstream CA file is checked before the proxy starts", () => {
     expect(missing.stderr.trim()).toBe(
       `polytls: CONFIG_INVALID: proxy.upstream.ca_file (command line): cannot read ${join(cwd, "nope.pem")}`,
     );
+  });
+});
+
+describe("a listener beyond loopback without proxy users", () => {
+  const WARNING =
+    "listening beyond loopback without proxy.auth.users: anyone who can reach it can use the proxy";
+  const run = (cwd: string, ...extra: string[]) =>
+    new RunningChild(
+      [
+        process.execPath,
+        CLI_MAIN,
+        "run",
+        "--listen",
+        "0.0.0.0:0",
+        "--log-format",
+        "json",
+        "--ca-dir",
+        "ca",
+        ...extra,
+      ],
+      { cwd, env },
+    );
+
+  test("is said at start (warn), naming the setting; not with proxy.auth.users, nor on loopback", async () => {
+    const open = run(workdir());
+    expect(await open.waitForLog(WARNING)).toMatchObject({ level: "warn", setting: "proxy.listen.address" });
+    await open.waitForLog("proxy listening");
+    open.signal("SIGINT");
+    expect(await open.waitForExit(5_000)).toBe(0);
+
+    const cwd = workdir();
+    writeFileSync(join(cwd, "auth.toml"), '[proxy.auth]\nusers = ["alice:secret"]\n');
+    const guarded = run(cwd, "--config", "auth.toml");
+    await guarded.waitForLog("proxy listening");
+    const { proxy: local } = await startRunFromSource(workdir(), env, null);
+    for (const p of [guarded, local]) {
+      expect(p.logs().some((r) => r.msg === WARNING)).toBe(false);
+      p.signal("SIGINT");
+      expect(await p.waitForExit(5_000)).toBe(0);
+    }
   });
 });

@@ -8,7 +8,7 @@ import { splitHostPort } from "../config/schema.ts";
 import { ProxyError } from "../errors/proxy-error.ts";
 import { keepSet } from "../http/headers/names.ts";
 import type { Logger } from "../log/logger.ts";
-import { adminAddress } from "../metrics/admin-address.ts";
+import { adminAddress, isLoopbackHost } from "../metrics/admin-address.ts";
 import { AdminServer } from "../metrics/admin-server.ts";
 import { CountedLeaves } from "../metrics/counted-leaves.ts";
 import { ProxyMetrics } from "../metrics/proxy-metrics.ts";
@@ -53,6 +53,28 @@ function fittedMaxTunnels(maxTunnels: number, logger: Logger): number {
     openFilesLimit: limit,
   });
   return fit;
+}
+
+/**
+ * A listener beyond loopback without proxy.auth.users is an open proxy (and a MITM one) for
+ * anyone who reaches it: allowed, but said once at start, at `warn`.
+ */
+function warnIfOpen(proxy: Config["proxy"], logger: Logger): void {
+  if (proxy.auth.users.length > 0) return;
+  for (const [key, value] of [
+    ["proxy.listen.address", proxy.listen.address],
+    ["proxy.socks.listen", proxy.socks.listen],
+  ] as const) {
+    const at = value === "" ? null : splitHostPort(value);
+    if (at === null || typeof at === "string" || isLoopbackHost(at.host)) continue;
+    logger.warn(
+      "listening beyond loopback without proxy.auth.users: anyone who can reach it can use the proxy",
+      {
+        setting: key,
+        listen: value,
+      },
+    );
+  }
 }
 
 export async function startProxy(config: Config, logger: Logger): Promise<RunningProxy> {
@@ -126,6 +148,7 @@ export async function startProxy(config: Config, logger: Logger): Promise<Runnin
     },
   );
   const address = await server.listen();
+  warnIfOpen(proxy, logger);
   let admin: AdminServer | null = null;
   let adminListen: { host: string; port: number } | null = null;
   if (adminAt !== null) {
