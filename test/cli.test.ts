@@ -270,6 +270,19 @@ describe("every failure is one `polytls: CODE: message` line", () => {
     }
   });
 
+  test("a capture file in no known format, or a broken one, is named with every format", async () => {
+    const cwd = workdir();
+    writeFileSync(join(cwd, "junk.txt"), "junk\n");
+    writeFileSync(join(cwd, "broken.json"), '{"tls": {}}\n');
+    const junk = await cli(cwd, "profiles", "import", "junk.txt");
+    expect(junk.stderr.trim()).toBe(
+      `polytls: CONFIG_INVALID: capture file junk.txt: neither tls.peet.ws JSON, a curl-impersonate signature, phantom record_N_hex= lines nor a hex ClientHello`,
+    );
+    const broken = await cli(cwd, "fingerprint", "-p", "firefox", "--compare", "broken.json");
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toStartWith("polytls: CONFIG_INVALID: capture file broken.json: ");
+  });
+
   test("fingerprint -p names the profile to fingerprint: an unknown one is UNKNOWN_PROFILE", async () => {
     const r = await cli(workdir(), "fingerprint", "-p", "nosuch");
     expect(r.code).toBe(1);

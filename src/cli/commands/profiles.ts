@@ -16,6 +16,16 @@ import { configArgs, configFromFlags } from "../options.ts";
  * (`record_N_hex=` lines), or a raw ClientHello as hex (record or handshake message).
  */
 export function fingerprintFromFile(text: string, file: string): ClientHelloFingerprint {
+  try {
+    return fingerprintFromText(text);
+  } catch (err) {
+    // Whatever the format, the message names the file it came from.
+    const e = ProxyError.wrap(err, "CONFIG_INVALID");
+    throw new ProxyError(e.code, `capture file ${file}: ${e.message}`, { cause: e });
+  }
+}
+
+function fingerprintFromText(text: string): ClientHelloFingerprint {
   const trimmed = text.trim();
   if (trimmed.startsWith("{")) return fingerprintFromPeetJson(trimmed);
   if (isCurlSignature(trimmed)) return parseCurlSignature(trimmed).fingerprint;
@@ -24,7 +34,7 @@ export function fingerprintFromFile(text: string, file: string): ClientHelloFing
   if (hex.length === 0 || hex.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(hex)) {
     throw new ProxyError(
       "CONFIG_INVALID",
-      `${file}: neither tls.peet.ws JSON, a curl-impersonate signature nor a hex ClientHello`,
+      "neither tls.peet.ws JSON, a curl-impersonate signature, phantom record_N_hex= lines nor a hex ClientHello",
     );
   }
   return parseClientHello(Uint8Array.from(Buffer.from(hex, "hex")));
