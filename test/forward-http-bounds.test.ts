@@ -53,6 +53,37 @@ test("a first head that stops after the request line gets 408 and a close", asyn
   expect((await env.bun.records()).some((x) => x.path === "/slow")).toBe(false);
 });
 
+test("a second head, on a kept-alive connection, has the same deadline (a byte now and then is no escape)", async () => {
+  const p = await env.polytls((c) => {
+    c.proxy.limits.headerTimeoutMs = 300;
+  });
+  const s = net.connect(p.port, "127.0.0.1");
+  let text = "";
+  let closed = false;
+  s.on("data", (d: Buffer) => {
+    text += d.toString("latin1");
+  });
+  s.on("error", () => {});
+  s.on("close", () => {
+    closed = true;
+  });
+  const request = (path: string) => `GET http://127.0.0.1:${env.bun.port}${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
+  s.write(request("/first"));
+  for (let i = 0; i < 200 && !text.includes("\r\n\r\n"); i++) await Bun.sleep(10);
+  expect(text).toMatch(/^HTTP\/1\.1 200 /);
+  const second = request("/second");
+  for (let i = 0; i < second.length - 4 && !closed; i++) {
+    s.write(second[i] as string); // one byte every 50 ms: never idle, never whole
+    await Bun.sleep(50);
+  }
+  for (let i = 0; i < 200 && !closed; i++) await Bun.sleep(10);
+  expect(closed).toBe(true);
+  expect(text).toContain("HTTP/1.1 408 Request Timeout\r\n");
+  const rec = await recordWhere(p.logs, (x) => x.mode === "forward" && x.errorCode === "HEADER_TIMEOUT");
+  expect(rec).toMatchObject({ requests: 2, statuses: "200:1,408:1" });
+  expect((await env.bun.records()).some((x) => x.path === "/second")).toBe(false);
+});
+
 test("an idle keep-alive connection is closed cleanly once its exchange is done", async () => {
   const p = await env.polytls((c) => {
     c.proxy.limits.idleTimeoutMs = 300;
