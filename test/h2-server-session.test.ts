@@ -529,6 +529,27 @@ describe("responses", () => {
     expect(p.of("DATA").at(-1)?.endStream).toBe(true);
   });
 
+  test("an end behind queued bytes returns false; `ended` tells when it went out", () => {
+    const p = ready();
+    p.feed(concatBytes([p.headers(1, GET, true), p.headers(3, GET, true)]));
+    const s = p.session;
+    s.respond(1, 200, [[":status", "200"]], false);
+    expect(s.writeData(1, new Uint8Array(70_000))).toBe(false); // past the 65 535 window
+    expect(s.end(1, null)).toBe(false);
+    s.respond(3, 200, [[":status", "200"]], false);
+    expect(s.end(3, null)).toBe(true); // nothing queued: ended at once
+    expect(s.end(3, null)).toBe(true); // already ended
+    const events = p.feed(
+      concatBytes([
+        encodeFrame({ type: "WINDOW_UPDATE", streamId: 0, increment: 10_000 }),
+        encodeFrame({ type: "WINDOW_UPDATE", streamId: 1, increment: 10_000 }),
+      ]),
+    );
+    expect(events).toEqual([{ type: "ended", streamId: 1 }]);
+    expect(p.of("DATA").filter((f) => f.streamId === 1 && f.endStream)).toHaveLength(1);
+    expect(s.activeStreams).toBe(0);
+  });
+
   test("the connection window is shared; `drained` tells when a stream's queue is out", () => {
     const p = ready([[SettingId.INITIAL_WINDOW_SIZE, 1 << 20]]);
     p.feed(concatBytes([p.headers(1, GET, true), p.headers(3, GET, true)]));

@@ -426,48 +426,53 @@ describe("a client that leaves is let go at once, not at the idle timeout", () =
     }, 15_000);
   }
 
-  test("h2 client: a download waiting for the client's window, then the client closes", async () => {
-    // No WINDOW_UPDATE can come after the client's FIN: the response is cut and its upstream
-    // stream cancelled, instead of both waiting for the idle timeout.
-    const o = env.origins.nodeH2;
-    await o.clear();
-    const t = await tlsThroughProxy(env.proxy.port, o.authority, {
-      ca,
-      servername: "localhost",
-      alpn: ["h2"],
-    });
-    const reader = new FrameReader();
-    let data = 0;
-    let closed = false;
-    t.on("data", (d: Buffer) => {
-      reader.push(new Uint8Array(d));
-      for (let f = reader.next(); f !== null; f = reader.next()) if (f.type === "DATA") data += f.data.length;
-    });
-    t.on("error", () => {});
-    t.on("close", () => {
-      closed = true;
-    });
-    const path = `/bytes?n=${8 * 1024 * 1024}`;
-    const block = new HpackEncoder(CHROME_HPACK_POLICY).encode([
-      [":method", "GET"],
-      [":scheme", "https"],
-      [":authority", o.authority],
-      [":path", path],
-    ]);
-    t.write(
-      Buffer.concat([
-        CLIENT_MAGIC,
-        encodeFrame({ type: "SETTINGS", ack: false, settings: [] }),
-        encodeFrame({ type: "HEADERS", streamId: 1, endStream: true, endHeaders: true, block }),
-      ]),
-    );
-    await waitUntil(() => data === 65_535, "the first window's worth");
-    t.end();
-    await waitUntil(() => closed, "the proxy's close", 5_000);
-    const rec = await recordOf(o, "0:1");
-    expect(rec.exchangeErrors).toBe("IO:1");
-    expect(String(rec.exchangeReason)).toContain("flow-control window");
-  }, 15_000);
+  for (const size of [100_000, 8 * 1024 * 1024]) {
+    test(`h2 client: a download (${size} B) waiting for the client's window, then the client closes`, async () => {
+      // No WINDOW_UPDATE can come after the client's FIN: the response is cut and its upstream
+      // stream cancelled, instead of both waiting for the idle timeout.
+      const o = env.origins.nodeH2;
+      await o.clear();
+      const t = await tlsThroughProxy(env.proxy.port, o.authority, {
+        ca,
+        servername: "localhost",
+        alpn: ["h2"],
+      });
+      const reader = new FrameReader();
+      let data = 0;
+      let closed = false;
+      t.on("data", (d: Buffer) => {
+        reader.push(new Uint8Array(d));
+        for (let f = reader.next(); f !== null; f = reader.next())
+          if (f.type === "DATA") data += f.data.length;
+      });
+      t.on("error", () => {});
+      t.on("close", () => {
+        closed = true;
+      });
+      // 100 000 B: all of it is with the proxy (its end waits behind the window); 8 MiB: the origin
+      // is still sending.
+      const path = `/bytes?n=${size}`;
+      const block = new HpackEncoder(CHROME_HPACK_POLICY).encode([
+        [":method", "GET"],
+        [":scheme", "https"],
+        [":authority", o.authority],
+        [":path", path],
+      ]);
+      t.write(
+        Buffer.concat([
+          CLIENT_MAGIC,
+          encodeFrame({ type: "SETTINGS", ack: false, settings: [] }),
+          encodeFrame({ type: "HEADERS", streamId: 1, endStream: true, endHeaders: true, block }),
+        ]),
+      );
+      await waitUntil(() => data === 65_535, "the first window's worth");
+      t.end();
+      await waitUntil(() => closed, "the proxy's close", 5_000);
+      const rec = await recordOf(o, "0:1");
+      expect(rec.exchangeErrors).toBe("IO:1");
+      expect(String(rec.exchangeReason)).toContain("flow-control window");
+    }, 15_000);
+  }
 });
 
 describe("an HTTP/1.1 client that pipelines without reading", () => {

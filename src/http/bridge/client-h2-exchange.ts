@@ -33,10 +33,12 @@ export interface ExchangeHost {
 
 const TEXT_PLAIN: HeaderField = ["content-type", "text/plain; charset=utf-8"];
 /** Why a response waiting for window is cut once the client sent FIN. */
-export const WINDOW_NEVER = new ProxyError(
-  "IO",
-  "client connection closed with the response waiting for its flow-control window",
-);
+export function windowNever(): ProxyError {
+  return new ProxyError(
+    "IO",
+    "client connection closed with the response waiting for its flow-control window",
+  );
+}
 const encoder = new TextEncoder();
 
 /**
@@ -83,6 +85,8 @@ export class H2Exchange implements Responder, BodySink {
   #headSent = false;
   #waitWindow = false;
   #waitSocket = false;
+  /** `end` was called and waits behind queued bytes (see `sent`). */
+  #ending = false;
   onDrain: (() => void) | null = null;
 
   constructor(host: ExchangeHost, id: number) {
@@ -154,10 +158,10 @@ export class H2Exchange implements Responder, BodySink {
   // The response body (BodySink).
 
   write(chunk: Uint8Array): boolean {
-    if (this.done) return true;
+    if (this.done || this.#ending) return true;
     if (!this.#host.session.writeData(this.id, chunk)) {
       if (this.#host.inputEnded) {
-        this.abort(WINDOW_NEVER);
+        this.abort(windowNever());
         return true;
       }
       this.#waitWindow = true;
@@ -170,16 +174,21 @@ export class H2Exchange implements Responder, BodySink {
   }
 
   end(trailers: HeaderField[] | null): void {
-    if (this.done) return;
+    if (this.done || this.#ending) return;
     const t = trailers && trailers.length > 0 ? trailerFields(trailers) : null;
     // Trailers may wait for window before they are encoded: refuse what HPACK cannot carry now.
     if (t !== null && !octets(t)) {
       this.abort(new ProxyError("HTTP_PROTOCOL", "response trailers cannot be encoded"));
       return;
     }
-    this.#host.session.end(this.id, t);
-    this.#finish(this.#status);
+    if (this.#host.session.end(this.id, t)) this.#finish(this.#status);
+    else this.#ending = true; // complete once the session says the end went out (`sent`)
     this.#host.flush();
+  }
+
+  /** The end that waited for the client's window went out: the response is complete. */
+  sent(): void {
+    if (!this.done) this.#finish(this.#status);
   }
 
   /** The upstream failed after the head: the stream is reset, never ended cleanly. */
@@ -210,9 +219,9 @@ export class H2Exchange implements Responder, BodySink {
     if (!this.done) this.#finish(0);
   }
 
-  /** Waits for the client's flow-control window (see `write`). */
+  /** Waits for the client's flow-control window: bytes queued, or the end behind them. */
   get waitingWindow(): boolean {
-    return this.#waitWindow && !this.done;
+    return (this.#waitWindow || this.#ending) && !this.done;
   }
 
   /** The session sent everything queued on this stream. */

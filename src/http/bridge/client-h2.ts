@@ -17,7 +17,7 @@ import { H2ErrorCode } from "../h2/errors.ts";
 import { H2ServerSession } from "../h2/server-session.ts";
 import type { H2ServerEvent, H2ServerOptions } from "../h2/server-types.ts";
 import type { HeaderField } from "../hpack/types.ts";
-import { type ExchangeHost, H2Exchange, WINDOW_NEVER } from "./client-h2-exchange.ts";
+import { type ExchangeHost, H2Exchange, windowNever } from "./client-h2-exchange.ts";
 import { checkAuthority } from "./fields.ts";
 import { destroyAfterLinger } from "./linger.ts";
 import type { BodySink, Dispatcher } from "./message.ts";
@@ -34,7 +34,8 @@ export interface ClientH2Options {
    */
   headTimeoutMs?: number;
   /**
-   * Called once per finished exchange with its final status (0 = reset / failed after head) and,
+   * Called once per finished exchange with its final status (0 = reset or cut, before or after
+   * the head; a response counts as complete once its END_STREAM went out) and,
    * when the proxy reset the stream, why (null when the client reset it).
    */
   onExchange(status: number, failure: ProxyError | null): void;
@@ -84,6 +85,8 @@ class ClientH2 implements ExchangeHost {
   inputEnded = false;
   /** The deadline of a field block begun and not whole yet (see ClientH2Options.headTimeoutMs). */
   #headWatch: IdleWatch | null = null;
+  /** `session.headsEnded` when the watch started: the head it times is the next one. */
+  #watchedFrom = 0;
   /** A `flushSoon` microtask is queued. */
   #flushQueued = false;
   /** The client finished sending (FIN / close_notify) or sent GOAWAY: close once streams end. */
@@ -179,9 +182,17 @@ class ClientH2 implements ExchangeHost {
     this.#maybeEnd();
     const ms = this.#opts.headTimeoutMs;
     if (ms === undefined) return;
-    const pending = !this.#closed && !this.#ended && this.session.receivingHead;
-    if (pending && this.#headWatch === null) this.#headWatch = idleWatch(ms, () => this.#headTimedOut(ms));
-    else if (!pending) this.#stopHeadWatch();
+    if (this.#closed || this.#ended || !this.session.receivingHead) {
+      this.#stopHeadWatch();
+      return;
+    }
+    // Each head has its own deadline: a read that ends inside a head begun after the watched one
+    // finished starts it anew.
+    const ended = this.session.headsEnded;
+    if (this.#headWatch !== null && this.#watchedFrom === ended) return;
+    this.#stopHeadWatch();
+    this.#watchedFrom = ended;
+    this.#headWatch = idleWatch(ms, () => this.#headTimedOut(ms));
   }
 
   #headTimedOut(ms: number): void {
@@ -238,6 +249,9 @@ class ClientH2 implements ExchangeHost {
       }
       case "drained":
         this.#exchanges?.get(ev.streamId)?.windowFree();
+        return;
+      case "ended":
+        this.#exchanges?.get(ev.streamId)?.sent();
         return;
       case "goaway":
         this.#ending = true;
@@ -346,7 +360,7 @@ class ClientH2 implements ExchangeHost {
     this.inputEnded = true;
     for (const ex of [...(this.#exchanges?.values() ?? [])]) {
       if (ex.waitingWindow) {
-        ex.abort(WINDOW_NEVER);
+        ex.abort(windowNever());
         continue;
       }
       if (ex.requestDone || !this.session.receiving(ex.id)) continue;

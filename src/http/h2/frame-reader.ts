@@ -66,6 +66,11 @@ function padOf(type: number, p: Uint8Array, minPrefix: number): number {
   return pad;
 }
 
+/** HEADERS, CONTINUATION or PUSH_PROMISE: the frames that carry a field block. */
+function isBlockFrame(type: number): boolean {
+  return type === FrameType.HEADERS || type === FrameType.CONTINUATION || type === FrameType.PUSH_PROMISE;
+}
+
 /**
  * Incremental HTTP/2 frame reader (RFC 9113 §4, §6): `push()` bytes as they arrive, then call
  * `next()` until it returns null (incomplete frame). It checks frame sizes against the local
@@ -82,6 +87,8 @@ export class FrameReader {
   private maxFrameSize = DEFAULT_MAX_FRAME_SIZE;
   /** Stream whose field block awaits CONTINUATION frames, 0 when none. */
   private continuationStream = 0;
+  /** Field blocks read whole so far (frames with END_HEADERS): a new one begins after each. */
+  blocksEnded = 0;
 
   /** The largest payload accepted, i.e. the SETTINGS_MAX_FRAME_SIZE this endpoint advertised. */
   setMaxFrameSize(bytes: number): void {
@@ -100,8 +107,7 @@ export class FrameReader {
     const q = this.queue;
     if (q.length === 0) return false;
     if (q.length < 4) return true;
-    const type = q.peek(3);
-    return type === FrameType.HEADERS || type === FrameType.CONTINUATION || type === FrameType.PUSH_PROMISE;
+    return isBlockFrame(q.peek(3));
   }
 
   /** Bytes received but not yet returned as frames. */
@@ -166,6 +172,7 @@ export class FrameReader {
     if (q.length < FRAME_HEADER_BYTES + length) return null;
     q.skip(FRAME_HEADER_BYTES);
     const payload = q.take(length);
+    if ((flags & FrameFlag.END_HEADERS) !== 0 && isBlockFrame(type)) this.blocksEnded++;
     return this.parse(type, flags, streamId, payload);
   }
 

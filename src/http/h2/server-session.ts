@@ -118,6 +118,11 @@ export class H2ServerSession {
     return (magic > 0 && magic < CLIENT_MAGIC.length) || this.#handler.reader.inFieldBlock;
   }
 
+  /** Request heads read whole so far (field blocks, the preface not counted): see `receivingHead`. */
+  get headsEnded(): number {
+    return this.#handler.reader.blocksEnded;
+  }
+
   /** Ends the connection from our side: GOAWAY with `code`; returns the `connection-error` event. */
   abandon(code: number, message: string): readonly H2ServerEvent[] {
     this.#s.fail(connectionError(code, message));
@@ -196,15 +201,24 @@ export class H2ServerSession {
     return false;
   }
 
-  /** Ends the response: trailers (HEADERS) or an empty END_STREAM DATA frame, after the queue. */
-  end(streamId: number, trailers: readonly HeaderField[] | null): void {
+  /**
+   * Ends the response: trailers (HEADERS) or END_STREAM, after the queue. Returns false when the
+   * end waits behind bytes the client's window has not taken yet: an `ended` event says when it
+   * went out (a reset comes instead if the stream goes first). True otherwise (a stream already
+   * gone or ended included).
+   */
+  end(streamId: number, trailers: readonly HeaderField[] | null): boolean {
     const s = this.#s;
     const stream = s.live(streamId);
-    if (!stream || stream.localClosed || stream.pendingEnd !== null) return;
+    if (!stream || stream.localClosed || stream.pendingEnd !== null) return true;
     if (!stream.headSent) throw misuse(`end before the response head on stream ${streamId}`);
     const t = trailers ?? NONE;
-    if (stream.queue !== null) stream.pendingEnd = t;
-    else s.endLocal(stream, t);
+    if (stream.queue !== null) {
+      stream.pendingEnd = t;
+      return false;
+    }
+    s.endLocal(stream, t);
+    return true;
   }
 
   /** The caller answers this stream itself (not from the origin): its end earns no reset back. */

@@ -237,8 +237,10 @@ export class ServerState {
       this.waiting--;
       const end = stream.pendingEnd;
       stream.pendingEnd = null;
-      if (end !== null) this.endLocal(stream, end);
-      else if (stream.wantDrain) {
+      if (end !== null) {
+        this.endLocal(stream, end);
+        this.events.push({ type: "ended", streamId: stream.id });
+      } else if (stream.wantDrain) {
         stream.wantDrain = false;
         this.events.push({ type: "drained", streamId: stream.id });
       }

@@ -41,6 +41,8 @@ export type H2ServerEvent =
   | { readonly type: "reset"; readonly streamId: number; readonly code: number; readonly remote: boolean }
   /** Everything `writeData` queued on this stream is framed (after it returned false). */
   | { readonly type: "drained"; readonly streamId: number }
+  /** An `end()` that waited for window (it returned false) is out: the response is complete. */
+  | { readonly type: "ended"; readonly streamId: number }
   /** The client sent GOAWAY: it opens no more streams. */
   | { readonly type: "goaway"; readonly code: number }
   /** Connection error: GOAWAY is queued, every stream is gone, the session is closed. */
