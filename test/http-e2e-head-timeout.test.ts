@@ -118,6 +118,36 @@ describe("HTTP/2 client", () => {
     expect(c.frames.find((f) => f.type === "GOAWAY")).toMatchObject({ code: H2ErrorCode.ENHANCE_YOUR_CALM });
   }, 10_000);
 
+  test("each field block has its own deadline: reads that always end inside the next one are fine", async () => {
+    // Every 120 ms the rest of HEADERS n and the first bytes of HEADERS n+1: each head is whole
+    // well within 300 ms of its first byte, though a head is always pending between reads.
+    const c = await open(true);
+    c.t.write(Buffer.concat([CLIENT_MAGIC, encodeFrame({ type: "SETTINGS", ack: false, settings: [] })]));
+    const frames = [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21].map((id) =>
+      encodeFrame({
+        type: "HEADERS",
+        streamId: id,
+        endStream: true,
+        endHeaders: true,
+        block: headers("/status/204"),
+      }),
+    );
+    let pending: Uint8Array = new Uint8Array(0);
+    for (const f of frames) {
+      c.t.write(Buffer.concat([pending, f.subarray(0, 5)]));
+      pending = f.subarray(5);
+      await Bun.sleep(120);
+    }
+    c.t.write(pending);
+    await waitUntil(
+      () => c.frames.filter((f) => f.type === "HEADERS").length === frames.length,
+      "every answer",
+    );
+    expect(c.closed()).toBe(false);
+    expect(c.frames.some((f) => f.type === "GOAWAY")).toBe(false);
+    c.t.destroy();
+  }, 10_000);
+
   test("a frame trickled byte by byte is timed; a connection idle after its requests is not", async () => {
     const c = await open(true);
     c.t.write(Buffer.concat([CLIENT_MAGIC, encodeFrame({ type: "SETTINGS", ack: false, settings: [] })]));
