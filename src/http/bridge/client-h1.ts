@@ -123,6 +123,7 @@ class ClientH1 implements AuthorityMemo {
     },
     end(this: Bound): void {
       this.c.#inputEnded = true;
+      this.c.#dropAnsweredBody();
       this.c.#pump();
     },
     error(this: Bound, err: ProxyError): void {
@@ -138,7 +139,7 @@ class ClientH1 implements AuthorityMemo {
       this.c.#opts.onExchange(status);
     },
     onProgress(this: Bound): void {
-      this.c.#dropAnsweredBody();
+      if (this.c.#inputEnded) this.c.#dropAnsweredBody();
       this.c.#pump();
     },
     onStop(this: Bound, err: ProxyError | null): void {
@@ -320,11 +321,12 @@ class ClientH1 implements AuthorityMemo {
   }
 
   /**
-   * The response to the request whose body is being read is complete (an origin refusing an
-   * upload with 413 before reading it): the origin wants no more of the body, so its upstream
-   * request is cancelled and the rest is read and dropped. The connection stays usable if the
-   * client sends the whole body; a client that stops and closes instead is let go at once, not
-   * held until the idle timeout behind a sink the origin no longer reads.
+   * The client finished sending (FIN) while the body of a request whose response is already
+   * complete is unfinished (curl after an origin refused its upload with 413 before reading it):
+   * the rest can never come, so its upstream request is cancelled and what the client still sent
+   * is read and dropped, and the connection ends, rather than waiting until the idle timeout
+   * behind a sink the origin no longer reads. A client still sending keeps its body flowing to
+   * the origin (which may still read it: an early answer alone does not end a request).
    */
   #dropAnsweredBody(): void {
     const body = this.#body;
@@ -405,6 +407,7 @@ class ClientH1 implements AuthorityMemo {
       if (this.#body.ex.done) {
         // Answered already (see #dropAnsweredBody): a client giving up on the rest of its
         // upload after the answer is not an error; the connection just ends.
+        this.#dropAnsweredBody();
         this.#body = null;
         this.#stopReading();
         this.#queue.closeWhenDone();
