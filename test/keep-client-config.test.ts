@@ -154,4 +154,5 @@ test("a name the profile does not own is a config error naming its index (it wou
   expect(parse('["x-custom"]')).toThrow(
     'proxy.http.keep_client_headers[0]: "x-custom" is not a browser-identity',
   );
+  expect(parse('["te"]')).toThrow('proxy.http.keep_client_headers[0]: "te" is hop-by-hop');
 });

@@ -94,8 +94,10 @@ export const CONFIG_SCHEMA = {
         'Browser-identity headers (e.g. user-agent; "*" for all) whose client values are sent instead of the profile\'s; per request: X-PolyTLS-Keep-Headers',
         (v) => {
           if (!/^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(v)) return `expected a lowercase header name, got "${v}"`;
-          if (v === "*" || isIdentityHeader(v)) return undefined;
-          return `"${v}" is not a browser-identity header (the profile owns user-agent, accept*, sec-ch-*, sec-fetch-*, upgrade-insecure-requests, priority, te, dnt, sec-gpc); other headers always pass through`;
+          if (v === "*" || (isIdentityHeader(v) && v !== "te")) return undefined;
+          if (v === "te")
+            return `"te" is hop-by-hop: a client's TE: trailers reaches an HTTP/2 origin whatever the profile, nothing else of it is kept`;
+          return `"${v}" is not a browser-identity header (the profile owns user-agent, accept*, sec-ch-*, sec-fetch-*, upgrade-insecure-requests, priority, dnt, sec-gpc); other headers always pass through`;
         },
       ),
       max_concurrent_streams: intField(

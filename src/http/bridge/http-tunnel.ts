@@ -32,7 +32,7 @@ export interface HttpTunnelOptions {
   limits: RequestLimits;
   maxConcurrentStreams: number;
   /** See ClientH1Options.headTimeoutMs. */
-  headTimeoutMs?: number;
+  readonly headTimeoutMs?: number;
   idleTimeoutMs: number;
   signal?: AbortSignal;
 }
