@@ -426,6 +426,22 @@ describe("a client that leaves is let go at once, not at the idle timeout", () =
     }, 15_000);
   }
 
+  test("h1 client still sending after an early answer: the origin that reads on gets the whole body", async () => {
+    const o = env.origins.nodeH1;
+    await o.clear();
+    const c = await h1Tunnel(o);
+    const SIZE = 4 * 1024 * 1024;
+    c.t.write(`POST /early-read HTTP/1.1\r\nHost: ${o.authority}\r\nContent-Length: ${SIZE}\r\n\r\n`);
+    c.t.write(new Uint8Array(64 * 1024));
+    await waitUntil(() => c.text().endsWith("ok"), "the early 202");
+    c.t.write(new Uint8Array(SIZE - 64 * 1024)); // the client goes on sending its body
+    const got = async () => (await o.stats()).sent["/early-read"];
+    for (let i = 0; i < 500 && (await got()) === undefined; i++) await Bun.sleep(10);
+    expect(await got()).toBe(SIZE);
+    expect(c.closed()).toBe(false);
+    c.t.destroy();
+  }, 15_000);
+
   for (const size of [100_000, 8 * 1024 * 1024]) {
     test(`h2 client: a download (${size} B) waiting for the client's window, then the client closes`, async () => {
       // No WINDOW_UPDATE can come after the client's FIN: the response is cut and its upstream

@@ -160,6 +160,19 @@ export function startE2eOrigin({ kind, key, cert, dir }) {
       });
       return;
     }
+    if (path === "/early-read") {
+      // Answers at once, then still reads the whole body: sent[path] is how much of it arrived.
+      res.writeHead(202, { "content-type": "text/plain", "content-length": "2" });
+      res.end("ok");
+      let n = 0;
+      req.on("data", (c) => {
+        n += c.length;
+      });
+      req.on("end", () => {
+        stats.sent[req.url] = n;
+      });
+      return;
+    }
     if (path === "/delay") {
       // Answers after ?ms= milliseconds (a long poll), unless the request is gone by then.
       req.resume();
