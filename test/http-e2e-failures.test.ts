@@ -164,8 +164,22 @@ describe("requests the client gave up on before their answer are counted (status
     expect(rec.requests).toBe(2);
   });
 
+  for (const which of ["nodeH1", "nodeH2"] as const) {
+    test(`h1, ${which}: a request waiting for its answer when the client closes (FIN): cancelled at once`, async () => {
+      // Before, the proxy waited for the answer (a long poll: minutes) or the idle timeout.
+      const o = env.origins[which];
+      const c = await h1Tunnel(o);
+      c.t.write(`GET /delay?ms=20000 HTTP/1.1\r\nHost: ${o.authority}\r\n\r\n`);
+      const asked = async () => (await o.stats()).reqs.some((r) => r.path === "/delay?ms=20000");
+      for (let i = 0; i < 200 && !(await asked()); i++) await Bun.sleep(10);
+      c.t.end();
+      await waitUntil(() => c.closed(), "the proxy's close", 5_000);
+      const rec = await recordWith(o, "0:1");
+      expect(rec).toMatchObject({ requests: 1, errorCode: null });
+    }, 15_000);
+  }
+
   test("h1: a request in flight when the client resets the connection", async () => {
-    // (A FIN alone is a half-close: the proxy still answers, as HTTP/1.1 allows.)
     const o = env.origins.nodeH1;
     const c = await h1Tunnel(o);
     c.t.write(`GET /delay?ms=5000 HTTP/1.1\r\nHost: ${o.authority}\r\n\r\n`);

@@ -78,6 +78,12 @@ export class ResponseQueue {
     return this.#stopped;
   }
 
+  /** Some request has no complete answer yet (produced, if not yet written). */
+  get unanswered(): boolean {
+    for (let i = 0; i < this.#q.length; i++) if (!(this.#q[i] as Exchange).done) return true;
+    return false;
+  }
+
   /**
    * Responses wait in the client's socket (it does not read): the reader takes no new request
    * until it drains, so that a client pipelining without reading cannot make the proxy answer

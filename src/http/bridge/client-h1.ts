@@ -122,9 +122,12 @@ class ClientH1 implements AuthorityMemo {
       this.c.#pump();
     },
     end(this: Bound): void {
-      this.c.#inputEnded = true;
-      this.c.#dropAnsweredBody();
-      this.c.#pump();
+      const c = this.c;
+      c.#inputEnded = true;
+      c.#dropAnsweredBody();
+      // A full pipeline would keep the end from being seen (see #onInputEnd).
+      if (c.#mode === "head" && c.#blocked() && !c.#endHandled) c.#onInputEnd();
+      else c.#pump();
     },
     error(this: Bound, err: ProxyError): void {
       this.c.#teardown(err);
@@ -426,6 +429,15 @@ class ClientH1 implements AuthorityMemo {
       return;
     }
     this.#stopReading();
+    if (this.#queue.unanswered) {
+      // A client that closes while its requests wait for their answers has given up on them (a
+      // long poll it timed out, a page it left): they are cancelled upstream and the connection
+      // ends now, as nginx does, rather than when the answers come or the idle timeout fires. A
+      // client that only half-closed its side gets no answer (none of ours do).
+      this.#ep.destroy();
+      this.#teardown(null);
+      return;
+    }
     this.#queue.closeWhenDone();
   }
 
