@@ -86,6 +86,20 @@ describe("HTTP/1.1 client", () => {
     await waitUntil(() => records("HEADER_TIMEOUT").length > 0, "the record");
   }, 10_000);
 
+  test("the first head, trickled before its bytes even tell the protocol, is timed from its first byte", async () => {
+    const c = await open(false);
+    const before = records("HEADER_TIMEOUT").length;
+    const started = performance.now();
+    for (const byte of "PROPFINDXXXXXXXXXXXXXXXXXXXXXXXX") {
+      c.t.write(byte); // never a space, never a line end: the protocol is still undecided
+      await Bun.sleep(100);
+      if (c.closed()) break;
+    }
+    await waitUntil(() => c.closed(), "the proxy's close", 5_000);
+    expect(performance.now() - started).toBeLessThan(2 * HEAD_MS + 300);
+    await waitUntil(() => records("HEADER_TIMEOUT").length > before, "its record");
+  }, 10_000);
+
   test("a second head on a kept-alive connection has the same deadline; idle between heads is not timed", async () => {
     const c = await open(false);
     const req = `GET /status/204 HTTP/1.1\r\nHost: ${env.origins.nodeH2.authority}\r\n\r\n`;

@@ -11,7 +11,7 @@ import type { Authority } from "../../proxy/authority.ts";
 import { type ByteCount, channelEndpoint, type Endpoint } from "../../proxy/endpoint.ts";
 import { type RelayResult, relay } from "../../proxy/relay.ts";
 import type { SecureChannel } from "../../proxy/secure-channel.ts";
-import { type IdleOwner, type IdleWatch, watchIdle } from "../../proxy/timeout.ts";
+import { type IdleOwner, type IdleWatch, idleWatch, watchIdle } from "../../proxy/timeout.ts";
 import type { RequestLimits } from "../h1/request-head.ts";
 import { type ClientH1Options, serveClientH1 } from "./client-h1.ts";
 import { type ClientH2Options, serveClientH2 } from "./client-h2.ts";
@@ -126,6 +126,8 @@ class HttpTunnel implements TunnelDispatcherDeps, ClientH2Options, ClientH1Optio
   #clientSide: { close(): void } | null = null;
   /** The first upstream connection, watched while sniffing when it may speak first. */
   #upHolding: HoldingEndpoint | null = null;
+  /** The first head's deadline while its first bytes do not tell the protocol yet. */
+  #sniffWatch: IdleWatch | null = null;
 
   constructor(opts: HttpTunnelOptions, first: OpenedUpstream, owner: HttpTunnelOwner) {
     this.target = opts.target;
@@ -167,6 +169,7 @@ class HttpTunnel implements TunnelDispatcherDeps, ClientH2Options, ClientH1Optio
       (ep) => {
         const s = sniff(ep.held());
         if (s !== "incomplete") this.#decide(ep, s);
+        else this.#watchFirstHead();
       },
       // The client left (or failed) before saying anything: the relay reports how.
       (ep) => this.#decide(ep, "other"),
@@ -250,6 +253,7 @@ class HttpTunnel implements TunnelDispatcherDeps, ClientH2Options, ClientH1Optio
     const bytesFromClient = this.in;
     const bytesToClient = this.out;
     this.#idle.stop();
+    this.#sniffWatch?.stop();
     this.#signal?.removeEventListener("abort", this);
     this.#dispatcher?.close();
     // As a promise's reaction would: after whatever called this has unwound, with the counts
@@ -284,7 +288,28 @@ class HttpTunnel implements TunnelDispatcherDeps, ClientH2Options, ClientH1Optio
     this.#finish(err);
   }
 
+  /**
+   * A client trickling the first bytes of its first request is timed from its first byte, as the
+   * HTTP sides time every head once they have it (`headTimeoutMs`).
+   */
+  #watchFirstHead(): void {
+    const ms = this.headTimeoutMs;
+    if (ms === undefined || this.#sniffWatch !== null || this.#owner === null) return;
+    this.#sniffWatch = idleWatch(ms, () => {
+      this.#sniffWatch = null;
+      if (this.#protocol !== null) return;
+      this.#abort(
+        new ProxyError(
+          "HEADER_TIMEOUT",
+          `request head not complete within ${ms} ms (proxy.limits.header_timeout_ms)`,
+        ),
+      );
+    });
+  }
+
   #decide(ep: HoldingEndpoint, kind: Sniffed): void {
+    this.#sniffWatch?.stop();
+    this.#sniffWatch = null;
     if (this.#protocol !== null) return;
     this.#protocol = kind === "other" ? "relay" : kind;
     ep.pause();
