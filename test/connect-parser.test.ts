@@ -136,11 +136,13 @@ describe("parseConnect: valid requests", () => {
     expect(codeOf(() => parseConnect(bytes(auth)))).toBe("BAD_REQUEST");
   });
 
-  test("more than one Host line is BAD_REQUEST, even with the same value (RFC 9112 §3.2)", () => {
+  test("more than one Host line, or a list in one, is BAD_REQUEST, even with the same value (RFC 9112 §3.2)", () => {
     for (const second of ["Host: b.test:1", "host: a.test:1"]) {
       const head = `CONNECT a.test:1 HTTP/1.1\r\nHost: a.test:1\r\n${second}\r\n\r\n`;
       expect(codeOf(() => parseConnect(bytes(head)))).toBe("BAD_REQUEST");
     }
+    const list = "CONNECT a.test:1 HTTP/1.1\r\nHost: a.test:1, b.test:1\r\n\r\n";
+    expect(codeOf(() => parseConnect(bytes(list)))).toBe("BAD_REQUEST");
     expect(parseConnect(bytes("CONNECT a.test:1 HTTP/1.1\r\nHost: a.test:1\r\n\r\n")).kind).toBe("done");
     expect(parseConnect(bytes("CONNECT a.test:1 HTTP/1.1\r\n\r\n")).kind).toBe("done");
   });

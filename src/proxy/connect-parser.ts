@@ -205,7 +205,11 @@ function finish(
   for (const [name, value] of headers) {
     const lower = name.toLowerCase();
     // RFC 9112 §3.2: more than one Host line is answered 400, whatever the values.
-    if (lower === "host" && ++hosts > 1) throw badRequest("more than one Host header");
+    if (lower === "host") {
+      if (++hosts > 1) throw badRequest("more than one Host header");
+      // One host[:port], never a list (RFC 9112 §3.2: an invalid Host value is answered 400 too).
+      if (value.includes(",")) throw badRequest("a Host header holding a list");
+    }
     if (lower === "transfer-encoding") throw badRequest("CONNECT must not carry Transfer-Encoding");
     if (lower === "content-length" && value !== "0") throw badRequest("CONNECT must not carry content");
   }
