@@ -10,8 +10,8 @@ import type * as tls from "node:tls";
 import { FrameReader } from "../src/http/h2/frame-reader.ts";
 import { CLIENT_MAGIC } from "../src/http/h2/frame-types.ts";
 import { encodeFrame } from "../src/http/h2/frame-writer.ts";
-import { CHROME_HPACK_POLICY, HpackEncoder } from "../src/http/hpack/index.ts";
 import { curl, type E2eEnv, type E2eOrigin, h2Client, h2Request, startE2e } from "./helpers/e2e-env.ts";
+import { getFields, rawFrames } from "./helpers/e2e-h2-frames.ts";
 import { connect } from "./helpers/e2e-h2-raw.ts";
 import { tlsThroughProxy } from "./helpers/proxy-env.ts";
 import { type Origin, startTlsOrigin } from "./helpers/tls-env.ts";
@@ -28,6 +28,16 @@ afterAll(async () => {
   for (const o of closers) await o.close();
   await env?.close();
 });
+
+/** The last `tunnel closed` record of a tunnel to `o` with these statuses, once logged. */
+async function tunnelRecord(o: E2eOrigin, statuses: string): Promise<Record<string, unknown>> {
+  const mine = () =>
+    env.proxy.logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((rec) => rec.msg === "tunnel closed" && rec.host === o.authority && rec.statuses === statuses);
+  await waitUntil(() => mine().length > 0, `a record with statuses ${statuses}`, 5_000);
+  return mine().at(-1) as Record<string, unknown>;
+}
 
 /** An HTTP/1.1 tunnel on which the test writes requests one at a time and reads raw bytes. */
 async function h1Tunnel(o: E2eOrigin) {
@@ -68,13 +78,7 @@ describe("upstream reset or death mid-response", () => {
       expect(Number(ok.headers[":status"])).toBe(200); // only that stream was reset
       s.close();
       // The tunnel ends normally; its record counts the reset stream with the proxy's reason.
-      const mine = () =>
-        env.proxy.logs
-          .map((l) => JSON.parse(l) as Record<string, unknown>)
-          .filter((rec) => rec.msg === "tunnel closed" && rec.host === env.origins[which].authority)
-          .filter((rec) => rec.statuses === "0:1,200:1");
-      await waitUntil(() => mine().length > 0, "the tunnel's record");
-      const rec = mine().at(-1) as Record<string, unknown>;
+      const rec = await tunnelRecord(env.origins[which], "0:1,200:1");
       expect(rec.errorCode).toBeNull();
       expect(rec.exchangeErrors).toMatch(/^[A-Z_]+:1$/);
       expect(typeof rec.exchangeReason).toBe("string");
@@ -129,17 +133,6 @@ describe("an origin ending a complete response with RST_STREAM(NO_ERROR)", () =>
 });
 
 describe("requests the client gave up on before their answer are counted (statuses 0)", () => {
-  const recordWith = async (o: E2eOrigin, statuses: string) => {
-    const mine = () =>
-      env.proxy.logs
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
-        .filter(
-          (rec) => rec.msg === "tunnel closed" && rec.host === o.authority && rec.statuses === statuses,
-        );
-    await waitUntil(() => mine().length > 0, `a record with statuses ${statuses}`, 5_000);
-    return mine().at(-1) as Record<string, unknown>;
-  };
-
   test("h2: a stream the client resets before the head", async () => {
     const o = env.origins.nodeH1;
     const c = await connect(env.proxy.port, o.authority, ca);
@@ -160,7 +153,7 @@ describe("requests the client gave up on before their answer are counted (status
     ]);
     expect(r.status).toBe(204);
     c.close();
-    const rec = await recordWith(o, "0:1,204:1");
+    const rec = await tunnelRecord(o, "0:1,204:1");
     expect(rec.requests).toBe(2);
   });
 
@@ -174,7 +167,7 @@ describe("requests the client gave up on before their answer are counted (status
       for (let i = 0; i < 200 && !(await asked()); i++) await Bun.sleep(10);
       c.t.end();
       await waitUntil(() => c.closed(), "the proxy's close", 5_000);
-      const rec = await recordWith(o, "0:1");
+      const rec = await tunnelRecord(o, "0:1");
       expect(rec).toMatchObject({ requests: 1, errorCode: null });
     }, 15_000);
   }
@@ -185,7 +178,7 @@ describe("requests the client gave up on before their answer are counted (status
     c.t.write(`GET /delay?ms=5000 HTTP/1.1\r\nHost: ${o.authority}\r\n\r\n`);
     await Bun.sleep(100);
     c.t.resetAndDestroy();
-    const rec = await recordWith(o, "0:1");
+    const rec = await tunnelRecord(o, "0:1");
     expect(rec.requests).toBe(1);
   });
 });
@@ -407,18 +400,6 @@ describe("a client that stops reading", () => {
 });
 
 describe("a client that leaves is let go at once, not at the idle timeout", () => {
-  /** This tunnel's `tunnel closed` record, once logged. */
-  const recordOf = async (o: E2eOrigin, statuses: string) => {
-    const mine = () =>
-      env.proxy.logs
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
-        .filter(
-          (rec) => rec.msg === "tunnel closed" && rec.host === o.authority && rec.statuses === statuses,
-        );
-    await waitUntil(() => mine().length > 0, `the record with statuses ${statuses}`, 5_000);
-    return mine().at(-1) as Record<string, unknown>;
-  };
-
   for (const which of ["nodeH2", "nodeH1"] as const) {
     test(`h1 client, ${which}: an upload refused with 413 before it was read, then the client closes`, async () => {
       // curl does this: it reads the early 413, stops sending and closes. The proxy used to keep
@@ -435,7 +416,7 @@ describe("a client that leaves is let go at once, not at the idle timeout", () =
       expect(c.text().startsWith("HTTP/1.1 413 ")).toBe(true);
       c.t.end();
       await waitUntil(() => c.closed(), "the proxy's close", 5_000);
-      const rec = await recordOf(o, "413:1");
+      const rec = await tunnelRecord(o, "413:1");
       expect(rec.errorCode).toBeNull();
     }, 15_000);
   }
@@ -462,43 +443,22 @@ describe("a client that leaves is let go at once, not at the idle timeout", () =
       // stream cancelled, instead of both waiting for the idle timeout.
       const o = env.origins.nodeH2;
       await o.clear();
-      const t = await tlsThroughProxy(env.proxy.port, o.authority, {
-        ca,
-        servername: "localhost",
-        alpn: ["h2"],
-      });
-      const reader = new FrameReader();
-      let data = 0;
-      let closed = false;
-      t.on("data", (d: Buffer) => {
-        reader.push(new Uint8Array(d));
-        for (let f = reader.next(); f !== null; f = reader.next())
-          if (f.type === "DATA") data += f.data.length;
-      });
-      t.on("error", () => {});
-      t.on("close", () => {
-        closed = true;
-      });
+      const c = await rawFrames(env.proxy.port, o.authority, ca);
+      const data = () => c.frames.reduce((n, f) => n + (f.type === "DATA" ? f.data.length : 0), 0);
       // 100 000 B: all of it is with the proxy (its end waits behind the window); 8 MiB: the origin
       // is still sending.
-      const path = `/bytes?n=${size}`;
-      const block = new HpackEncoder(CHROME_HPACK_POLICY).encode([
-        [":method", "GET"],
-        [":scheme", "https"],
-        [":authority", o.authority],
-        [":path", path],
-      ]);
-      t.write(
+      const block = c.encoder.encode(getFields(o.authority, `/bytes?n=${size}`));
+      c.t.write(
         Buffer.concat([
           CLIENT_MAGIC,
           encodeFrame({ type: "SETTINGS", ack: false, settings: [] }),
           encodeFrame({ type: "HEADERS", streamId: 1, endStream: true, endHeaders: true, block }),
         ]),
       );
-      await waitUntil(() => data === 65_535, "the first window's worth");
-      t.end();
-      await waitUntil(() => closed, "the proxy's close", 5_000);
-      const rec = await recordOf(o, "0:1");
+      await waitUntil(() => data() === 65_535, "the first window's worth");
+      c.t.end();
+      await waitUntil(() => c.closed(), "the proxy's close", 5_000);
+      const rec = await tunnelRecord(o, "0:1");
       expect(rec.exchangeErrors).toBe("IO:1");
       expect(String(rec.exchangeReason)).toContain("flow-control window");
     }, 15_000);

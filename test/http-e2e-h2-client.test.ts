@@ -5,15 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
-import type * as tls from "node:tls";
 import { H2ErrorCode } from "../src/http/h2/errors.ts";
-import { FrameReader } from "../src/http/h2/frame-reader.ts";
 import { CLIENT_MAGIC, type Frame } from "../src/http/h2/frame-types.ts";
 import { concatBytes, encodeFrame } from "../src/http/h2/frame-writer.ts";
-import { CHROME_HPACK_POLICY, HpackDecoder, HpackEncoder } from "../src/http/hpack/index.ts";
-import type { HeaderField } from "../src/http/hpack/types.ts";
+import { HpackDecoder } from "../src/http/hpack/index.ts";
 import { type E2eEnv, type E2eOrigin, patternSha, startE2e } from "./helpers/e2e-env.ts";
-import { tlsThroughProxy } from "./helpers/proxy-env.ts";
+import { getFields, rawFrames } from "./helpers/e2e-h2-frames.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
 const CLIENT = `${import.meta.dir}/helpers/h2-server-node-client.mjs`;
@@ -92,37 +89,8 @@ describe("a Node (nghttp2) client through the proxy", () => {
   });
 });
 
-/** A raw HTTP/2 connection through the proxy: frames written as given, frames read back. */
-async function raw(o: E2eOrigin): Promise<{
-  t: tls.TLSSocket;
-  frames: Frame[];
-  closed: () => boolean;
-  encoder: HpackEncoder;
-}> {
-  const t = await tlsThroughProxy(env.proxy.port, o.authority, { ca, servername: "localhost", alpn: ["h2"] });
-  const reader = new FrameReader();
-  reader.setMaxFrameSize(1 << 20);
-  const frames: Frame[] = [];
-  let closed = false;
-  t.on("data", (d: Buffer) => {
-    reader.push(new Uint8Array(d));
-    for (let f = reader.next(); f !== null; f = reader.next()) frames.push(f);
-  });
-  t.on("error", () => {});
-  t.on("close", () => {
-    closed = true;
-  });
-  return { t, frames, closed: () => closed, encoder: new HpackEncoder(CHROME_HPACK_POLICY) };
-}
-
-function get(o: E2eOrigin, path: string): HeaderField[] {
-  return [
-    [":method", "GET"],
-    [":scheme", "https"],
-    [":authority", o.authority],
-    [":path", path],
-  ];
-}
+const raw = (o: E2eOrigin) => rawFrames(env.proxy.port, o.authority, ca);
+const get = (o: E2eOrigin, path: string) => getFields(o.authority, path);
 
 describe("raw frames through the proxy", () => {
   test("streams past MAX_CONCURRENT_STREAMS (100) are refused with REFUSED_STREAM; the others are answered", async () => {
