@@ -182,7 +182,10 @@ export class H2Exchange implements Responder, BodySink {
       return;
     }
     if (this.#host.session.end(this.id, t)) this.#finish(this.#status);
-    else this.#ending = true; // complete once the session says the end went out (`sent`)
+    else if (this.#host.inputEnded) {
+      this.abort(windowNever()); // behind bytes no window will ever take
+      return;
+    } else this.#ending = true; // complete once the session says the end went out (`sent`)
     this.#host.flush();
   }
 

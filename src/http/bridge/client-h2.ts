@@ -13,6 +13,7 @@ import { ProxyError } from "../../errors/proxy-error.ts";
 import type { Authority } from "../../proxy/authority.ts";
 import type { Endpoint } from "../../proxy/endpoint.ts";
 import { type IdleWatch, idleWatch } from "../../proxy/timeout.ts";
+import { type Corked, sendAtEndOfTurn } from "../../proxy/write-cork.ts";
 import { H2ErrorCode } from "../h2/errors.ts";
 import { H2ServerSession } from "../h2/server-session.ts";
 import type { H2ServerEvent, H2ServerOptions } from "../h2/server-types.ts";
@@ -71,7 +72,7 @@ function serverOptions(maxConcurrentStreams: number, maxHeaderListSize: number):
   return lastServerOptions;
 }
 
-class ClientH2 implements ExchangeHost {
+class ClientH2 implements ExchangeHost, Corked {
   readonly session: H2ServerSession;
   readonly #ep: Endpoint;
   readonly #opts: ClientH2Options;
@@ -153,13 +154,14 @@ class ClientH2 implements ExchangeHost {
   flushSoon(): void {
     if (this.#flushQueued) return;
     this.#flushQueued = true;
-    queueMicrotask(this.#flushLater);
+    sendAtEndOfTurn(this); // the channels' own microtask: no closure, no timer per connection
   }
 
-  readonly #flushLater = (): void => {
+  /** Corked: the `flushSoon` of this turn. */
+  sendCorked(): void {
     this.#flushQueued = false;
     this.flush();
-  };
+  }
 
   waitSocket(ex: H2Exchange): void {
     this.#socketWaiters ??= [];
