@@ -32,7 +32,7 @@ export interface HttpTunnelOptions {
   limits: RequestLimits;
   maxConcurrentStreams: number;
   /** See ClientH1Options.headTimeoutMs. */
-  readonly headTimeoutMs?: number;
+  headTimeoutMs?: number;
   idleTimeoutMs: number;
   signal?: AbortSignal;
 }
@@ -92,7 +92,7 @@ class HttpTunnel implements TunnelDispatcherDeps, ClientH2Options, ClientH1Optio
   readonly http: ProfileHttp;
   readonly keepClient: ReadonlySet<string> | "all";
   readonly limits: RequestLimits;
-  headTimeoutMs?: number;
+  readonly headTimeoutMs?: number;
   readonly maxConcurrentStreams: number;
   /** Plaintext bytes from the client (`in`) and to it (`out`): ByteCount of the client endpoint. */
   in = 0;

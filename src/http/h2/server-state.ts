@@ -55,7 +55,7 @@ export class ServerState {
   out: Uint8Array[] = [];
   outBytes = 0;
   /** Streams whose `headFrame` is in `out` (cleared when the output is taken). */
-  queuedHeads: ServerStream[] = [];
+  readonly queuedHeads: ServerStream[] = [];
   /** Recently reset stream ids, oldest first (made on first use). */
   resets: Set<number> | null = null;
 
@@ -175,7 +175,7 @@ export class ServerState {
     const heads = this.queuedHeads;
     if (heads.length === 0) return;
     for (let i = 0; i < heads.length; i++) (heads[i] as ServerStream).headFrame = null;
-    this.queuedHeads = [];
+    heads.length = 0;
   }
 
   /** Frames as much of `bytes` as both windows allow; returns the count taken. */
