@@ -4,8 +4,16 @@
  * record says instead that the client refused the proxy's certificate, and names the alert.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { plaintextAlert, refusedCertificate } from "../src/proxy/client-alert.ts";
-import { curlThroughProxy, type ProxyHandle, startHttpModeProxy } from "./helpers/proxy-env.ts";
+import { cleanEnv, run } from "./helpers/fidelity-clients.ts";
+import {
+  curlThroughProxy,
+  type ProxyHandle,
+  startHttpModeProxy,
+  tlsThroughProxy,
+} from "./helpers/proxy-env.ts";
 import { makeTestPki, type Origin, startTlsOrigin, type TestPki } from "./helpers/tls-env.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
@@ -38,6 +46,56 @@ describe("through the running proxy", () => {
     pki?.remove();
     other?.remove();
   });
+
+  /** The last `tunnel closed` record for `host`, once logged. */
+  async function closedRecord(host: string): Promise<Record<string, unknown>> {
+    const closed = () =>
+      proxy.logs
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((rec) => rec.msg === "tunnel closed" && rec.host === host);
+    await waitUntil(() => closed().length > 0, "the tunnel's record");
+    return closed().at(-1) as Record<string, unknown>;
+  }
+
+  test("a client that just closes after the proxy's certificate (Bun's TLS does) gets the same hint", async () => {
+    const host = `localhost:${origin.port}`;
+    const failed = await tlsThroughProxy(proxy.port, host, {
+      ca: readFileSync(other.caCertPath, "utf8"),
+      servername: "localhost",
+    }).then(
+      () => null,
+      (err: Error) => err,
+    );
+    expect(failed).not.toBeNull();
+    const rec = await closedRecord(host);
+    expect(rec.errorCode).toBe("TLS_HANDSHAKE");
+    expect(String(rec.reason)).toStartWith(
+      "client TLS handshake: the client closed the connection after the proxy's certificate, without an alert",
+    );
+    expect(String(rec.reason)).toContain("PolyTLS CA");
+  });
+
+  // Go's crypto/tls encrypts its alert (TLS 1.3): the engine reads it, and the record names it.
+  test.if(Bun.which("go") !== null)(
+    "a Go client (its alert encrypted) is named the same way",
+    async () => {
+      const bin = join(pki.dir, "tls-refuse");
+      const env = cleanEnv({ GOFLAGS: "-mod=mod", GOPROXY: "off", GOTOOLCHAIN: "local" });
+      const b = await run("go", ["build", "-o", bin, join(import.meta.dir, "helpers", "tls-refuse.go")], {
+        env,
+      });
+      expect(b.err).toBe("");
+      const host = `localhost:${origin.port}`;
+      const r = await run(bin, [String(proxy.port), host, other.caCertPath]);
+      expect(r.out).toStartWith("refused: ");
+      const rec = await closedRecord(host);
+      expect(rec.errorCode).toBe("TLS_HANDSHAKE");
+      expect(String(rec.reason)).toMatch(
+        /^client TLS handshake: the client refused the proxy's certificate \(alert [a-z_]+\)/,
+      );
+    },
+    60_000,
+  );
 
   test("curl trusting another CA: the record says the client refused the proxy's certificate", async () => {
     const host = `localhost:${origin.port}`;

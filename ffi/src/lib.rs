@@ -371,7 +371,8 @@ fn json_str(p: *const std::os::raw::c_char) -> serde_json::Value {
     }
 }
 
-/// Handshake facts as JSON: {alpn, version, cipherId, cipher, resumed, sni}.
+/// Handshake facts as JSON: {alpn, version, cipherId, cipher, resumed, sni, alertReceived}
+/// (`alertReceived`: the last fatal alert the peer sent, or null; also after a failed handshake).
 #[no_mangle]
 pub unsafe extern "C" fn pb_info(conn: *mut Conn, out: *mut u8, cap: usize) -> i32 {
     with_conn!(conn, c => {
@@ -397,6 +398,7 @@ pub unsafe extern "C" fn pb_info(conn: *mut Conn, out: *mut u8, cap: usize) -> i
             "cipher": cname,
             "resumed": sys::SSL_session_reused(ssl) == 1,
             "sni": json_str(sys::SSL_get_servername(ssl, sys::TLSEXT_NAMETYPE_host_name as c_int)),
+            "alertReceived": c.alert_received,
         });
         put_bytes(v.to_string().as_bytes(), out, cap)
     })

@@ -69,6 +69,8 @@ export class SecureChannel implements Corked {
   #handshakeWaiter: { resolve(i: HandshakeInfo): void; reject(e: Error): void } | null = null;
   /** Whether the next ciphertext is the peer's first (checked for plaintext: detectPlaintext). */
   #detectPlaintext = false;
+  /** Our side of the handshake sent something (the server flight, when we are the server). */
+  #spoke = false;
   /** A plaintext alert the client sent during the handshake (see client-alert.ts), or -1. */
   #clientAlert = -1;
   #notTls: NotTls | null = null;
@@ -256,7 +258,7 @@ export class SecureChannel implements Corked {
   #send(): boolean {
     this.#seal();
     this.#sealed = 0;
-    return this.#flush();
+    return this.#flush() !== false;
   }
 
   /** Drops what was written but not sealed (the connection is going away without sending it). */
@@ -332,8 +334,9 @@ export class SecureChannel implements Corked {
     return this.#destroyed;
   }
 
-  #flush(): boolean {
-    let ok = true;
+  /** Sends what the engine has; false when the socket is full, null when there was nothing. */
+  #flush(): boolean | null {
+    let ok: boolean | null = null;
     for (let out = this.conn.takeOutput(); out !== null; out = this.conn.takeOutput()) {
       ok = writeWithRoom(this.socket, out);
     }
@@ -367,7 +370,7 @@ export class SecureChannel implements Corked {
     let state: "done" | "want";
     try {
       state = this.conn.handshake();
-      this.#flush();
+      if (this.#flush() !== null) this.#spoke = true;
     } catch (err) {
       this.#fail(this.#tlsError(err, "TLS_HANDSHAKE"));
       return;
@@ -411,7 +414,13 @@ export class SecureChannel implements Corked {
   #onPeerEnd(closeNotify: boolean): void {
     if (this.#destroyed) return;
     if (!this.#established) {
-      this.#fail(new ProxyError("TLS_HANDSHAKE", `${this.side} TLS handshake: peer closed the connection`));
+      // A client that does not trust the proxy's CA may just close after our certificate (Bun,
+      // Java): say so, as for one that sends an alert.
+      const why =
+        this.side === "client" && this.#spoke
+          ? "the client closed the connection after the proxy's certificate, without an alert (a client that does not trust the PolyTLS CA may; README: Trusting the CA)"
+          : "peer closed the connection";
+      this.#fail(new ProxyError("TLS_HANDSHAKE", `${this.side} TLS handshake: ${why}`));
       return;
     }
     if (closeNotify) this.#closeNotify = true;
@@ -429,10 +438,21 @@ export class SecureChannel implements Corked {
     this.#events.end(this.#closeNotify);
   }
 
+  /** The alert the client ended its handshake with: seen in plaintext, else as the engine read it; -1. */
+  #alertFromClient(): number {
+    if (this.#clientAlert >= 0) return this.#clientAlert;
+    try {
+      return this.conn.alertReceived() ?? -1;
+    } catch {
+      return -1; // the connection is already gone
+    }
+  }
+
   /** An engine error with one prefix naming the side: "upstream TLS handshake: received alert …". */
   #tlsError(err: unknown, code: "TLS_PROTOCOL" | "TLS_HANDSHAKE"): ProxyError {
     const e = ProxyError.wrap(err, code);
-    const refused = this.#clientAlert >= 0 ? refusedCertificate(this.#clientAlert) : null;
+    const alert = this.#established || this.side !== "client" ? -1 : this.#alertFromClient();
+    const refused = alert >= 0 ? refusedCertificate(alert) : null;
     if (refused !== null)
       return new ProxyError("TLS_HANDSHAKE", `${this.side} TLS handshake: ${refused}`, { cause: e });
     return new ProxyError(e.code, `${this.side} TLS ${e.message}`, { cause: e });

@@ -137,6 +137,8 @@ export interface TlsConnection extends Disposable {
   /** Queues close_notify. */
   shutdown(): void;
   info(): HandshakeInfo;
+  /** The last fatal alert the peer sent (its description), or null; also after a failed handshake. */
+  alertReceived(): number | null;
   /** The newest resumable session (client side), as bytes; null if none yet. */
   takeSession(): Uint8Array | null;
   close(): void;

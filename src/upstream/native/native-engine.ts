@@ -101,6 +101,17 @@ function concat(chunks: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** pb_info's JSON. */
+interface RawInfo {
+  alpn: string | null;
+  version: string | null;
+  cipherId: number;
+  cipher: string | null;
+  resumed: boolean;
+  sni: string | null;
+  alertReceived?: number | null;
+}
+
 class NativeConnection implements TlsConnection {
   #lib: NativeLib;
   #h: NativeHandle | null;
@@ -178,21 +189,7 @@ class NativeConnection implements TlsConnection {
   }
 
   info(): HandshakeInfo {
-    const h = this.#handle();
-    let buf = new Uint8Array(512);
-    let n = this.#lib.info(h, buf);
-    if (n > buf.length) {
-      buf = new Uint8Array(n);
-      n = this.#lib.info(h, buf);
-    }
-    const raw = JSON.parse(decoder.decode(buf.subarray(0, n))) as {
-      alpn: string | null;
-      version: string | null;
-      cipherId: number;
-      cipher: string | null;
-      resumed: boolean;
-      sni: string | null;
-    };
+    const raw = this.#rawInfo();
     return {
       alpn: raw.alpn,
       version: raw.version ?? "unknown",
@@ -201,6 +198,21 @@ class NativeConnection implements TlsConnection {
       resumed: raw.resumed,
       sni: raw.sni,
     };
+  }
+
+  alertReceived(): number | null {
+    return this.#rawInfo().alertReceived ?? null;
+  }
+
+  #rawInfo(): RawInfo {
+    const h = this.#handle();
+    let buf = new Uint8Array(512);
+    let n = this.#lib.info(h, buf);
+    if (n > buf.length) {
+      buf = new Uint8Array(n);
+      n = this.#lib.info(h, buf);
+    }
+    return JSON.parse(decoder.decode(buf.subarray(0, n))) as RawInfo;
   }
 
   takeSession(): Uint8Array | null {
