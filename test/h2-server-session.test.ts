@@ -45,6 +45,21 @@ describe("connection preface and settings", () => {
     expect(p.session.closed).toBe(false);
   });
 
+  test("the connection window holds every stream's window (no stream's held bytes can starve another)", () => {
+    const windows = (maxConcurrentStreams: number) => {
+      const p = new Peer({ maxConcurrentStreams, maxHeaderListSize: 4096 });
+      const [settings, update] = p.frames;
+      const initial =
+        settings?.type === "SETTINGS"
+          ? (settings.settings.find(([id]) => id === SettingId.INITIAL_WINDOW_SIZE)?.[1] ?? 65535)
+          : -1;
+      return [initial, update?.type === "WINDOW_UPDATE" ? update.increment + 65535 : -1];
+    };
+    expect(windows(7)).toEqual([65535, 1 << 20]); // at least 1 MiB
+    expect(windows(100)).toEqual([65535, 100 * 65535]);
+    expect(windows(1000)).toEqual([Math.floor((16 << 20) / 1000), 16 << 20]); // at most 16 MiB
+  });
+
   test("a wrong magic or a first frame other than SETTINGS ends the connection (PROTOCOL_ERROR)", () => {
     const bad = new Peer();
     bad.feed(text("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));

@@ -66,6 +66,13 @@ describe("a Node (nghttp2) client through the proxy", () => {
     }, 60_000);
   }
 
+  for (const name of ["nodeH1", "nodeH2"] as const) {
+    test(`30 uploads at once, more than the upstream takes at a time, all complete (${name} origin)`, async () => {
+      const r = (await nodeClient(env.origins[name], "concurrentUploads")) as (number | string)[];
+      expect(r).toEqual(Array.from({ length: 30 }, () => MiB));
+    }, 60_000);
+  }
+
   test("an h2 origin answering before reading the body: the held bytes' credit comes back", async () => {
     const r = (await nodeClient(env.origins.nodeH2, "early")) as { early: unknown[]; after: unknown };
     expect(r).toEqual({ early: [413, 413, 413, 413], after: 3 * MiB });

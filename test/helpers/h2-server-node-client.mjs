@@ -193,6 +193,22 @@ const scenarios = {
     s.destroy();
     return seen;
   },
+  async concurrentUploads() {
+    // 30 uploads of 1 MiB at once on one connection: to an HTTP/1.1 origin 6 go upstream and the
+    // rest wait for a connection, holding what the client sent them meanwhile. Before, those held
+    // bytes used up the connection window and the 6 could never finish: nothing moved.
+    const s = await session();
+    const all = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        Promise.race([
+          request(s, { ":method": "POST", ":path": `/echo?u=${i}` }, MiB),
+          new Promise((r) => setTimeout(() => r({ status: "stalled" }), 20_000)),
+        ]),
+      ),
+    );
+    s.destroy();
+    return all.map((r) => (r.status === 200 ? JSON.parse(r.text || "{}").n : r.status));
+  },
   async early() {
     // The origin answers 413 before reading each 4 MiB upload: the request bytes the proxy still
     // holds for it are dropped, and their window credit must come back, or the next upload stalls.

@@ -16,11 +16,14 @@ import { DEFAULT_INITIAL_WINDOW_SIZE, SettingId } from "./settings.ts";
  */
 const DEFAULT_STREAM_WINDOW = DEFAULT_INITIAL_WINDOW_SIZE;
 /**
- * The connection's receive window, 1 MiB: the most request body bytes a connection holds
- * unaccepted, whatever its streams do (so the memory bound per tunnel); 16 stalled uploads at
- * most before the others wait too.
+ * The connection's receive window: the most request body bytes a connection holds unaccepted,
+ * whatever its streams do (so the memory bound per tunnel). At least every stream's window
+ * together, so that streams holding bytes they cannot pass on yet (waiting for an HTTP/1.1
+ * upstream connection, or for a slow origin) never leave the others without window: a
+ * connection-level deadlock. At least 1 MiB, at most 16 MiB; past that the stream window shrinks.
  */
-const DEFAULT_CONNECTION_WINDOW = 1 << 20;
+const MIN_CONNECTION_WINDOW = 1 << 20;
+const MAX_CONNECTION_WINDOW = 16 << 20;
 /** Smallest bound on one compressed field block (HEADERS + CONTINUATION), bytes. */
 const MIN_BLOCK_BYTES = 16 * 1024;
 
@@ -53,8 +56,12 @@ export class H2ServerSession {
 
   constructor(opts: H2ServerOptions) {
     this.#opts = opts;
-    this.#streamWindow = opts.initialWindowSize ?? DEFAULT_STREAM_WINDOW;
-    this.#connectionWindow = opts.connectionWindowSize ?? DEFAULT_CONNECTION_WINDOW;
+    const streams = opts.maxConcurrentStreams;
+    this.#connectionWindow =
+      opts.connectionWindowSize ??
+      Math.min(MAX_CONNECTION_WINDOW, Math.max(MIN_CONNECTION_WINDOW, streams * DEFAULT_STREAM_WINDOW));
+    this.#streamWindow =
+      opts.initialWindowSize ?? Math.min(DEFAULT_STREAM_WINDOW, Math.floor(this.#connectionWindow / streams));
     if (this.#streamWindow > MAX_WINDOW || this.#connectionWindow > MAX_WINDOW)
       throw misuse("window too large");
     this.#s = new ServerState(

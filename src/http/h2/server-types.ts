@@ -11,9 +11,9 @@ export interface H2ServerOptions {
   readonly maxConcurrentStreams: number;
   /** Our SETTINGS_MAX_HEADER_LIST_SIZE (bytes); a larger request head is reported `oversize`. */
   readonly maxHeaderListSize: number;
-  /** Our SETTINGS_INITIAL_WINDOW_SIZE for request bodies (bytes); default 65535. */
+  /** Our SETTINGS_INITIAL_WINDOW_SIZE for request bodies (bytes); default 65535, less past 256 streams. */
   readonly initialWindowSize?: number;
-  /** The connection's receive window (bytes); default 1 MiB (see server-session.ts). */
+  /** The connection's receive window (bytes); default: every stream's together, 1..16 MiB (see server-session.ts). */
   readonly connectionWindowSize?: number;
 }
 
