@@ -132,6 +132,18 @@ describe("content decoding and cookies", () => {
     }
   });
 
+  test("a coded body cut short (its HTTP framing whole) is an error, never a clean shorter answer", async () => {
+    // zstd included: the runtime's decoder ends quietly on a cut frame (see zstd-framing.ts).
+    for (const o of [env.origins.nodeH2, env.origins.nodeH1]) {
+      for (const flag of ["--http1.1", "--http2"]) {
+        for (const coding of ["br", "gzip", "zstd"]) {
+          const r = await curl(env, [flag, "-o", "/dev/null", `https://${o.authority}/enc-cut/${coding}`]);
+          expect([coding, flag, r.code]).not.toEqual([coding, flag, 0]);
+        }
+      }
+    }
+  });
+
   test("cookies: h2 crumbs become one Cookie for an h1 origin; an h1 Cookie becomes Chrome's crumbs for h2", async () => {
     const s = await h2Client(env, env.origins.nodeH1);
     const r = await h2Request(s, { ":path": "/headers", cookie: ["a=1", "b=2", "c=3"] });

@@ -9,6 +9,7 @@
 import type { Transform } from "node:stream";
 import * as zlib from "node:zlib";
 import { ProxyError } from "../../errors/proxy-error.ts";
+import { ZstdFraming } from "./zstd-framing.ts";
 
 /** Most codings stacked in one Content-Encoding (undici uses the same bound). */
 export const MAX_CODINGS = 5;
@@ -72,6 +73,8 @@ export interface DecodeSink {
 export class ContentDecoder {
   readonly #first: Transform;
   readonly #chain: Transform[];
+  /** The framing of the outermost coding's input when it is zstd (see zstd-framing.ts). */
+  readonly #zstd: ZstdFraming | null;
   #last: Transform;
   #encoded = 0;
   #decoded = 0;
@@ -88,6 +91,18 @@ export class ContentDecoder {
       (this.#chain[i] as Transform).pipe(this.#chain[i + 1] as Transform);
     }
     this.#first = this.#chain[0] as Transform;
+    // The zstd decoder ends quietly on input cut inside a frame: its input's framing is followed
+    // here, so that a truncated body is an error, as it is for the other codings. Inner zstd
+    // layers are followed on the output of the layer before them.
+    const outer = codings[codings.length - 1] === "zstd";
+    this.#zstd = outer ? new ZstdFraming() : null;
+    const inner: ZstdFraming[] = [];
+    for (let i = 1; i < this.#chain.length; i++) {
+      if (codings[codings.length - 1 - i] !== "zstd") continue;
+      const framing = new ZstdFraming();
+      inner.push(framing);
+      (this.#chain[i - 1] as Transform).on("data", (d: Buffer) => framing.push(d));
+    }
     const last = this.#chain[this.#chain.length - 1] as Transform;
     const fail = (err: unknown) => {
       if (this.#failed) return;
@@ -112,7 +127,11 @@ export class ContentDecoder {
       if (!this.#failed && !sink.data(d)) last.pause();
     });
     last.on("end", () => {
-      if (!this.#failed) sink.end();
+      if (this.#failed) return;
+      const zstd = this.#zstd === null ? inner : [this.#zstd, ...inner];
+      if (zstd.every((f) => f.complete)) sink.end();
+      else
+        fail(new ProxyError("HTTP_PROTOCOL", "response body does not decode: zstd data ends inside a frame"));
     });
     this.#first.on("drain", () => this.onDrain?.());
     this.#last = last;
@@ -126,6 +145,11 @@ export class ContentDecoder {
   write(chunk: Uint8Array): boolean {
     if (this.#failed) return true;
     this.#encoded += chunk.length;
+    const malformed = this.#zstd?.push(chunk) ?? null;
+    if (malformed !== null) {
+      this.#first.destroy(new ProxyError("HTTP_PROTOCOL", `response body does not decode: ${malformed}`));
+      return true;
+    }
     return this.#first.write(chunk);
   }
 
