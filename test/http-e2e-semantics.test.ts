@@ -132,6 +132,26 @@ describe("content decoding and cookies", () => {
     }
   });
 
+  test("Range: the client's own Accept-Encoding goes upstream (identity when it sent none); a coded 206 is not decoded", async () => {
+    // The ranges count the bytes of the coding: a part of a gzip body cannot be decoded alone.
+    for (const o of [env.origins.nodeH2, env.origins.nodeH1]) {
+      for (const flag of ["--http1.1", "--http2"]) {
+        const plain = await curl(env, [flag, "-i", "-r", "100-199", `https://${o.authority}/range`]);
+        const [head, body] = plain.out.split("\r\n\r\n") as [string, string];
+        expect(head).toMatch(/^HTTP\/[12](\.1)? 206/);
+        expect(head.toLowerCase()).toContain("x-seen-accept-encoding: identity");
+        expect(body).toBe(DECODED_TEXT.slice(100, 200));
+        // An origin that codes the part anyway: passed on as it came, Content-Encoding and all.
+        const forced = await curl(env, [flag, "-i", "-r", "0-9", `https://${o.authority}/range?force=1`]);
+        expect(forced.code).toBe(0);
+        expect(forced.out.toLowerCase()).toContain("content-encoding: gzip");
+        expect(forced.out.toLowerCase()).toContain("content-range: bytes 0-9/");
+      }
+      const asked = await curl(env, ["-i", "--compressed", "-r", "0-9", `https://${o.authority}/range`]);
+      expect(asked.out.toLowerCase()).toMatch(/x-seen-accept-encoding: [^\r\n]*gzip/); // curl's own list
+    }
+  });
+
   test("a coded body cut short (its HTTP framing whole) is an error, never a clean shorter answer", async () => {
     // zstd included: the runtime's decoder ends quietly on a cut frame (see zstd-framing.ts).
     for (const o of [env.origins.nodeH2, env.origins.nodeH1]) {

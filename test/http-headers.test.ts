@@ -587,3 +587,30 @@ describe("a client's TE: trailers (gRPC) reaches an h2 origin", () => {
     expect(names(withClient)).toEqual(names(without));
   });
 });
+
+describe("a range request keeps the client's Accept-Encoding (identity when it sent none)", () => {
+  test("at the browser's place for accept-encoding, h2 and h1; other identity headers stay the profile's", () => {
+    for (const protocol of ["h2", "h1"] as const) {
+      const value = (out: [string, string][], name: string) =>
+        out.find(([n]) => n.toLowerCase() === name)?.[1];
+      const plain = build("chrome", "fetch", [["range", "bytes=0-99"]], { protocol });
+      expect(value(plain, "accept-encoding")).toBe("identity");
+      const asked = build(
+        "chrome",
+        "fetch",
+        [
+          ["range", "bytes=0-99"],
+          ["accept-encoding", "gzip"],
+        ],
+        { protocol },
+      );
+      expect(value(asked, "accept-encoding")).toBe("gzip");
+      expect(names(asked).map((n) => n.toLowerCase())).toEqual(
+        names(build("chrome", "fetch", [["range", "bytes=0-99"]], { protocol })).map((n) => n.toLowerCase()),
+      );
+      const noRange = build("chrome", "fetch", [["accept-encoding", "gzip"]], { protocol });
+      expect(value(noRange, "accept-encoding")).toContain("br"); // the profile's own, as always
+      expect(value(asked, "user-agent")).toBe(value(noRange, "user-agent"));
+    }
+  });
+});

@@ -101,6 +101,7 @@ export async function startE2e(
   writeFileSync(keyPath, leaf.keyPem);
   writeFileSync(certPath, leaf.chainPem);
   const text = Buffer.from(DECODED_TEXT);
+  writeFileSync(join(dir, "body.txt"), text);
   writeFileSync(join(dir, "body.gzip"), zlib.gzipSync(text));
   writeFileSync(join(dir, "body.br"), zlib.brotliCompressSync(text));
   writeFileSync(join(dir, "body.zstd"), Bun.zstdCompressSync(text));

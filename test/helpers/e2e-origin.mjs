@@ -225,6 +225,26 @@ export function startE2eOrigin({ kind, key, cert, dir }) {
       res.end("hinted");
       return;
     }
+    if (path === "/range") {
+      // A Range request on a resource it can send gzip-coded (when asked, or always with
+      // ?force=1): 206 with the asked bytes of that coding; the Accept-Encoding it saw in a field.
+      req.resume();
+      const ae = String(req.headers["accept-encoding"] ?? "");
+      const coded = url.searchParams.get("force") === "1" || /\bgzip\b/.test(ae);
+      const whole = readFileSync(coded ? `${dir}/body.gzip` : `${dir}/body.txt`);
+      const m = /^bytes=(\d+)-(\d+)$/.exec(String(req.headers.range ?? ""));
+      const [from, to] = m ? [Number(m[1]), Math.min(Number(m[2]), whole.length - 1)] : [0, whole.length - 1];
+      const part = whole.subarray(from, to + 1);
+      res.writeHead(m ? 206 : 200, {
+        "content-type": "text/plain",
+        ...(coded ? { "content-encoding": "gzip" } : {}),
+        ...(m ? { "content-range": `bytes ${from}-${to}/${whole.length}` } : {}),
+        "content-length": String(part.length),
+        "x-seen-accept-encoding": ae,
+      });
+      res.end(part);
+      return;
+    }
     if (path.startsWith("/enc-cut/")) {
       // The encoded body cut in half, with a Content-Length that matches the cut: the HTTP
       // framing is whole, the content coding is not.

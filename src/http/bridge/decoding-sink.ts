@@ -17,6 +17,8 @@ import {
   type UpgradeResponder,
 } from "./message.ts";
 
+const PARTIAL_CONTENT = 206;
+
 /** The response fields after decoding: no Content-Encoding / Content-Length, weak ETag. */
 export function decodedFields(fields: readonly HeaderField[]): HeaderField[] {
   const out: HeaderField[] = [];
@@ -49,7 +51,9 @@ class DecodingResponder implements Responder {
   head(status: number, fields: HeaderField[], bodyless: boolean): BodySink {
     const inner = this.inner;
     const encoding = fieldValue(fields, "content-encoding");
-    if (encoding === null) return inner.head(status, fields, bodyless);
+    // A 206 carries a part of the coded bytes (its Content-Range counts them): it cannot be
+    // decoded alone, so it goes as it came, its Content-Encoding included.
+    if (encoding === null || status === PARTIAL_CONTENT) return inner.head(status, fields, bodyless);
     const codings = parseCodings(encoding);
     if (codings.length === 0 || clientAccepts(this.#accept, codings) || !canDecode(codings)) {
       return inner.head(status, fields, bodyless);

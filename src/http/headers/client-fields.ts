@@ -29,6 +29,8 @@ export interface ClientFacts {
   upgrade: string | undefined;
   /** The client's `TE` lists `trailers` (RFC 9110 §10.1.4): it wants trailers (gRPC requires it). */
   teTrailers: boolean;
+  /** The client sent `Range`: a part of the representation, whose offsets a coding would change. */
+  range: boolean;
 }
 
 /** The connection-named fields, the per-request keep list and the `Upgrade` value, in one pass. */
@@ -37,6 +39,7 @@ export function scanClientFields(fields: Fields): ClientFacts {
   let keep: Set<string> | "all" | null = null;
   let upgrade: string | undefined;
   let teTrailers = false;
+  let range = false;
   for (let i = 0; i < fields.length; i++) {
     const [name, value] = fields[i] as Fields[number];
     if (name === "connection") {
@@ -49,9 +52,11 @@ export function scanClientFields(fields: Fields): ClientFacts {
       upgrade = value;
     } else if (name === "te") {
       teTrailers ||= tokenList(value).includes(TRAILERS);
+    } else if (name === "range") {
+      range = true;
     }
   }
-  return { connectionNamed, keep, upgrade, teTrailers };
+  return { connectionNamed, keep, upgrade, teTrailers, range };
 }
 
 /** Whether a client field may go upstream at all (pseudo, control, hop-by-hop and connection-named fields may not). */

@@ -49,6 +49,8 @@ const TRAILERS = "trailers"; // RFC 9113 §8.2.2: the only TE value allowed on h
 const ANY_SLOT = "*";
 const WEBSOCKET = "websocket"; // RFC 6455 §4.1 Upgrade token
 const SITE = "sec-fetch-site";
+const ACCEPT_ENCODING = "accept-encoding";
+const IDENTITY = "identity"; // RFC 9110 §12.5.3
 
 function h1Order(template: KindHeaders | null): string[] {
   const order = template === null ? [ANY_SLOT] : (template.h1Order ?? template.order);
@@ -215,8 +217,14 @@ export function buildUpstreamHeaders(
   const facts = scanClientFields(clientFields);
   const keep = facts.keep === null ? configKeep(opts.keepClient) : mergeKeep(opts.keepClient, facts.keep);
   const template = http.headers?.[kind] ?? null;
+  // A range request keeps the client's own Accept-Encoding: the ranges count the bytes of the
+  // coding the client accepts, and a part of a coded body cannot be decoded for it.
   const takes = (name: string): boolean =>
-    template === null || keep === "all" || keep?.has(name) === true || !isIdentityHeader(name);
+    template === null ||
+    keep === "all" ||
+    keep?.has(name) === true ||
+    !isIdentityHeader(name) ||
+    (facts.range && name === ACCEPT_ENCODING);
 
   const plan = planOf(template);
   const s = h1 ? plan.h1 : plan.h2;
@@ -228,6 +236,7 @@ export function buildUpstreamHeaders(
     if (site !== undefined && slot !== undefined) own[slot] = [site];
   }
   if (!h1 && facts.teTrailers) wantTrailers(s, own, extraNames, extraValues);
+  if (facts.range) identityUnlessAsked(s, own, extraNames, extraValues);
   const omit = h1 ? omitted(http.http1) : null;
   if (h1) {
     const upgrade = kind === "websocket" ? (facts.upgrade ?? WEBSOCKET) : undefined;
@@ -277,6 +286,25 @@ function wantTrailers(s: Slots, own: (Values | undefined)[], names: string[], va
     names.push("te");
     values.push([TRAILERS]);
   } else if (own[slot] === undefined && s.base[slot] === undefined) own[slot] = [TRAILERS];
+}
+
+/**
+ * A range request whose client sent no Accept-Encoding asks for `identity` (what it can read),
+ * at the template's place for accept-encoding, else with the other client fields.
+ */
+function identityUnlessAsked(
+  s: Slots,
+  own: (Values | undefined)[],
+  names: string[],
+  values: string[][],
+): void {
+  const slot = s.slotOf.get(ACCEPT_ENCODING);
+  if (slot === undefined) {
+    if (!names.includes(ACCEPT_ENCODING)) {
+      names.push(ACCEPT_ENCODING);
+      values.push([IDENTITY]);
+    }
+  } else if (own[slot] === undefined) own[slot] = [IDENTITY];
 }
 
 /** An h1 field name as sent: the profile's case, else the client's, else lowercase. */
