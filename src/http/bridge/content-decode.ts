@@ -9,6 +9,7 @@
 import type { Transform } from "node:stream";
 import * as zlib from "node:zlib";
 import { ProxyError } from "../../errors/proxy-error.ts";
+import { DeflateEither } from "./deflate-either.ts";
 import { ZstdFraming } from "./zstd-framing.ts";
 
 /** Most codings stacked in one Content-Encoding (undici uses the same bound). */
@@ -21,7 +22,7 @@ export const DECODE_ALLOWANCE_BYTES = 8 * 1024 * 1024;
 const FACTORIES: Record<string, () => Transform> = {
   gzip: () => zlib.createGunzip(),
   "x-gzip": () => zlib.createGunzip(),
-  deflate: () => zlib.createInflate(),
+  deflate: () => new DeflateEither(), // the zlib format, or raw deflate as servers also send
   br: () => zlib.createBrotliDecompress(),
   zstd: () => (zlib as unknown as { createZstdDecompress(): Transform }).createZstdDecompress(),
 };

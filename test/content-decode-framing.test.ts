@@ -1,8 +1,10 @@
 /**
- * ZstdFraming (src/http/bridge/zstd-framing.ts) against frames made by a zstd library that is not
- * ours (Bun's, libzstd): a whole stream ends on a frame end, every shorter prefix does not, in
- * any split; several frames and skippable frames; garbage is an error. And ContentDecoder turns a
- * cut zstd body into an error instead of a clean, shorter end.
+ * Where content decoding must look at the coded bytes itself. ZstdFraming
+ * (src/http/bridge/zstd-framing.ts) against frames made by a zstd library that is not ours (Bun's,
+ * libzstd): a whole stream ends on a frame end, every shorter prefix does not, in any split;
+ * several frames and skippable frames; garbage is an error; and ContentDecoder turns a cut zstd
+ * body into an error instead of a clean, shorter end. `deflate` in either format (DeflateEither,
+ * against node:zlib's encoders).
  */
 import { describe, expect, test } from "bun:test";
 import { ContentDecoder } from "../src/http/bridge/content-decode.ts";
@@ -74,5 +76,33 @@ describe("ContentDecoder", () => {
     const z = samples[1] as Uint8Array;
     expect((await decode(["zstd", "gzip"], gzipSync(z))).error).toBeNull();
     expect((await decode(["zstd", "gzip"], gzipSync(z.subarray(0, z.length - 3)))).error).toContain("zstd");
+  });
+});
+
+describe("deflate: the zlib format, or raw deflate as servers also send it", () => {
+  function decode(body: Uint8Array): Promise<{ text: string; error: string | null }> {
+    return new Promise((resolve) => {
+      const parts: Uint8Array[] = [];
+      const d = new ContentDecoder(["deflate"], {
+        data: (c) => {
+          parts.push(c);
+          return true;
+        },
+        end: () => resolve({ text: Buffer.concat(parts).toString(), error: null }),
+        error: (e) => resolve({ text: "", error: e.message }),
+      });
+      for (let at = 0; at < body.length; at += 1) d.write(body.subarray(at, at + 1)); // a byte at a time
+      d.end();
+    });
+  }
+
+  test("both decode, split anywhere; a cut one is an error", async () => {
+    const { deflateSync, deflateRawSync } = await import("node:zlib");
+    const plain = "the decoded body, ".repeat(500);
+    expect(await decode(deflateSync(plain))).toEqual({ text: plain, error: null });
+    expect(await decode(deflateRawSync(plain))).toEqual({ text: plain, error: null });
+    const raw = deflateRawSync(plain);
+    expect((await decode(raw.subarray(0, raw.length >> 1))).error).not.toBeNull();
+    expect(await decode(new Uint8Array(0))).toEqual({ text: "", error: null });
   });
 });
