@@ -328,6 +328,47 @@ function pushingOrigin() {
   });
 }
 
+describe("an HTTP/1.1 origin's framing fields, as HTTP/2 clients need them", () => {
+  test("a repeated or listed Content-Length goes once; a 204's is dropped", async () => {
+    // An HTTP/2 client (curl's nghttp2) refuses two content-length fields, `2, 2`, or a 204 with
+    // one, all of which HTTP/1.1 origins send and HTTP/1.1 clients take.
+    const heads: Record<string, string> = {
+      "/twice": "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok",
+      "/list": "HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok",
+      "/nocontent": "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n",
+    };
+    const leaf = await env.pki.leaf("localhost");
+    const origin = await startTlsOrigin(leaf, {
+      handler: (s) => {
+        s.on("error", () => {});
+        let buf = "";
+        s.on("data", (d: Buffer) => {
+          buf += d.toString("latin1");
+          for (let end = buf.indexOf("\r\n\r\n"); end >= 0; end = buf.indexOf("\r\n\r\n")) {
+            const path = buf.slice(0, end).split(" ")[1] ?? "";
+            buf = buf.slice(end + 4);
+            s.write(heads[path] ?? "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+          }
+        });
+      },
+    });
+    closers.push(origin);
+    for (const [path, expected] of [
+      ["/twice", "ok200 "],
+      ["/list", "ok200 "],
+      ["/nocontent", "204 "],
+    ] as const) {
+      const r = await curl(env, [
+        "--http2",
+        "-w",
+        "%{http_code} ",
+        `https://localhost:${origin.port}${path}`,
+      ]);
+      expect([path, r.code, r.out]).toEqual([path, 0, expected]);
+    }
+  });
+});
+
 describe("server push", () => {
   test("a PUSH_PROMISE (push was disabled) ends the upstream connection with PROTOCOL_ERROR; the client gets an error, not the push", async () => {
     const { origin, frames } = await pushingOrigin();

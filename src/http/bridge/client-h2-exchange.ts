@@ -32,6 +32,7 @@ export interface ExchangeHost {
 }
 
 const TEXT_PLAIN: HeaderField = ["content-type", "text/plain; charset=utf-8"];
+const NO_CONTENT = 204;
 /** Why a response waiting for window is cut once the client sent FIN. */
 export function windowNever(): ProxyError {
   return new ProxyError(
@@ -43,14 +44,23 @@ const encoder = new TextEncoder();
 
 /**
  * The response head as sent: `:status`, then the fields minus pseudo-headers and connection-specific
- * ones (and those `Connection` names), in order.
+ * ones (and those `Connection` names), in order. Content-Length goes once, as one number (an
+ * HTTP/1.1 origin may repeat it, or list it, with one value: HTTP/2 clients refuse either), and
+ * never on a 204 (RFC 9110 §8.6; an HTTP/2 client treats it as malformed).
  */
 function responseFields(status: number, fields: readonly HeaderField[]): HeaderField[] {
   const named = connectionTokens(fields);
   const out: HeaderField[] = [[":status", String(status)]];
+  let length = status === NO_CONTENT; // true once placed (or never to be)
   for (let i = 0; i < fields.length; i++) {
     const f = fields[i] as HeaderField;
-    if (f[0].charCodeAt(0) !== 0x3a && !isHopByHop(f[0], named)) out.push(f);
+    if (f[0].charCodeAt(0) === 0x3a || isHopByHop(f[0], named)) continue;
+    if (f[0] !== "content-length") out.push(f);
+    else if (!length) {
+      length = true;
+      const comma = f[1].indexOf(",");
+      out.push(comma < 0 ? f : ["content-length", f[1].slice(0, comma).trim()]);
+    }
   }
   return out;
 }
