@@ -353,6 +353,17 @@ describe("response heads", () => {
   });
 });
 
+describe("response head limits: what Chromium takes (256 KiB, lines not counted)", () => {
+  test("a 250 KiB head and 1500 Set-Cookie lines parse; past 256 KiB is HEAD_TOO_LARGE", () => {
+    const big = `HTTP/1.1 200 OK\r\nX-Big: ${"v".repeat(250 * 1024)}\r\nContent-Length: 0\r\n\r\n`;
+    expect(resp(big).head.status).toBe(200);
+    const cookies = Array.from({ length: 1500 }, (_, i) => `Set-Cookie: c${i}=1`).join("\r\n");
+    expect(resp(`HTTP/1.1 200 OK\r\n${cookies}\r\nContent-Length: 0\r\n\r\n`).head.status).toBe(200);
+    const over = `HTTP/1.1 200 OK\r\nX-Big: ${"v".repeat(257 * 1024)}\r\n\r\n`;
+    expect(h1Error(() => parseResponseHead(bytes(over), "GET")).reason).toBe("HEAD_TOO_LARGE");
+  });
+});
+
 describe("chunked coding", () => {
   test("decoder returns data views, trailers and the rest", () => {
     const dec = new ChunkedDecoder("response");

@@ -41,9 +41,15 @@ export interface ResponseLimits {
   maxHeaders: number;
 }
 
+/**
+ * What a browser takes from an origin: Chromium reads a response head of up to 256 KiB
+ * (`kMaxHeaderBufSize`, net/http/http_stream_parser.cc) and counts no lines, and the profiles
+ * advertise the same 256 KiB to HTTP/2 origins (SETTINGS_MAX_HEADER_LIST_SIZE). A smaller bound
+ * would answer 502 where the browser loads the page.
+ */
 export const DEFAULT_RESPONSE_LIMITS: ResponseLimits = {
-  maxHeadBytes: 64 * 1024, // bytes; Set-Cookie-heavy responses stay far below
-  maxHeaders: 200, // field lines
+  maxHeadBytes: 256 * 1024, // bytes
+  maxHeaders: 2000, // field lines (a bound on the work per head; the bytes bound it first in practice)
 };
 
 export type ResponseQuirk =
