@@ -390,7 +390,14 @@ describe("client session: streams and headers", () => {
       peer.clientFrames();
       const events = peer.send(peer.headers(id, fields, endStream));
       expect(events).toEqual([
-        { type: "reset", streamId: id, code: PROTOCOL_ERROR, remote: false, retryable: false },
+        {
+          type: "reset",
+          streamId: id,
+          code: PROTOCOL_ERROR,
+          remote: false,
+          retryable: false,
+          reason: expect.any(String),
+        },
       ]);
       expect(peer.clientFrames()).toEqual([{ type: "RST_STREAM", streamId: id, code: PROTOCOL_ERROR }]);
       // The connection goes on.
@@ -764,7 +771,14 @@ describe("client session: flow control", () => {
     const id = open(peer, POST, false);
     const events = peer.send({ type: "WINDOW_UPDATE", streamId: id, increment: 0x7fffffff });
     expect(events).toEqual([
-      { type: "reset", streamId: id, code: FLOW_CONTROL_ERROR, remote: false, retryable: false },
+      {
+        type: "reset",
+        streamId: id,
+        code: FLOW_CONTROL_ERROR,
+        remote: false,
+        retryable: false,
+        reason: expect.any(String),
+      },
     ]);
     open(peer, POST, false);
     expect(connectionErrorOf(peer.settings([[4, 0x7fffffff]]))).toBeUndefined(); // window 65535 → 2^31-1: fine
@@ -835,7 +849,14 @@ describe("client session: flow control", () => {
     peer.send(peer.headers(id, OK, false));
     const events = peer.send(peer.data(id, new Uint8Array(1001), false));
     expect(events).toEqual([
-      { type: "reset", streamId: id, code: FLOW_CONTROL_ERROR, remote: false, retryable: false },
+      {
+        type: "reset",
+        streamId: id,
+        code: FLOW_CONTROL_ERROR,
+        remote: false,
+        retryable: false,
+        reason: expect.any(String),
+      },
     ]);
     const ids = Array.from({ length: 70 }, () => open(peer));
     let last: H2Event[] = [];

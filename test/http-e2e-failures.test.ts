@@ -369,6 +369,26 @@ describe("an HTTP/1.1 origin's framing fields, as HTTP/2 clients need them", () 
   });
 });
 
+describe("a malformed response from an HTTP/2 origin", () => {
+  test("is a 502 that says what was wrong with it, not that the origin reset the stream", async () => {
+    const { origin, frames } = await rawH2Origin((s, streamId) => {
+      // :status 200, then a literal field with an uppercase name (RFC 9113 §8.2.1: malformed).
+      const block = Buffer.concat([
+        Buffer.from([0x88, 0x00, 3]),
+        Buffer.from("X-A"),
+        Buffer.from([1]),
+        Buffer.from("1"),
+      ]);
+      s.write(encodeFrame({ type: "HEADERS", streamId, endStream: true, endHeaders: true, block }));
+    });
+    const r = await curl(env, ["--http2", "-i", `https://localhost:${origin.port}/`]);
+    expect(r.out).toMatch(/^HTTP\/2 502/);
+    expect(r.out).toContain("upstream response refused: PROTOCOL_ERROR: malformed response: invalid field name");
+    await waitUntil(() => frames.some((f) => f.type === "RST_STREAM"), "the proxy's RST_STREAM");
+    expect(frames.find((f) => f.type === "RST_STREAM")?.code).toBe(1); // PROTOCOL_ERROR
+  });
+});
+
 describe("server push", () => {
   test("a PUSH_PROMISE (push was disabled) ends the upstream connection with PROTOCOL_ERROR; the client gets an error, not the push", async () => {
     const { origin, frames } = await pushingOrigin();

@@ -400,7 +400,12 @@ export class UpstreamH2 implements Cancellable<number> {
         if (!ex) return;
         const err = ev.retryable
           ? new ProxyError("UPSTREAM_UNREACHABLE", "upstream did not process the request (refused or GOAWAY)")
-          : new ProxyError("HTTP_PROTOCOL", `upstream reset the stream (HTTP/2 error ${ev.code})`);
+          : ev.remote
+            ? new ProxyError("HTTP_PROTOCOL", `upstream reset the stream (HTTP/2 error ${ev.code})`)
+            : new ProxyError(
+                "HTTP_PROTOCOL",
+                `upstream response refused: ${ev.reason ?? `HTTP/2 error ${ev.code}`}`,
+              );
         if (ex.response) ex.response.abort(err);
         else ex.responder.fail(ev.retryable ? markUnprocessed(err) : err);
         return;

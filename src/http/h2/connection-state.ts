@@ -134,11 +134,11 @@ export class ConnectionState {
     if (stream.localClosed && stream.remoteClosed) this.finish(stream, "ended");
   }
 
-  /** Stream error of the peer's: RST_STREAM with `code` and a `reset` event. */
-  resetLocal(stream: ClientStream, code: number): void {
+  /** Stream error of the peer's: RST_STREAM with `code` and a `reset` event saying why. */
+  resetLocal(stream: ClientStream, code: number, reason: string): void {
     this.queueControl({ type: "RST_STREAM", streamId: stream.id, code });
     this.finish(stream, "reset-local");
-    this.events.push({ type: "reset", streamId: stream.id, code, remote: false, retryable: false });
+    this.events.push({ type: "reset", streamId: stream.id, code, remote: false, retryable: false, reason });
   }
 
   /** Returns connection credit; queues a connection WINDOW_UPDATE when due. */

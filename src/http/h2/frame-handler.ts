@@ -69,7 +69,7 @@ export class FrameHandler {
   /** A stream error from reading: reset the stream if it is live (never RST an idle stream). */
   private streamFailure(err: H2Error): void {
     const stream = this.s.live(err.streamId);
-    if (stream) this.s.resetLocal(stream, err.h2Code);
+    if (stream) this.s.resetLocal(stream, err.h2Code, err.message);
   }
 
   private apply(frame: Frame): void {

@@ -114,6 +114,8 @@ export type H2Event =
       readonly code: number;
       readonly remote: boolean;
       readonly retryable: boolean;
+      /** Ours (`remote` false): what was wrong with the server's frames. */
+      readonly reason?: string;
     }
   /** Peer GOAWAY. Streams above `lastStreamId` follow as retryable `reset` events. */
   | {
