@@ -383,7 +383,9 @@ describe("a malformed response from an HTTP/2 origin", () => {
     });
     const r = await curl(env, ["--http2", "-i", `https://localhost:${origin.port}/`]);
     expect(r.out).toMatch(/^HTTP\/2 502/);
-    expect(r.out).toContain("upstream response refused: PROTOCOL_ERROR: malformed response: invalid field name");
+    expect(r.out).toContain(
+      "upstream response refused: PROTOCOL_ERROR: malformed response: invalid field name",
+    );
     await waitUntil(() => frames.some((f) => f.type === "RST_STREAM"), "the proxy's RST_STREAM");
     expect(frames.find((f) => f.type === "RST_STREAM")?.code).toBe(1); // PROTOCOL_ERROR
   });
