@@ -39,6 +39,16 @@ const POST: HeaderField[] = [
 ];
 const OK: HeaderField[] = [[":status", "200"]];
 
+/** The `reset` event of a stream the session reset for the server's stream error (with why). */
+const ourReset = (streamId: number, code: number) => ({
+  type: "reset",
+  streamId,
+  code,
+  remote: false,
+  retryable: false,
+  reason: expect.any(String),
+});
+
 function only<T extends H2Event["type"]>(events: H2Event[], type: T): Extract<H2Event, { type: T }>[] {
   return events.filter((e): e is Extract<H2Event, { type: T }> => e.type === type);
 }
@@ -389,16 +399,7 @@ describe("client session: streams and headers", () => {
       const id = open(peer);
       peer.clientFrames();
       const events = peer.send(peer.headers(id, fields, endStream));
-      expect(events).toEqual([
-        {
-          type: "reset",
-          streamId: id,
-          code: PROTOCOL_ERROR,
-          remote: false,
-          retryable: false,
-          reason: expect.any(String),
-        },
-      ]);
+      expect(events).toEqual([ourReset(id, PROTOCOL_ERROR)]);
       expect(peer.clientFrames()).toEqual([{ type: "RST_STREAM", streamId: id, code: PROTOCOL_ERROR }]);
       // The connection goes on.
       const next = open(peer);
@@ -770,16 +771,7 @@ describe("client session: flow control", () => {
     const peer = started();
     const id = open(peer, POST, false);
     const events = peer.send({ type: "WINDOW_UPDATE", streamId: id, increment: 0x7fffffff });
-    expect(events).toEqual([
-      {
-        type: "reset",
-        streamId: id,
-        code: FLOW_CONTROL_ERROR,
-        remote: false,
-        retryable: false,
-        reason: expect.any(String),
-      },
-    ]);
+    expect(events).toEqual([ourReset(id, FLOW_CONTROL_ERROR)]);
     open(peer, POST, false);
     expect(connectionErrorOf(peer.settings([[4, 0x7fffffff]]))).toBeUndefined(); // window 65535 → 2^31-1: fine
     const p2 = started();
@@ -848,16 +840,7 @@ describe("client session: flow control", () => {
     const id = open(peer);
     peer.send(peer.headers(id, OK, false));
     const events = peer.send(peer.data(id, new Uint8Array(1001), false));
-    expect(events).toEqual([
-      {
-        type: "reset",
-        streamId: id,
-        code: FLOW_CONTROL_ERROR,
-        remote: false,
-        retryable: false,
-        reason: expect.any(String),
-      },
-    ]);
+    expect(events).toEqual([ourReset(id, FLOW_CONTROL_ERROR)]);
     const ids = Array.from({ length: 70 }, () => open(peer));
     let last: H2Event[] = [];
     for (const s of ids) {
