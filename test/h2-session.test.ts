@@ -41,7 +41,7 @@ const OK: HeaderField[] = [[":status", "200"]];
 
 /** The `reset` event of a stream the session reset for the server's stream error (with why). */
 const ourReset = (streamId: number, code: number) => ({
-  type: "reset",
+  type: "reset" as const,
   streamId,
   code,
   remote: false,
