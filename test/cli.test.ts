@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { X509Certificate } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { join, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
@@ -399,4 +399,31 @@ describe("a listener beyond loopback without proxy users", () => {
       expect(await p.waitForExit(5_000)).toBe(0);
     }
   });
+});
+
+test("passthrough reads and creates no CA: none is written, and the start line names none", async () => {
+  const cwd = workdir();
+  const p = new RunningChild(
+    [
+      process.execPath,
+      CLI_MAIN,
+      "run",
+      "--mode",
+      "passthrough",
+      "--listen",
+      "127.0.0.1:0",
+      "--log-format",
+      "json",
+      "--ca-dir",
+      "fresh",
+    ],
+    { cwd, env },
+  );
+  const listening = await p.waitForLog("proxy listening");
+  expect(listening.mode).toBe("passthrough");
+  expect(listening.ca).toBeUndefined();
+  expect(listening.caSha256).toBeUndefined();
+  expect(existsSync(join(cwd, "fresh"))).toBe(false);
+  p.signal("SIGINT");
+  expect(await p.waitForExit(5_000)).toBe(0);
 });

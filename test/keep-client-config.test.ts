@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type RunningProxy, startProxy } from "../src/cli/serve.ts";
+import { type RunningProxy, rootCaOf, startProxy } from "../src/cli/serve.ts";
 import { parseConfig } from "../src/config/load.ts";
 import { keepSet } from "../src/http/headers/names.ts";
 import { createLogger } from "../src/log/logger.ts";
@@ -83,7 +83,7 @@ function fields(r: OriginRequest): [string, string][] {
 async function throughMitm(list: string, origin: FidelityOrigin, flag: string, path: string) {
   const proxy = proxies.get(list) as RunningProxy;
   const caPath = join(tmp, `proxy-ca-${proxy.address.port}.pem`);
-  await Bun.write(caPath, proxy.ca.certPem);
+  await Bun.write(caPath, rootCaOf(proxy).certPem);
   const r = await curlThroughProxy(proxy.address.port, caPath, [
     flag,
     ...headerArgs(),

@@ -186,6 +186,7 @@ async function main(): Promise<void> {
       "log-level": "warn",
     });
     const running = await startProxy(proxyConfig, createLogger({ level: "warn", format: "json" }));
+    if (running.ca === null) throw new Error("the proxy under test is not in MITM mode");
     const caPem64 = Buffer.from(running.ca.certPem).toString("base64");
     const args = [import.meta.path, "client", String(running.address.port), String(origin.port), caPem64];
     const child = spawn(process.execPath, [...args, proto, String(n)], {

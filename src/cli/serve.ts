@@ -26,7 +26,8 @@ import { SessionCache } from "../upstream/session-cache.ts";
 
 export interface RunningProxy {
   server: ProxyServer;
-  ca: RootCa;
+  /** The MITM root CA; null in passthrough (which needs none). */
+  ca: RootCa | null;
   caCreated: boolean;
   address: { host: string; port: number };
   /** The admin listener's address (proxy.admin.listen), null when off. */
@@ -77,6 +78,17 @@ function warnIfOpen(proxy: Config["proxy"], logger: Logger): void {
   }
 }
 
+/** The CA of a proxy started in MITM mode (tests, benchmarks); throws in passthrough. */
+export function rootCaOf(running: RunningProxy): RootCa {
+  if (running.ca === null) throw new ProxyError("INTERNAL", "a passthrough proxy has no CA");
+  return running.ca;
+}
+
+/** Passthrough's leaves: none is ever asked for (the client's TLS goes through untouched). */
+const NO_LEAVES = {
+  get: (): Promise<never> => Promise.reject(new ProxyError("INTERNAL", "passthrough mints no certificate")),
+};
+
 export async function startProxy(config: Config, logger: Logger): Promise<RunningProxy> {
   const { proxy } = config;
   const adminAt = adminAddress(proxy.admin); // refuse a bad admin address before anything starts
@@ -85,20 +97,26 @@ export async function startProxy(config: Config, logger: Logger): Promise<Runnin
   const connectors = new ConnectorPool(engine, profiles);
   // Build the default profile's context now, so a spec BoringSSL refuses fails at start.
   connectors.get(proxy.upstream.defaultProfile);
-  const { ca, created } = await loadOrCreateRootCa({
-    keyPath: proxy.certificate.caKeyPath,
-    certPath: proxy.certificate.caCertPath,
-  });
+  // Passthrough mints no certificate: no CA is read, nor created on disk.
+  const root = proxy.mitm.enabled
+    ? await loadOrCreateRootCa({
+        keyPath: proxy.certificate.caKeyPath,
+        certPath: proxy.certificate.caCertPath,
+      })
+    : null;
   const metrics = new ProxyMetrics({
     activeTunnels: () => server.activeTunnels,
     openConnections: () => server.openConnections,
     draining: () => server.draining,
   });
-  const leaves = new CountedLeaves(
-    await LeafMinter.create(ca),
-    { ttlSeconds: proxy.certificate.cacheTtl },
-    (hit) => metrics.leafLookup(hit),
-  );
+  const leaves =
+    root === null
+      ? NO_LEAVES
+      : new CountedLeaves(
+          await LeafMinter.create(root.ca),
+          { ttlSeconds: proxy.certificate.cacheTtl },
+          (hit) => metrics.leafLookup(hit),
+        );
   const listen = splitHostPort(proxy.listen.address);
   if (typeof listen === "string") throw new ProxyError("CONFIG_INVALID", `proxy.listen.address: ${listen}`);
   const socks = proxy.socks.listen === "" ? null : splitHostPort(proxy.socks.listen);
@@ -163,8 +181,8 @@ export async function startProxy(config: Config, logger: Logger): Promise<Runnin
   }
   return {
     server,
-    ca,
-    caCreated: created,
+    ca: root?.ca ?? null,
+    caCreated: root?.created ?? false,
     address,
     admin: adminListen,
     metrics,

@@ -8,7 +8,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type RunningProxy, startProxy } from "../../src/cli/serve.ts";
+import { type RunningProxy, rootCaOf, startProxy } from "../../src/cli/serve.ts";
 import { defaultConfig } from "../../src/config/load.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { BUILTIN_PROFILES } from "../../src/profiles/builtin.ts";
@@ -71,7 +71,7 @@ export async function startFidelityEnv(): Promise<FidelityEnv> {
   const first = proxies.get(profiles[0] ?? "");
   if (first === undefined) throw new Error("no built-in profile");
   const proxyCaPath = join(tmp, "proxy-ca.pem");
-  writeFileSync(proxyCaPath, first.proxy.ca.certPem);
+  writeFileSync(proxyCaPath, rootCaOf(first.proxy).certPem);
   return {
     pki,
     profiles,

@@ -6,7 +6,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tls from "node:tls";
-import { type RunningProxy, startProxy } from "../../src/cli/serve.ts";
+import { type RunningProxy, rootCaOf, startProxy } from "../../src/cli/serve.ts";
 import { defaultConfig } from "../../src/config/load.ts";
 import { type RecordedHello, type Recorder, startRecorder } from "../../src/fingerprint/recorder.ts";
 import { createLogger } from "../../src/log/logger.ts";
@@ -125,7 +125,7 @@ export async function helloThroughProxy(
   const t = tls.connect({
     socket,
     servername: "localhost",
-    ca: proxy.ca.certPem,
+    ca: rootCaOf(proxy).certPem,
     ALPNProtocols: opts.alpn ?? ["h2", "http/1.1"],
   });
   try {

@@ -116,9 +116,13 @@ export const runCommand = defineCommand({
       mode: config.proxy.mitm.enabled ? "mitm" : "passthrough",
       ...(config.proxy.mitm.enabled ? { http: config.proxy.mitm.http } : {}),
       profile: config.proxy.upstream.defaultProfile,
-      ca: config.proxy.certificate.caCertPath,
-      caSha256: running.ca.sha256Fingerprint,
-      caCreated: running.caCreated,
+      ...(running.ca === null
+        ? {}
+        : {
+            ca: config.proxy.certificate.caCertPath,
+            caSha256: running.ca.sha256Fingerprint,
+            caCreated: running.caCreated,
+          }),
       ...(running.admin ? { admin: formatHostPort(running.admin.host, running.admin.port) } : {}),
       ...socksAndHop(running.server.socksAddress(), config.proxy.upstream.nextHop),
     });
