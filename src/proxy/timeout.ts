@@ -1,4 +1,13 @@
 /** Tunnel timers: a race against a deadline, an abort signal as a rejection, an idle watch. */
+import { ProxyError } from "../errors/proxy-error.ts";
+
+/** A request head inside a tunnel not whole within `ms` of its first byte (its deadline's error). */
+export function headTimeout(ms: number): ProxyError {
+  return new ProxyError(
+    "HEADER_TIMEOUT",
+    `request head not complete within ${ms} ms (proxy.limits.header_timeout_ms)`,
+  );
+}
 
 /** Races a promise against a timer; the timer never outlives the race. */
 export function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {

@@ -15,7 +15,7 @@
 import { ProxyError } from "../../errors/proxy-error.ts";
 import type { Authority } from "../../proxy/authority.ts";
 import type { Endpoint } from "../../proxy/endpoint.ts";
-import { type IdleWatch, idleWatch } from "../../proxy/timeout.ts";
+import { headTimeout, type IdleWatch, idleWatch } from "../../proxy/timeout.ts";
 import { BodyReader } from "../h1/body-reader.ts";
 import { H1Error } from "../h1/errors.ts";
 import {
@@ -350,11 +350,7 @@ class ClientH1 implements AuthorityMemo {
         this.#watchHead(ms); // the proxy stopped reading (a full pipeline): not the client's delay
         return;
       }
-      const err = new ProxyError(
-        "HEADER_TIMEOUT",
-        `request head not complete within ${ms} ms (proxy.limits.header_timeout_ms)`,
-      );
-      this.#refuse(this.#queue.open("", "1.1", false, false), 408, err);
+      this.#refuse(this.#queue.open("", "1.1", false, false), 408, headTimeout(ms));
       this.#pump();
     });
   }

@@ -12,7 +12,7 @@
 import { ProxyError } from "../../errors/proxy-error.ts";
 import type { Authority } from "../../proxy/authority.ts";
 import type { Endpoint } from "../../proxy/endpoint.ts";
-import { type IdleWatch, idleWatch } from "../../proxy/timeout.ts";
+import { headTimeout, type IdleWatch, idleWatch } from "../../proxy/timeout.ts";
 import { type Corked, sendAtEndOfTurn } from "../../proxy/write-cork.ts";
 import { H2ErrorCode } from "../h2/errors.ts";
 import { H2ServerSession } from "../h2/server-session.ts";
@@ -205,9 +205,9 @@ class ClientH2 implements ExchangeHost, Corked {
       this.#headWatch = idleWatch(ms, () => this.#headTimedOut(ms));
       return;
     }
-    const message = `request head not complete within ${ms} ms (proxy.limits.header_timeout_ms)`;
-    this.#failure ??= new ProxyError("HEADER_TIMEOUT", message);
-    const events = this.session.abandon(H2ErrorCode.ENHANCE_YOUR_CALM, message);
+    const err = headTimeout(ms);
+    this.#failure ??= err;
+    const events = this.session.abandon(H2ErrorCode.ENHANCE_YOUR_CALM, err.message);
     for (let i = 0; i < events.length; i++) this.#onEvent(events[i] as H2ServerEvent);
   }
 

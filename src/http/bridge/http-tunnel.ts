@@ -11,7 +11,7 @@ import type { Authority } from "../../proxy/authority.ts";
 import { type ByteCount, channelEndpoint, type Endpoint } from "../../proxy/endpoint.ts";
 import { type RelayResult, relay } from "../../proxy/relay.ts";
 import type { SecureChannel } from "../../proxy/secure-channel.ts";
-import { type IdleOwner, type IdleWatch, idleWatch, watchIdle } from "../../proxy/timeout.ts";
+import { headTimeout, type IdleOwner, type IdleWatch, idleWatch, watchIdle } from "../../proxy/timeout.ts";
 import type { RequestLimits } from "../h1/request-head.ts";
 import { type ClientH1Options, serveClientH1 } from "./client-h1.ts";
 import { type ClientH2Options, serveClientH2 } from "./client-h2.ts";
@@ -298,12 +298,7 @@ class HttpTunnel implements TunnelDispatcherDeps, ClientH2Options, ClientH1Optio
     this.#sniffWatch = idleWatch(ms, () => {
       this.#sniffWatch = null;
       if (this.#protocol !== null) return;
-      this.#abort(
-        new ProxyError(
-          "HEADER_TIMEOUT",
-          `request head not complete within ${ms} ms (proxy.limits.header_timeout_ms)`,
-        ),
-      );
+      this.#abort(headTimeout(ms));
     });
   }
 
