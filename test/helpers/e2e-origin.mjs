@@ -245,25 +245,13 @@ export function startE2eOrigin({ kind, key, cert, dir }) {
       res.end(part);
       return;
     }
-    if (path.startsWith("/enc-cut/")) {
-      // The encoded body cut in half, with a Content-Length that matches the cut: the HTTP
-      // framing is whole, the content coding is not.
-      req.resume();
-      const coding = path.slice(9);
-      const whole = readFileSync(`${dir}/body.${coding}`);
-      const body = whole.subarray(0, whole.length >> 1);
-      res.writeHead(200, {
-        "content-type": "text/plain",
-        "content-encoding": coding,
-        "content-length": String(body.length),
-      });
-      res.end(body);
-      return;
-    }
     if (path.startsWith("/enc/")) {
       req.resume();
       const coding = path.slice(5);
-      const body = readFileSync(`${dir}/body.${coding}`);
+      const whole = readFileSync(`${dir}/body.${coding}`);
+      // ?cut=1: the coded body cut in half, its Content-Length matching the cut (the HTTP framing
+      // whole, the coding not).
+      const body = url.searchParams.get("cut") === "1" ? whole.subarray(0, whole.length >> 1) : whole;
       res.writeHead(200, {
         "content-type": "text/plain",
         "content-encoding": coding,
