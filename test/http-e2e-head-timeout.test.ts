@@ -7,11 +7,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type * as tls from "node:tls";
 import { H2ErrorCode } from "../src/http/h2/errors.ts";
-import { FrameReader } from "../src/http/h2/frame-reader.ts";
-import { CLIENT_MAGIC, type Frame } from "../src/http/h2/frame-types.ts";
+import { CLIENT_MAGIC } from "../src/http/h2/frame-types.ts";
 import { encodeFrame } from "../src/http/h2/frame-writer.ts";
 import { CHROME_HPACK_POLICY, HpackEncoder } from "../src/http/hpack/index.ts";
 import { type E2eEnv, startE2e } from "./helpers/e2e-env.ts";
+import { getFields, rawFrames } from "./helpers/e2e-h2-frames.ts";
 import { tlsThroughProxy } from "./helpers/proxy-env.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
@@ -26,38 +26,25 @@ afterAll(async () => {
   await env?.close();
 });
 
-interface Conn {
-  t: tls.TLSSocket;
-  text: () => string;
-  frames: Frame[];
-  closed: () => boolean;
-}
-
-async function open(h2: boolean): Promise<Conn> {
-  const o = env.origins.nodeH2;
-  const t = await tlsThroughProxy(env.proxy.port, o.authority, {
+/** An HTTP/1.1 tunnel whose answers are kept as text. */
+async function openH1(): Promise<{ t: tls.TLSSocket; text: () => string; closed: () => boolean }> {
+  const t = await tlsThroughProxy(env.proxy.port, env.origins.nodeH2.authority, {
     ca,
     servername: "localhost",
-    ...(h2 ? { alpn: ["h2"] } : {}),
   });
   let text = "";
   let closed = false;
-  const frames: Frame[] = [];
-  const reader = new FrameReader();
   t.on("data", (d: Buffer) => {
-    if (!h2) {
-      text += d.toString("latin1");
-      return;
-    }
-    reader.push(new Uint8Array(d));
-    for (let f = reader.next(); f !== null; f = reader.next()) frames.push(f);
+    text += d.toString("latin1");
   });
   t.on("error", () => {});
   t.on("close", () => {
     closed = true;
   });
-  return { t, text: () => text, frames, closed: () => closed };
+  return { t, text: () => text, closed: () => closed };
 }
+
+const openH2 = () => rawFrames(env.proxy.port, env.origins.nodeH2.authority, ca);
 
 /** The `tunnel closed` record of the tunnel that ended with `code`. */
 function records(code: string | null) {
@@ -66,17 +53,13 @@ function records(code: string | null) {
     .filter((r) => r.msg === "tunnel closed" && r.errorCode === code);
 }
 
+/** A GET's field block, from an encoder of its own (static-table and literal references only). */
 const headers = (path: string) =>
-  new HpackEncoder(CHROME_HPACK_POLICY).encode([
-    [":method", "GET"],
-    [":scheme", "https"],
-    [":authority", env.origins.nodeH2.authority],
-    [":path", path],
-  ]);
+  new HpackEncoder(CHROME_HPACK_POLICY).encode(getFields(env.origins.nodeH2.authority, path));
 
 describe("HTTP/1.1 client", () => {
   test("a head begun and not finished gets 408 and the connection ends", async () => {
-    const c = await open(false);
+    const c = await openH1();
     c.t.write(`GET /status/200 HTTP/1.1\r\nHost: ${env.origins.nodeH2.authority}\r\nX-Slow: `);
     const started = performance.now();
     await waitUntil(() => c.closed(), "the proxy's close", 5_000);
@@ -87,7 +70,7 @@ describe("HTTP/1.1 client", () => {
   }, 10_000);
 
   test("the first head, trickled before its bytes even tell the protocol, is timed from its first byte", async () => {
-    const c = await open(false);
+    const c = await openH1();
     const before = records("HEADER_TIMEOUT").length;
     const started = performance.now();
     for (const byte of "PROPFINDXXXXXXXXXXXXXXXXXXXXXXXX") {
@@ -101,7 +84,7 @@ describe("HTTP/1.1 client", () => {
   }, 10_000);
 
   test("a second head on a kept-alive connection has the same deadline; idle between heads is not timed", async () => {
-    const c = await open(false);
+    const c = await openH1();
     const req = `GET /status/204 HTTP/1.1\r\nHost: ${env.origins.nodeH2.authority}\r\n\r\n`;
     c.t.write(req);
     await waitUntil(() => c.text().includes("204"), "the first answer");
@@ -119,7 +102,7 @@ describe("HTTP/1.1 client", () => {
 
 describe("HTTP/2 client", () => {
   test("a field block begun and not finished: GOAWAY(ENHANCE_YOUR_CALM), the connection ends", async () => {
-    const c = await open(true);
+    const c = await openH2();
     const block = headers("/status/200");
     c.t.write(
       Buffer.concat([
@@ -135,7 +118,7 @@ describe("HTTP/2 client", () => {
   test("each field block has its own deadline: reads that always end inside the next one are fine", async () => {
     // Every 120 ms the rest of HEADERS n and the first bytes of HEADERS n+1: each head is whole
     // well within 300 ms of its first byte, though a head is always pending between reads.
-    const c = await open(true);
+    const c = await openH2();
     c.t.write(Buffer.concat([CLIENT_MAGIC, encodeFrame({ type: "SETTINGS", ack: false, settings: [] })]));
     const frames = [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21].map((id) =>
       encodeFrame({
@@ -163,7 +146,7 @@ describe("HTTP/2 client", () => {
   }, 10_000);
 
   test("a frame trickled byte by byte is timed; a connection idle after its requests is not", async () => {
-    const c = await open(true);
+    const c = await openH2();
     c.t.write(Buffer.concat([CLIENT_MAGIC, encodeFrame({ type: "SETTINGS", ack: false, settings: [] })]));
     c.t.write(
       encodeFrame({
