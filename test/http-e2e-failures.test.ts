@@ -11,7 +11,7 @@ import { FrameReader } from "../src/http/h2/frame-reader.ts";
 import { CLIENT_MAGIC } from "../src/http/h2/frame-types.ts";
 import { encodeFrame } from "../src/http/h2/frame-writer.ts";
 import { curl, type E2eEnv, type E2eOrigin, h2Client, h2Request, startE2e } from "./helpers/e2e-env.ts";
-import { getFields, rawFrames } from "./helpers/e2e-h2-frames.ts";
+import { getFields, rawFrames, rawText } from "./helpers/e2e-h2-frames.ts";
 import { connect } from "./helpers/e2e-h2-raw.ts";
 import { tlsThroughProxy } from "./helpers/proxy-env.ts";
 import { type Origin, startTlsOrigin } from "./helpers/tls-env.ts";
@@ -39,32 +39,7 @@ async function tunnelRecord(o: E2eOrigin, statuses: string): Promise<Record<stri
   return mine().at(-1) as Record<string, unknown>;
 }
 
-/** An HTTP/1.1 tunnel on which the test writes requests one at a time and reads raw bytes. */
-async function h1Tunnel(o: E2eOrigin) {
-  const t: tls.TLSSocket = await tlsThroughProxy(env.proxy.port, o.authority, {
-    ca,
-    servername: "localhost",
-  });
-  let buf = "";
-  let closed = false;
-  t.on("data", (d: Buffer) => {
-    buf += d.toString("latin1");
-  });
-  t.on("error", () => {});
-  t.on("close", () => {
-    closed = true;
-  });
-  return {
-    t,
-    text: () => buf,
-    closed: () => closed,
-    async send(bytes: string, done: (all: string) => boolean) {
-      t.write(bytes);
-      await waitUntil(() => closed || done(buf), "the response");
-      return buf;
-    },
-  };
-}
+const h1Tunnel = (o: E2eOrigin) => rawText(env.proxy.port, o.authority, ca);
 
 describe("upstream reset or death mid-response", () => {
   for (const which of ["nodeH2", "nodeH1"] as const) {

@@ -5,14 +5,12 @@
  * with Node 20 origins; idle keep-alive connections and slow bodies are not affected.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type * as tls from "node:tls";
 import { H2ErrorCode } from "../src/http/h2/errors.ts";
 import { CLIENT_MAGIC } from "../src/http/h2/frame-types.ts";
 import { encodeFrame } from "../src/http/h2/frame-writer.ts";
 import { CHROME_HPACK_POLICY, HpackEncoder } from "../src/http/hpack/index.ts";
 import { type E2eEnv, startE2e } from "./helpers/e2e-env.ts";
-import { getFields, rawFrames } from "./helpers/e2e-h2-frames.ts";
-import { tlsThroughProxy } from "./helpers/proxy-env.ts";
+import { getFields, rawFrames, rawText } from "./helpers/e2e-h2-frames.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
 const HEAD_MS = 300;
@@ -26,24 +24,7 @@ afterAll(async () => {
   await env?.close();
 });
 
-/** An HTTP/1.1 tunnel whose answers are kept as text. */
-async function openH1(): Promise<{ t: tls.TLSSocket; text: () => string; closed: () => boolean }> {
-  const t = await tlsThroughProxy(env.proxy.port, env.origins.nodeH2.authority, {
-    ca,
-    servername: "localhost",
-  });
-  let text = "";
-  let closed = false;
-  t.on("data", (d: Buffer) => {
-    text += d.toString("latin1");
-  });
-  t.on("error", () => {});
-  t.on("close", () => {
-    closed = true;
-  });
-  return { t, text: () => text, closed: () => closed };
-}
-
+const openH1 = () => rawText(env.proxy.port, env.origins.nodeH2.authority, ca);
 const openH2 = () => rawFrames(env.proxy.port, env.origins.nodeH2.authority, ca);
 
 /** The `tunnel closed` record of the tunnel that ended with `code`. */

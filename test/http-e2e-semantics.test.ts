@@ -6,10 +6,8 @@
  * at most six upstream connections.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type * as tls from "node:tls";
 import { curl, DECODED_TEXT, type E2eEnv, h2Client, h2Request, startE2e } from "./helpers/e2e-env.ts";
-import { tlsThroughProxy } from "./helpers/proxy-env.ts";
-import { waitUntil } from "./helpers/wait.ts";
+import { rawText } from "./helpers/e2e-h2-frames.ts";
 
 let env: E2eEnv;
 let ca: string;
@@ -23,20 +21,10 @@ afterAll(async () => {
 
 /** Writes `bytes` on a fresh HTTP/1.1 tunnel and reads until `done(text)` or the close. */
 async function h1Raw(authority: string, bytes: string, done: (t: string) => boolean): Promise<string> {
-  const t: tls.TLSSocket = await tlsThroughProxy(env.proxy.port, authority, { ca, servername: "localhost" });
-  let buf = "";
-  let closed = false;
-  t.on("data", (d: Buffer) => {
-    buf += d.toString("latin1");
-  });
-  t.on("error", () => {});
-  t.on("close", () => {
-    closed = true;
-  });
-  t.write(bytes);
-  await waitUntil(() => closed || done(buf), "the response");
-  t.destroy();
-  return buf;
+  const c = await rawText(env.proxy.port, authority, ca);
+  const text = await c.send(bytes, done);
+  c.t.destroy();
+  return text;
 }
 
 const status = (h: Record<string, unknown>) => Number(h[":status"]);

@@ -1,7 +1,8 @@
 /**
- * A raw HTTP/2 connection through the proxy for frame-level tests: frames are written as the test
- * builds them (nothing is sent on its own: no SETTINGS ACK, no WINDOW_UPDATE) and every frame the
- * proxy sends is kept in order. The proxy's client-facing HTTP/2 is what is under test.
+ * Raw client connections through the proxy, for what a client library would not do: HTTP/2 frames
+ * written as the test builds them (nothing is sent on its own: no SETTINGS ACK, no WINDOW_UPDATE),
+ * every frame the proxy sends kept in order; and an HTTP/1.1 tunnel read as raw text. The proxy's
+ * client side is what is under test.
  */
 import type * as tls from "node:tls";
 import { FrameReader } from "../../src/http/h2/frame-reader.ts";
@@ -9,6 +10,7 @@ import type { Frame } from "../../src/http/h2/frame-types.ts";
 import { CHROME_HPACK_POLICY, HpackEncoder } from "../../src/http/hpack/index.ts";
 import type { HeaderField } from "../../src/http/hpack/types.ts";
 import { tlsThroughProxy } from "./proxy-env.ts";
+import { waitUntil } from "./wait.ts";
 
 export interface RawFrames {
   t: tls.TLSSocket;
@@ -43,4 +45,29 @@ export function getFields(authority: string, path: string): HeaderField[] {
     [":authority", authority],
     [":path", path],
   ];
+}
+
+/** An HTTP/1.1 tunnel on which the test writes requests as it likes and reads raw bytes. */
+export async function rawText(proxyPort: number, authority: string, ca: string) {
+  const t = await tlsThroughProxy(proxyPort, authority, { ca, servername: "localhost" });
+  let buf = "";
+  let closed = false;
+  t.on("data", (d: Buffer) => {
+    buf += d.toString("latin1");
+  });
+  t.on("error", () => {});
+  t.on("close", () => {
+    closed = true;
+  });
+  return {
+    t,
+    text: () => buf,
+    closed: () => closed,
+    /** Writes `bytes`, then waits until `done(all text so far)` or the close. */
+    async send(bytes: string, done: (all: string) => boolean) {
+      t.write(bytes);
+      await waitUntil(() => closed || done(buf), "the response");
+      return buf;
+    },
+  };
 }
