@@ -10,7 +10,7 @@ import { CLIENT_MAGIC, type Frame } from "../src/http/h2/frame-types.ts";
 import { concatBytes, encodeFrame } from "../src/http/h2/frame-writer.ts";
 import { HpackDecoder } from "../src/http/hpack/index.ts";
 import { type E2eEnv, type E2eOrigin, patternSha, startE2e } from "./helpers/e2e-env.ts";
-import { getFields, rawFrames } from "./helpers/e2e-h2-frames.ts";
+import { getFields, rawFrames } from "./helpers/e2e-raw.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
 const CLIENT = `${import.meta.dir}/helpers/h2-server-node-client.mjs`;

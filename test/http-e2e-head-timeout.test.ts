@@ -10,7 +10,7 @@ import { CLIENT_MAGIC } from "../src/http/h2/frame-types.ts";
 import { encodeFrame } from "../src/http/h2/frame-writer.ts";
 import { CHROME_HPACK_POLICY, HpackEncoder } from "../src/http/hpack/index.ts";
 import { type E2eEnv, startE2e } from "./helpers/e2e-env.ts";
-import { getFields, rawFrames, rawText } from "./helpers/e2e-h2-frames.ts";
+import { getFields, rawFrames, rawText } from "./helpers/e2e-raw.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
 const HEAD_MS = 300;

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { curl, DECODED_TEXT, type E2eEnv, h2Client, h2Request, startE2e } from "./helpers/e2e-env.ts";
-import { rawText } from "./helpers/e2e-h2-frames.ts";
+import { rawText } from "./helpers/e2e-raw.ts";
 
 let env: E2eEnv;
 let ca: string;
