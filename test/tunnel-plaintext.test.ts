@@ -201,6 +201,46 @@ describe("full HTTP mode: plaintext HTTP/1 in a tunnel is re-originated as the p
     });
   });
 
+  test("X-PolyTLS-Upstream-Profile on a request in the tunnel: that profile's request; an unknown one 400", async () => {
+    const base = `http://127.0.0.1:${env.node.port}`;
+    const before = records(full.logs).length;
+    const common = ["-p", "-x", `http://127.0.0.1:${full.port}`, "-w", "%{http_code}\n"];
+    const r = await run("curl", [
+      "-sS",
+      "--max-time",
+      "20",
+      ...common,
+      "-o",
+      "/dev/null",
+      `${base}/plain-profile-tunnel`,
+      "--next",
+      ...common,
+      "-H",
+      "X-PolyTLS-Upstream-Profile: firefox-145-macos-arm64",
+      "-o",
+      "/dev/null",
+      `${base}/plain-profile-firefox`,
+      "--next",
+      ...common,
+      "-H",
+      "X-PolyTLS-Upstream-Profile: no-such-profile",
+      `${base}/plain-profile-unknown`,
+    ]);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines[0]).toBe("200");
+    expect(lines[1]).toBe("200");
+    expect(lines.at(-1)).toBe("400");
+    expect(r.stdout).toContain('unknown profile "no-such-profile"');
+    const chrome = await originRecord("/plain-profile-tunnel");
+    const firefox = await originRecord("/plain-profile-firefox");
+    expect(headerValue(chrome.rawHeaders, "user-agent")).toMatch(/Chrome\/143/);
+    expect(headerValue(firefox.rawHeaders, "user-agent")).toMatch(/Firefox\/145/);
+    expect(names(firefox.rawHeaders).some((n) => n.toLowerCase().startsWith("x-polytls"))).toBe(false);
+    expect((await env.node.records()).filter((x) => x.path === "/plain-profile-unknown")).toHaveLength(0);
+    const rec = await tunnelRecord(full, before + 1);
+    expect(rec).toMatchObject({ profile: CHROME, clientTls: false, requests: 3, statuses: "200:2,400:1" });
+  });
+
   test("a request naming another host than the CONNECT target gets 421 and never reaches the origin", async () => {
     const before = (await env.node.records()).length;
     const r = await curl([

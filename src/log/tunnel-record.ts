@@ -43,6 +43,8 @@ export interface TunnelRecord {
   http?: "h2" | "h1" | "relay";
   /** HTTP mode: upstream protocols used, e.g. `h2` or `http/1.1`. */
   upstreamHttp?: string[];
+  /** HTTP mode: the profiles requests named besides `profile` (X-PolyTLS-Upstream-Profile). */
+  otherProfiles?: string[];
   /** HTTP mode: requests served, and their final statuses by code ("0" = reset after the head). */
   requests?: number;
   statuses?: Record<string, number>;
@@ -132,6 +134,7 @@ export function logTunnel(logger: Logger, rec: TunnelRecord, observer?: TunnelOb
     clientTls: rec.clientTls,
     http: rec.http,
     upstreamHttp: rec.upstreamHttp?.length ? rec.upstreamHttp.join(",") : undefined,
+    otherProfiles: rec.otherProfiles?.length ? rec.otherProfiles.join(",") : undefined,
     requests: rec.requests,
     statuses: rec.statuses === undefined ? undefined : formatStatuses(rec.statuses),
     exchangeErrors: rec.exchangeErrors === undefined ? undefined : formatCounts(rec.exchangeErrors),

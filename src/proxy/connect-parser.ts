@@ -1,5 +1,6 @@
 import { ProxyError } from "../errors/proxy-error.ts";
 import { CR, LF } from "../http/h1/syntax.ts";
+import { PROFILE_HEADER } from "../http/headers/names.ts";
 import type { Authority } from "./authority.ts";
 import { badRequest, checkPartialLine, FORWARD, parseHeaderLine, parseRequestLine } from "./connect-lines.ts";
 
@@ -49,8 +50,8 @@ export const DEFAULT_CONNECT_LIMITS: ConnectLimits = {
   maxHeaders: DEFAULT_MAX_HEADERS,
 };
 
-/** Header that selects the upstream TLS profile for this tunnel. */
-export const PROFILE_HEADER = "x-polytls-upstream-profile";
+/** Header that selects the upstream profile for this tunnel (and, inside it, for one request). */
+export { PROFILE_HEADER };
 /** Header that selects the next hop (upstream proxy) for this tunnel; taken out of `headers`. */
 export const NEXT_HOP_HEADER = "x-polytls-next-hop";
 

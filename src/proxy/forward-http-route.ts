@@ -132,7 +132,8 @@ export interface TunnelRouteContext {
 /**
  * A request read in plaintext inside a CONNECT tunnel: checked against the CONNECT target as inside
  * TLS (bridgeRequest: CONNECT 405, Host or absolute-form authority naming another origin 421),
- * sent to that target with the tunnel's profile and next hop. The proxy's own fields are dropped
+ * sent to that target with the tunnel's profile (or the one its X-PolyTLS-Upstream-Profile names)
+ * and next hop. The proxy's own fields are dropped
  * (the CONNECT carried them); a WebSocket handshake keeps `Connection` / `Upgrade` for the header
  * policy. The Host sent upstream is the browser's for an `http://` URL (the port only when not 80).
  */
@@ -147,6 +148,9 @@ export function routeInTunnel(
   }
   const bridged = bridgeRequest(head, tunnel.target);
   if (bridged instanceof Refusal) return bridged;
+  // A request may name another profile than the CONNECT's, as inside TLS (profile-router.ts).
+  const profile = single(head, PROFILE_HEADER);
+  if (profile === undefined) return refuse(400, `conflicting repeats of ${PROFILE_HEADER}`);
   const where = forwardTarget(formatAuthority(tunnel.target));
   const request: RequestHead = {
     ...bridged,
@@ -158,7 +162,7 @@ export function routeInTunnel(
     route: {
       ...where,
       proxyAuthorization: null,
-      profile: tunnel.profile,
+      profile: profile === null || profile.trim() === "" ? tunnel.profile : profile.trim(),
       nextHop: tunnel.nextHop,
       clientCase: bridged.clientCase ?? new Map(),
     },

@@ -6,8 +6,9 @@
  * up to the hand-over to the HTTP layer; what happens after reaches the tunnel's owner
  * (`recordHttp` reads it).
  */
-import type { ProxyError } from "../errors/proxy-error.ts";
+import { ProxyError } from "../errors/proxy-error.ts";
 import { type HttpTunnelOwner, type HttpTunnelResult, startHttpTunnel } from "../http/bridge/http-tunnel.ts";
+import type { ProfileUpstreams } from "../http/bridge/profile-router.ts";
 import {
   type OpenedUpstream,
   type OpenOptions,
@@ -67,21 +68,39 @@ export interface HttpMitmInput {
  * operation. It is also the tunnel's session-cache slot (`get`, `set`, `drop`), its key made
  * when used: no slot object or key string per tunnel.
  */
-class TunnelUpstreams implements UpstreamOpenDeps {
+class TunnelUpstreams implements UpstreamOpenDeps, ProfileUpstreams {
   readonly connector: TlsConnector;
+  readonly name: string;
+  readonly http: ProfileHttp;
   readonly #target: Authority;
   readonly #deps: TunnelDeps;
   readonly #via: NextHopRoute | null;
   readonly #signal: AbortSignal | undefined;
-  readonly #profile: string;
 
-  constructor(input: HttpMitmInput) {
-    this.connector = input.profile.connector;
-    this.#target = input.target;
-    this.#deps = input.deps;
-    this.#via = input.via;
-    this.#signal = input.signal;
-    this.#profile = input.profile.name;
+  constructor(
+    profile: HttpMitmInput["profile"],
+    at: Pick<HttpMitmInput, "target" | "deps" | "via" | "signal">,
+  ) {
+    this.connector = profile.connector;
+    this.name = profile.name;
+    this.http = profile.http;
+    this.#target = at.target;
+    this.#deps = at.deps;
+    this.#via = at.via;
+    this.#signal = at.signal;
+  }
+
+  /**
+   * Another profile's connections to the same origin, the same way (next hop, guards, session
+   * cache under that profile's name); throws UNKNOWN_PROFILE.
+   */
+  profile(nameOrAlias: string): TunnelUpstreams {
+    const connectors = this.#deps.connectors;
+    const { name, connector } = connectors.get(nameOrAlias);
+    const http = connectors.http(name);
+    if (http === null) throw new ProxyError("UNKNOWN_PROFILE", `profile "${name}" has no HTTP layer`);
+    const at = { target: this.#target, deps: this.#deps, via: this.#via, signal: this.#signal };
+    return new TunnelUpstreams({ name, connector, http }, at);
   }
 
   get host(): string {
@@ -113,7 +132,7 @@ class TunnelUpstreams implements UpstreamOpenDeps {
   }
 
   #key(): string {
-    return SessionCache.key(this.#profile, this.#target.host, this.#target.port);
+    return SessionCache.key(this.name, this.#target.host, this.#target.port);
   }
 
   dial(): Promise<Socket> {
@@ -121,7 +140,7 @@ class TunnelUpstreams implements UpstreamOpenDeps {
   }
 
   websocket(): { connector: TlsConnector; when: WebSocketWhen } {
-    return this.#deps.connectors.websocket(this.#profile);
+    return this.#deps.connectors.websocket(this.name);
   }
 
   /** Another upstream connection. */
@@ -136,7 +155,7 @@ class TunnelUpstreams implements UpstreamOpenDeps {
  */
 export async function runHttpMitm(input: HttpMitmInput): Promise<void> {
   const { deps, target, rec, signal } = input;
-  const upDeps = new TunnelUpstreams(input);
+  const upDeps = new TunnelUpstreams(input.profile, input);
   const upstreamStarted = performance.now();
   const first = await withAbort(openUpstream(upDeps, input.upstream), signal, stopping);
   rec.upstreamHandshakeMs = performance.now() - upstreamStarted;
@@ -152,6 +171,7 @@ export async function runHttpMitm(input: HttpMitmInput): Promise<void> {
       target,
       authority: browserAuthority(target),
       http: input.profile.http,
+      profileName: input.profile.name,
       keepClient: deps.http.keepClient,
       upstreams: upDeps,
       limits: requestLimits(deps.http.maxRequestHeadBytes),
@@ -181,6 +201,7 @@ function requestLimits(maxHeadBytes: number): RequestLimits {
 export function recordHttp(rec: TunnelRecord, r: HttpTunnelResult): ProxyError | null {
   rec.http = r.protocol;
   rec.upstreamHttp = r.upstream;
+  if (r.otherProfiles !== null) rec.otherProfiles = r.otherProfiles;
   rec.requests = r.requests;
   rec.statuses = r.statuses;
   if (r.exchangeErrors !== null) {

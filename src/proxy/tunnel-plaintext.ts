@@ -128,6 +128,7 @@ export function startPlainHttpTunnel(input: PlaintextTunnelInput): void {
     input.owner.httpEnded({
       protocol: "h1",
       upstream: r.upstreams > 0 ? ["http/1.1"] : [],
+      otherProfiles: null,
       requests: r.requests,
       statuses: r.statuses,
       exchangeErrors: null, // HTTP/1.1: a failure after the head ends the connection

@@ -71,15 +71,18 @@ export class TunnelDispatcher implements Dispatcher, H2Owner {
   #h2Options: UpstreamHeaderOptions | null = null;
 
   /**
-   * `first`: the upstream connection the tunnel opened first (its ALPN decides the protocol);
+   * `first`: the upstream connection the tunnel opened first (its ALPN decides the protocol), or
+   * null when the first request opens one (another profile's requests in the tunnel:
+   * profile-router.ts; until the origin answers, HTTP/2 is assumed, as the profiles offer it
+   * first, and an HTTP/1.1 answer moves the requests waiting for it to the pool);
    * `firstEndpoint`: the Endpoint already started over it (the tunnel watched it while sniffing).
    * Neither is kept.
    */
-  constructor(deps: TunnelDispatcherDeps, first: OpenedUpstream, firstEndpoint?: Endpoint) {
+  constructor(deps: TunnelDispatcherDeps, first: OpenedUpstream | null, firstEndpoint?: Endpoint) {
     this.#deps = deps;
-    this.#protocol = first.protocol;
+    this.#protocol = first?.protocol ?? "h2";
     // Dialled before `200`, it waited for the client's handshake and first request.
-    this.#adopt(first, firstEndpoint, true);
+    if (first !== null) this.#adopt(first, firstEndpoint, true);
   }
 
   request(head: RequestHead, client: Responder): BodySink {

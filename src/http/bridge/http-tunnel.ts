@@ -15,8 +15,9 @@ import { headTimeout, type IdleOwner, type IdleWatch, idleWatch, watchIdle } fro
 import type { RequestLimits } from "../h1/request-head.ts";
 import { type ClientH1Options, serveClientH1 } from "./client-h1.ts";
 import { type ClientH2Options, serveClientH2 } from "./client-h2.ts";
-import { TunnelDispatcher, type TunnelDispatcherDeps } from "./dispatcher.ts";
+import { TunnelDispatcher } from "./dispatcher.ts";
 import type { Dispatcher } from "./message.ts";
+import { ProfileRouter, type ProfileRouterDeps, type ProfileUpstreams } from "./profile-router.ts";
 import { HoldingEndpoint, type Sniffed, sniff } from "./sniff.ts";
 import type { OpenedUpstream, OpenOptions, UpstreamProtocol } from "./upstream-open.ts";
 
@@ -26,9 +27,14 @@ export interface HttpTunnelOptions {
   /** `host[:port]` the browser would write for the target (port only when not 443). */
   authority: string;
   http: ProfileHttp;
+  /** The tunnel's profile (canonical name). */
+  profileName: string;
   keepClient: ReadonlySet<string> | "all";
-  /** Opens another upstream connection (called as a method: no closure per tunnel). */
-  upstreams: { open(opts?: OpenOptions): Promise<OpenedUpstream> };
+  /**
+   * Opens another upstream connection, and another profile's for a request that names one
+   * (methods: no closure per tunnel; `profile` throws UNKNOWN_PROFILE).
+   */
+  upstreams: { open(opts?: OpenOptions): Promise<OpenedUpstream>; profile(name: string): ProfileUpstreams };
   limits: RequestLimits;
   maxConcurrentStreams: number;
   /** See ClientH1Options.headTimeoutMs. */
@@ -42,6 +48,8 @@ export interface HttpTunnelResult {
   protocol: "h2" | "h1" | "relay";
   /** Upstream protocols used (h2, http/1.1), in first-use order. */
   upstream: string[];
+  /** Profiles requests named besides the tunnel's (X-PolyTLS-Upstream-Profile), in first-use order. */
+  otherProfiles: string[] | null;
   requests: number;
   /** Final statuses by code; "0" = reset or truncated after the head. */
   statuses: Record<string, number>;
@@ -86,10 +94,11 @@ function upstreamList(a: string | null, b: string | null): string[] {
  * options object of its dispatcher and client side, its idle watch's owner, its abort signal's
  * listener (`handleEvent`) and its client byte count: no per-tunnel callbacks or option objects.
  */
-class HttpTunnel implements TunnelDispatcherDeps, ClientH2Options, ClientH1Options, IdleOwner, ByteCount {
+class HttpTunnel implements ProfileRouterDeps, ClientH2Options, ClientH1Options, IdleOwner, ByteCount {
   readonly target: Authority;
   readonly authority: string;
   readonly http: ProfileHttp;
+  readonly profileName: string;
   readonly keepClient: ReadonlySet<string> | "all";
   readonly limits: RequestLimits;
   readonly headTimeoutMs?: number;
@@ -122,7 +131,7 @@ class HttpTunnel implements TunnelDispatcherDeps, ClientH2Options, ClientH1Optio
   #exchangeErrors: HttpTunnelResult["exchangeErrors"] = null;
   #error: ProxyError | null = null;
   #relay: RelayResult | null = null;
-  #dispatcher: TunnelDispatcher | null = null;
+  #dispatcher: ProfileRouter | null = null;
   #clientSide: { close(): void } | null = null;
   /** The first upstream connection, watched while sniffing when it may speak first. */
   #upHolding: HoldingEndpoint | null = null;
@@ -133,6 +142,7 @@ class HttpTunnel implements TunnelDispatcherDeps, ClientH2Options, ClientH1Optio
     this.target = opts.target;
     this.authority = opts.authority;
     this.http = opts.http;
+    this.profileName = opts.profileName;
     this.keepClient = opts.keepClient;
     this.limits = opts.limits;
     if (opts.headTimeoutMs !== undefined) this.headTimeoutMs = opts.headTimeoutMs;
@@ -203,6 +213,10 @@ class HttpTunnel implements TunnelDispatcherDeps, ClientH2Options, ClientH1Optio
     return this.#upstreams.open(opts);
   }
 
+  profile(name: string): ProfileUpstreams {
+    return this.#upstreams.profile(name);
+  }
+
   /** The Endpoint over an upstream channel: truncation rule and the idle watch. */
   endpoint(ch: SecureChannel): Endpoint {
     return channelEndpoint(ch, { truncation: "UPSTREAM_TRUNCATED", activity: this.#idle });
@@ -217,7 +231,7 @@ class HttpTunnel implements TunnelDispatcherDeps, ClientH2Options, ClientH1Optio
   // ClientH2Options and ClientH1Options
 
   get dispatcher(): Dispatcher {
-    return this.#dispatcher as TunnelDispatcher;
+    return this.#dispatcher as ProfileRouter;
   }
 
   get maxHeaderListSize(): number {
@@ -269,6 +283,7 @@ class HttpTunnel implements TunnelDispatcherDeps, ClientH2Options, ClientH1Optio
     return {
       protocol: this.#protocol ?? "relay",
       upstream: upstreamList(this.#upstream1, this.#upstream2),
+      otherProfiles: this.#dispatcher?.otherProfiles ?? null,
       // One status per exchange: the counts add up to the requests.
       requests: requests + this.#statusCount,
       statuses,
@@ -332,7 +347,7 @@ class HttpTunnel implements TunnelDispatcherDeps, ClientH2Options, ClientH1Optio
     this.#upHolding = null;
     const first = this.#first as OpenedUpstream;
     this.#first = null;
-    this.#dispatcher = new TunnelDispatcher(this, first, upHolding ?? undefined);
+    this.#dispatcher = new ProfileRouter(this, new TunnelDispatcher(this, first, upHolding ?? undefined));
     this.#clientSide = kind === "h2" ? serveClientH2(holding, this) : serveClientH1(holding, this);
   }
 }

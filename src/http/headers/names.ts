@@ -10,6 +10,8 @@ export const CONTROL_PREFIX = "x-polytls-";
 export const KEEP_HEADERS_HEADER = "x-polytls-keep-headers";
 /** Per-request explicit request kind (see request-kind.ts). */
 export const REQUEST_KIND_HEADER = "x-polytls-request-kind";
+/** The profile: on CONNECT for the tunnel, on a request for that request (bridge/profile-router.ts). */
+export const PROFILE_HEADER = "x-polytls-upstream-profile";
 
 /**
  * Fields that describe one connection, not the message (RFC 9110 §7.6.1: Connection and the fields
