@@ -209,7 +209,7 @@ describe("X-PolyTLS-Upstream-Profile on requests inside a tunnel", () => {
       { path: `/switch/${tag}/f-safari`, profile: "safari", uploadBytes: 1 }, // the alias of c's
       { path: `/switch/${tag}/g-empty`, profile: "" },
     ];
-    const child = spawn("node", [join(import.meta.dir, "helpers", "profile-switch-client.mjs")], {
+    const child = spawn("node", [join(import.meta.dir, "helpers", "h2-batch-client.mjs")], {
       env: cleanEnv(),
     });
     child.stdin.end(

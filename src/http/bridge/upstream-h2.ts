@@ -78,6 +78,13 @@ export class UpstreamH2 implements Cancellable<number> {
   #newestWeight = 0;
   #closed = false;
   #blocked = false;
+  /**
+   * Whether the origin's SETTINGS were read. Until then one stream is opened, the first request,
+   * which leaves with the preface as Chromium sends it (its captures: HEADERS before the SETTINGS
+   * ACK), and no request DATA: what follows waits for the origin's own limits (an origin that
+   * allows fewer streams, or a smaller window, than the defaults may enforce them at once).
+   */
+  #settled = false;
   /** Told when the connection can take no new streams (GOAWAY, error, close). */
   owner: H2Owner | null = null;
 
@@ -137,6 +144,10 @@ export class UpstreamH2 implements Cancellable<number> {
       responder.fail(
         markUnprocessed(new ProxyError("UPSTREAM_UNREACHABLE", "upstream HTTP/2 connection went away")),
       );
+      return;
+    }
+    if (!this.#settled && this.#newestId !== 0) {
+      this.#wait({ req, responder, link });
       return;
     }
     const p = req.priority;
@@ -272,8 +283,9 @@ export class UpstreamH2 implements Cancellable<number> {
     const sink: BodySink = {
       write: (chunk) => {
         if (this.#streams?.has(id) !== true) return true; // reset: drop
-        if (ex.pending) {
+        if (ex.pending || !this.#settled) {
           // A producer may go on writing after a `false`: keep its chunks in order.
+          ex.pending ??= [];
           ex.pending.push(chunk);
           return false;
         }
@@ -410,6 +422,12 @@ export class UpstreamH2 implements Cancellable<number> {
         else ex.responder.fail(ev.retryable ? markUnprocessed(err) : err);
         return;
       }
+      case "settings":
+        if (this.#settled) return;
+        this.#settled = true;
+        this.#retryPending();
+        this.#releaseWaiting();
+        return;
       case "writable":
         this.#retryPending();
         return;

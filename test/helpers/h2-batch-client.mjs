@@ -1,11 +1,11 @@
 /**
- * A real Node (nghttp2) HTTP/2 client for the per-request profile tests (tests only): one CONNECT
- * tunnel through the proxy, TLS over it checked against the proxy's CA, ALPN h2, and every
- * request of the batch sent at once on that one session, each with its own
- * `X-PolyTLS-Upstream-Profile` (none when `profile` is null) and optional upload.
+ * A real Node (nghttp2) HTTP/2 client through the proxy (tests only): one CONNECT tunnel, TLS over
+ * it checked against the proxy's CA, ALPN h2, and every request of the batch sent at once on that
+ * one session, each with an optional `X-PolyTLS-Upstream-Profile` (none when `profile` is null or
+ * absent) and an optional upload of `uploadBytes` bytes of 0x61 (then a POST).
  *
- * Usage: node profile-switch-client.mjs   (stdin: {"proxyPort", "caPath", "host", "port",
- * "requests": [{"path", "profile", "uploadBytes"?}]}). Prints one JSON line: [{"path",
+ * Usage: node h2-batch-client.mjs   (stdin: {"proxyPort", "caPath", "host", "port",
+ * "requests": [{"path", "profile"?, "uploadBytes"?}]}). Prints one JSON line: [{"path",
  * "status", "body"}] in request order (status 0 and the error as body when a request failed).
  */
 import { readFileSync } from "node:fs";
@@ -41,7 +41,7 @@ session.on("error", () => {});
 function one(r) {
   return new Promise((resolve) => {
     const headers = { ":method": r.uploadBytes ? "POST" : "GET", ":path": r.path };
-    if (r.profile !== null) headers["x-polytls-upstream-profile"] = r.profile;
+    if (r.profile !== null && r.profile !== undefined) headers["x-polytls-upstream-profile"] = r.profile;
     const stream = session.request(headers, { endStream: !r.uploadBytes });
     let status = 0;
     const chunks = [];
