@@ -159,7 +159,7 @@ describe("requests the client gave up on before their answer are counted (status
 });
 
 describe("retries", () => {
-  test("GOAWAY mid-way: the GET above its last stream id is retried on a new connection, the POST gets 502", async () => {
+  test("GOAWAY mid-way: the GET above its last stream id is retried on a new connection, the POST with a body is refused to the client (REFUSED_STREAM)", async () => {
     const o = env.origins.nodeH2;
     await o.clear();
     const s = await h2Client(env, o);
@@ -171,13 +171,51 @@ describe("retries", () => {
     const [t, g, p] = await Promise.all([trigger, get, post]);
     expect([Number(t.headers[":status"]), t.body.toString()]).toEqual([200, "bye"]);
     expect([Number(g.headers[":status"]), g.body.toString()]).toEqual([200, "ok GET"]);
-    expect(Number(p.headers[":status"])).toBe(502);
+    // Not processed, but its body is gone: the client may send it again (RFC 9113 §8.7).
+    expect(p.headers[":status"]).toBeUndefined();
+    expect(p.rstCode).toBe(7); // REFUSED_STREAM
     const stats = await o.stats();
     const gets = stats.reqs.filter((r) => r.path === "/g/a");
     expect(gets).toHaveLength(2);
     expect(gets[0]?.conn).not.toBe(gets[1]?.conn);
     expect(stats.reqs.filter((r) => r.path === "/g/b")).toHaveLength(1);
     s.close();
+  });
+
+  test("a refused stream: a POST without body is sent again; with one, an h2 client gets REFUSED_STREAM, an h1 client 502", async () => {
+    const o = env.origins.nodeH2;
+    await o.clear();
+    const s = await h2Client(env, o);
+    const bare = await h2Request(s, { ":method": "POST", ":path": "/refuse-once/bare" });
+    expect([Number(bare.headers[":status"]), JSON.parse(bare.body.toString()).method]).toEqual([200, "POST"]);
+    const withBody = await h2Request(
+      s,
+      { ":method": "POST", ":path": "/refuse-once/body" },
+      new Uint8Array(5),
+    );
+    expect(withBody.headers[":status"]).toBeUndefined();
+    expect(withBody.rstCode).toBe(7); // REFUSED_STREAM: nothing processed, the client may send it again
+    s.close();
+    const c = await h1Tunnel(o);
+    const all = await c.send(
+      "POST /refuse-once/h1 HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\n\r\nhi",
+      (a) => a.includes("\r\n\r\n") && a.endsWith("\n"),
+    );
+    expect(all).toStartWith("HTTP/1.1 502 Bad Gateway");
+    c.t.destroy();
+    const stats = await o.stats();
+    const count = (p: string) => stats.reqs.filter((r) => r.path === p).length;
+    expect([count("/refuse-once/bare"), count("/refuse-once/body"), count("/refuse-once/h1")]).toEqual([
+      2, 1, 1,
+    ]);
+    // curl sends a refused upload again on its own, and this time the origin takes it.
+    const r = await curl(env, [
+      "--http2",
+      "--data-binary",
+      "hello",
+      `https://${o.authority}/refuse-once/curl`,
+    ]);
+    expect(JSON.parse(r.out)).toMatchObject({ n: 5, method: "POST" });
   });
 
   test("a reused HTTP/1.1 connection closed before any response: a GET is retried, a POST gets 502", async () => {

@@ -144,7 +144,7 @@ export class ForwardDispatcher implements Dispatcher {
       this.#websocket(
         plan,
         ws,
-        retryingResponder(r, () => this.#websocket(plan, ws, r)),
+        retryingResponder(r, ws.method, () => this.#websocket(plan, ws, r)),
       );
       return discardSink();
     }
@@ -167,7 +167,7 @@ export class ForwardDispatcher implements Dispatcher {
         else if (c instanceof UpstreamH1) c.request(req, r, sink ?? NO_LINK);
         else r.fail(new ProxyError("INTERNAL", "plain HTTP upstream is not HTTP/1.1"));
       });
-    send(mayRetry(head) ? retryingResponder(responder, () => send(responder)) : responder);
+    send(mayRetry(head) ? retryingResponder(responder, head.method, () => send(responder)) : responder);
     return sink ?? discardSink();
   }
 

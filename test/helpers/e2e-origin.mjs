@@ -13,7 +13,9 @@
  * destroy), /drop-next (h1: the next request on this socket is dropped unanswered),
  * /goaway-first?n=N (h2: waits until N-1 /g/ streams are held, answers, GOAWAY last = its id,
  * destroys the session), /g/* (held on an armed session, else answered), Upgrade: websocket
- * (101 and an RFC 6455 echo of every frame), /early (413 at once, the request body never read).
+ * (101 and an RFC 6455 echo of every frame), /early (413 at once, the request body never read),
+ * /refuse-once/* (h2: the first request for the path is refused, RST_STREAM(REFUSED_STREAM) before
+ * anything is read; later ones get JSON {n, sha, method} of their body).
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -89,6 +91,7 @@ export function startE2eOrigin({ kind, key, cert, dir }) {
   const stats = { conns: [], reqs: [], sent: {} };
   const goaway = new WeakMap(); // session -> { held: [], trigger }
   let nextConn = 0;
+  const refusedOnce = new Set(); // paths /refuse-once/* already refused once
 
   const route = (req, res) => {
     const url = new URL(req.url ?? "/", "https://origin");
@@ -265,6 +268,26 @@ export function startE2eOrigin({ kind, key, cert, dir }) {
       req.resume();
       req.on("end", () => {
         const body = JSON.stringify(req.rawHeaders);
+        res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+        res.end(body);
+      });
+      return;
+    }
+    if (path.startsWith("/refuse-once/") && h2stream && !refusedOnce.has(path)) {
+      // The first request for this path: RST_STREAM(REFUSED_STREAM) before reading anything.
+      refusedOnce.add(path);
+      h2stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
+    if (path.startsWith("/refuse-once/")) {
+      const hash = createHash("sha256");
+      let n = 0;
+      req.on("data", (c) => {
+        hash.update(c);
+        n += c.length;
+      });
+      req.on("end", () => {
+        const body = JSON.stringify({ n, sha: hash.digest("hex"), method: req.method });
         res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
         res.end(body);
       });

@@ -12,6 +12,7 @@ import type { HeaderField } from "../hpack/types.ts";
 import { reasonPhrase } from "./client-h1-queue.ts";
 import { connectionTokens, isHopByHop } from "./fields.ts";
 import type { BodySink, Responder } from "./message.ts";
+import { isRefused } from "./retry.ts";
 
 /** What an exchange needs from its connection. */
 export interface ExchangeHost {
@@ -142,6 +143,12 @@ export class H2Exchange implements Responder, BodySink {
       this.abort(err);
       return;
     }
+    // The origin provably did not process it and the proxy could not send it again (it has a
+    // body): the client may, as RFC 9113 §8.7 allows for a refused stream.
+    if (isRefused(err)) {
+      this.abort(err, H2ErrorCode.REFUSED_STREAM);
+      return;
+    }
     this.answer(statusFor(err), err);
   }
 
@@ -204,10 +211,10 @@ export class H2Exchange implements Responder, BodySink {
     if (!this.done) this.#finish(this.#status);
   }
 
-  /** The upstream failed after the head: the stream is reset, never ended cleanly. */
-  abort(err: ProxyError): void {
+  /** The upstream failed after the head (or refused the request): the stream is reset, never ended cleanly. */
+  abort(err: ProxyError, code: number = H2ErrorCode.INTERNAL_ERROR): void {
     if (this.done) return;
-    this.#host.session.resetStream(this.id, H2ErrorCode.INTERNAL_ERROR);
+    this.#host.session.resetStream(this.id, code);
     // The reset closes the stream both ways: no DATA or END_STREAM will come for a request body
     // still on its way, so the exchange lets it go now (else it stays until the connection ends).
     if (!this.requestDone) this.#abandonRequest(err);

@@ -10,8 +10,8 @@
  *   connection with the profile's WebSocket hello (`[websocket]`: by default ALPN `http/1.1` only
  *   and no ALPS), as browsers do when no h2 connection allows extended CONNECT; that connection
  *   then becomes a byte relay.
- * - An idempotent request without body that the origin provably did not process (retry.ts) is
- *   sent once more on another connection.
+ * - A request without body that the origin did not process (retry.ts: an idempotent one, or any
+ *   that it provably refused) is sent once more on another connection.
  * - Every request's sink (a DeferredSink, with or without body) is its cancel handle: `abort`
  *   drops a request still waiting (never sent, no retry), else cancels the upstream exchange.
  * Connections are handed out synchronously (callbacks, not promises), so a connection found idle
@@ -94,7 +94,7 @@ export class TunnelDispatcher implements Dispatcher, H2Owner {
       return sink;
     }
     const first = mayRetry(head)
-      ? retryingResponder(responder, () => this.#dispatch(head, kind, responder, sink))
+      ? retryingResponder(responder, head.method, () => this.#dispatch(head, kind, responder, sink))
       : responder;
     this.#dispatch(head, kind, first, sink);
     return sink;

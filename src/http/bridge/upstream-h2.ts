@@ -14,7 +14,7 @@ import type { HeaderField } from "../hpack/types.ts";
 import { type Cancellable, CancelSink } from "./cancel-sink.ts";
 import { destroyAfterLinger } from "./linger.ts";
 import type { BodySink, RequestLink, Responder } from "./message.ts";
-import { markUnprocessed } from "./retry.ts";
+import { markRefused } from "./retry.ts";
 import { browserSession } from "./upstream-h2-session.ts";
 
 export { MAX_ENCODER_TABLE_BYTES, withGreaseSetting } from "./upstream-h2-session.ts";
@@ -142,7 +142,7 @@ export class UpstreamH2 implements Cancellable<number> {
     if (link.cancelled) return;
     if (!this.usable) {
       responder.fail(
-        markUnprocessed(new ProxyError("UPSTREAM_UNREACHABLE", "upstream HTTP/2 connection went away")),
+        markRefused(new ProxyError("UPSTREAM_UNREACHABLE", "upstream HTTP/2 connection went away")),
       );
       return;
     }
@@ -162,9 +162,7 @@ export class UpstreamH2 implements Cancellable<number> {
         this.#wait({ req, responder, link });
       } else {
         responder.fail(
-          markUnprocessed(
-            new ProxyError("UPSTREAM_UNREACHABLE", `upstream refused a new stream (${r.reason})`),
-          ),
+          markRefused(new ProxyError("UPSTREAM_UNREACHABLE", `upstream refused a new stream (${r.reason})`)),
         );
       }
       return;
@@ -419,7 +417,7 @@ export class UpstreamH2 implements Cancellable<number> {
                 `upstream response refused: ${ev.reason ?? `HTTP/2 error ${ev.code}`}`,
               );
         if (ex.response) ex.response.abort(err);
-        else ex.responder.fail(ev.retryable ? markUnprocessed(err) : err);
+        else ex.responder.fail(ev.retryable ? markRefused(err) : err);
         return;
       }
       case "settings":
