@@ -341,6 +341,28 @@ describe("polytls fingerprint (CLI entry, child process)", () => {
     }
   });
 
+  test("--compare leaves out what differs by the profile's design: a per-process anchor order, session_ticket when resuming (NSS)", async () => {
+    // chrome shuffles its trust_anchors once per process (the capture's order is another process's);
+    // firefox and firefox-esr leave session_ticket out of a hello that offers a session.
+    const phantom = resolve(FIXTURES, "..", "captures", "phantom");
+    const cases: [string, string][] = [
+      ["chrome", join(phantom, "chrome-153-windows-hello.txt")],
+      ["firefox", join(phantom, "firefox-156.0.1-windows-hello.txt")],
+      ["firefox-esr", resolve(FIXTURES, "..", "captures", "local-debian", "firefox-esr-153-hello.hex")],
+    ];
+    for (const [profile, capture] of cases) {
+      const r = await cli("-p", profile, "--json", "--compare", capture);
+      expect(r.code, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdoutText) as {
+        connections: { connection: string; comparison: { equal: boolean; diffs: string[] } }[];
+      };
+      expect(out.connections).toHaveLength(2);
+      expect(out.connections[1]?.connection).toContain("resumption offered");
+      for (const c of out.connections)
+        expect(c.comparison, `${profile}: ${c.connection}`).toEqual({ equal: true, diffs: [] });
+    }
+  });
+
   test("-p safari (text): the HTTP/2 lines, values with --verbose", async () => {
     const r = await cli("-p", "safari", "--verbose");
     expect(r.code, r.stderr).toBe(0);

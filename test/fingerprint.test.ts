@@ -8,6 +8,7 @@ import { ja3Hash, ja3SortedString, ja3String } from "../src/fingerprint/ja3.ts";
 import { ja4, ja4r } from "../src/fingerprint/ja4.ts";
 import { fingerprintFromPeet, fingerprintFromPeetJson } from "../src/fingerprint/peet.ts";
 import { peetprint, peetprintHash } from "../src/fingerprint/peetprint.ts";
+import { profileCompareOptions } from "../src/fingerprint/profile-compare.ts";
 import { type ClientHelloFingerprint, GREASE } from "../src/fingerprint/types.ts";
 import { encodeClientHello, wrapInRecords } from "./helpers/clienthello-encoder.ts";
 import { prng } from "./helpers/prng.ts";
@@ -339,5 +340,55 @@ describe("compareFingerprints", () => {
       "record size limit: expected 16385 got none",
       "delegated credentials: expected [1027,1283,1539,515] got none",
     ]);
+  });
+});
+
+describe("profileCompareOptions (polytls fingerprint --compare)", () => {
+  // Chrome 143 sends session_ticket (35); the options decide when a hello without it still matches.
+  // Its capture is a resumed hello: as a fresh one, without pre_shared_key (41).
+  const peet = fixture("chrome-143-macos-arm64").fp;
+  const fp = { ...peet, extensions: peet.extensions.filter((e) => e !== 41) };
+  type Spec = Parameters<typeof profileCompareOptions>[0];
+  const base: Spec = { permuteExtensions: false, sessionTicketsWhenResuming: true, trustAnchors: null };
+  const resumed = { ...structuredClone(fp), extensions: [...fp.extensions.filter((e) => e !== 35), 41] };
+  const opts = (spec: Partial<Spec>, hello = resumed) =>
+    profileCompareOptions({ ...base, ...spec }, hello, 600, fp);
+
+  test("session_ticket is left out of a resuming hello's comparison only when the profile leaves it out", () => {
+    expect(compareFingerprints(resumed, fp, opts({ sessionTicketsWhenResuming: false })).diffs).toEqual([]);
+    const kept = compareFingerprints(resumed, fp, opts({}));
+    expect(kept.diffs).toEqual([expect.stringContaining("missing 35 (0x0023)")]);
+    // A fresh hello is compared with 35 whatever the setting.
+    const fresh = { ...structuredClone(fp), extensions: fp.extensions.filter((e) => e !== 35) };
+    expect(opts({ sessionTicketsWhenResuming: false }, fresh).ignoreExtensions).toEqual([41]);
+  });
+
+  test("trust anchors as a set only for a profile that shuffles them per process; the extension order for one that permutes", () => {
+    const ids = (...n: number[]) => n.map((v) => Uint8Array.of(v));
+    const capture = { ...structuredClone(fp), trustAnchors: ids(1, 2, 3) };
+    const other = { ...structuredClone(fp), trustAnchors: ids(3, 1, 2) };
+    const anchors = (order: "as-listed" | "shuffled-per-process") => ({ ids: [[1], [2], [3]], order });
+    const shuffled = profileCompareOptions(
+      { ...base, trustAnchors: anchors("shuffled-per-process") },
+      other,
+      600,
+      capture,
+    );
+    expect(compareFingerprints(other, capture, shuffled).equal).toBe(true);
+    const listed = profileCompareOptions(
+      { ...base, trustAnchors: anchors("as-listed") },
+      other,
+      600,
+      capture,
+    );
+    expect(compareFingerprints(other, capture, listed).diffs).toEqual([
+      expect.stringMatching(/^trust anchors: /),
+    ]);
+    const wrong = { ...structuredClone(fp), trustAnchors: ids(3, 1, 4) };
+    expect(compareFingerprints(wrong, capture, shuffled).diffs).toEqual([
+      expect.stringMatching(/^trust anchors: /),
+    ]);
+    expect(opts({ permuteExtensions: true }).ignoreExtensionOrder).toBe(true);
+    expect(opts({}).ignoreExtensionOrder).toBe(false);
   });
 });

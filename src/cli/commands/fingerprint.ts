@@ -1,12 +1,11 @@
 import { defineCommand } from "citty";
 import { readTextFile } from "../../config/read-text.ts";
 import { compareFingerprints, formatDiff } from "../../fingerprint/compare.ts";
-import { EXT } from "../../fingerprint/extensions.ts";
 import { compareH2, h2FromPeet, type PeetH2 } from "../../fingerprint/h2-compare.ts";
 import { formatH2, formatH2Comparison } from "../../fingerprint/h2-format.ts";
 import { summarizeH2 } from "../../fingerprint/h2-summary.ts";
-import { paddingFollowsLength } from "../../fingerprint/padding.ts";
 import { probeProfileWire } from "../../fingerprint/probe.ts";
+import { profileCompareOptions } from "../../fingerprint/profile-compare.ts";
 import { summarize } from "../../fingerprint/summary.ts";
 import { ProfileRegistry } from "../../profiles/registry-store.ts";
 import { NativeEngine } from "../../upstream/native/native-engine.ts";
@@ -61,17 +60,11 @@ export const fingerprintCommand = defineCommand({
       ...summarize(h.fingerprint),
       ...(expected
         ? {
-            comparison: compareFingerprints(h.fingerprint, expected, {
-              ignoreExtensionOrder: h.fingerprint.extensions.length > 0 && spec.permuteExtensions,
-              // pre_shared_key is per connection; padding follows each hello's own length.
-              ignoreExtensions: paddingFollowsLength(
-                h.raw.length,
-                h.fingerprint.extensions.includes(EXT.PADDING),
-                expected.extensions.includes(EXT.PADDING),
-              )
-                ? [EXT.PRE_SHARED_KEY, EXT.PADDING]
-                : [EXT.PRE_SHARED_KEY],
-            }),
+            comparison: compareFingerprints(
+              h.fingerprint,
+              expected,
+              profileCompareOptions(spec, h.fingerprint, h.raw.length, expected),
+            ),
           }
         : {}),
     }));
