@@ -186,6 +186,78 @@ describe("profiles", () => {
     expect(http1.extends).toBeUndefined();
   });
 
+  test("import warns on stderr when the profile's name is a built-in's name or alias, and suggests --name", async () => {
+    const cwd = workdir();
+    // The file name is the built-in default profile's name: without --name it becomes the profile's.
+    const capture = resolve(import.meta.dir, "fixtures/fingerprints/chrome-143-macos-arm64.json");
+    const warnings = async (...extra: string[]) => {
+      const r = await cli(cwd, "profiles", "import", capture, ...extra);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdoutText).toContain("[profiles.");
+      return r.stderr.split("\n").filter((l) => l.startsWith("warning: "));
+    };
+    expect(await warnings()).toEqual([
+      'warning: profile name "chrome-143-macos-arm64" is the name of a built-in profile: in a config, this table replaces that built-in; choose another with --name NAME',
+    ]);
+    expect(await warnings("--name", "firefox")).toEqual([
+      'warning: profile name "firefox" is a built-in alias (of firefox-156-windows-x64): in a config, this table takes the alias over; choose another with --name NAME',
+    ]);
+    expect(await warnings("--name", "my-chrome")).toEqual([]);
+  });
+
+  test("a config profile replacing a built-in or taking a built-in alias over is a warning at start (run and run --check), not an error", async () => {
+    const cwd = workdir();
+    writeFileSync(
+      join(cwd, "over.toml"),
+      [
+        '[profiles."firefox"]',
+        'extends = "chrome"',
+        '[profiles."chrome-143-macos-arm64"]',
+        'extends = "chrome-143-macos-arm64"',
+        '[profiles."my-chrome"]',
+        'extends = "chrome"',
+      ].join("\n"),
+    );
+    const expected = [
+      {
+        level: "warn",
+        msg: "a config profile takes over a built-in alias",
+        profile: "firefox",
+        setting: 'profiles."firefox"',
+        replaces: "built-in alias firefox (of firefox-156-windows-x64)",
+      },
+      {
+        level: "warn",
+        msg: "a config profile replaces the built-in profile of the same name",
+        profile: "chrome-143-macos-arm64",
+        setting: 'profiles."chrome-143-macos-arm64"',
+        replaces: "built-in profile chrome-143-macos-arm64",
+      },
+    ];
+    const records = (stderr: string) =>
+      stderr
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((r) => String(r.msg).startsWith("a config profile"))
+        .map(({ ts: _, ...r }) => r);
+    const check = await cli(cwd, "run", "--check", "--config", "over.toml", "--log-format", "json");
+    expect(check.code, check.stderr).toBe(0);
+    expect(check.stdoutText).toContain("configuration OK");
+    expect(records(check.stderr)).toEqual(expected);
+    const text = await cli(cwd, "run", "--check", "--config", "over.toml");
+    expect(text.stderr).toContain(
+      'WARN a config profile takes over a built-in alias profile=firefox setting="profiles.\\"firefox\\"" replaces="built-in alias firefox (of firefox-156-windows-x64)"',
+    );
+    const plain = await cli(cwd, "run", "--check", "--config", EXAMPLE_CONFIG, "--log-format", "json");
+    expect(records(plain.stderr)).toEqual([]);
+
+    const { proxy } = await startRunFromSource(cwd, env, "over.toml");
+    expect(records(proxy.stderr)).toEqual(expected);
+    proxy.signal("SIGINT");
+    expect(await proxy.waitForExit(5_000)).toBe(0);
+  });
+
   test("show of an unknown profile exits non-zero with UNKNOWN_PROFILE", async () => {
     const r = await cli(workdir(), "profiles", "show", "nope");
     expect(r.code).not.toBe(0);

@@ -14,7 +14,8 @@ import { CountedLeaves } from "../metrics/counted-leaves.ts";
 import { ProxyMetrics } from "../metrics/proxy-metrics.ts";
 import { LeafMinter } from "../pki/leaf.ts";
 import { loadOrCreateRootCa, type RootCa } from "../pki/root-ca.ts";
-import { ProfileRegistry } from "../profiles/registry-store.ts";
+import { builtinOverride } from "../profiles/builtin-override.ts";
+import { ProfileRegistry, profilePath } from "../profiles/registry-store.ts";
 import { accessPolicy } from "../proxy/access.ts";
 import { openFilesSoftLimit, tunnelsThatFit } from "../proxy/fd-limit.ts";
 import { ProxyServer, type StopReport } from "../proxy/listener.ts";
@@ -78,6 +79,32 @@ function warnIfOpen(proxy: Config["proxy"], logger: Logger): void {
   }
 }
 
+/**
+ * A config profile named like a built-in profile replaces it, and one named like a built-in alias
+ * takes the alias over (README, "Your own profiles"): allowed, since it can be deliberate, but said
+ * at start, at `warn`, once per such profile.
+ */
+export function warnIfBuiltinsOverridden(profiles: Config["profiles"], logger: Logger): void {
+  for (const name of Object.keys(profiles)) {
+    const o = builtinOverride(name);
+    if (o === null) continue;
+    const setting = profilePath(name);
+    if (o.kind === "profile") {
+      logger.warn("a config profile replaces the built-in profile of the same name", {
+        profile: name,
+        setting,
+        replaces: `built-in profile ${name}`,
+      });
+    } else {
+      logger.warn("a config profile takes over a built-in alias", {
+        profile: name,
+        setting,
+        replaces: `built-in alias ${name} (of ${o.aliasOf})`,
+      });
+    }
+  }
+}
+
 /** The CA of a proxy started in MITM mode (tests, benchmarks); throws in passthrough. */
 export function rootCaOf(running: RunningProxy): RootCa {
   if (running.ca === null) throw new ProxyError("INTERNAL", "a passthrough proxy has no CA");
@@ -93,6 +120,7 @@ export async function startProxy(config: Config, logger: Logger): Promise<Runnin
   const { proxy } = config;
   const adminAt = adminAddress(proxy.admin); // refuse a bad admin address before anything starts
   const profiles = ProfileRegistry.fromConfig(config);
+  warnIfBuiltinsOverridden(config.profiles, logger);
   const engine = new NativeEngine();
   const connectors = new ConnectorPool(engine, profiles);
   // Build the default profile's context now, so a spec BoringSSL refuses fails at start.

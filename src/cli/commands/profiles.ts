@@ -6,6 +6,7 @@ import { parseClientHello } from "../../fingerprint/clienthello.ts";
 import { isCurlSignature, parseCurlSignature } from "../../fingerprint/curl-signature.ts";
 import { fingerprintFromPeetJson } from "../../fingerprint/peet.ts";
 import type { ClientHelloFingerprint } from "../../fingerprint/types.ts";
+import { builtinOverride } from "../../profiles/builtin-override.ts";
 import { profileFromFingerprint } from "../../profiles/import.ts";
 import { ProfileRegistry } from "../../profiles/registry-store.ts";
 import { profileToToml } from "../../profiles/schema.ts";
@@ -46,6 +47,21 @@ function peetHttp2(text: string): unknown {
   if (!trimmed.startsWith("{")) return undefined;
   const json: unknown = JSON.parse(trimmed);
   return typeof json === "object" && json !== null ? (json as { http2?: unknown }).http2 : undefined;
+}
+
+/**
+ * Why an imported profile's name needs a look, or null: a built-in's name or alias, which the table
+ * would replace or take over in a config (an unusable name is refused by the import itself).
+ */
+function importNameWarning(name: string): string | null {
+  const shown = JSON.stringify(name);
+  const o = builtinOverride(name);
+  if (o === null) return null;
+  const what =
+    o.kind === "profile"
+      ? "the name of a built-in profile: in a config, this table replaces that built-in"
+      : `a built-in alias (of ${o.aliasOf}): in a config, this table takes the alias over`;
+  return `profile name ${shown} is ${what}; choose another with --name NAME`;
 }
 
 export const profilesCommand = defineCommand({
@@ -118,6 +134,10 @@ export const profilesCommand = defineCommand({
         const { toml, unsupported } = profileFromFingerprint(fp, name, { http2: peetHttp2(text) });
         process.stdout.write(toml);
         for (const u of unsupported) process.stderr.write(`not reproducible: ${u}\n`);
+        // A name taken from the file may be a built-in's: in a config, the table would then replace
+        // that profile (or take its alias over) without a word. Said here, with the way out.
+        const warning = importNameWarning(name);
+        if (warning !== null) process.stderr.write(`warning: ${warning}\n`);
       },
     }),
   },

@@ -8,7 +8,7 @@ import { parseNextHop } from "../../proxy/next-hop-url.ts";
 import { NativeEngine } from "../../upstream/native/native-engine.ts";
 import { exitAfterStderr } from "../exit-after-stderr.ts";
 import { configArgs, configFromFlags, logArgs } from "../options.ts";
-import { startProxy } from "../serve.ts";
+import { startProxy, warnIfBuiltinsOverridden } from "../serve.ts";
 import { checkUpstreamTrust } from "../upstream-trust.ts";
 
 /** The SOCKS5 listener and the next hop for the start line; the hop without its credentials. */
@@ -74,6 +74,10 @@ export const runCommand = defineCommand({
     if (args.check) {
       adminAddress(config.proxy.admin);
       const profiles = ProfileRegistry.fromConfig(config);
+      warnIfBuiltinsOverridden(
+        config.profiles,
+        createLogger({ level: config.log.level, format: config.log.format }),
+      );
       console.log(`configuration OK (${config.file ?? "defaults"}; ${profiles.names().length} profiles)`);
       return;
     }
