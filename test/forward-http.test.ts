@@ -179,6 +179,23 @@ test("one client connection, requests to two different origins (raw socket)", as
   expect(three.conn).toBe(one.conn); // the bun origin's connection was kept for the third request
 });
 
+test("X-PolyTLS-Request-Kind naming no kind is 400 (the header and the valid values), sent nowhere; the connection goes on", async () => {
+  const req = (path: string, kind: string, last = false) =>
+    `GET http://127.0.0.1:${env.bun.port}${path} HTTP/1.1\r\nHost: x\r\nX-PolyTLS-Request-Kind: ${kind}\r\n${last ? "Connection: close\r\n" : ""}\r\n`;
+  const text = await rawSequence(p.port, [
+    { send: req("/kind-bogus", "bogus"), until: "websocket\n" },
+    { send: req("/kind-ok", "image", true), until: '"path":"/kind-ok"' },
+  ]);
+  expect(text).toStartWith("HTTP/1.1 400 Bad Request\r\n");
+  expect(text).toContain(
+    '400 Bad Request: X-PolyTLS-Request-Kind: unknown request kind "bogus"; valid values: navigate, fetch, xhr, image, script, style, favicon, websocket\n',
+  );
+  expect(text).toContain('"path":"/kind-ok"');
+  expect((await env.bun.records()).filter((r) => r.path.startsWith("/kind-")).map((r) => r.path)).toEqual([
+    "/kind-ok",
+  ]);
+});
+
 test("pipelined requests to one origin are all answered, in order", async () => {
   const req = (path: string, last = false) =>
     `GET http://127.0.0.1:${env.node.port}${path} HTTP/1.1\r\nHost: x\r\n${last ? "Connection: close\r\n" : ""}\r\n`;

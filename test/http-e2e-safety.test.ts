@@ -103,3 +103,45 @@ describe("HTTP/2 client", () => {
     expect((await o.stats()).reqs).toEqual([]);
   });
 });
+
+describe("X-PolyTLS-Request-Kind naming no kind", () => {
+  const VALID = "valid values: navigate, fetch, xhr, image, script, style, favicon, websocket";
+
+  test("HTTP/1.1 client: 400 naming the header and the valid values; the origin gets nothing", async () => {
+    for (const o of [env.origins.nodeH1, env.origins.nodeH2]) {
+      await o.clear();
+      for (const value of ["bogus", "navigate, fetch", ""]) {
+        const res = await exchange(
+          o.authority,
+          `GET /headers HTTP/1.1\r\nHost: localhost\r\nX-PolyTLS-Request-Kind: ${value}\r\nConnection: close\r\n\r\n`,
+        );
+        expect(status(res), res).toBe(400);
+        expect(res).toContain(
+          `X-PolyTLS-Request-Kind: unknown request kind ${JSON.stringify(value)}; ${VALID}`,
+        );
+      }
+      // A known kind, any case, goes through.
+      const ok = await exchange(
+        o.authority,
+        "GET /headers HTTP/1.1\r\nHost: localhost\r\nX-PolyTLS-Request-Kind: Image\r\nConnection: close\r\n\r\n",
+      );
+      expect(status(ok)).toBe(200);
+      expect((await o.stats()).reqs.map((q) => q.path)).toEqual(["/headers"]);
+    }
+  });
+
+  test("HTTP/2 client: 400 on that stream only; the origin gets nothing", async () => {
+    for (const o of [env.origins.nodeH2, env.origins.nodeH1]) {
+      await o.clear();
+      const s = await h2Client(env, o);
+      const r = await h2Request(s, { ":path": "/bytes?n=1", "x-polytls-request-kind": "bogus" });
+      expect(Number(r.headers[":status"])).toBe(400);
+      expect(r.body.toString()).toContain(`X-PolyTLS-Request-Kind: unknown request kind "bogus"; ${VALID}`);
+      expect((await o.stats()).reqs).toEqual([]);
+      const ok = await h2Request(s, { ":path": "/bytes?n=1", "x-polytls-request-kind": "fetch" });
+      expect(Number(ok.headers[":status"])).toBe(200);
+      expect((await o.stats()).reqs.map((q) => q.path)).toEqual(["/bytes?n=1"]);
+      s.close();
+    }
+  });
+});

@@ -5,9 +5,14 @@
  * tls.peet.ws capture); pass-through placement, keep lists, stripping.
  */
 import { describe, expect, test } from "bun:test";
+import { ProxyError } from "../src/errors/proxy-error.ts";
 import { h2FieldList } from "../src/http/headers/h2-fields.ts";
 import { buildUpstreamHeaders, type UpstreamHeaderOptions } from "../src/http/headers/policy.ts";
-import { classifyRequest, parseRequestKind } from "../src/http/headers/request-kind.ts";
+import {
+  checkRequestKindHeader,
+  classifyRequest,
+  parseRequestKind,
+} from "../src/http/headers/request-kind.ts";
 import type { ProfileHttp, RequestKind } from "../src/profiles/http-types.ts";
 import { ProfileRegistry } from "../src/profiles/registry-store.ts";
 import { type Field, loadHeaderCapture, names, peetFields, sortFields } from "./helpers/http-captures.ts";
@@ -36,7 +41,11 @@ describe("request kind classification", () => {
       { method: "POST", fields: [["x-polytls-request-kind", " Image "]] },
       "image",
     ],
-    ["unknown control value is ignored", { fields: [["x-polytls-request-kind", "bogus"]] }, "navigate"],
+    [
+      "unknown control value is ignored here (checkRequestKindHeader refuses it first)",
+      { fields: [["x-polytls-request-kind", "bogus"]] },
+      "navigate",
+    ],
     ["h1 Upgrade: websocket", { path: "/ws", fields: [["upgrade", "websocket"]] }, "websocket"],
     ["h2 extended CONNECT", { method: "CONNECT", path: "/ws", protocol: "websocket" }, "websocket"],
     ["Sec-Fetch-Dest document", { path: "/x.png", fields: [["sec-fetch-dest", "document"]] }, "navigate"],
@@ -85,6 +94,31 @@ describe("request kind classification", () => {
   test("parseRequestKind accepts only known kinds", () => {
     expect(parseRequestKind("XHR")).toBe("xhr");
     expect(parseRequestKind("font")).toBeUndefined();
+  });
+  test("checkRequestKindHeader refuses an unknown value (HTTP_BAD_REQUEST, header and valid values named)", () => {
+    expect(() => checkRequestKindHeader([["x-polytls-request-kind", " Image "]])).not.toThrow();
+    expect(() => checkRequestKindHeader([["accept", "bogus"]])).not.toThrow();
+    for (const fields of [
+      [["x-polytls-request-kind", "font"]],
+      [
+        ["x-polytls-request-kind", "image"],
+        ["x-polytls-request-kind", "font"],
+      ],
+    ] as Field[][]) {
+      let err: unknown;
+      try {
+        checkRequestKindHeader(fields);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ProxyError);
+      expect((err as ProxyError).code).toBe("HTTP_BAD_REQUEST");
+      expect((err as ProxyError).message).toBe(
+        'X-PolyTLS-Request-Kind: unknown request kind "font"; valid values: navigate, fetch, xhr, image, script, style, favicon, websocket',
+      );
+    }
+    const long = "x".repeat(500);
+    expect(() => checkRequestKindHeader([["x-polytls-request-kind", long]])).toThrow(`"${"x".repeat(64)}…"`);
   });
 });
 

@@ -5,9 +5,10 @@
  * Per request, before anything is dialled: proxy authentication behind the brute-force brake
  * (407 / 429, from the listener), the allowed ports (403), the next hop (X-PolyTLS-Next-Hop or the
  * configured one; 400 when refused), the profile (X-PolyTLS-Upstream-Profile, else the proxy user
- * name, else the default; unknown → 400). Those answers are local responses; the connection stays
- * open. The dial then applies the target guard (loop → 508, deny lists → 403) and the connect
- * timeout (502 / 504), through the next hop when there is one.
+ * name, else the default; unknown → 400), and, when a profile applies, the request kind
+ * (X-PolyTLS-Request-Kind naming no kind → 400). Those answers are local responses; the
+ * connection stays open. The dial then applies the target guard (loop → 508, deny lists → 403)
+ * and the connect timeout (502 / 504), through the next hop when there is one.
  *
  * Upstream connections are kept per origin (host:port and route) for this client connection, as
  * a browser does: at most MAX_H1_CONNECTIONS each (H1Pool), one request at a time, reused while
@@ -35,7 +36,7 @@ import {
 import { mayRetry, retryingResponder } from "../http/bridge/retry.ts";
 import { UpstreamH1 } from "../http/bridge/upstream-h1.ts";
 import type { RequestHead as H1RequestHead } from "../http/h1/request-head.ts";
-import { classifyRequest } from "../http/headers/request-kind.ts";
+import { checkRequestKindHeader, classifyRequest } from "../http/headers/request-kind.ts";
 import type { ProfileHttp } from "../profiles/http-types.ts";
 import { type AccessPolicy, profileFromCredentials } from "./access.ts";
 import type { Authority } from "./authority.ts";
@@ -125,6 +126,15 @@ export class ForwardDispatcher implements Dispatcher {
     } catch (err) {
       answerError(client, ProxyError.wrap(err, "INTERNAL"));
       return discardSink();
+    }
+    if (plan.http !== null) {
+      // The kind picks the profile's headers: an unknown one is refused, never sent as a navigation.
+      try {
+        checkRequestKindHeader(head.fields);
+      } catch (err) {
+        answerError(client, ProxyError.wrap(err, "HTTP_BAD_REQUEST"));
+        return discardSink();
+      }
     }
     this.#deps.onRequest?.(plan.target, plan.profile);
     const kind = classifyRequest({ method: head.method, path: head.path, fields: head.fields });

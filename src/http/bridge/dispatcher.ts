@@ -12,6 +12,7 @@
  *   then becomes a byte relay.
  * - A request without body that the origin did not process (retry.ts: an idempotent one, or any
  *   that it provably refused) is sent once more on another connection.
+ * - A request naming an unknown kind in X-PolyTLS-Request-Kind is answered 400 at once, never sent.
  * - Every request's sink (a DeferredSink, with or without body) is its cancel handle: `abort`
  *   drops a request still waiting (never sent, no retry), else cancels the upstream exchange.
  * Connections are handed out synchronously (callbacks, not promises), so a connection found idle
@@ -23,7 +24,7 @@ import { channelEndpoint, type Endpoint } from "../../proxy/endpoint.ts";
 import type { SecureChannel } from "../../proxy/secure-channel.ts";
 import { h2FieldList } from "../headers/h2-fields.ts";
 import { buildUpstreamHeaders, type UpstreamHeaderOptions } from "../headers/policy.ts";
-import { classifyRequest } from "../headers/request-kind.ts";
+import { checkRequestKindHeader, classifyRequest } from "../headers/request-kind.ts";
 import { decodingResponder } from "./decoding-sink.ts";
 import { DeferredSink } from "./deferred-sink.ts";
 import { fieldValue } from "./fields.ts";
@@ -54,6 +55,9 @@ export interface TunnelDispatcherDeps {
 }
 
 type Conn = UpstreamH2 | UpstreamH1;
+
+/** The body sink of a request answered locally: what the client still sends is dropped. */
+const DROPPED_BODY: BodySink = { write: () => true, end: () => {}, abort: () => {}, onDrain: null };
 
 export class TunnelDispatcher implements Dispatcher, H2Owner {
   readonly #deps: TunnelDispatcherDeps;
@@ -86,6 +90,13 @@ export class TunnelDispatcher implements Dispatcher, H2Owner {
   }
 
   request(head: RequestHead, client: Responder): BodySink {
+    try {
+      checkRequestKindHeader(head.fields);
+    } catch (err) {
+      // Answered here, before anything goes upstream; a body still coming is dropped.
+      client.fail(ProxyError.wrap(err, "HTTP_BAD_REQUEST"));
+      return DROPPED_BODY;
+    }
     const responder = decodingResponder(client, fieldValue(head.fields, "accept-encoding"));
     const kind = classifyRequest(head); // reads method, path and fields
     const sink = new DeferredSink();

@@ -2,8 +2,8 @@
  * Classifies a client request into the request kind whose browser header template and HTTP/2
  * priority the upstream request gets. Deterministic; the first rule that matches wins:
  *
- * 1. `X-PolyTLS-Request-Kind: <kind>` with a known kind (an unknown value is ignored here; see
- *    `parseRequestKind` to reject it instead).
+ * 1. `X-PolyTLS-Request-Kind: <kind>` with a known kind (an unknown value is ignored here: the
+ *    dispatchers refuse such a request first, with `checkRequestKindHeader`).
  * 2. WebSocket: `Upgrade: websocket` (h1) or extended CONNECT with `:protocol websocket` (h2).
  * 3. The client's own `Sec-Fetch-Dest`: document / iframe / frame → navigate; image → image (or
  *    favicon for `/favicon.ico`); script, worker, sharedworker, serviceworker → script; style →
@@ -18,8 +18,12 @@
  *    image/* → image; text/css → style; application/json or text/event-stream → fetch.
  * 8. Otherwise navigate (a plain GET, e.g. curl's with its any-type Accept, is a page load).
  */
+import { ProxyError } from "../../errors/proxy-error.ts";
 import { REQUEST_KINDS, type RequestKind } from "../../profiles/http-types.ts";
 import { REQUEST_KIND_HEADER } from "./names.ts";
+
+/** How much of an unknown value the refusal quotes (field values are bounded by the head limit only). */
+const QUOTED_VALUE_MAX = 64; // characters
 
 export interface ClassifyInput {
   /** Request method, any case. */
@@ -36,6 +40,23 @@ export interface ClassifyInput {
 export function parseRequestKind(value: string): RequestKind | undefined {
   const v = value.trim().toLowerCase();
   return (REQUEST_KINDS as readonly string[]).includes(v) ? (v as RequestKind) : undefined;
+}
+
+/**
+ * Refuses a request whose `X-PolyTLS-Request-Kind` names no known kind: HTTP_BAD_REQUEST (400),
+ * naming the header and the valid values, before anything is sent upstream. A request that
+ * silently went out as a navigation would look like a browser's, with the wrong headers.
+ */
+export function checkRequestKindHeader(fields: ClassifyInput["fields"]): void {
+  for (let i = 0; i < fields.length; i++) {
+    const [name, value] = fields[i] as ClassifyInput["fields"][number];
+    if (name !== REQUEST_KIND_HEADER || parseRequestKind(value) !== undefined) continue;
+    const shown = value.length > QUOTED_VALUE_MAX ? `${value.slice(0, QUOTED_VALUE_MAX)}…` : value;
+    throw new ProxyError(
+      "HTTP_BAD_REQUEST",
+      `X-PolyTLS-Request-Kind: unknown request kind ${JSON.stringify(shown)}; valid values: ${REQUEST_KINDS.join(", ")}`,
+    );
+  }
 }
 
 function mapOf(o: Record<string, RequestKind>): ReadonlyMap<string, RequestKind> {
