@@ -94,7 +94,7 @@ describe("Chromium 156 capture: import and reproduction", () => {
     expect(importStderr).toBe(
       `warning: profile name "${NAME}" is the name of a built-in profile: in a config, this table replaces that built-in; choose another with --name NAME\n`,
     );
-    expect(importStdout).toContain("# Every component is reproduced.");
+    expect(importStdout).toContain("# Every component of the ClientHello is reproduced.");
     expect(importStdout).toContain("signature_algorithms_grease = true");
     expect(importStdout).toMatch(
       /"mldsa44",\s+# 0x0904\n {2}"mldsa65",\s+# 0x0905\n {2}"mldsa87",\s+# 0x0906/,

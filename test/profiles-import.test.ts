@@ -174,3 +174,39 @@ test("an unsupported component is reported on stderr, and the import still succe
   const { spec } = configWith("odd", imp.stdout);
   expect(specDiffs(spec, builtins.spec("firefox-145-macos-arm64"))).toEqual([]);
 });
+
+test("the header lists what the import sets by default, not from the capture (it never claims more)", async () => {
+  const comments = (toml: string) =>
+    toml
+      .split("\n")
+      .filter((l) => l.startsWith("#"))
+      .join("\n");
+  // A Chromium hello: every component is sent, but its one extension order and anchor order are frozen.
+  const chrome = path.join(import.meta.dir, "fixtures/captures/phantom/chrome-153-windows-hello.txt");
+  const c = await runCli(["profiles", "import", chrome, "--name", "imported-chrome"]);
+  expectOk(c, "profiles import chrome");
+  const head = comments(c.stdout);
+  expect(head).toContain(
+    "# Every component of the ClientHello is reproduced.\n#\n# Set by default, not from the capture",
+  );
+  expect(head).toContain(
+    "# - permute_extensions = false: the hello's extension order is frozen (extension_order).",
+  );
+  expect(head).toContain('# - trust_anchors_order = "as-listed": ');
+  expect(head).toContain("# - session_tickets_when_resuming = true: ");
+  expect(head).toContain('# - [websocket]: Chromium\'s rule whatever the browser (when = "always"');
+  expect(head).not.toContain("stream_window_increment"); // no HTTP/2 part imported
+  expect(c.stdout).toContain("permute_extensions = false");
+  expect(c.stdout).toContain('trust_anchors_order = "as-listed"');
+  expect(c.stdout).toContain('when = "always"');
+  // A Firefox private window (tls.peet.ws, with HTTP/2): no anchors, no tickets; the stream window is a default.
+  const firefox = loadCapture("firefox-145-macos-arm64").file;
+  const f = await runCli(["profiles", "import", firefox, "--name", "imported-firefox"]);
+  expectOk(f, "profiles import firefox");
+  const fh = comments(f.stdout);
+  expect(fh).toContain("# - [websocket]: ");
+  expect(fh).toContain("# - http2.stream_window_increment: none.");
+  expect(fh).not.toContain("trust_anchors_order");
+  expect(fh).not.toContain("session_tickets_when_resuming");
+  expect(f.stdout).not.toContain("stream_window_increment =");
+});

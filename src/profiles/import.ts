@@ -140,6 +140,38 @@ const HTTP_NOTE = [
   "and [headers.*] from a built-in profile of the same browser (`polytls profiles show chrome`).",
 ];
 
+/**
+ * What the import sets by default, not from the capture: one hello shows one connection of one
+ * process, so these cannot be read from it. Each line names the key and when to change it.
+ */
+function defaultsNote(settings: ProfileSettings, http: boolean): string[] {
+  const lines = [
+    "Set by default, not from the capture (a hello shows one connection of one process):",
+    "- permute_extensions = false: the hello's extension order is frozen (extension_order). Chromium",
+    "  browsers shuffle it per connection: set permute_extensions = true instead.",
+  ];
+  if (settings.trustAnchors !== null)
+    lines.push(
+      '- trust_anchors_order = "as-listed": the hello\'s order, in every process. Chrome 152-153 and',
+      '  Opera 136 shuffle it once per process: "shuffled-per-process".',
+    );
+  if (settings.sessionTickets)
+    lines.push(
+      "- session_tickets_when_resuming = true: session_ticket stays in a resuming hello. NSS (Firefox,",
+      "  Tor) leaves it out there: false.",
+    );
+  lines.push(
+    "- [websocket]: Chromium's rule whatever the browser (when = \"always\": a WebSocket's own connection",
+    '  offers http/1.1 only, without ALPS). Firefox and Tor: when = "h2-origin", no compress_certificate',
+    "  (`polytls profiles show firefox`).",
+  );
+  if (http)
+    lines.push(
+      "- http2.stream_window_increment: none. Firefox sends a WINDOW_UPDATE on each request stream.",
+    );
+  return lines;
+}
+
 /** The HTTP layer from a capture's `http2` section, or undefined without one. */
 function importHttp(http2: unknown, name: string, out: string[]): ProfileHttp | undefined {
   const table = http2FromPeet(http2, out);
@@ -282,7 +314,8 @@ export function profileFromFingerprint(
   const header = ["Imported from a ClientHello fingerprint by polytls.", ""];
   if (out.length > 0)
     header.push("Not reproduced (the engine cannot send these):", ...out.map((u) => `- ${u}`));
-  else header.push("Every component is reproduced.");
+  else header.push("Every component of the ClientHello is reproduced.");
+  header.push("", ...defaultsNote(settings, http !== undefined));
   if (http !== undefined) header.push("", ...HTTP_NOTE);
   const profile = http === undefined ? { name, ...settings } : { name, ...settings, http };
   return { toml: profileToToml(profile, header), unsupported: out };
