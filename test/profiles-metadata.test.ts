@@ -63,6 +63,11 @@ describe("metadata", () => {
     expect(message).toContain('profiles."bad".metadata.captured: invalid string "2026-13-01"');
     expect(message).toContain('profiles."bad".metadata.colour: unknown key');
     expect(message).toContain('profiles."bad".metadata.source: missing');
+    // source is printed on the profile's one line of `profiles list`: no control characters.
+    const multiline = configError(
+      () => new ProfileRegistry({ nl: { extends: "chrome", metadata: { ...META, source: "a\nb" } } }),
+    );
+    expect(multiline).toContain('profiles."nl".metadata.source: invalid string "a\\nb": expected ');
   });
 
   test("metadata is not inherited through extends; a month-only capture date is allowed", () => {

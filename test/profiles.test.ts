@@ -291,6 +291,28 @@ describe("validation names the key path of every problem at once", () => {
     expect(lines).toContain('profiles."empty".ciphers: empty cipher suite list');
   });
 
+  test("description is one line: C0 control characters and DEL are refused, naming the key path", () => {
+    const bad = ["line1\nline2", "a\rb", "tab\there", "esc\u001b[31m", "del\u007f"];
+    const message = expectConfigError(
+      () =>
+        new ProfileRegistry(
+          Object.fromEntries(bad.map((description, i) => [`d${i}`, { extends: "chrome", description }])),
+        ),
+    );
+    expect(message.split("\n").slice(1)).toEqual([
+      'profiles."d0".description: control character U+000A at offset 5: one line of text, without control characters',
+      'profiles."d1".description: control character U+000D at offset 1: one line of text, without control characters',
+      'profiles."d2".description: control character U+0009 at offset 3: one line of text, without control characters',
+      'profiles."d3".description: control character U+001B at offset 3: one line of text, without control characters',
+      'profiles."d4".description: control character U+007F at offset 3: one line of text, without control characters',
+    ]);
+    // Other text, Unicode included, is fine.
+    const ok = new ProfileRegistry({
+      fine: { extends: "chrome", description: "Chrome — für Tests, 100 % «one line»" },
+    });
+    expect(ok.get("fine").description).toBe("Chrome — für Tests, 100 % «one line»");
+  });
+
   test("cross-key rules", () => {
     const message = expectConfigError(
       () =>

@@ -140,6 +140,18 @@ export function intField(doc: string, def: number, min: number, max: number): Fi
   });
 }
 
+/**
+ * Why a text meant as one line (e.g. what `profiles list` prints, one line per profile) is not: its
+ * first C0 control character or DEL (a newline, a tab, an escape sequence), or undefined.
+ */
+export function controlCharacterProblem(v: string): string | undefined {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  const i = v.search(/[\u0000-\u001f\u007f]/);
+  if (i < 0) return undefined;
+  const code = v.charCodeAt(i).toString(16).toUpperCase().padStart(4, "0");
+  return `control character U+${code} at offset ${i}: one line of text, without control characters`;
+}
+
 export function stringField(
   doc: string,
   def: string,

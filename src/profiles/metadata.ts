@@ -3,7 +3,14 @@
  * from. Shown by `profiles list`; never sent anywhere. Unlike every other profile key it is not
  * inherited through `extends`: it describes the profile that writes it.
  */
-import { childPath, describe, type Issues, isTable, tomlString } from "../config/fields.ts";
+import {
+  childPath,
+  controlCharacterProblem,
+  describe,
+  type Issues,
+  isTable,
+  tomlString,
+} from "../config/fields.ts";
 
 export const OPERATING_SYSTEMS = ["windows", "macos", "linux", "android", "ios"] as const;
 export const ARCHITECTURES = ["x64", "arm64"] as const;
@@ -29,7 +36,7 @@ const DOC: Readonly<Record<keyof ProfileMetadata, string>> = {
   os: `operating system: ${OPERATING_SYSTEMS.join(", ")}`,
   arch: `CPU architecture: ${ARCHITECTURES.join(", ")}`,
   captured: "capture date, YYYY-MM-DD (or YYYY-MM when only the month is known)",
-  source: "where the capture comes from (repository@commit:path or a description)",
+  source: "where the capture comes from (repository@commit:path or a description; one line)",
 };
 
 const CHECKS: Readonly<Record<keyof ProfileMetadata, (v: string) => boolean>> = {
@@ -38,7 +45,7 @@ const CHECKS: Readonly<Record<keyof ProfileMetadata, (v: string) => boolean>> = 
   os: (v) => (OPERATING_SYSTEMS as readonly string[]).includes(v),
   arch: (v) => (ARCHITECTURES as readonly string[]).includes(v),
   captured: (v) => /^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$/.test(v),
-  source: (v) => v.length > 0 && v.length <= 300,
+  source: (v) => v.length > 0 && v.length <= 300 && controlCharacterProblem(v) === undefined,
 };
 
 /** Parses `[metadata]`: every key required, each checked; problems go to `issues`. */

@@ -8,6 +8,7 @@
 import {
   boolField,
   childPath,
+  controlCharacterProblem,
   describe,
   enumField,
   type Field,
@@ -91,7 +92,9 @@ const RECORD_SIZE_MAX = 16385; // bytes; RFC 8449 §4, 2^14 + 1 for TLS 1.3
 
 /** Every profile key, in print order. TOML keys are the snake_case of these names. */
 export const PROFILE_FIELDS: { readonly [K in keyof ProfileSettings]: ProfileField<ProfileSettings[K]> } = {
-  description: opt(stringField("One line shown by `profiles list`", "")),
+  description: opt(
+    stringField("One line shown by `profiles list` (no control characters)", "", controlCharacterProblem),
+  ),
   minVersion: opt(versionField('Lowest TLS version offered ("1.0".."1.3")', "1.2")),
   maxVersion: opt(versionField('Highest TLS version offered ("1.0".."1.3")', "1.3")),
   ciphers: req(
