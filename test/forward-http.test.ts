@@ -163,6 +163,29 @@ describe("curl -x", () => {
   });
 });
 
+test("malformed Basic credentials choosing the profile are 400, sent nowhere; the connection goes on", async () => {
+  const noColon = Buffer.from("firefox").toString("base64");
+  const req = (path: string, auth: string, last = false) =>
+    `GET http://127.0.0.1:${env.bun.port}${path} HTTP/1.1\r\nHost: x\r\nProxy-Authorization: ${auth}\r\n${last ? "Connection: close\r\n" : ""}\r\n`;
+  const text = await rawSequence(p.port, [
+    { send: req("/basic-1", `Basic ${noColon}`), until: "the name selects the profile)\n" },
+    { send: req("/basic-2", "Basic %%%"), until: "not base64 (" },
+    {
+      send: req("/basic-3", `Basic ${Buffer.from("firefox:x").toString("base64")}`, true),
+      until: '"path":"/basic-3"',
+    },
+  ]);
+  expect(text).toStartWith("HTTP/1.1 400 Bad Request\r\n");
+  expect(text).toContain(
+    "400 Bad Request: malformed Basic proxy credentials: no ':' after base64 decoding (expected the base64 of name:password; the name selects the profile)\n",
+  );
+  expect(text).toContain("400 Bad Request: malformed Basic proxy credentials: not base64 (");
+  expect(text).toContain('"path":"/basic-3"');
+  const sent = (await env.bun.records()).filter((r) => r.path.startsWith("/basic-"));
+  expect(sent.map((r) => r.path)).toEqual(["/basic-3"]);
+  expect(headerValue(sent[0]?.rawHeaders ?? [], "user-agent")).toContain("Firefox/");
+});
+
 test("one client connection, requests to two different origins (raw socket)", async () => {
   const req = (port: number, path: string, last = false) =>
     `GET http://127.0.0.1:${port}${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${last ? "Connection: close\r\n" : ""}\r\n`;

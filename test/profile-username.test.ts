@@ -119,6 +119,72 @@ describe("proxy auth off: the user name is the profile", () => {
   });
 });
 
+describe("malformed Basic credentials, where the user name would choose the profile", () => {
+  const basic = (text: string) => `Basic ${Buffer.from(text).toString("base64")}`;
+  /** A CONNECT to the origin with these headers: the status and, when refused, the body. */
+  async function connectWith(p: RunningProxy, headers: Record<string, string>) {
+    const { socket, status, rest } = await rawConnect(
+      p.address.port,
+      connectRequest(`localhost:${env.origin.port}`, headers),
+    );
+    if (status === 200) {
+      socket.destroy();
+      return { status, body: "" };
+    }
+    const body = await new Promise<string>((resolve) => {
+      let text = rest.toString();
+      socket.on("data", (d: Buffer) => {
+        text += d.toString();
+      });
+      socket.once("close", () => resolve(text));
+      socket.resume();
+    });
+    return { status, body };
+  }
+
+  test("proxy auth off: no ':' after decoding, or no base64, is 400 saying so (not the default profile)", async () => {
+    const noColon = await connectWith(open, { "Proxy-Authorization": basic(FIREFOX) });
+    expect(noColon).toEqual({
+      status: 400,
+      body: "400 Bad Request: malformed Basic proxy credentials: no ':' after base64 decoding (expected the base64 of name:password; the name selects the profile)\n",
+    });
+    for (const value of ["Basic !!not-base64!!", "Basic", `basic ${basic(FIREFOX).slice(6)}x`]) {
+      const r = await connectWith(open, { "Proxy-Authorization": value });
+      expect([r.status, r.body.split(": ").slice(1, 3).join(": ")], value).toEqual([
+        400,
+        expect.stringMatching(
+          /^malformed Basic proxy credentials: (not base64|no ':' after base64 decoding)/,
+        ),
+      ]);
+    }
+    // Logged as a refusal, its reason whole (not taken for a credential by the log guard).
+    await waitUntil(
+      () =>
+        openLogs.some((l) => l.includes("malformed Basic proxy credentials: no ':' after base64 decoding")),
+      "the refusal logged",
+    );
+    // Not used for the profile, so not looked at: the header chooses, or another scheme.
+    expect(
+      (
+        await connectWith(open, {
+          "Proxy-Authorization": basic(FIREFOX),
+          "X-PolyTLS-Upstream-Profile": FIREFOX,
+        })
+      ).status,
+    ).toBe(200);
+    expect((await connectWith(open, { "Proxy-Authorization": "Bearer abc.def" })).status).toBe(200);
+    expect((await connectWith(open, { "Proxy-Authorization": basic(`${FIREFOX}:x`) })).status).toBe(200);
+  });
+
+  test("proxy auth on: refused as wrong credentials (407); passthrough (no profile): ignored", async () => {
+    expect((await connectWith(authed, { "Proxy-Authorization": basic("alice") })).status).toBe(407);
+    const { proxy: blind } = await env.polytls((c) => {
+      c.proxy.mitm.enabled = false;
+    });
+    expect((await connectWith(blind, { "Proxy-Authorization": basic(FIREFOX) })).status).toBe(200);
+  });
+});
+
 describe("proxy auth on: <user>-profile-<profile>:<password>", () => {
   test("curl: the account is checked and the profile applied; plain user name = default profile", async () => {
     const rec = await env.recorder();

@@ -6,7 +6,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { Authority } from "./authority.ts";
-import { decodeBasic, splitUsername } from "./proxy-user.ts";
+import { decodeBasic, parseBasic, splitUsername } from "./proxy-user.ts";
 
 export interface AccessPolicy {
   /** name → SHA-256 of the password; empty = no authentication. */
@@ -47,14 +47,24 @@ function authenticated(header: string | null, policy: AccessPolicy): boolean {
 
 /**
  * The profile the credentials ask for (proxy-user.ts), or null. Read only after they were
- * accepted (or when the proxy has no users, so any credentials are only a profile choice).
+ * accepted (or when the proxy has no users, so any credentials are only a profile choice), and
+ * only where a profile applies. Throws BAD_REQUEST (400) for Basic credentials that are not the
+ * base64 of `name:password`.
  */
 export function profileFromCredentials(
   policy: AccessPolicy,
   proxyAuthorization: string | null,
 ): string | null {
-  const c = decodeBasic(proxyAuthorization);
-  return c === null ? null : splitUsername(c.username, policy.users.size > 0).profile;
+  const c = parseBasic(proxyAuthorization);
+  if (c === null) return null;
+  // Accepted credentials are well formed; without users, malformed ones would choose the default
+  // profile in silence, where a readable user name names one (or is refused as unknown).
+  if ("malformed" in c)
+    throw new ProxyError(
+      "BAD_REQUEST",
+      `malformed Basic proxy credentials: ${c.malformed} (expected the base64 of name:password; the name selects the profile)`,
+    );
+  return splitUsername(c.username, policy.users.size > 0).profile;
 }
 
 /** Throws PROXY_AUTH_REQUIRED (407) unless the policy has no users or the credentials match. */

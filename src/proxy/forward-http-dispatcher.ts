@@ -231,9 +231,9 @@ export class ForwardDispatcher implements Dispatcher {
     }
     const via = routeFor(route.nextHop, deps.tunnel.nextHop);
     const t = deps.tunnel;
-    const asked = route.profile ?? profileFromCredentials(deps.access, route.proxyAuthorization);
     if (t.mode !== "mitm" || t.http.mode !== "full")
       return { target: route.target, via, profile: null, http: null };
+    const asked = route.profile ?? profileFromCredentials(deps.access, route.proxyAuthorization);
     const name = t.connectors.get(asked ?? t.defaultProfile).name;
     return { target: route.target, via, profile: name, http: t.connectors.http(name) };
   }

@@ -210,8 +210,10 @@ export class ProxyServer {
       if (ac.signal.aborted) throw new ProxyError("SHUTDOWN", "the proxy is shutting down");
       if (inbound === "http" && req.method === "CONNECT") {
         this.#auth.authenticate(req.proxyAuthorization, client);
-        // The header wins; else the profile the user name asks for (proxy-user.ts).
-        req = { ...req, profile: req.profile ?? profileFromCredentials(deps.access, req.proxyAuthorization) };
+        // The header wins; else the profile the user name asks for (proxy-user.ts). Passthrough
+        // has no profile: the credentials choose nothing there.
+        if (req.profile === null && deps.mode === "mitm")
+          req = { ...req, profile: profileFromCredentials(deps.access, req.proxyAuthorization) };
       }
     } catch (err) {
       this.#reject(socket, client, ProxyError.wrap(err, "BAD_REQUEST"), inbound);
