@@ -219,6 +219,26 @@ test("X-PolyTLS-Request-Kind naming no kind is 400 (the header and the valid val
   ]);
 });
 
+test("two profiles on one client connection get two upstream connections; each profile keeps its own", async () => {
+  const req = (path: string, profile: string, last = false) =>
+    `GET http://127.0.0.1:${env.node.port}${path} HTTP/1.1\r\nHost: x\r\nX-PolyTLS-Upstream-Profile: ${profile}\r\n${last ? "Connection: close\r\n" : ""}\r\n`;
+  const text = await rawSequence(p.port, [
+    { send: req("/prof-1", CHROME), until: '"path":"/prof-1"' },
+    { send: req("/prof-2", FIREFOX), until: '"path":"/prof-2"' },
+    { send: req("/prof-3", CHROME), until: '"path":"/prof-3"' },
+    { send: req("/prof-4", FIREFOX, true), until: '"path":"/prof-4"' },
+  ]);
+  expect(text.match(/HTTP\/1\.1 200 /g)).toHaveLength(4);
+  const [one, two, three, four] = await Promise.all(
+    ["/prof-1", "/prof-2", "/prof-3", "/prof-4"].map((path) => recordOf(env.node, path)),
+  );
+  expect(headerValue(one!.rawHeaders, "user-agent")).toContain("Chrome/");
+  expect(headerValue(two!.rawHeaders, "user-agent")).toContain("Firefox/");
+  expect(two!.conn).not.toBe(one!.conn);
+  expect(three!.conn).toBe(one!.conn);
+  expect(four!.conn).toBe(two!.conn);
+});
+
 test("pipelined requests to one origin are all answered, in order", async () => {
   const req = (path: string, last = false) =>
     `GET http://127.0.0.1:${env.node.port}${path} HTTP/1.1\r\nHost: x\r\n${last ? "Connection: close\r\n" : ""}\r\n`;

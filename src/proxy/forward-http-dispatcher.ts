@@ -10,12 +10,12 @@
  * connection stays open. The dial then applies the target guard (loop → 508, deny lists → 403)
  * and the connect timeout (502 / 504), through the next hop when there is one.
  *
- * Upstream connections are kept per origin (host:port and route) for this client connection, as
- * a browser does: at most MAX_H1_CONNECTIONS each (H1Pool), one request at a time, reused while
- * the origin allows it. A WebSocket handshake (a plaintext tunnel's `ws://`: the client side keeps
- * its Upgrade) goes on a connection of its own, never pooled, relayed after the origin's 101. At
- * most MAX_ORIGINS origins keep idle connections: the least recently used idle origin is closed to
- * make room. Responses in a content coding the client did not accept are decoded
+ * Upstream connections are kept per origin (host:port, route and profile) for this client
+ * connection, as a browser does: at most MAX_H1_CONNECTIONS each (H1Pool), one request at a time,
+ * reused while the origin allows it. A WebSocket handshake (a plaintext tunnel's `ws://`: the
+ * client side keeps its Upgrade) goes on a connection of its own, never pooled, relayed after the
+ * origin's 101. At most MAX_ORIGINS origins keep idle connections: the least recently used idle
+ * origin is closed to make room. Responses in a content coding the client did not accept are decoded
  * (decodingResponder); a reused connection that closed before answering an idempotent request
  * without body is retried once on another.
  */
@@ -238,9 +238,15 @@ export class ForwardDispatcher implements Dispatcher {
     return { target: route.target, via, profile: name, http: t.connectors.http(name) };
   }
 
-  /** The origin's pool, made most recently used; may close the least recently used idle one. */
+  /**
+   * The origin's pool, made most recently used; may close the least recently used idle one. Pools
+   * are per origin, route and profile: a plain TCP connection carries no hello, but one browser
+   * never shares its connections with another, so two profiles on one client connection never
+   * send on the same upstream connection (an origin could tie them together).
+   */
   #origin(plan: Plan, route: ForwardRoute): Origin {
-    const key = `${formatAuthority(plan.target)}|${route.nextHop ?? (plan.via ? "configured" : "direct")}`;
+    const hop = route.nextHop ?? (plan.via ? "configured" : "direct");
+    const key = `${formatAuthority(plan.target)}|${hop}|${plan.profile ?? ""}`;
     let origin = this.#origins.get(key);
     if (origin !== undefined) {
       this.#origins.delete(key);
