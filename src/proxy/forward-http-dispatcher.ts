@@ -29,6 +29,7 @@ import {
   type BodySink,
   canUpgrade,
   type Dispatcher,
+  discardSink,
   type RequestHead,
   type RequestLink,
   type Responder,
@@ -45,7 +46,7 @@ import type { ByteSocket as Socket } from "./byte-socket.ts";
 import { dial, tunnelDialOptions } from "./dial.ts";
 import type { Endpoint } from "./endpoint.ts";
 import { forwardHeaders } from "./forward-http-headers.ts";
-import { answerError, discardSink, settling } from "./forward-http-responders.ts";
+import { answerError, settling } from "./forward-http-responders.ts";
 import { type ForwardRoute, routeForward } from "./forward-http-route.ts";
 import { type NextHopRoute, routeFor } from "./next-hop.ts";
 import type { TunnelDeps } from "./tunnel.ts";

@@ -5,7 +5,7 @@
  */
 import type { ProxyError } from "../errors/proxy-error.ts";
 import { errorParts } from "../errors/wire.ts";
-import type { BodySink, Responder } from "../http/bridge/message.ts";
+import type { Responder } from "../http/bridge/message.ts";
 
 /**
  * Answers `err` as a response (status per src/errors/wire.ts, its challenge or Retry-After, a
@@ -23,11 +23,6 @@ export function answerError(r: Responder, err: ProxyError): void {
   const sink = r.head(status, head, false);
   sink.write(bytes);
   sink.end(null);
-}
-
-/** A body sink that drops what it is given (the request body of a request answered locally). */
-export function discardSink(): BodySink {
-  return { write: () => true, end: () => {}, abort: () => {}, onDrain: null };
 }
 
 /** `inner`, calling `done` once when the exchange is over: failed, bodyless, or its body ended or aborted. */

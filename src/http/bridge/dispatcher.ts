@@ -29,7 +29,14 @@ import { decodingResponder } from "./decoding-sink.ts";
 import { DeferredSink } from "./deferred-sink.ts";
 import { fieldValue } from "./fields.ts";
 import { H1Pool, MAX_H1_CONNECTIONS } from "./h1-pool.ts";
-import { type BodySink, canUpgrade, type Dispatcher, type RequestHead, type Responder } from "./message.ts";
+import {
+  type BodySink,
+  canUpgrade,
+  type Dispatcher,
+  discardSink,
+  type RequestHead,
+  type Responder,
+} from "./message.ts";
 import { mayRetry, retryingResponder } from "./retry.ts";
 import { UpstreamH1 } from "./upstream-h1.ts";
 import { type H2Owner, UpstreamH2 } from "./upstream-h2.ts";
@@ -55,9 +62,6 @@ export interface TunnelDispatcherDeps {
 }
 
 type Conn = UpstreamH2 | UpstreamH1;
-
-/** The body sink of a request answered locally: what the client still sends is dropped. */
-const DROPPED_BODY: BodySink = { write: () => true, end: () => {}, abort: () => {}, onDrain: null };
 
 export class TunnelDispatcher implements Dispatcher, H2Owner {
   readonly #deps: TunnelDispatcherDeps;
@@ -95,7 +99,7 @@ export class TunnelDispatcher implements Dispatcher, H2Owner {
     } catch (err) {
       // Answered here, before anything goes upstream; a body still coming is dropped.
       client.fail(ProxyError.wrap(err, "HTTP_BAD_REQUEST"));
-      return DROPPED_BODY;
+      return discardSink();
     }
     const responder = decodingResponder(client, fieldValue(head.fields, "accept-encoding"));
     const kind = classifyRequest(head); // reads method, path and fields

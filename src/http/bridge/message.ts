@@ -104,3 +104,8 @@ export interface UpgradeResponder extends Responder {
 export function canUpgrade(r: Responder): r is UpgradeResponder {
   return typeof (r as Partial<UpgradeResponder>).upgrade === "function";
 }
+
+/** A body sink that drops what it is given (the request body of a request answered locally). */
+export function discardSink(): BodySink {
+  return { write: () => true, end: () => {}, abort: () => {}, onDrain: null };
+}

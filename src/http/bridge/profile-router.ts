@@ -17,9 +17,8 @@ import type { Endpoint } from "../../proxy/endpoint.ts";
 import type { SecureChannel } from "../../proxy/secure-channel.ts";
 import { PROFILE_HEADER } from "../headers/names.ts";
 import type { HeaderField } from "../hpack/types.ts";
-import { DeferredSink } from "./deferred-sink.ts";
 import { TunnelDispatcher, type TunnelDispatcherDeps } from "./dispatcher.ts";
-import type { BodySink, Dispatcher, RequestHead, Responder } from "./message.ts";
+import { type BodySink, type Dispatcher, discardSink, type RequestHead, type Responder } from "./message.ts";
 import type { OpenedUpstream, OpenOptions } from "./upstream-open.ts";
 
 /** Other profiles one tunnel may use besides its own. */
@@ -118,9 +117,7 @@ export class ProfileRouter implements Dispatcher {
       target = this.#route(head.fields);
     } catch (err) {
       responder.fail(ProxyError.wrap(err, "HTTP_BAD_REQUEST"));
-      const dropped = new DeferredSink(); // the body is read and dropped: the connection goes on
-      dropped.abort(ProxyError.wrap(err, "HTTP_BAD_REQUEST"));
-      return dropped;
+      return discardSink(); // the body is read and dropped: the connection goes on
     }
     return target.request(head, responder);
   }
