@@ -14,7 +14,7 @@
  * /goaway-first?n=N (h2: waits until N-1 /g/ streams are held, answers, GOAWAY last = its id,
  * destroys the session), /g/* (held on an armed session, else answered), Upgrade: websocket
  * (101 and an RFC 6455 echo of every frame), /early (413 at once, the request body never read),
- * /refuse-once/* (h2: the first request for the path is refused, RST_STREAM(REFUSED_STREAM) before
+ * /stall?n=N (a 1 MB content-length, N bytes of it, then silence), /refuse-once/* (h2: the first request for the path is refused, RST_STREAM(REFUSED_STREAM) before
  * anything is read; later ones get JSON {n, sha, method} of their body).
  */
 import { createHash } from "node:crypto";
@@ -174,6 +174,13 @@ export function startE2eOrigin({ kind, key, cert, dir }) {
       req.on("end", () => {
         stats.sent[req.url] = n;
       });
+      return;
+    }
+    if (path === "/stall") {
+      // A head announcing 1 MB, ?n= bytes of it, then nothing until the request is gone.
+      req.resume();
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(1 << 20) });
+      res.write(BLOCK.subarray(0, Number(url.searchParams.get("n") ?? "1000")));
       return;
     }
     if (path === "/delay") {

@@ -297,8 +297,10 @@ class HttpTunnel implements ProfileRouterDeps, ClientH2Options, ClientH1Options,
 
   #abort(err: ProxyError): void {
     this.#error ??= err;
-    this.#clientSide?.close();
+    // The reset first: closing the client side first would end the connection with a FIN, which a
+    // client may take for a complete response (Node's HTTP/2 client does).
     this.#client.reset();
+    this.#clientSide?.close();
     this.#dispatcher?.close();
     this.#finish(err);
   }
