@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -23,6 +24,7 @@ import {
 } from "./helpers/forward-env.ts";
 import { run } from "./helpers/hop-env.ts";
 import { removeTempTree } from "./helpers/temp-tree.ts";
+import { waitUntil } from "./helpers/wait.ts";
 
 /** Chrome 143's HTTP/1.1 navigation as the profile describes it (profiles/chrome-143-macos-arm64.toml). */
 const CHROME_NAVIGATE = [
@@ -293,3 +295,28 @@ req.end("from node");`;
   expect(rec.bodyLength).toBe("from node".length);
   expect(headerValue(rec.rawHeaders, "content-type")).toBe("text/plain");
 });
+
+test("stop: a plain-HTTP keep-alive connection idle between requests is closed when the drain begins (drained, not reset)", async () => {
+  const q = await env.polytls((c) => {
+    c.proxy.limits.drainTimeoutMs = 10_000; // a connection left to the drain's end would show as reset
+  });
+  const s = net.connect(q.port, "127.0.0.1");
+  let text = "";
+  let ended = false;
+  s.on("data", (d: Buffer) => {
+    text += d.toString("latin1");
+  });
+  s.on("end", () => {
+    ended = true;
+  });
+  s.on("error", () => {});
+  await new Promise<void>((r) => s.once("connect", () => r()));
+  const target = `127.0.0.1:${env.node.port}`;
+  s.write(`GET http://${target}/drain-idle HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
+  await waitUntil(() => /\r\n\r\n[\s\S]*"\/drain-idle"/.test(text), "the answer");
+  expect(text).toStartWith("HTTP/1.1 200 OK");
+  const report = await q.proxy.stop();
+  expect(ended).toBe(true);
+  expect(report).toMatchObject({ drained: 1, reset: 0 });
+  s.destroy();
+}, 30_000);

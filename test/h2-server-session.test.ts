@@ -317,7 +317,7 @@ describe("requests", () => {
     expect(p.session.closed).toBe(true);
   });
 
-  test("the client's RST_STREAM is reported; its late DATA is ignored", () => {
+  test("the client's RST_STREAM is reported; DATA it sends after it is a stream error (STREAM_CLOSED, §5.1)", () => {
     const p = ready();
     p.feed(p.headers(1, POST, false));
     const events = p.feed(
@@ -327,7 +327,36 @@ describe("requests", () => {
       ]),
     );
     expect(events).toEqual([{ type: "reset", streamId: 1, code: H2ErrorCode.CANCEL, remote: true }]);
+    expect(p.of("RST_STREAM")).toMatchObject([{ streamId: 1, code: H2ErrorCode.STREAM_CLOSED }]);
+    expect(p.session.closed).toBe(false);
+  });
+
+  test("after our reset, the client's DATA sent before it knew is ignored", () => {
+    const p = ready();
+    p.feed(p.headers(1, POST, false));
+    p.session.resetStream(1, H2ErrorCode.CANCEL);
+    p.read();
+    p.feed(encodeFrame({ type: "DATA", streamId: 1, endStream: false, data: text("in flight") }));
+    expect(p.of("RST_STREAM")).toMatchObject([{ streamId: 1, code: H2ErrorCode.CANCEL }]);
+    expect(p.session.closed).toBe(false);
+  });
+
+  test("a graceful GOAWAY names the last stream taken; later streams are not opened, their frames ignored", () => {
+    const p = ready();
+    p.feed(p.headers(1, GET, true));
+    p.session.goaway();
+    p.read();
+    expect(p.of("GOAWAY")).toMatchObject([{ lastStreamId: 1, code: H2ErrorCode.NO_ERROR }]);
+    const events = p.feed(
+      concatBytes([
+        p.headers(3, POST, false),
+        encodeFrame({ type: "DATA", streamId: 3, endStream: true, data: text("after goaway") }),
+      ]),
+    );
+    expect(events).toEqual([]);
     expect(p.of("RST_STREAM")).toEqual([]);
+    p.session.respond(1, 204, [[":status", "204"]], true);
+    expect(p.session.activeStreams).toBe(0);
     expect(p.session.closed).toBe(false);
   });
 

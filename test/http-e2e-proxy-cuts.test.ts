@@ -8,8 +8,12 @@
  * then silence).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { H2ErrorCode } from "../src/http/h2/errors.ts";
+import { CLIENT_MAGIC } from "../src/http/h2/frame-types.ts";
+import { encodeFrame } from "../src/http/h2/frame-writer.ts";
 import { curl, type E2eEnv, startE2e } from "./helpers/e2e-env.ts";
-import { curlThroughProxy, startHttpModeProxy } from "./helpers/proxy-env.ts";
+import { getFields, rawFrames } from "./helpers/e2e-raw.ts";
+import { curlThroughProxy, startHttpModeProxy, tlsThroughProxy } from "./helpers/proxy-env.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
 let env: E2eEnv;
@@ -59,4 +63,59 @@ describe("the proxy cuts a response it gave up on with a reset, never a clean cl
       }
     });
   }
+});
+
+describe("a keep-alive connection idle between requests is closed as a server closes one", () => {
+  test("HTTP/1.1: after its answer, the idle timeout ends it cleanly (no reset); the record has no error", async () => {
+    const o = env.origins.nodeH1;
+    const before = closedLines(env.proxy.logs).length;
+    const ca = await Bun.file(env.pki.caCertPath).text();
+    const t = await tlsThroughProxy(env.proxy.port, o.authority, { ca, servername: "localhost" });
+    let text = "";
+    let error: Error | null = null;
+    let ended = false;
+    t.on("data", (d: Buffer) => {
+      text += d.toString("latin1");
+    });
+    t.on("error", (e) => {
+      error = e;
+    });
+    t.on("end", () => {
+      ended = true;
+    });
+    t.write("GET /bytes?n=4&cl=1 HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    await waitUntil(() => ended || error !== null, "the proxy's close");
+    expect(text).toStartWith("HTTP/1.1 200 OK");
+    expect(error).toBeNull();
+    t.destroy();
+    await waitUntil(() => closedLines(env.proxy.logs).length > before, "the tunnel's record");
+    expect(closedLines(env.proxy.logs).at(-1)).toMatchObject({ errorCode: null, requests: 1 });
+  });
+
+  test("HTTP/2: GOAWAY(NO_ERROR) naming the last stream, then the end", async () => {
+    const o = env.origins.nodeH2;
+    const ca = await Bun.file(env.pki.caCertPath).text();
+    const f = await rawFrames(env.proxy.port, o.authority, ca);
+    f.t.write(
+      Buffer.concat([
+        CLIENT_MAGIC,
+        encodeFrame({ type: "SETTINGS", ack: false, settings: [] }),
+        encodeFrame({
+          type: "HEADERS",
+          streamId: 1,
+          endStream: true,
+          endHeaders: true,
+          block: f.encoder.encode(getFields(o.authority, "/bytes?n=4&cl=1")),
+        }),
+      ]),
+    );
+    await waitUntil(() => f.closed(), "the proxy's close");
+    expect(f.frames.find((x) => x.type === "GOAWAY")).toMatchObject({
+      lastStreamId: 1,
+      code: H2ErrorCode.NO_ERROR,
+    });
+    expect(f.frames.filter((x) => x.type === "DATA" && x.streamId === 1).at(-1)).toMatchObject({
+      endStream: true,
+    });
+  });
 });

@@ -20,6 +20,7 @@ import type { AccessPolicy } from "./access.ts";
 import { type Authority, formatAuthority, parseAuthority } from "./authority.ts";
 import type { ByteSocket as Socket } from "./byte-socket.ts";
 import type { ForwardStart } from "./connect-parser.ts";
+import type { Drainable } from "./drain-set.ts";
 import { type Endpoint, socketEndpoint } from "./endpoint.ts";
 import { ForwardDispatcher, type ForwardDispatcherDeps } from "./forward-http-dispatcher.ts";
 import { idleWatch } from "./timeout.ts";
@@ -153,12 +154,14 @@ export function serveForward(opts: ForwardServeOptions): Promise<ForwardServeRes
     let dispatched = 0;
     let answered = 0;
     let sawHead = false;
+    let drainable: Drainable | null = null;
     const finish = (err: ProxyError | null) => {
       if (done) return;
       done = true;
       clearTimeout(headerTimer);
       idle.stop();
       opts.signal?.removeEventListener("abort", onAbort);
+      if (drainable !== null) deps.drains?.delete(drainable);
       dispatcher.close();
       result.error = err;
       result.bytesIn = bytes.in;
@@ -230,5 +233,9 @@ export function serveForward(opts: ForwardServeOptions): Promise<ForwardServeRes
     });
     if (opts.signal?.aborted) onAbort();
     else opts.signal?.addEventListener("abort", onAbort, { once: true });
+    if (!done) {
+      drainable = client;
+      deps.drains?.add(client); // asked to finish its requests when the drain begins
+    }
   });
 }

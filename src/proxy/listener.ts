@@ -16,6 +16,7 @@ import { profileFromCredentials, withoutUsers } from "./access.ts";
 import { AuthGate } from "./auth-gate.ts";
 import type { ByteSocket } from "./byte-socket.ts";
 import type { ConnectLimits, ConnectRequest, ForwardStart } from "./connect-parser.ts";
+import { DrainSet } from "./drain-set.ts";
 import { runForwardHttp } from "./forward-http.ts";
 import { ConnectionLimiter, clientKey } from "./limits.ts";
 import { listenError } from "./listen-error.ts";
@@ -107,7 +108,7 @@ export class ProxyServer {
     this.#opts = opts;
     this.#log = deps.logger;
     // The listener authenticates (behind the brake); the tunnel checks only the allowed ports.
-    this.#deps = { ...deps, access: withoutUsers(deps.access) };
+    this.#deps = { ...deps, access: withoutUsers(deps.access), drains: new DrainSet() };
     this.#limiter = new ConnectionLimiter(opts.maxTunnels, opts.maxTunnelsPerClient);
     this.#auth = new AuthGate(deps.access, opts.authFailures, this.#log, deps.observer);
     this.#accept = new AcceptLoop(opts.host, opts.port, (s) => this.#onClient(s, deps, "http"), this.#log);
@@ -304,6 +305,7 @@ export class ProxyServer {
     this.#accept.close();
     this.#socksAccept?.close();
     for (const ac of this.#heads) ac.abort();
+    this.#deps.drains?.drainAll(); // keep-alive clients are asked to finish
     await settledWithin(this.#tunnels.keys(), drainMs);
     for (const ac of this.#tunnels.values()) ac.abort();
     await settledWithin(this.#tunnels.keys(), ABORT_GRACE_MS);

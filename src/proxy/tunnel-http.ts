@@ -179,6 +179,7 @@ export async function runHttpMitm(input: HttpMitmInput): Promise<void> {
       ...(deps.http.headTimeoutMs !== undefined ? { headTimeoutMs: deps.http.headTimeoutMs } : {}),
       idleTimeoutMs: deps.idleTimeoutMs,
       ...(signal ? { signal } : {}),
+      ...(deps.drains ? { drains: deps.drains } : {}),
     },
     first,
     input.owner,

@@ -18,6 +18,7 @@ import { formatAuthority } from "./authority.ts";
 import type { ByteSocket as Socket } from "./byte-socket.ts";
 import type { ConnectRequest } from "./connect-parser.ts";
 import { dial, tunnelDialOptions } from "./dial.ts";
+import type { DrainSet } from "./drain-set.ts";
 import { channelEndpoint, socketEndpoint } from "./endpoint.ts";
 import { type NextHopPolicy, routeFor } from "./next-hop.ts";
 import { type RelayResult, relay } from "./relay.ts";
@@ -53,6 +54,8 @@ export interface TunnelDeps {
   self?: SelfAddress;
   /** The SOCKS5 listen address when there is one (loop protection too). */
   selfSocks?: SelfAddress;
+  /** HTTP client connections asked to finish when the drain begins (set by the listener). */
+  drains?: DrainSet;
   /** Next hop (upstream proxy): the configured one, and whether clients may choose per request. */
   nextHop?: NextHopPolicy;
   verify: VerifyPolicy;

@@ -147,6 +147,7 @@ export async function tlsThroughProxy(
 ): Promise<tls.TLSSocket> {
   const { socket, status, head } = await rawConnect(proxyPort, connectRequest(target, opts.headers));
   if (status !== 200) throw new Error(`CONNECT failed: ${head}`);
+  socket.on("error", () => {}); // a reset reaches the TLS socket too, where callers listen
   const t = tls.connect({
     socket,
     servername: opts.servername,

@@ -82,6 +82,8 @@ class ClientH1 implements AuthorityMemo {
   #mode: "head" | "body" | "relay" | "stopped" = "head";
   #body: Body | null = null;
   #lastRequest = false;
+  /** The proxy is draining (see drain()): every request read from now on is the last. */
+  #draining = false;
   #sinkBlocked = false;
   #upgradeEx: Exchange | null = null;
   #relay: ByteSink | null = null;
@@ -153,6 +155,33 @@ class ClientH1 implements AuthorityMemo {
   close(): void {
     this.#ep.destroy();
     this.#teardown(null);
+  }
+
+  /** Between requests: none begun, none owed, no relay (what an idle keep-alive connection is). */
+  get quiet(): boolean {
+    return (
+      !this.#closed &&
+      this.#mode === "head" &&
+      this.#queue.length === 0 &&
+      !this.#scanner.started &&
+      this.#input.length === 0
+    );
+  }
+
+  /**
+   * The proxy began its drain: no request is read after the one begun (if any); the answers owed
+   * still go out, the last with `Connection: close`, then the connection ends. A connection idle
+   * between requests ends now. A relay (after a 101) is left to the drain's end.
+   */
+  drain(): void {
+    if (this.#closed || this.#draining || this.#mode === "relay" || this.#mode === "stopped") return;
+    this.#draining = true;
+    this.#lastRequest = true;
+    if (this.#mode === "body" || (!this.#scanner.started && this.#input.length === 0)) {
+      if (this.#mode === "head") this.#stopReading();
+      this.#queue.closeWhenDone(); // the request being read, or the last one queued, is the last
+    }
+    // Otherwise a head is begun (or pipelined bytes wait): it is read and marked the last.
   }
 
   /** Cuts the connection with a TCP reset (the proxy gave up on it: idle timeout, shutdown). */
@@ -272,6 +301,7 @@ class ClientH1 implements AuthorityMemo {
    */
   #onHead(head: H1RequestHead, rest: Uint8Array): Uint8Array {
     const ex = this.#queue.open(head.method, head.version, head.keepAlive, head.upgrade !== null);
+    if (this.#draining) ex.closeAfter = true;
     if (ex.closeAfter) this.#lastRequest = true;
     const req = this.#opts.route ? this.#opts.route(head) : bridgeRequest(head, this.#opts.target, this);
     if (req instanceof Refusal) {
@@ -464,7 +494,10 @@ class ClientH1 implements AuthorityMemo {
 }
 
 /** Serves the decrypted client side of a tunnel as HTTP/1.1 until the client goes away. */
-export function serveClientH1(ep: Endpoint, opts: ClientH1Options): { close(): void; reset(): void } {
+export function serveClientH1(
+  ep: Endpoint,
+  opts: ClientH1Options,
+): { close(): void; reset(): void; drain(): void; readonly quiet: boolean } {
   // The connection itself, seen as its close handle: no wrapper object or closure per tunnel.
   return new ClientH1(ep, opts);
 }

@@ -137,6 +137,23 @@ class ClientH2 implements ExchangeHost, Corked {
     this.#teardown(null);
   }
 
+  /** Between requests: no stream open and no field block begun. */
+  get quiet(): boolean {
+    return !this.#closed && !this.#ended && this.session.activeStreams === 0 && !this.session.receivingHead;
+  }
+
+  /**
+   * The proxy began its drain: GOAWAY(NO_ERROR) names the last stream taken; those go on, no new
+   * one is opened, and the connection ends once they are done.
+   */
+  drain(): void {
+    if (this.#closed || this.#ended) return;
+    this.session.goaway();
+    this.#ending = true;
+    this.flush();
+    this.#maybeEnd();
+  }
+
   // ExchangeHost
 
   flush(): boolean {
@@ -405,7 +422,10 @@ class ClientH2 implements ExchangeHost, Corked {
 }
 
 /** Serves the decrypted client side of a tunnel as HTTP/2 until the client goes away. */
-export function serveClientH2(ep: Endpoint, opts: ClientH2Options): { close(): void } {
+export function serveClientH2(
+  ep: Endpoint,
+  opts: ClientH2Options,
+): { close(): void; drain(): void; readonly quiet: boolean } {
   // The connection itself, seen as its close handle: no wrapper object or closure per tunnel.
   return new ClientH2(ep, opts);
 }

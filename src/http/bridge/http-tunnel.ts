@@ -8,6 +8,7 @@
 import { ProxyError } from "../../errors/proxy-error.ts";
 import type { ProfileHttp } from "../../profiles/http-types.ts";
 import type { Authority } from "../../proxy/authority.ts";
+import type { Drainable, DrainSet } from "../../proxy/drain-set.ts";
 import { type ByteCount, channelEndpoint, type Endpoint } from "../../proxy/endpoint.ts";
 import { type RelayResult, relay } from "../../proxy/relay.ts";
 import type { SecureChannel } from "../../proxy/secure-channel.ts";
@@ -41,6 +42,8 @@ export interface HttpTunnelOptions {
   headTimeoutMs?: number;
   idleTimeoutMs: number;
   signal?: AbortSignal;
+  /** Where the client side is asked to finish when the proxy's drain begins. */
+  drains?: DrainSet;
 }
 
 export interface HttpTunnelResult {
@@ -94,7 +97,9 @@ function upstreamList(a: string | null, b: string | null): string[] {
  * options object of its dispatcher and client side, its idle watch's owner, its abort signal's
  * listener (`handleEvent`) and its client byte count: no per-tunnel callbacks or option objects.
  */
-class HttpTunnel implements ProfileRouterDeps, ClientH2Options, ClientH1Options, IdleOwner, ByteCount {
+class HttpTunnel
+  implements ProfileRouterDeps, ClientH2Options, ClientH1Options, IdleOwner, ByteCount, Drainable
+{
   readonly target: Authority;
   readonly authority: string;
   readonly http: ProfileHttp;
@@ -109,6 +114,7 @@ class HttpTunnel implements ProfileRouterDeps, ClientH2Options, ClientH1Options,
   readonly #client: SecureChannel;
   readonly #upstreams: HttpTunnelOptions["upstreams"];
   readonly #signal: AbortSignal | undefined;
+  readonly #drains: DrainSet | undefined;
   /** Told once when the tunnel ends; null from then on. */
   #owner: HttpTunnelOwner | null;
   /** The first upstream connection, until the dispatcher (or the relay) takes it. */
@@ -132,7 +138,9 @@ class HttpTunnel implements ProfileRouterDeps, ClientH2Options, ClientH1Options,
   #error: ProxyError | null = null;
   #relay: RelayResult | null = null;
   #dispatcher: ProfileRouter | null = null;
-  #clientSide: { close(): void } | null = null;
+  #clientSide: { close(): void; drain(): void; readonly quiet: boolean } | null = null;
+  /** The idle timeout found the client side between requests and asked it to end. */
+  #idleClosing = false;
   /** The first upstream connection, watched while sniffing when it may speak first. */
   #upHolding: HoldingEndpoint | null = null;
   /** The first head's deadline while its first bytes do not tell the protocol yet. */
@@ -150,6 +158,7 @@ class HttpTunnel implements ProfileRouterDeps, ClientH2Options, ClientH1Options,
     this.#client = opts.client;
     this.#upstreams = opts.upstreams;
     this.#signal = opts.signal;
+    this.#drains = opts.drains;
     this.#owner = owner;
     this.#first = first;
     this.#idle = watchIdle(opts.idleTimeoutMs, this);
@@ -200,11 +209,24 @@ class HttpTunnel implements ProfileRouterDeps, ClientH2Options, ClientH1Options,
   // IdleOwner and the abort signal's listener
 
   onIdle(ms: number): void {
+    // A keep-alive connection between requests is closed as a server closes one (HTTP/2 GOAWAY,
+    // then the end; a normal end in the record): a reset is for what the timeout cuts short.
+    const side = this.#clientSide;
+    if (side?.quiet === true && !this.#idleClosing) {
+      this.#idleClosing = true;
+      side.drain();
+      return;
+    }
     this.#abort(new ProxyError("IDLE_TIMEOUT", `no byte either way for ${ms} ms`));
   }
 
   handleEvent(): void {
     this.#abort(new ProxyError("SHUTDOWN", "the proxy is stopping"));
+  }
+
+  /** Drainable: the proxy's drain began; the client side finishes what it took, then ends. */
+  drain(): void {
+    this.#clientSide?.drain();
   }
 
   // TunnelDispatcherDeps
@@ -269,6 +291,7 @@ class HttpTunnel implements ProfileRouterDeps, ClientH2Options, ClientH1Options,
     this.#idle.stop();
     this.#sniffWatch?.stop();
     this.#signal?.removeEventListener("abort", this);
+    this.#drains?.delete(this);
     this.#dispatcher?.close();
     // As a promise's reaction would: after whatever called this has unwound, with the counts
     // of exchanges that ended meanwhile.
@@ -351,5 +374,6 @@ class HttpTunnel implements ProfileRouterDeps, ClientH2Options, ClientH1Options,
     this.#first = null;
     this.#dispatcher = new ProfileRouter(this, new TunnelDispatcher(this, first, upHolding ?? undefined));
     this.#clientSide = kind === "h2" ? serveClientH2(holding, this) : serveClientH1(holding, this);
+    if (this.#owner !== null) this.#drains?.add(this); // (a client side may end as it starts)
   }
 }

@@ -92,6 +92,11 @@ export class HeadScanner {
     this.limits = limits;
   }
 
+  /** Whether bytes of a head were seen since the last reset (a head is begun). */
+  get started(): boolean {
+    return this.total > 0;
+  }
+
   /** Forgets the current head (complete or not) so the scanner can frame the next message. */
   reset(): void {
     // A head split across reads grew `acc`; an idle keep-alive connection holds none.

@@ -116,6 +116,11 @@ export class RequestHeadScanner implements HostMemo {
   reset(): void {
     this.scanner.reset();
   }
+
+  /** Whether bytes of a head were seen since the last reset. */
+  get started(): boolean {
+    return this.scanner.started;
+  }
 }
 
 /** Where a connection keeps the last Host value found valid (the check depends on the string alone). */

@@ -128,7 +128,7 @@ export class ServerFrameHandler {
           return;
         }
         const answered = stream.localClosed; // our response was complete: not a rapid reset
-        s.finish(stream, false);
+        s.finish(stream, false, false); // the client's reset: a frame after it is STREAM_CLOSED
         if (stream.reported)
           s.events.push({ type: "reset", streamId: stream.id, code: frame.code, remote: true });
         if (!answered) s.spendReset();
@@ -182,8 +182,9 @@ export class ServerFrameHandler {
     if (!stream) {
       s.releaseConnection(flow);
       s.idle();
-      // Late bytes of a reset stream are ignored; on a stream that ended, a stream error (§6.1).
-      if (!s.wasReset(frame.streamId)) {
+      // Late bytes of a stream we reset, or of one after our GOAWAY (never opened, §6.8), are
+      // ignored; on a stream that ended or that the client reset, a stream error (§5.1, §6.1).
+      if (!s.wasReset(frame.streamId) && !(s.goawaySent && frame.streamId > s.lastReported)) {
         s.queueFrame({ type: "RST_STREAM", streamId: frame.streamId, code: STREAM_CLOSED });
       }
       return;

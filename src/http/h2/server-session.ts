@@ -130,6 +130,11 @@ export class H2ServerSession {
     return this.#handler.reader.blocksEnded;
   }
 
+  /** Graceful GOAWAY (NO_ERROR): the open streams go on, no new one is opened. */
+  goaway(): void {
+    this.#s.goaway();
+  }
+
   /** Ends the connection from our side: GOAWAY with `code`; returns the `connection-error` event. */
   abandon(code: number, message: string): readonly H2ServerEvent[] {
     this.#s.fail(connectionError(code, message));

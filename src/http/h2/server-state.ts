@@ -97,7 +97,12 @@ export class ServerState {
   }
 
   /** Marks a live stream closed; `reason` "ended" when both sides finished. */
-  finish(stream: ServerStream, ended: boolean): void {
+  /**
+   * `ended`: both sides ended it; else it was reset, and `remember` (a reset of ours) keeps its id
+   * so that frames the client sent before it knew are ignored (after the client's own reset, a
+   * frame on it is a stream error, STREAM_CLOSED: RFC 9113 §5.1).
+   */
+  finish(stream: ServerStream, ended: boolean, remember = true): void {
     if (stream.closed) return;
     stream.closed = true;
     stream.localClosed = true;
@@ -110,7 +115,7 @@ export class ServerState {
     stream.pendingEnd = null;
     stream.wantDrain = false;
     this.liveCount--;
-    if (!ended) this.rememberReset(stream.id);
+    if (!ended && remember) this.rememberReset(stream.id);
     if (ended) {
       if (stream.earnsReset && this.resetBudget < RESET_BUDGET) this.resetBudget++;
     } else if (stream.outstanding > 0) {
@@ -268,6 +273,21 @@ export class ServerState {
     }
     this.queueFrame({ type: "SETTINGS", ack: true, settings: [] });
     this.pump();
+  }
+
+  /**
+   * Graceful GOAWAY (NO_ERROR, RFC 9113 §6.8): the streams handed to the caller go on; no later
+   * stream is opened (the client may send those again elsewhere).
+   */
+  goaway(): void {
+    if (this.closed || this.goawaySent) return;
+    this.queueFrame({
+      type: "GOAWAY",
+      lastStreamId: this.lastReported,
+      code: H2ErrorCode.NO_ERROR,
+      debug: EMPTY,
+    });
+    this.goawaySent = true;
   }
 
   /** Connection error: GOAWAY with the code, every stream gone, the session closed. */
