@@ -53,6 +53,27 @@ describe("trailers, bodyless responses, interim responses", () => {
     }
   });
 
+  test("a response with Content-Length and trailers reaches an HTTP/1.1 client chunked, trailers and all", async () => {
+    const text = await h1Raw(
+      env.origins.nodeH2.authority,
+      "GET /trailers-cl HTTP/1.1\r\nHost: localhost\r\nTE: trailers\r\nConnection: close\r\n\r\n",
+      (t) => t.endsWith("\r\n\r\n") && t.includes("x-sum: 42"),
+    );
+    const head = text.slice(0, text.indexOf("\r\n\r\n")).toLowerCase();
+    expect(head).toContain("\r\ntransfer-encoding: chunked");
+    expect(head).toContain("\r\ntrailer: x-sum");
+    expect(head).not.toContain("content-length");
+    expect(text).toEndWith("\r\n\r\n3\r\nabc\r\n0\r\nx-sum: 42\r\n\r\n");
+    // An HTTP/1.0 client cannot take trailers: no Trailer field promises them.
+    const old = await h1Raw(
+      env.origins.nodeH2.authority,
+      "GET /trailers-cl HTTP/1.0\r\nHost: localhost\r\n\r\n",
+      (t) => t.endsWith("abc"),
+    );
+    expect(old.toLowerCase()).not.toContain("\r\ntrailer:");
+    expect(old.toLowerCase()).toContain("\r\ncontent-length: 3\r\n");
+  });
+
   test("HEAD, 204 and 304 carry no body to either client protocol", async () => {
     for (const o of [env.origins.nodeH2, env.origins.nodeH1]) {
       for (const flag of ["--http1.1", "--http2"]) {

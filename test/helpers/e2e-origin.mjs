@@ -14,6 +14,7 @@
  * /goaway-first?n=N (h2: waits until N-1 /g/ streams are held, answers, GOAWAY last = its id,
  * destroys the session), /g/* (held on an armed session, else answered), Upgrade: websocket
  * (101 and an RFC 6455 echo of every frame), /early (413 at once, the request body never read),
+ * /trailers-cl (h2: Content-Length 3, `Trailer: x-sum`, "abc", then the x-sum trailer),
  * /stall?n=N (a 1 MB content-length, N bytes of it, then silence), /refuse-once/* (h2: the first request for the path is refused, RST_STREAM(REFUSED_STREAM) before
  * anything is read; later ones get JSON {n, sha, method} of their body).
  */
@@ -174,6 +175,14 @@ export function startE2eOrigin({ kind, key, cert, dir }) {
       req.on("end", () => {
         stats.sent[req.url] = n;
       });
+      return;
+    }
+    if (path === "/trailers-cl" && h2stream) {
+      // A Content-Length, a Trailer field announcing x-sum, and the trailer after the body (h2).
+      req.resume();
+      res.writeHead(200, { "content-length": "3", trailer: "x-sum" });
+      res.addTrailers({ "x-sum": "42" });
+      res.end("abc");
       return;
     }
     if (path === "/stall") {

@@ -3,9 +3,11 @@
  * into HTTP/1.1 bytes with framing chosen here (the upstream's framing never passes through):
  * - HEAD, 204, 304: no body; Content-Length kept for HEAD / 304 (it describes the GET
  *   representation, RFC 9110 §8.6), dropped for 204 (§15.3.5);
- * - a single valid Content-Length (present only when no decoding happened): that length, checked;
+ * - a single valid Content-Length (present only when no decoding happened): that length, checked,
+ *   unless the response announces trailers (`Trailer`) to an HTTP/1.1 client;
  * - otherwise chunked for HTTP/1.1 clients, trailers in the last chunk (RFC 9112 §7.1.2: a
- *   recipient that does not want them discards them), or read-until-close for HTTP/1.0.
+ *   recipient that does not want them discards them), or read-until-close for HTTP/1.0 (without
+ *   `Trailer`, as with a Content-Length: nothing can carry them).
  * Interim 1xx heads (100, 103) are forwarded to HTTP/1.1 clients only (RFC 9110 §15.2), never 101
  * except through `upgrade`. A failure before the head is a short error answer; after it the
  * connection is reset without a terminating chunk, so a truncation can never look complete.
@@ -40,6 +42,16 @@ function canonicalLength(digits: string): string {
   return digits.length > 1 && digits.charCodeAt(0) === 0x30 ? String(Number(digits)) : digits;
 }
 
+/** Removes every field named `name` (lowercase) from `fields`, in place. */
+function removeField(fields: HeaderField[], name: string): void {
+  let w = 0;
+  for (let r = 0; r < fields.length; r++) {
+    const f = fields[r] as HeaderField;
+    if (f[0] !== name) fields[w++] = f;
+  }
+  fields.length = w;
+}
+
 /** The framing `frame` chose, and the length for Framing.Length. */
 interface Framed {
   out: HeaderField[];
@@ -56,10 +68,12 @@ function frame(ex: Exchange, status: number, fields: readonly HeaderField[], bod
   const out: HeaderField[] = [];
   let first: string | undefined;
   let agree = true;
+  let trailers = false;
   for (let i = 0; i < fields.length; i++) {
     const f = fields[i] as HeaderField;
     const n = f[0];
     if (n.charCodeAt(0) === 58 /* ":" */ || isHopByHop(n, named)) continue;
+    if (n === "trailer") trailers = true;
     if (n !== "content-length") out.push(f);
     else if (first === undefined) first = f[1];
     else if (f[1] !== first) agree = false;
@@ -70,7 +84,7 @@ function frame(ex: Exchange, status: number, fields: readonly HeaderField[], bod
   if (bodyless || ex.method === "HEAD" || status === 204 || status === 304) {
     framing = Framing.None;
     if (single && status !== 204) out.push(["content-length", canonicalLength(first as string)]);
-  } else if (single) {
+  } else if (single && !(trailers && ex.version === "1.1")) {
     framing = Framing.Length;
     length = Number(first);
     out.push(["content-length", canonicalLength(first as string)]);
@@ -81,6 +95,9 @@ function frame(ex: Exchange, status: number, fields: readonly HeaderField[], bod
     framing = Framing.Close;
     ex.closeAfter = true;
   }
+  // Trailers go only in a last chunk: a response announcing them goes chunked to an HTTP/1.1
+  // client (its Content-Length dropped); framed otherwise, `Trailer` would promise what never comes.
+  if (trailers && framing !== Framing.Chunked) removeField(out, "trailer");
   if (ex.closeAfter) out.push(["connection", "close"]);
   return { out, framing, length };
 }
