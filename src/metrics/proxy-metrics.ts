@@ -20,7 +20,7 @@ export interface LiveState {
   draining(): boolean;
 }
 
-/** `200` → `2xx`; `0` (reset after the head) → `reset`. */
+/** `200` → `2xx`; `0` (no complete response: reset or cut, before or after the head) → `reset`. */
 export function statusClass(code: string): string {
   if (code === "0") return "reset";
   return /^[1-5]\d\d$/.test(code) ? `${code[0]}xx` : "other";
@@ -56,7 +56,7 @@ export class ProxyMetrics implements TunnelObserver {
   );
   readonly #httpRequests = new Counter(
     "polytls_http_requests_total",
-    "Requests served in the MITM HTTP mode by final status class (reset = reset after the response head)",
+    "Requests served in the MITM HTTP mode by final status class (reset = no complete response: reset or cut by either side, before or after the head, or unanswered when the connection ended)",
     ["status_class"],
   );
   readonly #resumed = new Counter(
