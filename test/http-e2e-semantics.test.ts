@@ -53,6 +53,46 @@ describe("trailers, bodyless responses, interim responses", () => {
     }
   });
 
+  test("request trailers: only the message's own fields go upstream, to either origin protocol", async () => {
+    const trailer =
+      "X-Sum: 5\r\nProxy-Authorization: Basic c2VjcmV0\r\nX-PolyTLS-Upstream-Profile: firefox\r\n" +
+      "Connection: close\r\nTE: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 99\r\nHost: evil\r\nTrailer: X\r\n";
+    for (const o of [env.origins.nodeH2, env.origins.nodeH1]) {
+      const text = await h1Raw(
+        o.authority,
+        `POST /echo HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n${trailer}\r\n`,
+        (t) => t.includes("\r\n\r\n") && t.trimEnd().endsWith("}"),
+      );
+      expect(text).toStartWith("HTTP/1.1 200 OK");
+      const echo = JSON.parse(text.slice(text.indexOf("{"))) as {
+        n: number;
+        trailers: Record<string, string>;
+      };
+      expect(echo.n).toBe(5);
+      expect(echo.trailers).toEqual({ "x-sum": "5" });
+    }
+    // From an HTTP/2 client too.
+    const s = await h2Client(env, env.origins.nodeH2);
+    const r = await new Promise<string>((resolve) => {
+      const req = s.request({ ":method": "POST", ":path": "/echo" }, { waitForTrailers: true });
+      req.on("wantTrailers", () =>
+        req.sendTrailers({
+          "x-sum": "5",
+          "proxy-authorization": "Basic c2VjcmV0",
+          "x-polytls-request-kind": "fetch",
+        }),
+      );
+      let body = "";
+      req.on("data", (d: Buffer) => {
+        body += d.toString();
+      });
+      req.on("end", () => resolve(body));
+      req.end("hello");
+    });
+    s.close();
+    expect((JSON.parse(r) as { trailers: Record<string, string> }).trailers).toEqual({ "x-sum": "5" });
+  });
+
   test("a response with Content-Length and trailers reaches an HTTP/1.1 client chunked, trailers and all", async () => {
     const text = await h1Raw(
       env.origins.nodeH2.authority,

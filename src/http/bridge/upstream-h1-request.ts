@@ -8,8 +8,8 @@ import type { Endpoint } from "../../proxy/endpoint.ts";
 import { encodeChunk, encodeLastChunk } from "../h1/chunked.ts";
 import { asciiLower } from "../h1/syntax.ts";
 import { writeRequestHead } from "../h1/writer.ts";
+import { forwardableTrailers } from "../headers/trailers.ts";
 import type { HeaderField } from "../hpack/types.ts";
-import { withoutHopByHop } from "./fields.ts";
 import type { BodySink } from "./message.ts";
 
 export interface H1Request {
@@ -70,14 +70,6 @@ export interface RequestBodyHooks {
   cancelled(err: ProxyError): void;
 }
 
-/** Trailers that may go in an HTTP/1.1 last chunk: no hop-by-hop, framing or routing fields. */
-function sendableTrailers(trailers: readonly HeaderField[] | null): HeaderField[] {
-  const drop = new Set(["content-length", "host", "trailer"]);
-  return withoutHopByHop((trailers ?? []).map(([n, v]): HeaderField => [asciiLower(n), v])).filter(
-    ([n]) => !drop.has(n) && !n.startsWith(":"),
-  );
-}
-
 /** The sink for a body of `length` bytes (-1 = chunked); `wantsDrain` is set when it said false. */
 export function requestBodySink(
   ep: Endpoint,
@@ -110,7 +102,7 @@ export function requestBodySink(
       if (length < 0) {
         let last: Uint8Array;
         try {
-          last = encodeLastChunk(sendableTrailers(trailers), "request");
+          last = encodeLastChunk(forwardableTrailers(trailers), "request");
         } catch {
           last = encodeLastChunk([], "request"); // a trailer HTTP/1.1 cannot carry: drop them
         }

@@ -10,6 +10,7 @@ import type { Endpoint } from "../../proxy/endpoint.ts";
 import type { H2ClientSession } from "../h2/client-session.ts";
 import { H2ErrorCode } from "../h2/errors.ts";
 import type { H2Event } from "../h2/session-types.ts";
+import { forwardableTrailers } from "../headers/trailers.ts";
 import type { HeaderField } from "../hpack/types.ts";
 import { type Cancellable, CancelSink } from "./cancel-sink.ts";
 import { destroyAfterLinger } from "./linger.ts";
@@ -308,7 +309,8 @@ export class UpstreamH2 implements Cancellable<number> {
   }
 
   #finishRequest(id: number, trailers: HeaderField[] | null): void {
-    if (trailers && trailers.length > 0) this.#session.writeTrailers(id, trailers);
+    const sendable = forwardableTrailers(trailers);
+    if (sendable.length > 0) this.#session.writeTrailers(id, sendable);
     else this.#session.writeData(id, new Uint8Array(0), true);
     this.#flush();
   }
