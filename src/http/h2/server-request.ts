@@ -147,6 +147,12 @@ export function checkRequestFields(block: readonly HeaderField[], streamId: numb
     if (path.charCodeAt(0) !== 0x2f /* "/" */ && !(path === "*" && method === "OPTIONS")) {
       throw malformed(streamId, ":path is neither origin-form nor * (OPTIONS)");
     }
+    // As an HTTP/1.1 request-target (RFC 3986; request-target.ts): visible ASCII, no fragment.
+    for (let i = 0; i < path.length; i++) {
+      const c = path.charCodeAt(i);
+      if (c <= 0x20 || c >= 0x7f || c === 0x23 /* "#" */)
+        throw malformed(streamId, ":path holds a space, a control, a non-ASCII character or a fragment");
+    }
   }
   return { method, scheme, authority: authority ?? host, path, protocol, fields, contentLength: length };
 }
