@@ -454,13 +454,13 @@ describe("client side over HTTP/1.1: raw bytes", () => {
     expect(res[1]?.body.toString()).toBe("ping");
   });
 
-  test("Host naming another origin, another port, or an absolute-form target elsewhere is 421; CONNECT is 405; nothing is dispatched", async () => {
+  test("Host naming another origin, another port, or an absolute-form target elsewhere is 421; http:// 400; CONNECT 405; nothing is dispatched", async () => {
     const { bridge, seen } = await appBridge();
     const cases: [string, number][] = [
       ["GET / HTTP/1.1\r\nHost: other.test\r\n\r\n", 421],
       ["GET / HTTP/1.1\r\nHost: example.com:8443\r\n\r\n", 421],
       ["GET https://other.test/ HTTP/1.1\r\nHost: example.com\r\n\r\n", 421],
-      ["GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n", 421],
+      ["GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n", 400], // http:// inside TLS
       ["CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 405],
     ];
     for (const [raw, status] of cases) {

@@ -69,6 +69,24 @@ describe("HTTP/1.1 client: refused forms never reach the origin", () => {
     }
     expect((await o.stats()).reqs).toEqual([]);
   });
+
+  test("an http:// URL inside the TLS tunnel is 400 and sent nowhere; https:// goes as origin-form", async () => {
+    const o = env.origins.nodeH1;
+    await o.clear();
+    const plain = await exchange(
+      o.authority,
+      `GET http://localhost:${o.port}/abs HTTP/1.1\r\nHost: localhost\r\n\r\n`,
+    );
+    expect(status(plain)).toBe(400);
+    expect(plain).toContain("an http:// URL inside a TLS tunnel");
+    expect((await o.stats()).reqs).toEqual([]);
+    const secure = await exchange(
+      o.authority,
+      `GET https://localhost:${o.port}/abs HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`,
+    );
+    expect(status(secure)).toBe(404); // the origin's answer for /abs
+    expect((await o.stats()).reqs.map((r) => r.path)).toEqual(["/abs"]);
+  });
 });
 
 describe("HTTP/2 client", () => {

@@ -119,3 +119,20 @@ export function clientCase(raw: readonly RawField[], lowerNames?: readonly strin
   }
   return map;
 }
+
+/**
+ * bridgeRequest for a request read inside the client's TLS: an `http://` absolute-form URL there is
+ * refused (400), as an `https://` one sent without TLS is (forward-http-route.ts): sent on as
+ * `https`, it would reach the origin under another scheme than the client named.
+ */
+export function bridgeTlsRequest(
+  head: H1RequestHead,
+  target: Authority,
+  memo?: AuthorityMemo,
+): RequestHead | Refusal {
+  const t = head.target;
+  if (t.form === "absolute" && t.scheme === "http") {
+    return new Refusal(400, new ProxyError("HTTP_BAD_REQUEST", "an http:// URL inside a TLS tunnel"));
+  }
+  return bridgeRequest(head, target, memo);
+}

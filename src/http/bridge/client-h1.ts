@@ -25,7 +25,7 @@ import {
 } from "../h1/request-head.ts";
 import { concatBytes } from "../h2/frame-writer.ts";
 import { type Exchange, ResponseQueue } from "./client-h1-queue.ts";
-import { type AuthorityMemo, bridgeRequest, lowerFields, Refusal } from "./client-h1-request.ts";
+import { type AuthorityMemo, bridgeTlsRequest, lowerFields, Refusal } from "./client-h1-request.ts";
 import { clientH1Responder } from "./client-h1-responder.ts";
 import type { BodySink, ByteSink, Dispatcher, RequestHead } from "./message.ts";
 
@@ -303,7 +303,7 @@ class ClientH1 implements AuthorityMemo {
     const ex = this.#queue.open(head.method, head.version, head.keepAlive, head.upgrade !== null);
     if (this.#draining) ex.closeAfter = true;
     if (ex.closeAfter) this.#lastRequest = true;
-    const req = this.#opts.route ? this.#opts.route(head) : bridgeRequest(head, this.#opts.target, this);
+    const req = this.#opts.route ? this.#opts.route(head) : bridgeTlsRequest(head, this.#opts.target, this);
     if (req instanceof Refusal) {
       this.#refuse(ex, req.status, req.error);
       return EMPTY;
