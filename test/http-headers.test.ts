@@ -395,6 +395,11 @@ describe("pass-through fields go where the browser puts them", () => {
       "priority",
     ]);
     expect(out).toContainEqual(["cookie", "a=1; b=2"]);
+    // An empty crumb (an HTTP/2 client's `cookie: ` field) leaves no empty place in the join.
+    const gap = build("chrome", "fetch", [...CURL, ["cookie", "a=1"], ["cookie", ""], ["cookie", "b=2"]]);
+    expect(gap.filter(([n]) => n === "cookie")).toEqual([["cookie", "a=1; b=2"]]);
+    const only = build("chrome", "fetch", [...CURL, ["cookie", ""]]);
+    expect(only.filter(([n]) => n === "cookie")).toEqual([]);
   });
 
   test("chrome navigate: unlisted client fields before priority, cookie after accept-language", () => {

@@ -70,6 +70,7 @@ export function sortClientFields(fields: Fields): ClientFields {
   const byName = new Map<string, string[]>();
   for (const [name, value] of fields) {
     if (!forwardable(name, facts)) continue;
+    if (name === "cookie" && value === "") continue; // an empty crumb: "a=1; ; b=2" is no browser's
     const list = byName.get(name);
     if (list === undefined) byName.set(name, [value]);
     else if (name === "cookie") list[0] = joinCookie(list[0] as string, value);

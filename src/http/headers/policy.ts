@@ -177,7 +177,7 @@ function place(fields: Fields, facts: ClientFacts, s: Slots, takes: (name: strin
     if (name === SITE) sentSite = true;
     else if (name === "origin") origin ??= value;
     else if (name === "referer") referer ??= value;
-    if (!takes(name)) continue;
+    if (!takes(name) || (value === "" && name === "cookie")) continue; // no empty crumb: "a=1; ; b=2"
     const slot = s.slotOf.get(name);
     let list: string[] | undefined;
     if (slot !== undefined) {
