@@ -8,11 +8,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type * as tls from "node:tls";
 import { FrameReader } from "../src/http/h2/frame-reader.ts";
-import { CLIENT_MAGIC } from "../src/http/h2/frame-types.ts";
 import { encodeFrame } from "../src/http/h2/frame-writer.ts";
 import { curl, type E2eEnv, type E2eOrigin, h2Client, h2Request, startE2e } from "./helpers/e2e-env.ts";
 import { connect } from "./helpers/e2e-h2-raw.ts";
-import { getFields, rawFrames, rawText } from "./helpers/e2e-raw.ts";
+import { rawFrames, rawText, sendFirstGet } from "./helpers/e2e-raw.ts";
 import { tlsThroughProxy } from "./helpers/proxy-env.ts";
 import { type Origin, startTlsOrigin } from "./helpers/tls-env.ts";
 import { waitUntil } from "./helpers/wait.ts";
@@ -523,14 +522,7 @@ describe("a client that leaves is let go at once, not at the idle timeout", () =
       const data = () => c.frames.reduce((n, f) => n + (f.type === "DATA" ? f.data.length : 0), 0);
       // 100 000 B: all of it is with the proxy (its end waits behind the window); 8 MiB: the origin
       // is still sending.
-      const block = c.encoder.encode(getFields(o.authority, `/bytes?n=${size}`));
-      c.t.write(
-        Buffer.concat([
-          CLIENT_MAGIC,
-          encodeFrame({ type: "SETTINGS", ack: false, settings: [] }),
-          encodeFrame({ type: "HEADERS", streamId: 1, endStream: true, endHeaders: true, block }),
-        ]),
-      );
+      sendFirstGet(c, o.authority, `/bytes?n=${size}`);
       await waitUntil(() => data() === 65_535, "the first window's worth");
       c.t.end();
       await waitUntil(() => c.closed(), "the proxy's close", 5_000);

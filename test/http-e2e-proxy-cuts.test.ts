@@ -9,10 +9,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { H2ErrorCode } from "../src/http/h2/errors.ts";
-import { CLIENT_MAGIC } from "../src/http/h2/frame-types.ts";
-import { encodeFrame } from "../src/http/h2/frame-writer.ts";
 import { curl, type E2eEnv, startE2e } from "./helpers/e2e-env.ts";
-import { getFields, rawFrames } from "./helpers/e2e-raw.ts";
+import { rawFrames, sendFirstGet } from "./helpers/e2e-raw.ts";
 import { curlThroughProxy, startHttpModeProxy, tlsThroughProxy } from "./helpers/proxy-env.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
@@ -96,19 +94,7 @@ describe("a keep-alive connection idle between requests is closed as a server cl
     const o = env.origins.nodeH2;
     const ca = await Bun.file(env.pki.caCertPath).text();
     const f = await rawFrames(env.proxy.port, o.authority, ca);
-    f.t.write(
-      Buffer.concat([
-        CLIENT_MAGIC,
-        encodeFrame({ type: "SETTINGS", ack: false, settings: [] }),
-        encodeFrame({
-          type: "HEADERS",
-          streamId: 1,
-          endStream: true,
-          endHeaders: true,
-          block: f.encoder.encode(getFields(o.authority, "/bytes?n=4&cl=1")),
-        }),
-      ]),
-    );
+    sendFirstGet(f, o.authority, "/bytes?n=4&cl=1");
     await waitUntil(() => f.closed(), "the proxy's close");
     expect(f.frames.find((x) => x.type === "GOAWAY")).toMatchObject({
       lastStreamId: 1,

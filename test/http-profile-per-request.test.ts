@@ -11,69 +11,35 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type RunningProxy, rootCaOf, startProxy } from "../src/cli/serve.ts";
-import { defaultConfig } from "../src/config/load.ts";
 import { MAX_OTHER_PROFILES } from "../src/http/bridge/profile-router.ts";
-import { createLogger } from "../src/log/logger.ts";
 import { BUILTIN_PROFILES } from "../src/profiles/builtin.ts";
-import { ProfileRegistry } from "../src/profiles/registry-store.ts";
 import { loadCatalogueCapture } from "./helpers/catalogue.ts";
 import { cellDiffs } from "./helpers/fidelity-check.ts";
 import { cleanEnv, run } from "./helpers/fidelity-clients.ts";
-import {
-  answerFor,
-  type FidelityOrigin,
-  type OriginRequest,
-  startFidelityOrigin,
-} from "./helpers/fidelity-origin.ts";
-import { removeTempTree } from "./helpers/temp-tree.ts";
-import { makeTestPki, type TestPki } from "./helpers/tls-env.ts";
+import { type FidelityEnv, proxyFor, startFidelityEnv } from "./helpers/fidelity-env.ts";
+import { answerFor, type FidelityOrigin, type OriginRequest } from "./helpers/fidelity-origin.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
 const TUNNEL = "chrome-143-macos-arm64";
-const registry = new ProfileRegistry();
 
-let pki: TestPki;
-let tmp: string;
+let env: FidelityEnv;
 let h2Origin: FidelityOrigin;
 let h1Origin: FidelityOrigin;
-let proxy: RunningProxy;
 let port: number;
 let caPath: string;
-const logs: string[] = [];
+let tmp: string;
+let logs: string[];
 
 beforeAll(async () => {
-  pki = await makeTestPki();
-  tmp = mkdtempSync(join(tmpdir(), "polytls-profile-switch-"));
-  const leaf = await pki.leaf("localhost");
-  const origin = (alpn: string[]) =>
-    startFidelityOrigin({ keyPem: leaf.keyPem, certPem: leaf.chainPem, alpn });
-  h2Origin = await origin(["h2", "http/1.1"]);
-  h1Origin = await origin(["http/1.1"]);
-  const config = defaultConfig(tmp);
-  config.proxy.listen.address = "127.0.0.1:0";
-  config.proxy.certificate.caKeyPath = join(tmp, "ca", "private.key");
-  config.proxy.certificate.caCertPath = join(tmp, "ca", "certificate.pem");
-  config.proxy.upstream.caFile = pki.caCertPath;
-  config.proxy.upstream.defaultProfile = TUNNEL;
-  proxy = await startProxy(
-    config,
-    createLogger({ level: "info", format: "json", sink: (l) => logs.push(l) }),
-  );
-  port = proxy.address.port;
-  caPath = join(tmp, "proxy-ca.pem");
-  writeFileSync(caPath, rootCaOf(proxy).certPem);
+  env = await startFidelityEnv([TUNNEL]); // one proxy, the tunnels' default profile
+  ({ h2Origin, h1Origin, proxyCaPath: caPath, tmp } = env);
+  ({ port, logs } = proxyFor(env, TUNNEL));
 });
 
 afterAll(async () => {
-  await proxy?.stop();
-  await h2Origin?.close();
-  await h1Origin?.close();
-  if (tmp) removeTempTree(tmp);
-  pki?.remove();
+  await env?.close();
 });
 
 /** The profile a request names (null: none), the canonical one it must go out as, and its path. */
@@ -144,7 +110,7 @@ function diffs(
       return;
     }
     const cell = cellDiffs({
-      profile: registry.get(s.as),
+      profile: env.registry.get(s.as),
       capture: loadCatalogueCapture(s.as),
       origin: kind,
       authority: `localhost:${origin.port}`,
@@ -249,7 +215,7 @@ describe("X-PolyTLS-Upstream-Profile on requests inside a tunnel", () => {
     ] as const) {
       const path = `/switch/${tag}/${suffix}`;
       const cell = cellDiffs({
-        profile: registry.get(profile),
+        profile: env.registry.get(profile),
         capture: loadCatalogueCapture(profile),
         origin: "h2",
         authority: `localhost:${h2Origin.port}`,

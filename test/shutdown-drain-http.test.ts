@@ -10,10 +10,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { H2ErrorCode } from "../src/http/h2/errors.ts";
-import { CLIENT_MAGIC } from "../src/http/h2/frame-types.ts";
-import { encodeFrame } from "../src/http/h2/frame-writer.ts";
 import { type E2eEnv, startE2e } from "./helpers/e2e-env.ts";
-import { getFields, rawFrames, rawText } from "./helpers/e2e-raw.ts";
+import { rawFrames, rawText, sendFirstGet } from "./helpers/e2e-raw.ts";
 import { curlThroughProxy, startHttpModeProxy } from "./helpers/proxy-env.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
@@ -48,19 +46,7 @@ describe("the drain asks HTTP clients to finish", () => {
       busy.t.write("GET /delay?ms=500 HTTP/1.1\r\nHost: localhost\r\n\r\n");
       // An HTTP/2 request in flight, on frames the test reads.
       const f = await rawFrames(proxy.port, h2, ca);
-      f.t.write(
-        Buffer.concat([
-          CLIENT_MAGIC,
-          encodeFrame({ type: "SETTINGS", ack: false, settings: [] }),
-          encodeFrame({
-            type: "HEADERS",
-            streamId: 1,
-            endStream: true,
-            endHeaders: true,
-            block: f.encoder.encode(getFields(h2, "/delay?ms=500")),
-          }),
-        ]),
-      );
+      sendFirstGet(f, h2, "/delay?ms=500");
       // curl over HTTP/2, in flight too.
       const curl = curlThroughProxy(proxy.port, env.pki.caCertPath, [
         "--http2",

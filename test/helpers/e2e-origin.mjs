@@ -7,7 +7,7 @@
  * can count upstream connections and requests without adding requests of its own.
  *
  * Routes: /bytes?n=N[&cl=1] (N pattern bytes, streamed with backpressure), /echo (JSON
- * {n, sha, trailers} of the request body), /grpc (body then grpc-status trailers), /status/N,
+ * {n, sha, method, trailers} of the request body), /grpc (body then grpc-status trailers), /status/N,
  * /hints (103 then 200), /enc/<coding> (fixture body.<coding> with that Content-Encoding),
  * /headers (raw request headers as JSON), /rst (head, 1000 bytes, then a stream reset / socket
  * destroy), /drop-next (h1: the next request on this socket is dropped unanswered),
@@ -16,7 +16,7 @@
  * (101 and an RFC 6455 echo of every frame), /early (413 at once, the request body never read),
  * /trailers-cl (h2: Content-Length 3, `Trailer: x-sum`, "abc", then the x-sum trailer),
  * /stall?n=N (a 1 MB content-length, N bytes of it, then silence), /refuse-once/* (h2: the first request for the path is refused, RST_STREAM(REFUSED_STREAM) before
- * anything is read; later ones get JSON {n, sha, method} of their body).
+ * anything is read; later ones are answered as /echo).
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -52,6 +52,26 @@ function streamBytes(res, n, done, onSent) {
     done();
   };
   pump();
+}
+
+/** Answers JSON {n, sha, method, trailers} of the request body once it ended. */
+function echo(req, res) {
+  const hash = createHash("sha256");
+  let n = 0;
+  req.on("data", (c) => {
+    hash.update(c);
+    n += c.length;
+  });
+  req.on("end", () => {
+    const body = JSON.stringify({
+      n,
+      sha: hash.digest("hex"),
+      method: req.method,
+      trailers: req.trailers ?? {},
+    });
+    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+    res.end(body);
+  });
 }
 
 function wsAccept(key) {
@@ -140,18 +160,14 @@ export function startE2eOrigin({ kind, key, cert, dir }) {
       res.end("early");
       return;
     }
-    if (path === "/echo") {
-      const hash = createHash("sha256");
-      let n = 0;
-      req.on("data", (c) => {
-        hash.update(c);
-        n += c.length;
-      });
-      req.on("end", () => {
-        const body = JSON.stringify({ n, sha: hash.digest("hex"), trailers: req.trailers ?? {} });
-        res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
-        res.end(body);
-      });
+    if (path.startsWith("/refuse-once/") && h2stream && !refusedOnce.has(path)) {
+      // The first request for this path: RST_STREAM(REFUSED_STREAM) before reading anything.
+      refusedOnce.add(path);
+      h2stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
+    if (path === "/echo" || path.startsWith("/refuse-once/")) {
+      echo(req, res);
       return;
     }
     if (path === "/grpc") {
@@ -284,26 +300,6 @@ export function startE2eOrigin({ kind, key, cert, dir }) {
       req.resume();
       req.on("end", () => {
         const body = JSON.stringify(req.rawHeaders);
-        res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
-        res.end(body);
-      });
-      return;
-    }
-    if (path.startsWith("/refuse-once/") && h2stream && !refusedOnce.has(path)) {
-      // The first request for this path: RST_STREAM(REFUSED_STREAM) before reading anything.
-      refusedOnce.add(path);
-      h2stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
-      return;
-    }
-    if (path.startsWith("/refuse-once/")) {
-      const hash = createHash("sha256");
-      let n = 0;
-      req.on("data", (c) => {
-        hash.update(c);
-        n += c.length;
-      });
-      req.on("end", () => {
-        const body = JSON.stringify({ n, sha: hash.digest("hex"), method: req.method });
         res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
         res.end(body);
       });

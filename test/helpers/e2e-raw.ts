@@ -6,7 +6,8 @@
  */
 import type * as tls from "node:tls";
 import { FrameReader } from "../../src/http/h2/frame-reader.ts";
-import type { Frame } from "../../src/http/h2/frame-types.ts";
+import { CLIENT_MAGIC, type Frame } from "../../src/http/h2/frame-types.ts";
+import { encodeFrame } from "../../src/http/h2/frame-writer.ts";
 import { CHROME_HPACK_POLICY, HpackEncoder } from "../../src/http/hpack/index.ts";
 import type { HeaderField } from "../../src/http/hpack/types.ts";
 import { tlsThroughProxy } from "./proxy-env.ts";
@@ -35,6 +36,23 @@ export async function rawFrames(proxyPort: number, authority: string, ca: string
     closed = true;
   });
   return { t, frames, closed: () => closed, encoder: new HpackEncoder(CHROME_HPACK_POLICY) };
+}
+
+/** Writes the client preface, an empty SETTINGS and a GET of `path` on stream 1 (END_STREAM). */
+export function sendFirstGet(c: RawFrames, authority: string, path: string): void {
+  c.t.write(
+    Buffer.concat([
+      CLIENT_MAGIC,
+      encodeFrame({ type: "SETTINGS", ack: false, settings: [] }),
+      encodeFrame({
+        type: "HEADERS",
+        streamId: 1,
+        endStream: true,
+        endHeaders: true,
+        block: c.encoder.encode(getFields(authority, path)),
+      }),
+    ]),
+  );
 }
 
 /** A GET's pseudo-header fields for `authority` and `path`. */

@@ -26,7 +26,7 @@ export interface FidelityProxy {
 
 export interface FidelityEnv {
   pki: TestPki;
-  /** Built-in profile names, in src/profiles/builtin.ts order. */
+  /** The profiles with a proxy (by default every built-in, in src/profiles/builtin.ts order). */
   profiles: string[];
   registry: ProfileRegistry;
   h2Origin: FidelityOrigin;
@@ -39,7 +39,10 @@ export interface FidelityEnv {
   close(): Promise<void>;
 }
 
-export async function startFidelityEnv(): Promise<FidelityEnv> {
+/** `profiles`: the built-ins to start a proxy for (default: every one). */
+export async function startFidelityEnv(
+  profiles: string[] = BUILTIN_PROFILES.map((p) => p.name),
+): Promise<FidelityEnv> {
   const pki = await makeTestPki();
   const tmp = mkdtempSync(join(tmpdir(), "polytls-fidelity-"));
   const leaf = await pki.leaf("localhost");
@@ -53,7 +56,6 @@ export async function startFidelityEnv(): Promise<FidelityEnv> {
     certPem: leaf.chainPem,
     alpn: ["http/1.1"],
   });
-  const profiles = BUILTIN_PROFILES.map((p) => p.name);
   const proxies = new Map<string, FidelityProxy>();
   for (const profile of profiles) {
     const config = defaultConfig(tmp);
