@@ -58,6 +58,7 @@ async function startBridge(
       maxHeaderListSize: 65536,
       onExchange() {},
       onClose() {},
+      scheme: "http", // h2c here: the client side is over plain TCP
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

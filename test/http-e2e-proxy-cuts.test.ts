@@ -93,9 +93,12 @@ describe("a keep-alive connection idle between requests is closed as a server cl
   test("HTTP/2: GOAWAY(NO_ERROR) naming the last stream, then the end", async () => {
     const o = env.origins.nodeH2;
     const ca = await Bun.file(env.pki.caCertPath).text();
+    const before = closedLines(env.proxy.logs).length;
     const f = await rawFrames(env.proxy.port, o.authority, ca);
     sendFirstGet(f, o.authority, "/bytes?n=4&cl=1");
     await waitUntil(() => f.closed(), "the proxy's close");
+    await waitUntil(() => closedLines(env.proxy.logs).length > before, "the tunnel's record");
+    expect(closedLines(env.proxy.logs).at(-1)).toMatchObject({ errorCode: null, requests: 1 });
     expect(f.frames.find((x) => x.type === "GOAWAY")).toMatchObject({
       lastStreamId: 1,
       code: H2ErrorCode.NO_ERROR,

@@ -102,6 +102,17 @@ describe("HTTP/2 client", () => {
     s.close();
   });
 
+  test(":scheme http inside the TLS tunnel is 400 and sent nowhere", async () => {
+    const o = env.origins.nodeH2;
+    await o.clear();
+    const s = await h2Client(env, o);
+    const r = await h2Request(s, { ":path": "/bytes?n=1", ":scheme": "http" });
+    expect(Number(r.headers[":status"])).toBe(400);
+    expect(r.body.toString()).toContain(":scheme http inside a TLS tunnel");
+    expect((await o.stats()).reqs).toEqual([]);
+    s.close();
+  });
+
   test("CR, LF or NUL in a field value bound for an HTTP/1.1 origin is refused; nothing is sent", async () => {
     const o = env.origins.nodeH1;
     await o.clear();

@@ -42,6 +42,11 @@ export interface ClientH2Options {
   onExchange(status: number, failure: ProxyError | null): void;
   /** Called once when the client connection is gone. */
   onClose(err: ProxyError | null): void;
+  /**
+   * The `:scheme` requests must name (default `https`: the client side is inside the client's
+   * TLS; only test harnesses serve it over plain TCP).
+   */
+  scheme?: string;
 }
 
 type RequestEvent = Extract<H2ServerEvent, { type: "request" }>;
@@ -295,6 +300,15 @@ class ClientH2 implements ExchangeHost, Corked {
     }
     if (r.method === "CONNECT" || r.protocol !== null) {
       ex.answer(405, new ProxyError("HTTP_BAD_REQUEST", "CONNECT inside a tunnel is not supported"));
+      return;
+    }
+    if (r.scheme?.toLowerCase() !== (this.#opts.scheme ?? "https")) {
+      // As an http:// URL from an HTTP/1.1 client (bridgeTlsRequest): sent on, it would reach the
+      // origin as https under the client's nose.
+      ex.answer(
+        400,
+        new ProxyError("HTTP_BAD_REQUEST", `:scheme ${r.scheme} inside a TLS tunnel (only https)`),
+      );
       return;
     }
     if (r.authority === null || r.authority !== this.#checkedAuthority) {

@@ -12,7 +12,6 @@
  *   then becomes a byte relay.
  * - A request without body that the origin did not process (retry.ts: an idempotent one, or any
  *   that it provably refused) is sent once more on another connection.
- * - A request naming an unknown kind in X-PolyTLS-Request-Kind is answered 400 at once, never sent.
  * - Every request's sink (a DeferredSink, with or without body) is its cancel handle: `abort`
  *   drops a request still waiting (never sent, no retry), else cancels the upstream exchange.
  * Connections are handed out synchronously (callbacks, not promises), so a connection found idle
@@ -24,19 +23,12 @@ import { channelEndpoint, type Endpoint } from "../../proxy/endpoint.ts";
 import type { SecureChannel } from "../../proxy/secure-channel.ts";
 import { h2FieldList } from "../headers/h2-fields.ts";
 import { buildUpstreamHeaders, type UpstreamHeaderOptions } from "../headers/policy.ts";
-import { checkRequestKindHeader, classifyRequest } from "../headers/request-kind.ts";
+import { classifyRequest } from "../headers/request-kind.ts";
 import { decodingResponder } from "./decoding-sink.ts";
 import { DeferredSink } from "./deferred-sink.ts";
 import { fieldValue } from "./fields.ts";
 import { H1Pool, MAX_H1_CONNECTIONS } from "./h1-pool.ts";
-import {
-  type BodySink,
-  canUpgrade,
-  type Dispatcher,
-  discardSink,
-  type RequestHead,
-  type Responder,
-} from "./message.ts";
+import { type BodySink, canUpgrade, type Dispatcher, type RequestHead, type Responder } from "./message.ts";
 import { mayRetry, retryingResponder } from "./retry.ts";
 import { UpstreamH1 } from "./upstream-h1.ts";
 import { type H2Owner, UpstreamH2 } from "./upstream-h2.ts";
@@ -86,21 +78,25 @@ export class TunnelDispatcher implements Dispatcher, H2Owner {
    * `firstEndpoint`: the Endpoint already started over it (the tunnel watched it while sniffing).
    * Neither is kept.
    */
-  constructor(deps: TunnelDispatcherDeps, first: OpenedUpstream | null, firstEndpoint?: Endpoint) {
+  constructor(
+    deps: TunnelDispatcherDeps,
+    first: OpenedUpstream | null,
+    firstEndpoint?: Endpoint,
+    guess: UpstreamProtocol = "h2",
+  ) {
     this.#deps = deps;
-    this.#protocol = first?.protocol ?? "h2";
+    this.#protocol = first?.protocol ?? guess;
     // Dialled before `200`, it waited for the client's handshake and first request.
     if (first !== null) this.#adopt(first, firstEndpoint, true);
   }
 
+  /** The protocol the origin chose last (before any answer: the guess the dispatcher was made with). */
+  get protocol(): UpstreamProtocol {
+    return this.#protocol;
+  }
+
+  /** The head's control fields were checked (profile-router.ts): answered 400 before this, if bad. */
   request(head: RequestHead, client: Responder): BodySink {
-    try {
-      checkRequestKindHeader(head.fields);
-    } catch (err) {
-      // Answered here, before anything goes upstream; a body still coming is dropped.
-      client.fail(ProxyError.wrap(err, "HTTP_BAD_REQUEST"));
-      return discardSink();
-    }
     const responder = decodingResponder(client, fieldValue(head.fields, "accept-encoding"));
     const kind = classifyRequest(head); // reads method, path and fields
     const sink = new DeferredSink();

@@ -6,7 +6,8 @@
  * reaches the origin (every `x-polytls-*` field is the proxy's: headers/policy.ts).
  *
  * - An unknown name, or repeats that disagree, are answered 400 before anything is sent; the
- *   request's body is read and dropped, so the client connection goes on.
+ *   request's body is read and dropped, so the client connection goes on. So is an unknown
+ *   `X-PolyTLS-Request-Kind` (checked first, so that it never makes a profile's dispatcher).
  * - At most MAX_OTHER_PROFILES other profiles per tunnel (each may hold one HTTP/2 connection or
  *   up to MAX_H1_CONNECTIONS HTTP/1.1 ones); a request naming one more is answered 400. Their
  *   connections live as long as the tunnel, under its idle timeout, and close with it.
@@ -16,6 +17,7 @@ import type { ProfileHttp } from "../../profiles/http-types.ts";
 import type { Endpoint } from "../../proxy/endpoint.ts";
 import type { SecureChannel } from "../../proxy/secure-channel.ts";
 import { PROFILE_HEADER } from "../headers/names.ts";
+import { checkRequestKindHeader } from "../headers/request-kind.ts";
 import type { HeaderField } from "../hpack/types.ts";
 import { TunnelDispatcher, type TunnelDispatcherDeps } from "./dispatcher.ts";
 import { type BodySink, type Dispatcher, discardSink, type RequestHead, type Responder } from "./message.ts";
@@ -114,6 +116,7 @@ export class ProfileRouter implements Dispatcher {
   request(head: RequestHead, responder: Responder): BodySink {
     let target: TunnelDispatcher;
     try {
+      checkRequestKindHeader(head.fields); // before a profile's dispatcher is made for it
       target = this.#route(head.fields);
     } catch (err) {
       responder.fail(ProxyError.wrap(err, "HTTP_BAD_REQUEST"));
@@ -139,7 +142,13 @@ export class ProfileRouter implements Dispatcher {
       );
     }
     if (this.#closed) return this.#main; // answers SHUTDOWN
-    const d = new TunnelDispatcher(new OtherProfileDeps(this.#deps, profile), null);
+    // Until its first connection answers, the origin is taken to speak what it spoke last.
+    const d = new TunnelDispatcher(
+      new OtherProfileDeps(this.#deps, profile),
+      null,
+      undefined,
+      this.#main.protocol,
+    );
     this.#others.set(profile.name, d);
     return d;
   }

@@ -59,6 +59,13 @@ export interface H2Owner {
   h2Gone(c: UpstreamH2): void;
 }
 
+/**
+ * How long the origin may take to send its SETTINGS (RFC 9113 §3.4: its first frame, sent at once
+ * by every server) before the connection is given up (HTTP_PROTOCOL): the requests after the first
+ * wait for them.
+ */
+export const SETTINGS_TIMEOUT_MS = 10_000;
+
 /** Waiting requests kept before cancelled ones are swept out (then twice what is left). */
 const WAITING_SWEEP_MIN = 64;
 
@@ -86,12 +93,15 @@ export class UpstreamH2 implements Cancellable<number> {
    * allows fewer streams, or a smaller window, than the defaults may enforce them at once).
    */
   #settled = false;
+  /** Fails the connection if the origin's SETTINGS do not come (cleared once settled or closed). */
+  #settingsTimer: ReturnType<typeof setTimeout> | null = null;
   /** Told when the connection can take no new streams (GOAWAY, error, close). */
   owner: H2Owner | null = null;
 
   readonly #streamWindowIncrement: number;
 
-  constructor(ep: Endpoint, profile: Http2Profile) {
+  /** `settingsTimeoutMs`: see SETTINGS_TIMEOUT_MS (tests shorten it). */
+  constructor(ep: Endpoint, profile: Http2Profile, settingsTimeoutMs = SETTINGS_TIMEOUT_MS) {
     this.#ep = ep;
     this.#streamWindowIncrement = profile.streamWindowIncrement ?? 0;
     this.#session = browserSession(profile);
@@ -100,6 +110,22 @@ export class UpstreamH2 implements Cancellable<number> {
     this.#ep.write(this.#session.preface());
     const handlers = { c: this, ...UpstreamH2.#handlers };
     ep.start(handlers);
+    if (!this.#closed) {
+      this.#settingsTimer = setTimeout(UpstreamH2.#noSettings, settingsTimeoutMs, this, settingsTimeoutMs);
+      this.#settingsTimer.unref?.();
+    }
+  }
+
+  static #noSettings(c: UpstreamH2, ms: number): void {
+    c.#settingsTimer = null;
+    c.#fail(new ProxyError("HTTP_PROTOCOL", `upstream sent no HTTP/2 SETTINGS within ${ms} ms`));
+  }
+
+  /** The origin's SETTINGS came, or the connection is over: no more waiting for them. */
+  #settle(): void {
+    this.#settled = true;
+    if (this.#settingsTimer !== null) clearTimeout(this.#settingsTimer);
+    this.#settingsTimer = null;
   }
 
   /**
@@ -317,9 +343,9 @@ export class UpstreamH2 implements Cancellable<number> {
 
   #retryPending(): void {
     // A stream opened while this runs may be in a new Map: its pending bytes wait for the next
-    // `writable` or drain, as they would after any short write.
+    // `writable` or drain, as they would after any short write. Nothing before the origin's SETTINGS.
     const streams = this.#streams;
-    if (streams === null) return;
+    if (streams === null || !this.#settled) return;
     for (const [id, ex] of streams) {
       const pending = ex.pending;
       if (!pending || this.#blocked) continue;
@@ -424,7 +450,7 @@ export class UpstreamH2 implements Cancellable<number> {
       }
       case "settings":
         if (this.#settled) return;
-        this.#settled = true;
+        this.#settle();
         this.#retryPending();
         this.#releaseWaiting();
         return;
@@ -436,6 +462,8 @@ export class UpstreamH2 implements Cancellable<number> {
         return;
       case "goaway":
         this.owner?.h2Gone(this);
+        // Requests waiting for a stream slot will never get one here: refused, they go elsewhere.
+        this.#releaseWaiting();
         this.#closeIfDrained();
         return;
       case "connection-error":
@@ -449,6 +477,7 @@ export class UpstreamH2 implements Cancellable<number> {
 
   #fail(err: ProxyError, graceful = false): void {
     if (this.#closed) return;
+    this.#settle();
     this.#closed = true;
     const streams = [...(this.#streams?.values() ?? [])];
     this.#streams = null;
@@ -471,10 +500,12 @@ export class UpstreamH2 implements Cancellable<number> {
 
   close(): void {
     if (this.#closed) return;
+    this.#settle();
     this.#session.goaway();
     this.#flush();
     this.#ep.end();
     destroyAfterLinger(this.#ep);
     this.#closed = true;
+    this.#releaseWaiting(); // each fails (refused): the connection is no longer usable
   }
 }

@@ -272,7 +272,10 @@ export class ServerFrameHandler {
       return;
     }
     s.lastStreamId = id;
-    if (s.goawaySent) return; // closing: no new streams (§6.8)
+    if (s.goawaySent) {
+      s.idle(); // closing: no new streams (§6.8); counted as a frame that makes no progress
+      return;
+    }
     if (priority?.dependency === id || s.liveCount >= s.maxConcurrent) {
       // A stream that never opens (it does not count as live): a self-dependency (§5.3.1) or
       // one past our MAX_CONCURRENT_STREAMS (§5.1.2), which the client may retry.

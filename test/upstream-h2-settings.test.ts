@@ -1,0 +1,118 @@
+/**
+ * The upstream HTTP/2 connection and the origin's SETTINGS (src/http/bridge/upstream-h2.ts), on an
+ * endpoint in memory: the first request leaves with the preface (Chromium's order), nothing else
+ * goes out before the origin's SETTINGS (no second stream, no request DATA, not even on a socket
+ * drain), a connection whose SETTINGS never come is given up, and requests waiting for a stream
+ * slot when the origin sends GOAWAY are refused at once (so they are sent elsewhere), not left
+ * waiting for a slot that will never free.
+ */
+import { describe, expect, test } from "bun:test";
+import type { ProxyError } from "../src/errors/proxy-error.ts";
+import { DeferredSink } from "../src/http/bridge/deferred-sink.ts";
+import type { Responder } from "../src/http/bridge/message.ts";
+import { isRefused } from "../src/http/bridge/retry.ts";
+import { UpstreamH2 } from "../src/http/bridge/upstream-h2.ts";
+import { FrameReader } from "../src/http/h2/frame-reader.ts";
+import { encodeFrame } from "../src/http/h2/frame-writer.ts";
+import { SettingId } from "../src/http/h2/settings.ts";
+import type { EndpointHandlers } from "../src/proxy/endpoint.ts";
+import { minimalH2Profile } from "./helpers/h2-fixtures.ts";
+import { memoryEndpoint } from "./helpers/memory-endpoint.ts";
+
+/** An UpstreamH2 on an endpoint whose writes say `room()`, recording the frames it sends. */
+function upstream(settingsTimeoutMs?: number) {
+  const reader = new FrameReader();
+  const sent: string[] = [];
+  let preface = true;
+  let room = true;
+  const ep = memoryEndpoint((bytes) => {
+    reader.push(preface ? bytes.subarray(24) : bytes);
+    preface = false;
+    for (let f = reader.next(); f; f = reader.next())
+      sent.push(`${f.type}${"streamId" in f && f.streamId !== 0 ? f.streamId : ""}`);
+  });
+  const write = ep.write.bind(ep);
+  ep.write = (chunk) => write(chunk) && room;
+  const up = new UpstreamH2(ep, minimalH2Profile(), settingsTimeoutMs);
+  const handlers = () => ep.handlers as EndpointHandlers;
+  const from = (bytes: Uint8Array) => handlers().data(bytes);
+  return {
+    up,
+    sent,
+    from,
+    handlers,
+    setRoom: (r: boolean) => {
+      room = r;
+    },
+  };
+}
+
+const GET = {
+  fields: [
+    [":method", "GET"],
+    [":authority", "a"],
+    [":scheme", "https"],
+    [":path", "/"],
+  ] as [string, string][],
+  hasBody: false,
+  priority: null,
+  head: false,
+};
+const POST = { ...GET, hasBody: true };
+
+function recorder(): Responder & { failed: ProxyError | null } {
+  const r = {
+    failed: null as ProxyError | null,
+    interim() {},
+    head: () => ({ write: () => true, end() {}, abort() {}, onDrain: null }),
+    fail(err: ProxyError) {
+      r.failed = err;
+    },
+  };
+  return r;
+}
+
+const settings = (s: [number, number][] = []) => encodeFrame({ type: "SETTINGS", ack: false, settings: s });
+const sentOf = (sent: string[], prefix: string) => sent.filter((f) => f.startsWith(prefix));
+
+describe("upstream HTTP/2 before the origin's SETTINGS", () => {
+  test("the first request goes with the preface; a second stream and request DATA wait, a drain included", () => {
+    const { up, sent, from, handlers, setRoom } = upstream();
+    const body = new DeferredSink();
+    setRoom(false); // the first write fills the socket
+    up.request(POST, recorder(), body);
+    setRoom(true);
+    up.request(GET, recorder(), new DeferredSink());
+    body.write(new Uint8Array(100));
+    handlers().drain(); // the socket has room again: still nothing but what was sent
+    expect(sent.filter((f) => f !== "WINDOW_UPDATE")).toEqual(["SETTINGS", "HEADERS1"]);
+    from(settings([[SettingId.INITIAL_WINDOW_SIZE, 1000]]));
+    expect(sentOf(sent, "HEADERS")).toEqual(["HEADERS1", "HEADERS3"]);
+    expect(sentOf(sent, "DATA")).toEqual(["DATA1"]);
+  });
+
+  test("SETTINGS that never come give the connection up; the waiting requests fail too", async () => {
+    const { up } = upstream(50);
+    const first = recorder();
+    const second = recorder();
+    up.request(GET, first, new DeferredSink());
+    up.request(GET, second, new DeferredSink());
+    for (let i = 0; i < 200 && second.failed === null; i++) await Bun.sleep(5);
+    expect(first.failed?.message).toBe("upstream sent no HTTP/2 SETTINGS within 50 ms");
+    expect(second.failed).not.toBeNull();
+    expect(up.closed).toBe(true);
+  });
+});
+
+test("a GOAWAY refuses the requests waiting for a stream slot at once; the open stream goes on", () => {
+  const { up, from } = upstream();
+  from(settings([[SettingId.MAX_CONCURRENT_STREAMS, 1]]));
+  const a = recorder();
+  const b = recorder();
+  up.request(GET, a, new DeferredSink());
+  up.request(GET, b, new DeferredSink()); // waits for the only slot
+  from(encodeFrame({ type: "GOAWAY", lastStreamId: 1, code: 0, debug: new Uint8Array(0) }));
+  expect(b.failed).not.toBeNull();
+  expect(isRefused(b.failed as ProxyError)).toBe(true); // the dispatcher sends it again elsewhere
+  expect(a.failed).toBeNull();
+});
