@@ -139,7 +139,7 @@ describe("X-PolyTLS-Request-Kind naming no kind", () => {
   test("HTTP/1.1 client: 400 naming the header and the valid values; the origin gets nothing", async () => {
     for (const o of [env.origins.nodeH1, env.origins.nodeH2]) {
       await o.clear();
-      for (const value of ["bogus", "navigate, fetch", ""]) {
+      for (const value of ["bogus", "navigate, fetch"]) {
         const res = await exchange(
           o.authority,
           `GET /headers HTTP/1.1\r\nHost: localhost\r\nX-PolyTLS-Request-Kind: ${value}\r\nConnection: close\r\n\r\n`,

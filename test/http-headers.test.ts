@@ -97,6 +97,7 @@ describe("request kind classification", () => {
   });
   test("checkRequestKindHeader refuses an unknown value (HTTP_BAD_REQUEST, header and valid values named)", () => {
     expect(() => checkRequestKindHeader([["x-polytls-request-kind", " Image "]])).not.toThrow();
+    expect(() => checkRequestKindHeader([["x-polytls-request-kind", " "]])).not.toThrow(); // names nothing
     expect(() => checkRequestKindHeader([["accept", "bogus"]])).not.toThrow();
     for (const fields of [
       [["x-polytls-request-kind", "font"]],

@@ -50,7 +50,9 @@ export function parseRequestKind(value: string): RequestKind | undefined {
 export function checkRequestKindHeader(fields: ClassifyInput["fields"]): void {
   for (let i = 0; i < fields.length; i++) {
     const [name, value] = fields[i] as ClassifyInput["fields"][number];
-    if (name !== REQUEST_KIND_HEADER || parseRequestKind(value) !== undefined) continue;
+    // An empty value names nothing (as an empty X-PolyTLS-Upstream-Profile): the kind is inferred.
+    if (name !== REQUEST_KIND_HEADER || value.trim() === "" || parseRequestKind(value) !== undefined)
+      continue;
     const shown = value.length > QUOTED_VALUE_MAX ? `${value.slice(0, QUOTED_VALUE_MAX)}…` : value;
     throw new ProxyError(
       "HTTP_BAD_REQUEST",
