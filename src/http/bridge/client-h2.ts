@@ -302,7 +302,8 @@ class ClientH2 implements ExchangeHost, Corked {
       ex.answer(405, new ProxyError("HTTP_BAD_REQUEST", "CONNECT inside a tunnel is not supported"));
       return;
     }
-    if (r.scheme?.toLowerCase() !== (this.#opts.scheme ?? "https")) {
+    const scheme = this.#opts.scheme ?? "https";
+    if (r.scheme !== scheme && r.scheme?.toLowerCase() !== scheme) {
       // As an http:// URL from an HTTP/1.1 client (bridgeTlsRequest): sent on, it would reach the
       // origin as https under the client's nose.
       ex.answer(
