@@ -3,8 +3,8 @@
  * endpoint in memory: the first request leaves with the preface (Chromium's order), nothing else
  * goes out before the origin's SETTINGS (no second stream, no request DATA, not even on a socket
  * drain), a connection whose SETTINGS never come is given up, and requests waiting for a stream
- * slot when the origin sends GOAWAY are refused at once (so they are sent elsewhere), not left
- * waiting for a slot that will never free.
+ * slot when the origin sends GOAWAY are handed back at once to go on another connection (never
+ * sent, so bodies too), not left waiting for a slot that will never free.
  */
 import { describe, expect, test } from "bun:test";
 import type { ProxyError } from "../src/errors/proxy-error.ts";
@@ -58,7 +58,11 @@ const GET = {
   priority: null,
   head: false,
 };
-const POST = { ...GET, hasBody: true };
+const POST = {
+  ...GET,
+  fields: [[":method", "POST"], ...GET.fields.slice(1)] as [string, string][],
+  hasBody: true,
+};
 
 function recorder(): Responder & { failed: ProxyError | null } {
   const r = {
@@ -104,15 +108,50 @@ describe("upstream HTTP/2 before the origin's SETTINGS", () => {
   });
 });
 
-test("a GOAWAY refuses the requests waiting for a stream slot at once; the open stream goes on", () => {
-  const { up, from } = upstream();
-  from(settings([[SettingId.MAX_CONCURRENT_STREAMS, 1]]));
-  const a = recorder();
-  const b = recorder();
-  up.request(GET, a, new DeferredSink());
-  up.request(GET, b, new DeferredSink()); // waits for the only slot
-  from(encodeFrame({ type: "GOAWAY", lastStreamId: 1, code: 0, debug: new Uint8Array(0) }));
-  expect(b.failed).not.toBeNull();
-  expect(isRefused(b.failed as ProxyError)).toBe(true); // the dispatcher sends it again elsewhere
-  expect(a.failed).toBeNull();
+describe("requests waiting for a stream slot on a connection that goes away", () => {
+  test("GOAWAY: handed back at once, body and all (never sent), to go on another connection; the open stream goes on", () => {
+    const { up, from } = upstream();
+    const requeued: string[] = [];
+    up.owner = {
+      h2Gone() {},
+      h2Requeue(req) {
+        requeued.push(`${req.fields[0]?.[1]} body=${req.hasBody}`);
+      },
+    };
+    from(settings([[SettingId.MAX_CONCURRENT_STREAMS, 1]]));
+    const a = recorder();
+    const b = recorder();
+    up.request(GET, a, new DeferredSink());
+    up.request(POST, b, new DeferredSink()); // waits for the only slot
+    from(encodeFrame({ type: "GOAWAY", lastStreamId: 1, code: 0, debug: new Uint8Array(0) }));
+    expect(requeued).toEqual(["POST body=true"]);
+    expect([a.failed, b.failed]).toEqual([null, null]);
+  });
+
+  test("without an owner to take them they are refused (the dispatcher's retry rules apply)", () => {
+    const { up, from } = upstream();
+    from(settings([[SettingId.MAX_CONCURRENT_STREAMS, 1]]));
+    const b = recorder();
+    up.request(GET, recorder(), new DeferredSink());
+    up.request(GET, b, new DeferredSink());
+    from(encodeFrame({ type: "GOAWAY", lastStreamId: 1, code: 0, debug: new Uint8Array(0) }));
+    expect(isRefused(b.failed as ProxyError)).toBe(true);
+  });
+
+  test("an origin that never sent SETTINGS: they fail with its error, not handed on to fail again", async () => {
+    const { up } = upstream(50);
+    let requeued = 0;
+    up.owner = {
+      h2Gone() {},
+      h2Requeue() {
+        requeued++;
+      },
+    };
+    const second = recorder();
+    up.request(GET, recorder(), new DeferredSink());
+    up.request(GET, second, new DeferredSink());
+    for (let i = 0; i < 200 && second.failed === null; i++) await Bun.sleep(5);
+    expect(second.failed?.message).toBe("upstream sent no HTTP/2 SETTINGS within 50 ms");
+    expect(requeued).toBe(0);
+  });
 });

@@ -27,11 +27,18 @@ import { classifyRequest } from "../headers/request-kind.ts";
 import { decodingResponder } from "./decoding-sink.ts";
 import { DeferredSink } from "./deferred-sink.ts";
 import { fieldValue } from "./fields.ts";
-import { H1Pool, MAX_H1_CONNECTIONS } from "./h1-pool.ts";
-import { type BodySink, canUpgrade, type Dispatcher, type RequestHead, type Responder } from "./message.ts";
-import { mayRetry, retryingResponder } from "./retry.ts";
+import { H1Pool, MAX_H1_CONNECTIONS, type Pending } from "./h1-pool.ts";
+import {
+  type BodySink,
+  canUpgrade,
+  type Dispatcher,
+  type RequestHead,
+  type RequestLink,
+  type Responder,
+} from "./message.ts";
+import { markRefused, mayRetry, retryingResponder } from "./retry.ts";
 import { UpstreamH1 } from "./upstream-h1.ts";
-import { type H2Owner, UpstreamH2 } from "./upstream-h2.ts";
+import { type H2Owner, type H2Request, UpstreamH2 } from "./upstream-h2.ts";
 import type { OpenedUpstream, OpenOptions, UpstreamProtocol } from "./upstream-open.ts";
 
 export { MAX_H1_CONNECTIONS };
@@ -146,7 +153,7 @@ export class TunnelDispatcher implements Dispatcher, H2Owner {
    * Calls `use` with a connection that can take the request now, or fails `r`; neither once the
    * client cancelled the request (`sink`) while it waited.
    */
-  #withConn(use: (c: Conn) => void, r: Responder, sink: DeferredSink): void {
+  #withConn(use: (c: Conn) => void, r: Responder, sink: Pending): void {
     const got = (c: Conn | ProxyError) => {
       if (sink.cancelled) return; // an idle connection handed over stays idle for the next waiter
       if (c instanceof ProxyError) return r.fail(c);
@@ -264,6 +271,19 @@ export class TunnelDispatcher implements Dispatcher, H2Owner {
 
   #endpoint(ch: SecureChannel): Endpoint {
     return this.#deps.endpoint?.(ch) ?? channelEndpoint(ch, { truncation: "UPSTREAM_TRUNCATED" });
+  }
+
+  /** H2Owner: a request that never left a connection that went away goes on another one. */
+  h2Requeue(req: H2Request, r: Responder, link: RequestLink): void {
+    this.#withConn(
+      (c) => {
+        if (c instanceof UpstreamH2) c.request(req, r, link);
+        // Its fields are HTTP/2's: an origin that now chose HTTP/1.1 gets it as a refused request.
+        else r.fail(markRefused(new ProxyError("UPSTREAM_UNREACHABLE", "the origin switched to HTTP/1.1")));
+      },
+      r,
+      link,
+    );
   }
 
   /**

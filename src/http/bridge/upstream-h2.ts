@@ -57,6 +57,11 @@ interface Waiting {
 /** Who hears that a connection can take no new streams: a method on the owner, no callback per connection. */
 export interface H2Owner {
   h2Gone(c: UpstreamH2): void;
+  /**
+   * A request that waited for a stream slot on a connection that will never give it one (GOAWAY,
+   * closed): it was never sent, body and all, so it goes on another connection as it is.
+   */
+  h2Requeue(req: H2Request, responder: Responder, link: RequestLink): void;
 }
 
 /**
@@ -462,8 +467,8 @@ export class UpstreamH2 implements Cancellable<number> {
         return;
       case "goaway":
         this.owner?.h2Gone(this);
-        // Requests waiting for a stream slot will never get one here: refused, they go elsewhere.
-        this.#releaseWaiting();
+        // Requests waiting for a stream slot will never get one here: they go on another connection.
+        this.#handBack(null);
         this.#closeIfDrained();
         return;
       case "connection-error":
@@ -477,6 +482,7 @@ export class UpstreamH2 implements Cancellable<number> {
 
   #fail(err: ProxyError, graceful = false): void {
     if (this.#closed) return;
+    const worked = this.#settled; // an origin that never sent SETTINGS would fail them again
     this.#settle();
     this.#closed = true;
     const streams = [...(this.#streams?.values() ?? [])];
@@ -485,7 +491,7 @@ export class UpstreamH2 implements Cancellable<number> {
       if (ex.response) ex.response.abort(err);
       else ex.responder.fail(err);
     }
-    this.#releaseWaiting(); // each fails: the connection is no longer usable
+    this.#handBack(worked ? null : err);
     if (graceful) {
       this.#ep.end();
       destroyAfterLinger(this.#ep);
@@ -506,6 +512,27 @@ export class UpstreamH2 implements Cancellable<number> {
     this.#ep.end();
     destroyAfterLinger(this.#ep);
     this.#closed = true;
-    this.#releaseWaiting(); // each fails (refused): the connection is no longer usable
+    this.#handBack(null);
+  }
+
+  /**
+   * The requests still waiting for a stream slot (never sent): handed to the owner for another
+   * connection, or failed with `err` (an origin that never worked), or refused without an owner.
+   */
+  #handBack(err: ProxyError | null): void {
+    const waiting = this.#waiting;
+    this.#waiting = null;
+    this.#sweepAt = WAITING_SWEEP_MIN;
+    if (waiting === null) return;
+    for (let i = 0; i < waiting.length; i++) {
+      const w = waiting[i] as Waiting;
+      if (w.link.cancelled) continue;
+      if (err !== null) w.responder.fail(err);
+      else if (this.owner !== null) this.owner.h2Requeue(w.req, w.responder, w.link);
+      else
+        w.responder.fail(
+          markRefused(new ProxyError("UPSTREAM_UNREACHABLE", "upstream HTTP/2 connection went away")),
+        );
+    }
   }
 }
