@@ -164,14 +164,18 @@ describe("the HTTP/2 client side over an endpoint", () => {
     ]);
   });
 
-  test("when the client ends its side, open streams finish, then our side ends; onClose once it closes", () => {
+  test("when the client ends its side, unanswered streams are cancelled, answered ones finish, then our side ends; onClose once it closes", () => {
     const b = new Bridge();
     b.headers(1, req("GET", "/"), true);
     b.headers(3, req("POST", "/"), false);
+    b.headers(5, req("GET", "/answered"), true);
+    const sink = b.seen[2]?.responder.head(200, [], false);
     b.handlers.end();
+    expect(b.seen[0]?.aborted?.code).toBe("IO"); // no answer yet: the client gave it up
     expect(b.seen[1]?.aborted?.code).toBe("IO"); // its body can never complete
+    expect(b.seen[2]?.aborted).toBeNull(); // its response is on its way
+    expect(b.of("RST_STREAM").map((f) => f.streamId)).toEqual([1, 3]);
     expect(b.ended).toBe(false);
-    const sink = b.seen[0]?.responder.head(200, [], false);
     sink?.end(null);
     expect(b.ended).toBe(true);
     expect(b.closed).toBeUndefined();

@@ -146,6 +146,23 @@ describe("requests the client gave up on before their answer are counted (status
     }, 15_000);
   }
 
+  for (const which of ["nodeH1", "nodeH2"] as const) {
+    test(`h2, ${which}: a stream waiting for its answer when the client closes (FIN): cancelled at once`, async () => {
+      // Before, the tunnel stayed until the answer came (a long poll: minutes) or the idle timeout.
+      const o = env.origins[which];
+      await o.clear();
+      const c = await rawFrames(env.proxy.port, o.authority, ca);
+      sendFirstGet(c, o.authority, "/delay?ms=20000");
+      const asked = async () => (await o.stats()).reqs.some((r) => r.path === "/delay?ms=20000");
+      for (let i = 0; i < 200 && !(await asked()); i++) await Bun.sleep(10);
+      c.t.end();
+      await waitUntil(() => c.closed(), "the proxy's close", 5_000);
+      expect(c.frames.find((f) => f.type === "RST_STREAM" && f.streamId === 1)).toMatchObject({ code: 8 }); // CANCEL
+      const rec = await tunnelRecord(o, "0:1");
+      expect(rec).toMatchObject({ requests: 1, errorCode: null });
+    }, 15_000);
+  }
+
   test("h1: a request in flight when the client resets the connection", async () => {
     const o = env.origins.nodeH1;
     const c = await h1Tunnel(o);

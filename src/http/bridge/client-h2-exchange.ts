@@ -239,6 +239,11 @@ export class H2Exchange implements Responder, BodySink {
     if (!this.done) this.#finish(0);
   }
 
+  /** The response head went out (or a local answer did). */
+  get answered(): boolean {
+    return this.#headSent;
+  }
+
   /** Waits for the client's flow-control window: bytes queued, or the end behind them. */
   get waitingWindow(): boolean {
     return (this.#waitWindow || this.#ending) && !this.done;

@@ -386,7 +386,9 @@ class ClientH2 implements ExchangeHost, Corked {
   /**
    * The client finished sending: requests still incoming can never complete, and neither can
    * responses waiting for its flow-control window (no WINDOW_UPDATE can come): both are cancelled
-   * upstream, so that the connection ends now rather than at the idle timeout.
+   * upstream, so that the connection ends now rather than at the idle timeout. So are requests
+   * still waiting for their answer: the client has given up on them (a long poll it timed out), as
+   * over HTTP/1.1 and as nginx does; a response already on its way goes on.
    */
   #onInputEnd(): void {
     if (this.#closed) return;
@@ -397,10 +399,18 @@ class ClientH2 implements ExchangeHost, Corked {
         ex.abort(windowNever());
         continue;
       }
-      if (ex.requestDone || !this.session.receiving(ex.id)) continue;
+      const incoming = !ex.requestDone && this.session.receiving(ex.id);
+      if (!incoming && ex.answered) continue;
       this.session.resetStream(ex.id, H2ErrorCode.CANCEL);
       this.#drop(ex.id);
-      ex.gone(new ProxyError("IO", "client connection closed before the request body ended"));
+      ex.gone(
+        new ProxyError(
+          "IO",
+          incoming
+            ? "client connection closed before the request body ended"
+            : "client connection closed before the answer",
+        ),
+      );
     }
     this.flush();
     this.#maybeEnd();
