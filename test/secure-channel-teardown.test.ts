@@ -151,12 +151,22 @@ describe("polytls run with a client that never starts TLS", () => {
       const { proxy, port } = await startRunFromSource(root, env);
       const r = await rawConnect(port, connectRequest(`127.0.0.1:${(target.address() as AddressInfo).port}`));
       expect(r.status).toBe(200); // a tunnel waiting in its client handshake keeps the drain going
+      let how = "";
+      r.socket.on("error", (e: NodeJS.ErrnoException) => {
+        how ||= e.code ?? "error";
+      });
+      r.socket.on("end", () => {
+        how ||= "end";
+      });
+      r.socket.resume();
       proxy.signal("SIGINT");
       await proxy.waitForLog("shutting down");
       proxy.signal("SIGINT");
       expect(await proxy.waitForExit(10_000)).toBe(130);
       const second = proxy.logs().find((l) => l.msg.startsWith("second signal"));
       expect(second).toMatchObject({ level: "warn", signal: "SIGINT" });
+      for (let i = 0; i < 200 && how === ""; i++) await Bun.sleep(10);
+      expect(how).toBe("ECONNRESET"); // reset, not the kernel's FIN on exit
       r.socket.destroy();
     } finally {
       target.close();

@@ -17,6 +17,7 @@ import { AuthGate } from "./auth-gate.ts";
 import type { ByteSocket } from "./byte-socket.ts";
 import type { ConnectLimits, ConnectRequest, ForwardStart } from "./connect-parser.ts";
 import { DrainSet } from "./drain-set.ts";
+import { resetSocket } from "./endpoint.ts";
 import { runForwardHttp } from "./forward-http.ts";
 import { ConnectionLimiter, clientKey } from "./limits.ts";
 import { listenError } from "./listen-error.ts";
@@ -156,6 +157,14 @@ export class ProxyServer {
   /** True from the moment stop() is called: the proxy takes no new work. */
   get draining(): boolean {
     return this.#stop !== null;
+  }
+
+  /**
+   * Resets every client connection still open (TCP RST), for an exit that will not wait for the
+   * drain (a second signal): a client must not take the kernel's FIN for a complete answer.
+   */
+  resetAll(): void {
+    for (const s of [...this.#open]) resetSocket(s);
   }
 
   /** Times accepting was paused because the open-file limit was reached. */

@@ -91,11 +91,13 @@ export const runCommand = defineCommand({
       const onSignal = (signal: "SIGINT" | "SIGTERM") => {
         if (stopping) {
           // A second signal during the drain (a second Ctrl-C): stop now, as the shell expects,
-          // with a line saying so; the kernel resets what is still open.
+          // with a line saying so; what is still open is reset (the kernel's FIN on exit could
+          // pass for the end of an answer).
           logger.warn("second signal: exiting without waiting for the drain", {
             signal,
             open: running.server.openConnections,
           });
+          running.server.resetAll();
           void exitAfterStderr(signal === "SIGINT" ? 130 : 143);
           return;
         }
