@@ -56,7 +56,8 @@ describe("trailers, bodyless responses, interim responses", () => {
   test("request trailers: only the message's own fields go upstream, to either origin protocol", async () => {
     const trailer =
       "X-Sum: 5\r\nProxy-Authorization: Basic c2VjcmV0\r\nX-PolyTLS-Upstream-Profile: firefox\r\n" +
-      "Connection: close\r\nTE: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 99\r\nHost: evil\r\nTrailer: X\r\n";
+      "Connection: close\r\nTE: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 99\r\nHost: evil\r\nTrailer: X\r\n" +
+      "Authorization: Bearer t\r\nContent-Type: text/x\r\nContent-Encoding: gzip\r\n";
     for (const o of [env.origins.nodeH2, env.origins.nodeH1]) {
       const text = await h1Raw(
         o.authority,
