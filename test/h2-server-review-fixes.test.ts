@@ -16,7 +16,7 @@ import { encodeFrame } from "../src/http/h2/frame-writer.ts";
 import { SettingId } from "../src/http/h2/settings.ts";
 import { CHROME_HPACK_POLICY, HpackEncoder } from "../src/http/hpack/index.ts";
 import type { EndpointHandlers } from "../src/proxy/endpoint.ts";
-import { minimalH2Profile } from "./helpers/h2-fixtures.ts";
+import { minimalH2Profile, UPSTREAM_GET } from "./helpers/h2-fixtures.ts";
 import { Bridge, req } from "./helpers/h2-server-bridge.ts";
 import { memoryEndpoint } from "./helpers/memory-endpoint.ts";
 
@@ -76,17 +76,7 @@ function upstream(): { up: UpstreamH2; from: (bytes: Uint8Array) => void; sent: 
   return { up, from, sent, data };
 }
 
-const GET = {
-  fields: [
-    [":method", "GET"],
-    [":authority", "a"],
-    [":scheme", "https"],
-    [":path", "/"],
-  ] as [string, string][],
-  hasBody: false,
-  priority: null,
-  head: false,
-};
+const GET = UPSTREAM_GET;
 const quiet: Responder = {
   interim() {},
   head: () => ({ write: () => true, end() {}, abort() {}, onDrain: null }),

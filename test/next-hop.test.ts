@@ -19,7 +19,7 @@ import {
 } from "./helpers/hop-env.ts";
 import { type Hop, startConnectHop, startPythonConnectHop, startSocksHop } from "./helpers/hop-servers.ts";
 import { blackholePort } from "./helpers/origins.ts";
-import { connectRequest, rawConnect } from "./helpers/proxy-env.ts";
+import { connectRequest, rawConnect, readToClose } from "./helpers/proxy-env.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
 const HOP_USER = "hopuser";
@@ -60,15 +60,7 @@ async function viaProxy(p: RunningProxy, port: number, extra: string[] = []) {
 /** CONNECT by hand; resolves with the status and the error body (for the failure cases). */
 async function connectAnswer(p: RunningProxy, target: string, headers: Record<string, string> = {}) {
   const { socket, status, rest } = await rawConnect(p.address.port, connectRequest(target, headers));
-  const body = await new Promise<string>((resolve) => {
-    let text = rest.toString();
-    socket.on("data", (d: Buffer) => {
-      text += d.toString();
-    });
-    socket.once("close", () => resolve(text));
-    socket.resume();
-  });
-  return { status, body };
+  return { status, body: await readToClose(socket, rest) };
 }
 
 function expectNoSecrets(logs: string[], ...texts: string[]): void {

@@ -16,7 +16,7 @@ import {
   startHopEnv,
   tunnelRecords,
 } from "./helpers/hop-env.ts";
-import { connectRequest, rawConnect } from "./helpers/proxy-env.ts";
+import { connectRequest, rawConnect, readToClose } from "./helpers/proxy-env.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
 let env: HopEnv;
@@ -105,14 +105,7 @@ describe("proxy auth off: the user name is the profile", () => {
       open.address.port,
       connectRequest(`localhost:${env.origin.port}`, { "Proxy-Authorization": auth }),
     );
-    const body = await new Promise<string>((resolve) => {
-      let text = rest.toString();
-      socket.on("data", (d: Buffer) => {
-        text += d.toString();
-      });
-      socket.once("close", () => resolve(text));
-      socket.resume();
-    });
+    const body = await readToClose(socket, rest);
     expect(status).toBe(400);
     expect(head).toContain("400");
     expect(body).toContain("no-such-browser");
@@ -131,15 +124,7 @@ describe("malformed Basic credentials, where the user name would choose the prof
       socket.destroy();
       return { status, body: "" };
     }
-    const body = await new Promise<string>((resolve) => {
-      let text = rest.toString();
-      socket.on("data", (d: Buffer) => {
-        text += d.toString();
-      });
-      socket.once("close", () => resolve(text));
-      socket.resume();
-    });
-    return { status, body };
+    return { status, body: await readToClose(socket, rest) };
   }
 
   test("proxy auth off: no ':' after decoding, or no base64, is 400 saying so (not the default profile)", async () => {

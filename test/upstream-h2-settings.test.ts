@@ -16,7 +16,7 @@ import { FrameReader } from "../src/http/h2/frame-reader.ts";
 import { encodeFrame } from "../src/http/h2/frame-writer.ts";
 import { SettingId } from "../src/http/h2/settings.ts";
 import type { EndpointHandlers } from "../src/proxy/endpoint.ts";
-import { minimalH2Profile } from "./helpers/h2-fixtures.ts";
+import { minimalH2Profile, UPSTREAM_GET } from "./helpers/h2-fixtures.ts";
 import { memoryEndpoint } from "./helpers/memory-endpoint.ts";
 
 /** An UpstreamH2 on an endpoint whose writes say `room()`, recording the frames it sends. */
@@ -47,17 +47,7 @@ function upstream(settingsTimeoutMs?: number) {
   };
 }
 
-const GET = {
-  fields: [
-    [":method", "GET"],
-    [":authority", "a"],
-    [":scheme", "https"],
-    [":path", "/"],
-  ] as [string, string][],
-  hasBody: false,
-  priority: null,
-  head: false,
-};
+const GET = UPSTREAM_GET;
 const POST = {
   ...GET,
   fields: [[":method", "POST"], ...GET.fields.slice(1)] as [string, string][],

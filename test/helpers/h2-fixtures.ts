@@ -64,6 +64,19 @@ export const SAFARI_PLAN: H2ClientPlan = {
  * A minimal HTTP/2 profile for unit tests of the upstream connection: one setting, no connection
  * window update, Chrome's pseudo-header order and HPACK policy.
  */
+/** A bodyless GET as UpstreamH2.request takes it (pseudo-headers only, no priority). */
+export const UPSTREAM_GET = {
+  fields: [
+    [":method", "GET"],
+    [":authority", "a"],
+    [":scheme", "https"],
+    [":path", "/"],
+  ] as [string, string][],
+  hasBody: false,
+  priority: null,
+  head: false,
+};
+
 export function minimalH2Profile(): Http2Profile {
   return {
     plan: {

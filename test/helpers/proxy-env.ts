@@ -95,6 +95,18 @@ export async function startProxy(opts: {
   };
 }
 
+/** What the proxy still sends after a head (`rest`: read with it), until it closes the connection. */
+export function readToClose(socket: net.Socket, rest: Buffer): Promise<string> {
+  return new Promise((resolve) => {
+    let text = rest.toString();
+    socket.on("data", (d: Buffer) => {
+      text += d.toString();
+    });
+    socket.once("close", () => resolve(text));
+    socket.resume();
+  });
+}
+
 /** Sends raw bytes to the proxy and resolves with the response head plus the open socket. */
 export async function rawConnect(
   proxyPort: number,

@@ -251,11 +251,17 @@ export class UpstreamH2 implements Cancellable<number> {
     this.#sweepAt = Math.max(WAITING_SWEEP_MIN, 2 * this.#waiting.length);
   }
 
-  /** Sends (or fails) every waiting request, in order; those that still cannot go queue again. */
-  #releaseWaiting(): void {
+  /** The waiting requests, in order, taken out of the queue (null: none). */
+  #takeWaiting(): Waiting[] | null {
     const waiting = this.#waiting;
     this.#waiting = null;
     this.#sweepAt = WAITING_SWEEP_MIN;
+    return waiting;
+  }
+
+  /** Sends (or fails) every waiting request, in order; those that still cannot go queue again. */
+  #releaseWaiting(): void {
+    const waiting = this.#takeWaiting();
     if (waiting === null) return;
     for (let i = 0; i < waiting.length; i++) {
       const w = waiting[i] as Waiting;
@@ -520,9 +526,7 @@ export class UpstreamH2 implements Cancellable<number> {
    * connection, or failed with `err` (an origin that never worked), or refused without an owner.
    */
   #handBack(err: ProxyError | null): void {
-    const waiting = this.#waiting;
-    this.#waiting = null;
-    this.#sweepAt = WAITING_SWEEP_MIN;
+    const waiting = this.#takeWaiting();
     if (waiting === null) return;
     for (let i = 0; i < waiting.length; i++) {
       const w = waiting[i] as Waiting;
