@@ -5,9 +5,10 @@
  * without the header, or naming the tunnel's profile, stay on the tunnel's. The header never
  * reaches the origin (every `x-polytls-*` field is the proxy's: headers/policy.ts).
  *
- * - An unknown name, or repeats that disagree, are answered 400 before anything is sent; the
- *   request's body is read and dropped, so the client connection goes on. So is an unknown
- *   `X-PolyTLS-Request-Kind` (checked first, so that it never makes a profile's dispatcher).
+ * - An unknown name, or repeats that disagree, are answered 400 before anything is sent, and the
+ *   client connection goes on (an HTTP/1.1 request with a body: its answer closes the connection,
+ *   the body unread). So is an unknown `X-PolyTLS-Request-Kind` (checked first, so that it never
+ *   makes a profile's dispatcher).
  * - At most MAX_OTHER_PROFILES other profiles per tunnel (each may hold one HTTP/2 connection or
  *   up to MAX_H1_CONNECTIONS HTTP/1.1 ones); a request naming one more is answered 400. Their
  *   connections live as long as the tunnel, under its idle timeout, and close with it.
