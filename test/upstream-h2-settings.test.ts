@@ -118,6 +118,24 @@ describe("requests waiting for a stream slot on a connection that goes away", ()
     expect([a.failed, b.failed]).toEqual([null, null]);
   });
 
+  test("a request handed on 3 times already is refused the 4th, not handed on for ever", () => {
+    const { up, from } = upstream();
+    let requeued = 0;
+    up.owner = {
+      h2Gone() {},
+      h2Requeue() {
+        requeued++;
+      },
+    };
+    from(settings([[SettingId.MAX_CONCURRENT_STREAMS, 1]]));
+    const b = recorder();
+    up.request(GET, recorder(), new DeferredSink());
+    up.request({ ...GET, requeued: 3 }, b, new DeferredSink());
+    from(encodeFrame({ type: "GOAWAY", lastStreamId: 1, code: 0, debug: new Uint8Array(0) }));
+    expect(requeued).toBe(0);
+    expect(isRefused(b.failed as ProxyError)).toBe(true);
+  });
+
   test("without an owner to take them they are refused (the dispatcher's retry rules apply)", () => {
     const { up, from } = upstream();
     from(settings([[SettingId.MAX_CONCURRENT_STREAMS, 1]]));

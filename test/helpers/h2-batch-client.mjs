@@ -6,7 +6,8 @@
  *
  * Usage: node h2-batch-client.mjs   (stdin: {"proxyPort", "caPath", "host", "port",
  * "requests": [{"path", "profile"?, "uploadBytes"?}]}). Prints one JSON line: [{"path",
- * "status", "body"}] in request order (status 0 and the error as body when a request failed).
+ * "status", "body"}] in request order (status 0 and the error as body when a request failed, or
+ * "timed out" for those without an answer when the batch's time ran out).
  */
 import { readFileSync } from "node:fs";
 import * as http from "node:http";
@@ -55,11 +56,18 @@ function one(r) {
   });
 }
 
+/** Each request's result once it has one (the others time out). */
+const done = job.requests.map((r) => ({ path: r.path, status: 0, body: "timed out" }));
 const timer = setTimeout(() => {
-  process.stdout.write(`${JSON.stringify([{ path: "*", status: 0, body: "timed out" }])}\n`);
+  process.stdout.write(`${JSON.stringify(done)}\n`);
   process.exit(1);
 }, TIMEOUT_MS);
-const results = await Promise.all(job.requests.map(one));
+const results = await Promise.all(
+  job.requests.map(async (r, i) => {
+    done[i] = await one(r);
+    return done[i];
+  }),
+);
 clearTimeout(timer);
 process.stdout.write(`${JSON.stringify(results)}\n`);
 session.close();

@@ -3,8 +3,7 @@
 // (SETTINGS_INITIAL_WINDOW_SIZE), both enforced from the first frame on (Go refuses streams over
 // the limit while its SETTINGS are unacknowledged and resets a stream that overruns its window).
 // Prints the port, then serves until stdin closes. Routes: any path, the request body's length
-// and SHA-256 as "n=<len> sha=<hex>", after a 20 ms pause (so streams overlap); a path under
-// /goaway is answered with `Connection: close`, after which Go sends GOAWAY on the connection.
+// and SHA-256 as "n=<len> sha=<hex>", after a 20 ms pause (so streams overlap).
 //
 // Usage: strict-h2-origin <cert.pem> <key.pem>
 package main
@@ -18,7 +17,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 )
 
@@ -36,10 +34,6 @@ func main() {
 			h := sha256.New()
 			n, _ := io.Copy(h, r.Body)
 			time.Sleep(20 * time.Millisecond)
-			if strings.HasPrefix(r.URL.Path, "/goaway") {
-				// Go's server answers this one, then sends GOAWAY and finishes the streams it took.
-				w.Header().Set("Connection", "close")
-			}
 			fmt.Fprintf(w, "n=%d sha=%s", n, hex.EncodeToString(h.Sum(nil)))
 		}),
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2"}},

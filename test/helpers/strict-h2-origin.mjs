@@ -4,7 +4,8 @@
  * (nghttp2 refuses streams over the limit it announced, with REFUSED_STREAM, even before its
  * SETTINGS are acknowledged). Prints the port, then serves until stdin closes. Any path answers
  * the request body's length and SHA-256 as "n=<len> sha=<hex>", after a 20 ms pause (so streams
- * overlap). Usage: node strict-h2-origin.mjs <cert.pem> <key.pem>
+ * overlap); after a path under /goaway, the next stream on the connection brings GOAWAY(NO_ERROR)
+ * naming that stream, and the /goaway one is answered 100 ms on. Usage: node strict-h2-origin.mjs <cert.pem> <key.pem>
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -16,7 +17,24 @@ const server = http2.createSecureServer({
   ALPNProtocols: ["h2"],
   settings: { maxConcurrentStreams: 2, initialWindowSize: 1000 },
 });
-server.on("stream", (stream) => {
+server.on("stream", (stream, headers) => {
+  const session = stream.session;
+  if (session.goawayArmed) {
+    // The stream after a /goaway one: GOAWAY naming it, the last stream taken (both slots are
+    // busy, so the client has sent no other), before this stream's answer frees a slot.
+    session.goawayArmed = false;
+    session.goaway(http2.constants.NGHTTP2_NO_ERROR, stream.id);
+  }
+  if (String(headers[":path"]).startsWith("/goaway")) {
+    session.goawayArmed = true;
+    setTimeout(() => {
+      stream.respond({ ":status": 200 });
+      stream.end(`n=0 sha=${createHash("sha256").digest("hex")}`);
+    }, 100);
+    stream.resume();
+    stream.on("error", () => {});
+    return;
+  }
   const h = createHash("sha256");
   let n = 0;
   stream.on("data", (d) => {

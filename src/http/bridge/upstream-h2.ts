@@ -28,6 +28,8 @@ export interface H2Request {
   priority: H2HeadersPriority | null;
   /** HEAD: the response has no body whatever its headers say. */
   head: boolean;
+  /** Times the request was handed back unsent by a connection that went away (see #handBack). */
+  requeued?: number;
 }
 
 interface Exchange {
@@ -70,6 +72,9 @@ export interface H2Owner {
  * wait for them.
  */
 export const SETTINGS_TIMEOUT_MS = 10_000;
+
+/** Connections a request that never left may be handed on to (see #handBack). */
+const MAX_REQUEUES = 3;
 
 /** Waiting requests kept before cancelled ones are swept out (then twice what is left). */
 const WAITING_SWEEP_MIN = 64;
@@ -173,9 +178,8 @@ export class UpstreamH2 implements Cancellable<number> {
   request(req: H2Request, responder: Responder, link: RequestLink): void {
     if (link.cancelled) return;
     if (!this.usable) {
-      responder.fail(
-        markRefused(new ProxyError("UPSTREAM_UNREACHABLE", "upstream HTTP/2 connection went away")),
-      );
+      // Not sent (a slot freed in the same read as the origin's GOAWAY, say): another connection.
+      this.#handOn({ req, responder, link });
       return;
     }
     if (!this.#settled && this.#newestId !== 0) {
@@ -532,11 +536,20 @@ export class UpstreamH2 implements Cancellable<number> {
       const w = waiting[i] as Waiting;
       if (w.link.cancelled) continue;
       if (err !== null) w.responder.fail(err);
-      else if (this.owner !== null) this.owner.h2Requeue(w.req, w.responder, w.link);
-      else
-        w.responder.fail(
-          markRefused(new ProxyError("UPSTREAM_UNREACHABLE", "upstream HTTP/2 connection went away")),
-        );
+      else this.#handOn(w);
     }
+  }
+
+  /** A request this connection will never send: to the owner for another one, else refused. */
+  #handOn(w: Waiting): void {
+    if (this.owner !== null && (w.req.requeued ?? 0) < MAX_REQUEUES) {
+      // Bounded: an origin that sends GOAWAY on every new connection must not make a loop.
+      w.req.requeued = (w.req.requeued ?? 0) + 1;
+      this.owner.h2Requeue(w.req, w.responder, w.link);
+      return;
+    }
+    w.responder.fail(
+      markRefused(new ProxyError("UPSTREAM_UNREACHABLE", "upstream HTTP/2 connection went away")),
+    );
   }
 }
