@@ -8,7 +8,7 @@
  */
 import { asciiLower } from "../h1/syntax.ts";
 import type { HeaderField } from "../hpack/types.ts";
-import { CONTROL_PREFIX, HOP_BY_HOP } from "./names.ts";
+import { HOP_BY_HOP, isControlHeader } from "./names.ts";
 
 /**
  * Fields RFC 9110 §6.5.1 names as needed before the content (framing, request modifiers,
@@ -39,12 +39,7 @@ export function forwardableTrailers(fields: readonly HeaderField[] | null): Head
   for (let i = 0; i < fields.length; i++) {
     const [raw, value] = fields[i] as HeaderField;
     const name = asciiLower(raw);
-    if (
-      name.startsWith(":") ||
-      HOP_BY_HOP.has(name) ||
-      NOT_IN_TRAILERS.has(name) ||
-      name.startsWith(CONTROL_PREFIX)
-    )
+    if (name.startsWith(":") || HOP_BY_HOP.has(name) || NOT_IN_TRAILERS.has(name) || isControlHeader(name))
       continue;
     out.push([name, value]);
   }
