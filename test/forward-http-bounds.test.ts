@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import * as net from "node:net";
 import { type ForwardEnv, records, startForwardEnv } from "./helpers/forward-env.ts";
+import { collectText } from "./helpers/wait.ts";
 
 let env: ForwardEnv;
 
@@ -58,27 +59,19 @@ test("a second head, on a kept-alive connection, has the same deadline (a byte n
     c.proxy.limits.headerTimeoutMs = 300;
   });
   const s = net.connect(p.port, "127.0.0.1");
-  let text = "";
-  let closed = false;
-  s.on("data", (d: Buffer) => {
-    text += d.toString("latin1");
-  });
-  s.on("error", () => {});
-  s.on("close", () => {
-    closed = true;
-  });
+  const got = collectText(s);
   const request = (path: string) => `GET http://127.0.0.1:${env.bun.port}${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
   s.write(request("/first"));
-  for (let i = 0; i < 200 && !text.includes("\r\n\r\n"); i++) await Bun.sleep(10);
-  expect(text).toMatch(/^HTTP\/1\.1 200 /);
+  for (let i = 0; i < 200 && !got.text().includes("\r\n\r\n"); i++) await Bun.sleep(10);
+  expect(got.text()).toMatch(/^HTTP\/1\.1 200 /);
   const second = request("/second");
-  for (let i = 0; i < second.length - 4 && !closed; i++) {
+  for (let i = 0; i < second.length - 4 && !got.closed(); i++) {
     s.write(second[i] as string); // one byte every 50 ms: never idle, never whole
     await Bun.sleep(50);
   }
-  for (let i = 0; i < 200 && !closed; i++) await Bun.sleep(10);
-  expect(closed).toBe(true);
-  expect(text).toContain("HTTP/1.1 408 Request Timeout\r\n");
+  for (let i = 0; i < 200 && !got.closed(); i++) await Bun.sleep(10);
+  expect(got.closed()).toBe(true);
+  expect(got.text()).toContain("HTTP/1.1 408 Request Timeout\r\n");
   const rec = await recordWhere(p.logs, (x) => x.mode === "forward" && x.errorCode === "HEADER_TIMEOUT");
   expect(rec).toMatchObject({ requests: 2, statuses: "200:1,408:1" });
   expect((await env.bun.records()).some((x) => x.path === "/second")).toBe(false);

@@ -11,7 +11,7 @@ import { encodeFrame } from "../../src/http/h2/frame-writer.ts";
 import { CHROME_HPACK_POLICY, HpackEncoder } from "../../src/http/hpack/index.ts";
 import type { HeaderField } from "../../src/http/hpack/types.ts";
 import { tlsThroughProxy } from "./proxy-env.ts";
-import { waitUntil } from "./wait.ts";
+import { collectText, waitUntil } from "./wait.ts";
 
 export interface RawFrames {
   t: tls.TLSSocket;
@@ -68,24 +68,15 @@ export function getFields(authority: string, path: string): HeaderField[] {
 /** An HTTP/1.1 tunnel on which the test writes requests as it likes and reads raw bytes. */
 export async function rawText(proxyPort: number, authority: string, ca: string) {
   const t = await tlsThroughProxy(proxyPort, authority, { ca, servername: "localhost" });
-  let buf = "";
-  let closed = false;
-  t.on("data", (d: Buffer) => {
-    buf += d.toString("latin1");
-  });
-  t.on("error", () => {});
-  t.on("close", () => {
-    closed = true;
-  });
+  const got = collectText(t);
   return {
     t,
-    text: () => buf,
-    closed: () => closed,
+    ...got,
     /** Writes `bytes`, then waits until `done(all text so far)` or the close. */
     async send(bytes: string, done: (all: string) => boolean) {
       t.write(bytes);
-      await waitUntil(() => closed || done(buf), "the response");
-      return buf;
+      await waitUntil(() => got.closed() || done(got.text()), "the response");
+      return got.text();
     },
   };
 }

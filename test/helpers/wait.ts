@@ -9,6 +9,20 @@ export async function waitUntil(cond: () => boolean, what: string, ms = 10_000):
   }
 }
 
+/** What a socket received so far (latin1) and whether it closed; its errors count as the close. */
+export function collectText(s: net.Socket): { text(): string; closed(): boolean } {
+  let text = "";
+  let closed = false;
+  s.on("data", (d: Buffer) => {
+    text += d.toString("latin1");
+  });
+  s.on("error", () => {});
+  s.on("close", () => {
+    closed = true;
+  });
+  return { text: () => text, closed: () => closed };
+}
+
 /** Opens a TCP connection (optionally from a given loopback address) and resolves once connected. */
 export async function openSocket(port: number, localAddress?: string): Promise<net.Socket> {
   const s = net.connect({ host: "127.0.0.1", port, ...(localAddress ? { localAddress } : {}) });
