@@ -19,7 +19,7 @@ import { writeResponseHead } from "../h1/writer.ts";
 import type { HeaderField } from "../hpack/types.ts";
 import { type Exchange, type ResponseQueue, reasonPhrase } from "./client-h1-queue.ts";
 import { CONNECTION_SPECIFIC, connectionTokens, isHopByHop, withoutHopByHop } from "./fields.ts";
-import type { BodySink, ByteSink, UpgradeResponder } from "./message.ts";
+import { type BodySink, type ByteSink, discardSink, type UpgradeResponder } from "./message.ts";
 
 /** How the response body is framed to the client; `length` holds the Content-Length. */
 type Framing = 0 | 1 | 2 | 3;
@@ -28,7 +28,7 @@ const Framing = { None: 0, Length: 1, Chunked: 2, Close: 3 } as const;
 /** Called when the upstream switched protocols: the client's raw bytes go to `toUpstream`. */
 export type OnUpgrade = (toUpstream: ByteSink) => void;
 
-const INERT: BodySink = { write: () => true, end: () => {}, abort: () => {}, onDrain: null };
+const INERT: BodySink = discardSink();
 
 function errorAnswer(q: ResponseQueue, ex: Exchange, err: ProxyError): void {
   const status = statusFor(err);

@@ -27,7 +27,7 @@ import { concatBytes } from "../h2/frame-writer.ts";
 import { type Exchange, ResponseQueue } from "./client-h1-queue.ts";
 import { type AuthorityMemo, bridgeTlsRequest, lowerFields, Refusal } from "./client-h1-request.ts";
 import { clientH1Responder } from "./client-h1-responder.ts";
-import type { BodySink, ByteSink, Dispatcher, RequestHead } from "./message.ts";
+import { type BodySink, type ByteSink, type Dispatcher, discardSink, type RequestHead } from "./message.ts";
 
 export interface ClientH1Options {
   target: Authority;
@@ -61,7 +61,7 @@ interface Body {
 }
 
 /** Where the rest of an answered request's body goes (see #dropAnsweredBody). */
-const DROP: BodySink = { write: () => true, end: () => {}, abort: () => {}, onDrain: null };
+const DROP: BodySink = discardSink();
 
 /** `onUpgrade` of an exchange that did not ask to upgrade (never called: see client-h1-responder.ts). */
 const NO_UPGRADE = (_: ByteSink): void => {};
@@ -334,7 +334,7 @@ class ClientH1 implements AuthorityMemo {
       sink = this.#opts.dispatcher.request(req, responder);
     } catch (err) {
       responder.fail(ProxyError.wrap(err, "INTERNAL"));
-      sink = { write: () => true, end: () => {}, abort: () => {}, onDrain: null };
+      sink = discardSink();
     }
     if (head.upgrade !== null) this.#upgradeEx = ex;
     if (reader === null || first === null) {

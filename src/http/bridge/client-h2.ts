@@ -21,7 +21,7 @@ import type { HeaderField } from "../hpack/types.ts";
 import { type ExchangeHost, H2Exchange, windowNever } from "./client-h2-exchange.ts";
 import { checkAuthority } from "./fields.ts";
 import { destroyAfterLinger } from "./linger.ts";
-import type { BodySink, Dispatcher } from "./message.ts";
+import { type Dispatcher, discardSink } from "./message.ts";
 
 export interface ClientH2Options {
   target: Authority;
@@ -58,11 +58,6 @@ function expectsContinue(fields: readonly HeaderField[]): boolean {
     if (f[0] === "expect" && /(?:^|,)\s*100-continue\s*(?:,|$)/i.test(f[1])) return true;
   }
   return false;
-}
-
-/** A request sink for a request the dispatcher refused to take (it threw). */
-function dropSink(): BodySink {
-  return { write: () => true, end: () => {}, abort: () => {}, onDrain: null };
 }
 
 /** The session options last made: a proxy's connections all have the same limits (its config). */
@@ -337,7 +332,7 @@ class ClientH2 implements ExchangeHost, Corked {
       sink = this.#opts.dispatcher.request(head, ex);
     } catch (err) {
       ex.fail(ProxyError.wrap(err, "INTERNAL"));
-      sink = dropSink();
+      sink = discardSink(); // the dispatcher refused to take it (it threw)
     }
     if (ex.requestDone) {
       sink?.abort(new ProxyError("IO", "client reset the stream")); // reset meanwhile: cancel upstream
