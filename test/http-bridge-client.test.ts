@@ -58,7 +58,6 @@ async function startBridge(
       maxHeaderListSize: 65536,
       onExchange() {},
       onClose() {},
-      scheme: "http", // h2c here: the client side is over plain TCP
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -74,7 +73,8 @@ function h2Request(
   return new Promise((resolve, reject) => {
     const client = http2.connect(`http://127.0.0.1:${port}`);
     client.on("error", reject);
-    const req = client.request(headers, { endStream: body === undefined });
+    // h2c here, but the client side wants what a client inside TLS names.
+    const req = client.request({ ":scheme": "https", ...headers }, { endStream: body === undefined });
     const chunks: Buffer[] = [];
     let head: http2.IncomingHttpHeaders = {};
     let trailers: http2.IncomingHttpHeaders | null = null;

@@ -42,11 +42,6 @@ export interface ClientH2Options {
   onExchange(status: number, failure: ProxyError | null): void;
   /** Called once when the client connection is gone. */
   onClose(err: ProxyError | null): void;
-  /**
-   * The `:scheme` requests must name (default `https`: the client side is inside the client's
-   * TLS; only test harnesses serve it over plain TCP).
-   */
-  scheme?: string;
 }
 
 type RequestEvent = Extract<H2ServerEvent, { type: "request" }>;
@@ -297,8 +292,7 @@ class ClientH2 implements ExchangeHost, Corked {
       ex.answer(405, new ProxyError("HTTP_BAD_REQUEST", "CONNECT inside a tunnel is not supported"));
       return;
     }
-    const scheme = this.#opts.scheme ?? "https";
-    if (r.scheme !== scheme && r.scheme?.toLowerCase() !== scheme) {
+    if (r.scheme !== "https" && r.scheme?.toLowerCase() !== "https") {
       // As an http:// URL from an HTTP/1.1 client (bridgeTlsRequest): sent on, it would reach the
       // origin as https under the client's nose.
       ex.answer(
