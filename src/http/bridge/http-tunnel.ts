@@ -139,8 +139,6 @@ class HttpTunnel
   #relay: RelayResult | null = null;
   #dispatcher: ProfileRouter | null = null;
   #clientSide: { close(): void; drain(): void; readonly quiet: boolean } | null = null;
-  /** The idle timeout found the client side between requests and asked it to end. */
-  #idleClosing = false;
   /** The first upstream connection, watched while sniffing when it may speak first. */
   #upHolding: HoldingEndpoint | null = null;
   /** The first head's deadline while its first bytes do not tell the protocol yet. */
@@ -211,9 +209,9 @@ class HttpTunnel
   onIdle(ms: number): void {
     // A keep-alive connection between requests is closed as a server closes one (HTTP/2 GOAWAY,
     // then the end; a normal end in the record): a reset is for what the timeout cuts short.
+    // Once asked, a side is no longer quiet: a second timeout finds it so and resets it.
     const side = this.#clientSide;
-    if (side?.quiet === true && !this.#idleClosing) {
-      this.#idleClosing = true;
+    if (side?.quiet === true) {
       side.drain();
       return;
     }
