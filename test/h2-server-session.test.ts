@@ -234,6 +234,27 @@ describe("requests", () => {
     ]);
   });
 
+  test("PRIORITY naming itself (§5.3.1): an open stream is reset, an idle one ends the connection", () => {
+    // By hand: our frame writer refuses to write one.
+    const self = (id: number) => Uint8Array.from([0, 0, 5, 0x2, 0, 0, 0, 0, id, 0, 0, 0, id, 15]);
+    const open = ready();
+    const events = open.feed(
+      concatBytes([open.headers(1, POST, false), self(1), open.headers(3, GET, true)]),
+    );
+    expect(open.of("RST_STREAM")).toMatchObject([{ streamId: 1, code: H2ErrorCode.PROTOCOL_ERROR }]);
+    expect(events.map((e) => [e.type, "streamId" in e ? e.streamId : 0])).toEqual([
+      ["request", 1],
+      ["reset", 1],
+      ["request", 3],
+      ["end", 3],
+    ]);
+    expect(open.of("GOAWAY")).toEqual([]);
+    const idle = ready();
+    idle.feed(self(5));
+    expect(goawayCode(idle)).toBe(H2ErrorCode.PROTOCOL_ERROR);
+    expect(idle.of("RST_STREAM")).toEqual([]);
+  });
+
   test("the host field stands in for a missing :authority", () => {
     const p = ready();
     const fields = [...GET.filter(([n]) => n !== ":authority"), ["host", "h.test"] as HeaderField];

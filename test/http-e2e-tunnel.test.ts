@@ -203,3 +203,34 @@ describe("RFC 8441 from an HTTP/2 client", () => {
     t.destroy();
   });
 });
+
+describe("a client that negotiated h2 (ALPN) must open with the connection preface", () => {
+  test("an HTTP/1.1 request instead gets GOAWAY(PROTOCOL_ERROR) and the end (RFC 9113 §3.4); nothing reaches the origin", async () => {
+    const o = env.origins.nodeH2;
+    await o.clear();
+    const t = await tlsThroughProxy(env.proxy.port, o.authority, {
+      ca,
+      servername: "localhost",
+      alpn: ["h2"],
+    });
+    expect(t.alpnProtocol).toBe("h2");
+    const chunks: Buffer[] = [];
+    t.on("data", (d: Buffer) => chunks.push(d));
+    t.on("error", () => {});
+    const closed = new Promise((resolve) => t.once("close", resolve));
+    t.write(`GET /bytes?n=5 HTTP/1.1\r\nHost: ${o.authority}\r\n\r\n`);
+    await closed;
+    const bytes = Buffer.concat(chunks);
+    const frames: { type: number; payload: Buffer }[] = [];
+    for (let at = 0; at + 9 <= bytes.length; ) {
+      const length = bytes.readUIntBE(at, 3);
+      frames.push({ type: bytes[at + 3] as number, payload: bytes.subarray(at + 9, at + 9 + length) });
+      at += 9 + length;
+    }
+    expect(bytes.subarray(0, 4).toString()).not.toBe("HTTP"); // not answered as HTTP/1.1
+    const goaway = frames.find((f) => f.type === 0x7);
+    expect(goaway?.payload.readUInt32BE(4)).toBe(0x1); // PROTOCOL_ERROR
+    expect(frames.at(-1)?.type).toBe(0x7);
+    expect((await o.stats()).reqs).toEqual([]);
+  });
+});

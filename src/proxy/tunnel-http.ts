@@ -173,6 +173,7 @@ export async function runHttpMitm(input: HttpMitmInput): Promise<void> {
       http: input.profile.http,
       profileName: input.profile.name,
       keepClient: deps.http.keepClient,
+      clientAlpnH2: rec.clientAlpn === "h2",
       upstreams: upDeps,
       limits: requestLimits(deps.http.maxRequestHeadBytes),
       maxConcurrentStreams: deps.http.maxConcurrentStreams,

@@ -32,6 +32,12 @@ export interface HttpTunnelOptions {
   profileName: string;
   keepClient: ReadonlySet<string> | "all";
   /**
+   * The client negotiated `h2` (ALPN): its first bytes must be the connection preface, which the
+   * HTTP/2 side checks (RFC 9113 §3.4: anything else is a connection error, not HTTP/1.1 or bytes
+   * to relay).
+   */
+  clientAlpnH2: boolean;
+  /**
    * Opens another upstream connection, and another profile's for a request that names one
    * (methods: no closure per tunnel; `profile` throws UNKNOWN_PROFILE).
    */
@@ -105,6 +111,7 @@ class HttpTunnel
   readonly http: ProfileHttp;
   readonly profileName: string;
   readonly keepClient: ReadonlySet<string> | "all";
+  readonly #clientAlpnH2: boolean;
   readonly limits: RequestLimits;
   readonly headTimeoutMs?: number;
   readonly maxConcurrentStreams: number;
@@ -150,6 +157,7 @@ class HttpTunnel
     this.http = opts.http;
     this.profileName = opts.profileName;
     this.keepClient = opts.keepClient;
+    this.#clientAlpnH2 = opts.clientAlpnH2;
     this.limits = opts.limits;
     if (opts.headTimeoutMs !== undefined) this.headTimeoutMs = opts.headTimeoutMs;
     this.maxConcurrentStreams = opts.maxConcurrentStreams;
@@ -184,7 +192,7 @@ class HttpTunnel
     const clientHolding = new HoldingEndpoint(
       clientEp,
       (ep) => {
-        const s = sniff(ep.held());
+        const s = this.#clientAlpnH2 ? "h2" : sniff(ep.held());
         if (s !== "incomplete") this.#decide(ep, s);
         else this.#watchFirstHead();
       },

@@ -61,10 +61,16 @@ export class ServerFrameHandler {
     }
   }
 
-  /** A stream error: reset the stream when it is live (never RST an idle stream). */
+  /**
+   * A stream error: reset the stream when it is live. An idle stream cannot be reset (§6.4): its
+   * error ends the connection instead, as nghttp2 does (a PRIORITY naming itself, §5.3.1; §5.4.1
+   * allows any stream error to be one of the connection). On a closed stream it is ignored.
+   */
   #streamFailure(err: H2Error): void {
     const stream = this.s.live(err.streamId);
     if (stream) this.s.resetLocal(stream, err.h2Code);
+    else if (err.streamId > this.s.lastStreamId)
+      throw connectionError(err.h2Code, err.message, { cause: err });
     else this.s.idle();
   }
 
