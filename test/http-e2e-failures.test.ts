@@ -618,3 +618,52 @@ describe("an HTTP/1.1 client that pipelines without reading", () => {
     t.destroy();
   }, 30_000);
 });
+
+describe("an origin that cuts an upgraded connection (WebSocket) without TLS close_notify", () => {
+  test("the client's connection is reset, never closed cleanly; the record says UPSTREAM_TRUNCATED", async () => {
+    const leaf = await env.pki.leaf("localhost");
+    const origin = await startTlsOrigin(leaf, {
+      alpn: ["http/1.1"],
+      handler: (s) => {
+        s.on("error", () => {});
+        s.once("data", () => {
+          s.write(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+              "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
+          );
+          // Half of a 100-byte binary frame, then TCP FIN without close_notify.
+          s.write(Buffer.concat([Buffer.from([0x82, 100]), Buffer.alloc(50, 0x41)]), () => s.destroy());
+        });
+      },
+    });
+    closers.push(origin);
+    const authority = `localhost:${origin.port}`;
+    const t = await tlsThroughProxy(env.proxy.port, authority, { ca, servername: "localhost" });
+    let text = "";
+    let how = "";
+    t.on("data", (d: Buffer) => {
+      text += d.toString("latin1");
+    });
+    t.on("end", () => {
+      how ||= "end"; // close_notify (or a FIN Node lets pass as one)
+    });
+    t.on("error", (e: NodeJS.ErrnoException) => {
+      how ||= e.code ?? "error";
+    });
+    const closed = new Promise((resolve) => t.once("close", resolve));
+    t.write(
+      `GET /ws HTTP/1.1\r\nHost: ${authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    await closed;
+    expect(text.startsWith("HTTP/1.1 101 ")).toBe(true);
+    expect(text.endsWith("A".repeat(50))).toBe(true); // what the origin sent came through
+    expect(how).toBe("ECONNRESET");
+    const mine = () =>
+      env.proxy.logs
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((rec) => rec.msg === "tunnel closed" && rec.host === authority);
+    await waitUntil(() => mine().length > 0, "the tunnel record");
+    expect(mine()[0]).toMatchObject({ level: "warn", errorCode: "UPSTREAM_TRUNCATED", statuses: "101:1" });
+  });
+});

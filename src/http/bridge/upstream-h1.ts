@@ -316,7 +316,9 @@ export class UpstreamH1 implements Cancellable<object> {
       return;
     }
     if (ex.toClient !== null) {
-      ex.toClient.end();
+      // A relay (after a 101) passes a truncation on as one: never a clean close to the client.
+      if (truncation === null) ex.toClient.end();
+      else this.#fail(truncation);
       return;
     }
     if (ex.reader !== null && ex.reader.framing.kind === "close" && truncation === null) {
