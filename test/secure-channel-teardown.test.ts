@@ -167,6 +167,9 @@ describe("polytls run with a client that never starts TLS", () => {
       expect(second).toMatchObject({ level: "warn", signal: "SIGINT" });
       for (let i = 0; i < 200 && how === ""; i++) await Bun.sleep(10);
       expect(how).toBe("ECONNRESET"); // reset, not the kernel's FIN on exit
+      // The tunnel it cut says so: the proxy stopped it, it did not end normally.
+      const rec = proxy.logs().find((l) => l.msg === "tunnel closed");
+      expect(rec).toMatchObject({ level: "warn", errorCode: "SHUTDOWN" });
       r.socket.destroy();
     } finally {
       target.close();

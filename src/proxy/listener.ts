@@ -162,9 +162,14 @@ export class ProxyServer {
   /**
    * Resets every client connection still open (TCP RST), for an exit that will not wait for the
    * drain (a second signal): a client must not take the kernel's FIN for a complete answer.
+   * Resolves once the tunnels have logged (at most FINAL_GRACE_MS).
    */
-  resetAll(): void {
+  async resetAll(): Promise<void> {
+    // Aborted first, so that each tunnel records SHUTDOWN (warn), not the reset as a client's end.
+    for (const ac of this.#heads) ac.abort();
+    for (const ac of this.#tunnels.values()) ac.abort();
     for (const s of [...this.#open]) resetSocket(s);
+    await settledWithin(this.#tunnels.keys(), FINAL_GRACE_MS); // their `tunnel closed` lines
   }
 
   /** Times accepting was paused because the open-file limit was reached. */
