@@ -667,3 +667,23 @@ describe("an origin that cuts an upgraded connection (WebSocket) without TLS clo
     expect(mine()[0]).toMatchObject({ level: "warn", errorCode: "UPSTREAM_TRUNCATED", statuses: "101:1" });
   });
 });
+
+describe("an HTTP/1.1 client that leaves once it holds the whole Content-Length body", () => {
+  test("counts the response (200), even though the origin's END_STREAM had not come yet", async () => {
+    const { origin } = await rawH2Origin((s, streamId) => {
+      // :status 200, content-length: 2 (literal, static name 28); the body, without END_STREAM.
+      const block = Buffer.concat([Buffer.from([0x88, 0x5c, 1]), Buffer.from("2")]);
+      s.write(encodeFrame({ type: "HEADERS", streamId, endStream: false, endHeaders: true, block }));
+      s.write(encodeFrame({ type: "DATA", streamId, endStream: false, data: Buffer.from("ok") }));
+    });
+    const authority = `localhost:${origin.port}`;
+    const r = await curl(env, ["--http1.1", "-w", " %{http_code}", `https://${authority}/`]);
+    expect([r.code, r.out]).toEqual([0, "ok 200"]);
+    const mine = () =>
+      env.proxy.logs
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((rec) => rec.msg === "tunnel closed" && rec.host === authority);
+    await waitUntil(() => mine().length > 0, "the tunnel record");
+    expect(mine()[0]).toMatchObject({ statuses: "200:1", errorCode: null });
+  });
+});

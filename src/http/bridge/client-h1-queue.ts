@@ -40,6 +40,12 @@ export interface Exchange {
   failure: ProxyError | null;
   /** `onExchange` was told already: a 101 is counted when the protocol switches (`countSwitch`). */
   counted: boolean;
+  /**
+   * Every body byte its Content-Length announced was produced: once written, the client holds the
+   * whole response (it may close before the origin's own end, e.g. an HTTP/2 END_STREAM in a
+   * later frame, reaches the proxy).
+   */
+  delivered: boolean;
 }
 
 /** The reason phrase written for a status (RFC 9110 §15); empty when unregistered. */
@@ -110,6 +116,7 @@ export class ResponseQueue {
       sink: null,
       failure: null,
       counted: false,
+      delivered: false,
     };
     this.#q.push(ex);
     return ex;
@@ -200,14 +207,18 @@ export class ResponseQueue {
     this.#cutAll();
   }
 
-  /** Empties the queue; each exchange not counted yet never reached the client whole: 0. */
+  /**
+   * Empties the queue; each exchange not counted yet never reached the client whole (0), but the
+   * front one whose whole Content-Length body was written (`delivered`), which counts its status.
+   */
   #cutAll(): void {
     const left = this.#q.splice(0);
     for (let i = 0; i < left.length; i++) {
       const ex = left[i] as Exchange;
       if (ex.counted) continue;
       ex.counted = true;
-      this.#hooks.onExchange(0);
+      const whole = i === 0 && ex.delivered && !ex.truncated && ex.out.length === 0;
+      this.#hooks.onExchange(whole ? ex.status : 0);
     }
   }
 

@@ -117,6 +117,7 @@ class H1BodySink implements BodySink {
     this.#framing = framing;
     this.#length = length;
     ex.sink = this;
+    if (framing === Framing.Length && length === 0) ex.delivered = true;
   }
 
   write(chunk: Uint8Array): boolean {
@@ -127,6 +128,7 @@ class H1BodySink implements BodySink {
       return true;
     }
     this.#sent += chunk.length;
+    if (this.#framing === Framing.Length && this.#sent === this.#length) ex.delivered = true;
     const room = this.#q.emit(ex, this.#framing === Framing.Chunked ? encodeChunk(chunk) : chunk);
     if (!room) ex.wantsDrain = true;
     return room;
