@@ -234,3 +234,17 @@ describe("a client that negotiated h2 (ALPN) must open with the connection prefa
     expect((await o.stats()).reqs).toEqual([]);
   });
 });
+
+describe("a client that sends no SNI for a single-label host (Java's JSSE for `localhost`)", () => {
+  test("gets the leaf for the CONNECT host and is served", async () => {
+    const o = env.origins.nodeH1;
+    const t = await tlsThroughProxy(env.proxy.port, o.authority, { ca, servername: "", acceptAnyName: true });
+    expect(t.getPeerCertificate().subjectaltname).toContain("DNS:localhost");
+    expect(t.authorized).toBe(true); // chained to the proxy's CA
+    const got = collect(t);
+    t.write(`GET /bytes?n=3 HTTP/1.1\r\nHost: ${o.authority}\r\n\r\n`);
+    await waitUntil(() => got.text().endsWith("\r\n0\r\n\r\n"), "the answer");
+    expect(got.text()).toMatch(/^HTTP\/1\.1 200 /);
+    t.destroy();
+  });
+});

@@ -25,6 +25,14 @@ describe("SNI check", () => {
     expect(code(() => checkSni("example.com.evil", dns))).toBe("SNI_MISMATCH");
     expect(code(() => checkSni(null, dns))).toBe("SNI_MISMATCH");
   });
+  test("single-label names may come without SNI (Java sends none for them); a name given must match", () => {
+    for (const host of ["localhost", "jenkins", "LOCALHOST.", "intranet-01"]) {
+      expect(code(() => checkSni(null, parseAuthority(`${host}:8443`)))).toBeNull();
+      expect(code(() => checkSni("", parseAuthority(`${host}:8443`)))).toBeNull();
+    }
+    expect(code(() => checkSni("evil", parseAuthority("localhost:443")))).toBe("SNI_MISMATCH");
+    expect(code(() => checkSni(null, parseAuthority("a.b:443")))).toBe("SNI_MISMATCH");
+  });
   test("IP literals may come without SNI; a name for an IP target must match it", () => {
     expect(code(() => checkSni(null, parseAuthority("127.0.0.1:443")))).toBeNull();
     expect(code(() => checkSni(null, parseAuthority("[::1]:443")))).toBeNull();

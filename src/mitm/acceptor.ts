@@ -23,10 +23,14 @@ export interface PlaintextClient {
   plaintext: Uint8Array;
 }
 
-/** Throws SNI_MISMATCH unless `sni` names `target` (absent SNI is fine only for IP literals). */
+/**
+ * Throws SNI_MISMATCH unless `sni` names `target`. Absent SNI is fine for IP literals and for
+ * single-label names (`localhost`, `jenkins`), for which Java's JSSE sends none (RFC 6066 §3 asks
+ * for a fully qualified name): the leaf is minted for the CONNECT host all the same.
+ */
 export function checkSni(sni: string | null, target: Authority): void {
   if (sni === null || sni === "") {
-    if (target.kind !== "dns") return;
+    if (target.kind !== "dns" || !target.host.replace(/\.$/, "").includes(".")) return;
     throw new ProxyError("SNI_MISMATCH", `client sent no SNI for CONNECT host ${target.host}`);
   }
   if (!hostsEqual(sni, target.host)) {
