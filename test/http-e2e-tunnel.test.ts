@@ -247,4 +247,24 @@ describe("a client that sends no SNI for a single-label host (Java's JSSE for `l
     expect(got.text()).toMatch(/^HTTP\/1\.1 200 /);
     t.destroy();
   });
+
+  test("Java's HttpsURLConnection to https://localhost:PORT/ through the proxy", async () => {
+    const o = env.origins.nodeH1;
+    // Spawned, not spawnSync: the proxy runs in this process.
+    const p = Bun.spawn(
+      [
+        "java",
+        `${import.meta.dir}/helpers/proxy-java-client.java`,
+        "http",
+        String(env.proxy.port),
+        `https://${o.authority}/bytes?n=3`,
+        env.pki.caCertPath,
+      ],
+      { stdout: "pipe", stderr: "pipe" },
+    );
+    const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
+    await p.exited;
+    expect(err).toBe("");
+    expect(out).toMatch(/^200 /);
+  }, 60_000);
 });
