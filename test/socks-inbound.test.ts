@@ -101,6 +101,35 @@ describe("through MITM, with the test CA", () => {
     expect(mine().map((r) => r.errorCode)).toEqual([null, null]);
   });
 
+  test("Java's own SOCKS client (no Authenticator: it sends the OS user name) gets the default profile", async () => {
+    // Java offers username/password and, with no Authenticator, sends user.name: a name that is no
+    // profile asks for none. It resolves the name itself: an IP target.
+    const rec = await env.recorder(env.ipOrigin.port);
+    const r = await run("java", [
+      "-Duser.name=no-such-profile",
+      `${import.meta.dir}/helpers/proxy-java-client.java`,
+      "socks",
+      String(socksPort(proxy)),
+      `https://127.0.0.1:${rec.port}/java`,
+      env.caPath,
+    ]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe("200 2.0 /java");
+    const mine = () => tunnelRecords(logs).filter((x) => x.host === `127.0.0.1:${rec.port}`);
+    await waitUntil(() => mine().length === 1, "the tunnel logged");
+    expect(mine()[0]).toMatchObject({ profile: DEFAULT, errorCode: null });
+    // The explicit form still names a profile: a wrong one there is refused.
+    const wrong = await curl([
+      "-x",
+      `socks5h://me-profile-no-such-profile:x@127.0.0.1:${socksPort(proxy)}`,
+      "--cacert",
+      env.caPath,
+      `https://localhost:${rec.port}/w`,
+    ]);
+    expect(wrong.status).not.toBe(200);
+    await waitUntil(() => tunnelRecords(logs).some((x) => x.errorCode === "UNKNOWN_PROFILE"), "the refusal");
+  }, 60_000);
+
   test("curl --socks5: an IPv4 address resolved by curl", async () => {
     const rec = await env.recorder(env.ipOrigin.port);
     const r = await curl([

@@ -216,6 +216,7 @@ export class ProxyServer {
             headerTimeoutMs: this.#opts.headerTimeoutMs,
             authRequired: this.#auth.required,
             authenticate: (user, password) => this.#auth.authenticateSocks(user, password, client),
+            knowsProfile: (name) => deps.connectors.has(name),
           },
           ac.signal,
         );

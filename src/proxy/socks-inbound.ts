@@ -9,7 +9,7 @@
 import { ProxyError } from "../errors/proxy-error.ts";
 import type { ByteSocket as Socket } from "./byte-socket.ts";
 import type { ConnectRequest } from "./connect-parser.ts";
-import { splitUsername } from "./proxy-user.ts";
+import { PROFILE_SEPARATOR, splitUsername } from "./proxy-user.ts";
 import { readHead } from "./read-head.ts";
 import { type InboundOutput, Socks5Inbound } from "./socks5-server.ts";
 
@@ -19,6 +19,8 @@ export interface ReadSocksOptions {
   authRequired: boolean;
   /** Throws (PROXY_AUTH_REQUIRED, AUTH_RATE_LIMITED) unless the credentials are accepted. */
   authenticate(username: string, password: string): void;
+  /** Whether a name is a profile (or an alias). */
+  knowsProfile(name: string): boolean;
 }
 
 /** Resolves with the request (socket paused) or rejects with a ProxyError. */
@@ -59,7 +61,7 @@ export function readSocks(
         read.fail(step.error);
         return;
       }
-      const profile = step.username === null ? null : splitUsername(step.username, opts.authRequired).profile;
+      const profile = step.username === null ? null : socksProfile(step.username, opts);
       read.done({
         method: "CONNECT",
         target: step.target,
@@ -72,4 +74,15 @@ export function readSocks(
     };
     handle(machine.push(d));
   });
+}
+
+/**
+ * The profile a SOCKS5 user name asks for. With proxy auth off, a bare name that is no profile
+ * asks for none (the default profile): Java's SOCKS client, with no Authenticator set, sends the
+ * OS user name. `<user>-profile-<name>` always asks, so a wrong name there is still refused.
+ */
+function socksProfile(username: string, opts: ReadSocksOptions): string | null {
+  const asked = splitUsername(username, opts.authRequired).profile;
+  if (asked === null || opts.authRequired || username.includes(PROFILE_SEPARATOR)) return asked;
+  return opts.knowsProfile(asked) ? asked : null;
 }

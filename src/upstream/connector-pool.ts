@@ -47,6 +47,16 @@ export class ConnectorPool implements Disposable {
     return this.#profiles.http?.(name) ?? null;
   }
 
+  /** Whether `nameOrAlias` names a profile. */
+  has(nameOrAlias: string): boolean {
+    try {
+      this.#profiles.resolveName(nameOrAlias);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Resolves `nameOrAlias` and returns its connector plus the spec it was built from. */
   get(nameOrAlias: string): { name: string; spec: ProfileSpec; connector: TlsConnector } {
     const name = this.#profiles.resolveName(nameOrAlias);
