@@ -243,6 +243,12 @@ describe("client session: streams and headers", () => {
     expect(peer.session.activeStreams).toBe(2);
   });
 
+  test("extendedConnect: whether the peer's SETTINGS enabled RFC 8441 (SETTINGS_ENABLE_CONNECT_PROTOCOL = 1)", () => {
+    expect(started().session.extendedConnect).toBe(false);
+    expect(started([[8, 0]]).session.extendedConnect).toBe(false);
+    expect(started([[8, 1]]).session.extendedConnect).toBe(true);
+  });
+
   test("a header block larger than the peer's max frame size goes out as HEADERS + CONTINUATION", () => {
     const peer = started();
     const big: HeaderField[] = [...GET, ["x-big", "v".repeat(40000)]];

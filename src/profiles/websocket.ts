@@ -1,7 +1,7 @@
 /**
  * The `[websocket]` profile table: how the ClientHello of a WebSocket's own upstream connection
- * departs from the profile's normal one (browsers open that connection offering ALPN `http/1.1`
- * only when no HTTP/2 connection allows extended CONNECT, RFC 8441). One field of the profile
+ * departs from the profile's normal one (browsers, and the proxy, open that connection only when
+ * no HTTP/2 connection allows extended CONNECT, RFC 8441; see http/bridge/websocket-h2.ts). One field of the profile
  * schema (`schema.ts`); cross-key rules in `validate.ts`; the engine variant in `websocket-spec.ts`.
  */
 import {

@@ -6,10 +6,10 @@
  *
  * - The protocol follows the origin's latest ALPN answer (an origin may change its mind between
  *   connections); a dead h2 connection is replaced on the next request.
- * - A WebSocket handshake (`Upgrade: websocket` from an HTTP/1.1 client) goes on its own
- *   connection with the profile's WebSocket hello (`[websocket]`: by default ALPN `http/1.1` only
- *   and no ALPS), as browsers do when no h2 connection allows extended CONNECT; that connection
- *   then becomes a byte relay.
+ * - A WebSocket handshake (`Upgrade: websocket` from an HTTP/1.1 client) goes, as browsers send
+ *   it, over the tunnel's HTTP/2 connection as an extended CONNECT when the origin's SETTINGS
+ *   enable it (RFC 8441, websocket-h2.ts), else on its own connection with the profile's WebSocket
+ *   hello (`[websocket]`: by default ALPN `http/1.1` only and no ALPS); either becomes a byte relay.
  * - A request without body that the origin did not process (retry.ts: an idempotent one, or any
  *   that it provably refused) is sent once more on another connection.
  * - Every request's sink (a DeferredSink, with or without body) is its cancel handle: `abort`
@@ -35,11 +35,13 @@ import {
   type RequestHead,
   type RequestLink,
   type Responder,
+  type UpgradeResponder,
 } from "./message.ts";
 import { markRefused, mayRetry, retryingResponder } from "./retry.ts";
 import { UpstreamH1 } from "./upstream-h1.ts";
 import { type H2Owner, type H2Request, UpstreamH2 } from "./upstream-h2.ts";
 import type { OpenedUpstream, OpenOptions, UpstreamProtocol } from "./upstream-open.ts";
+import { extendedConnectFields, extendedConnectResponder } from "./websocket-h2.ts";
 
 export { MAX_H1_CONNECTIONS };
 
@@ -233,8 +235,56 @@ export class TunnelDispatcher implements Dispatcher, H2Owner {
     );
   }
 
+  /**
+   * A WebSocket handshake: over the HTTP/2 connection when the origin enabled extended CONNECT
+   * (known once its SETTINGS are read), else on a connection of its own.
+   */
+  #websocket(head: RequestHead, r: UpgradeResponder, sink: DeferredSink): void {
+    const key = fieldValue(head.fields, "sec-websocket-key");
+    const h2 = this.#protocol === "h2" ? this.#h2 : null;
+    if (this.#closed || key === null || h2 === null || !h2.usable) {
+      this.#websocketOwn(head, r, sink);
+      return;
+    }
+    h2.whenSettled(() => {
+      if (sink.cancelled) return;
+      if (this.#closed || !h2.usable || !h2.extendedConnect) {
+        this.#websocketOwn(head, r, sink);
+        return;
+      }
+      try {
+        this.#extendedConnect(h2, head, extendedConnectResponder(r, key), sink);
+      } catch (err) {
+        r.fail(ProxyError.wrap(err, "INTERNAL"));
+      }
+    });
+  }
+
+  /** The WebSocket handshake as an RFC 8441 extended CONNECT on `h2`, in the profile's order. */
+  #extendedConnect(h2: UpstreamH2, head: RequestHead, r: UpgradeResponder, sink: DeferredSink): void {
+    const http = this.#deps.http;
+    const authority = this.#deps.authority;
+    this.#h2Options ??= { authority, keepClient: this.#deps.keepClient, protocol: "h2" };
+    const regular = buildUpstreamHeaders(
+      http,
+      "websocket",
+      extendedConnectFields(head.fields),
+      this.#h2Options,
+    );
+    const pseudo = {
+      ":method": "CONNECT",
+      ":authority": authority,
+      ":scheme": "https",
+      ":path": head.path,
+      ":protocol": "websocket",
+    };
+    const fields = h2FieldList(http.http2, pseudo, regular);
+    const priority = http.http2.priority.websocket;
+    h2.request({ fields, hasBody: false, tunnel: true, priority, head: false }, r, sink);
+  }
+
   /** A WebSocket handshake on its own HTTP/1.1-only connection, never pooled. */
-  #websocket(head: RequestHead, r: Responder, sink: DeferredSink): void {
+  #websocketOwn(head: RequestHead, r: Responder, sink: DeferredSink): void {
     if (this.#closed) {
       r.fail(new ProxyError("SHUTDOWN", "tunnel closed"));
       return;

@@ -14,7 +14,7 @@ import { forwardableTrailers } from "../headers/trailers.ts";
 import type { HeaderField } from "../hpack/types.ts";
 import { type Cancellable, CancelSink } from "./cancel-sink.ts";
 import { destroyAfterLinger } from "./linger.ts";
-import type { BodySink, RequestLink, Responder } from "./message.ts";
+import { type BodySink, type ByteSink, canUpgrade, type RequestLink, type Responder } from "./message.ts";
 import { markRefused } from "./retry.ts";
 import { browserSession } from "./upstream-h2-session.ts";
 
@@ -30,6 +30,18 @@ export interface H2Request {
   head: boolean;
   /** Times the request was handed back unsent by a connection that went away (see #handBack). */
   requeued?: number;
+  /**
+   * An RFC 8441 extended CONNECT (a WebSocket over this connection): sent only once the origin's
+   * SETTINGS enabled it, its stream stays open, and a 2xx answer makes it a byte relay through the
+   * responder's `upgrade` (an UpgradeResponder). Its link gets only a cancel handle.
+   */
+  tunnel?: boolean;
+}
+
+/** A stream turned byte relay (see H2Request.tunnel): each direction ends on its own. */
+interface RelayState {
+  localEnded: boolean;
+  remoteEnded: boolean;
 }
 
 interface Exchange {
@@ -47,6 +59,9 @@ interface Exchange {
   pending: Uint8Array[] | null;
   pendingEnd: { trailers: HeaderField[] | null } | null;
   request: BodySink | null;
+  /** An extended CONNECT (H2Request.tunnel); `relay` once its 2xx came. */
+  tunnel: boolean;
+  relay: RelayState | null;
 }
 
 /** A request waiting for stream capacity. */
@@ -107,6 +122,8 @@ export class UpstreamH2 implements Cancellable<number> {
   #settingsTimer: ReturnType<typeof setTimeout> | null = null;
   /** Told when the connection can take no new streams (GOAWAY, error, close). */
   owner: H2Owner | null = null;
+  /** Called once the origin's SETTINGS are read or the connection is over (see whenSettled). */
+  #onSettled: (() => void)[] | null = null;
 
   readonly #streamWindowIncrement: number;
 
@@ -136,6 +153,27 @@ export class UpstreamH2 implements Cancellable<number> {
     this.#settled = true;
     if (this.#settingsTimer !== null) clearTimeout(this.#settingsTimer);
     this.#settingsTimer = null;
+    const calls = this.#onSettled;
+    this.#onSettled = null;
+    if (calls !== null) for (let i = 0; i < calls.length; i++) (calls[i] as () => void)();
+  }
+
+  /**
+   * Calls `fn` once the origin's SETTINGS are read (at once if they were), or the connection is
+   * over: what they allow (extended CONNECT) is known then.
+   */
+  whenSettled(fn: () => void): void {
+    if (this.#settled) {
+      fn();
+      return;
+    }
+    this.#onSettled ??= [];
+    this.#onSettled.push(fn);
+  }
+
+  /** The origin's SETTINGS enabled RFC 8441 extended CONNECT (false until they are read). */
+  get extendedConnect(): boolean {
+    return this.#settled && this.#session.extendedConnect;
   }
 
   /**
@@ -182,14 +220,20 @@ export class UpstreamH2 implements Cancellable<number> {
       this.#handOn({ req, responder, link });
       return;
     }
-    if (!this.#settled && this.#newestId !== 0) {
+    const tunnel = req.tunnel === true;
+    if (!this.#settled && (this.#newestId !== 0 || tunnel)) {
       this.#wait({ req, responder, link });
+      return;
+    }
+    if (tunnel && !this.#session.extendedConnect) {
+      // RFC 8441 §3: never without the origin's SETTINGS_ENABLE_CONNECT_PROTOCOL (the dispatcher checks first).
+      responder.fail(new ProxyError("HTTP_PROTOCOL", "upstream did not enable extended CONNECT"));
       return;
     }
     const p = req.priority;
     const r = this.#session.openStream({
       fields: req.fields,
-      endStream: !req.hasBody,
+      endStream: !req.hasBody && !tunnel,
       priority: p ? { exclusive: p.exclusive, weight: p.weight, dependency: this.#parent(p) } : undefined,
       windowIncrement: this.#streamWindowIncrement,
     });
@@ -213,13 +257,19 @@ export class UpstreamH2 implements Cancellable<number> {
       pending: null,
       pendingEnd: null,
       request: null,
+      tunnel,
+      relay: null,
     };
     this.#streams ??= new Map();
     this.#streams.set(r.streamId, ex);
     this.#newestId = r.streamId;
     this.#newestWeight = ex.weight;
     this.#flush();
-    if (req.hasBody) {
+    if (tunnel) {
+      // The relay's upstream direction, taken by #startRelay; the client side gets a cancel handle.
+      ex.request = this.#requestSink(r.streamId, ex);
+      link.attach(new CancelSink(this, r.streamId));
+    } else if (req.hasBody) {
       ex.request = this.#requestSink(r.streamId, ex);
       link.attach(ex.request);
     } else link.attach(new CancelSink(this, r.streamId));
@@ -354,6 +404,53 @@ export class UpstreamH2 implements Cancellable<number> {
     if (sendable.length > 0) this.#session.writeTrailers(id, sendable);
     else this.#session.writeData(id, new Uint8Array(0), true);
     this.#flush();
+    const relay = this.#streams?.get(id)?.relay;
+    if (relay) {
+      relay.localEnded = true;
+      if (relay.remoteEnded) this.#delete(id); // both directions over
+    }
+  }
+
+  /**
+   * An extended CONNECT's 2xx: the stream becomes a byte relay. The client side writes its 101
+   * (`upgrade`); DATA carries the bytes both ways, END_STREAM ends one direction, a reset both.
+   */
+  #startRelay(id: number, ex: Exchange, fields: HeaderField[]): void {
+    const responder = ex.responder;
+    const upstream = ex.request;
+    if (!canUpgrade(responder) || upstream === null) {
+      this.cancel(id, new ProxyError("INTERNAL", "extended CONNECT without a relay"));
+      responder.fail(new ProxyError("INTERNAL", "extended CONNECT without a relay"));
+      return;
+    }
+    ex.relay = { localEnded: false, remoteEnded: false };
+    const toUpstream: ByteSink = {
+      write: (chunk) => upstream.write(chunk),
+      end: () => upstream.end(null),
+      abort: (err) => this.cancel(id, err),
+      onDrain: null,
+    };
+    upstream.onDrain = () => toUpstream.onDrain?.();
+    const toClient = responder.upgrade(fields, toUpstream);
+    const response: BodySink = {
+      write: (chunk) => toClient.write(chunk),
+      end: () => toClient.end(),
+      abort: (err) => toClient.abort(err),
+      onDrain: null,
+    };
+    toClient.onDrain = () => response.onDrain?.();
+    this.#takeResponse(id, ex, response);
+  }
+
+  /** `sink` takes the stream's response body; DATA is acknowledged to the origin as it drains. */
+  #takeResponse(id: number, ex: Exchange, sink: BodySink): void {
+    ex.response = sink;
+    sink.onDrain = () => {
+      const n = ex.unacked;
+      ex.unacked = 0;
+      this.#session.consumed(id, n);
+      this.#flush();
+    };
   }
 
   #retryPending(): void {
@@ -418,15 +515,12 @@ export class UpstreamH2 implements Cancellable<number> {
           if (ev.status !== 101) ex.responder.interim(ev.status, ev.fields);
           return;
         }
+        if (ex.tunnel && ev.status >= 200 && ev.status < 300) {
+          this.#startRelay(ev.streamId, ex, ev.fields);
+          return;
+        }
         const bodyless = ex.head || ev.status === 204 || ev.status === 304;
-        const sink = ex.responder.head(ev.status, ev.fields, bodyless);
-        ex.response = sink;
-        sink.onDrain = () => {
-          const n = ex.unacked;
-          ex.unacked = 0;
-          this.#session.consumed(ev.streamId, n);
-          this.#flush();
-        };
+        this.#takeResponse(ev.streamId, ex, ex.responder.head(ev.status, ev.fields, bodyless));
         return;
       }
       case "data": {
@@ -443,6 +537,16 @@ export class UpstreamH2 implements Cancellable<number> {
       }
       case "end": {
         const ex = this.#streams?.get(ev.streamId);
+        const relay = ex?.relay;
+        if (relay && !relay.localEnded) {
+          relay.remoteEnded = true; // the origin's direction only: the client's goes on
+          ex?.response?.end(null);
+          return;
+        }
+        // An extended CONNECT refused (not 2xx): the side we kept open is closed (reset first, as
+        // in cancel(): forgetting the last stream may close the connection).
+        if (ex?.tunnel === true && ex.relay === null)
+          this.#session.resetStream(ev.streamId, H2ErrorCode.CANCEL);
         this.#delete(ev.streamId);
         ex?.response?.end(ex.trailers);
         return;

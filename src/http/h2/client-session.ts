@@ -269,6 +269,11 @@ export class H2ClientSession {
     return this.s.closed;
   }
 
+  /** The peer's SETTINGS enabled RFC 8441 extended CONNECT (SETTINGS_ENABLE_CONNECT_PROTOCOL = 1). */
+  get extendedConnect(): boolean {
+    return this.s.peer.enableConnectProtocol === 1;
+  }
+
   /** A GOAWAY was received or sent: no new streams; existing ones run to completion. */
   get goingAway(): boolean {
     return this.s.goawayReceived || this.s.goawaySent;
