@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { MAX_OTHER_PROFILES } from "../src/http/bridge/profile-router.ts";
+import { MAX_OTHER_PROFILES, OTHER_PROFILE_H1_CONNECTIONS } from "../src/http/bridge/profile-router.ts";
 import { BUILTIN_PROFILES } from "../src/profiles/builtin.ts";
 import { loadCatalogueCapture } from "./helpers/catalogue.ts";
 import { cellDiffs } from "./helpers/fidelity-check.ts";
@@ -229,6 +229,39 @@ describe("X-PolyTLS-Upstream-Profile on requests inside a tunnel", () => {
     expect(seen("f-safari")?.req.bodyBytes).toBe(1);
     for (const s of ["a-none", "b-firefox", "c-safari", "d-firefox-upload", "f-safari", "g-empty"])
       expect(controlFields(seen(s) as OriginRequest)).toEqual([]);
+  });
+
+  test(`HTTP/1.1-only origin: another profile holds at most ${OTHER_PROFILE_H1_CONNECTIONS} connections, the tunnel's own up to 6`, async () => {
+    const tag = "h1cap";
+    const requests = Array.from({ length: 16 }, (_, i) => ({
+      path: `/switch/${tag}/${i}`,
+      profile: i % 2 === 0 ? null : "firefox-145-macos-arm64",
+      uploadBytes: 300_000, // each holds its connection a while
+    }));
+    const child = spawn("node", [join(import.meta.dir, "helpers", "h2-batch-client.mjs")], {
+      env: cleanEnv(),
+    });
+    child.stdin.end(
+      JSON.stringify({ proxyPort: port, caPath, host: "localhost", port: h1Origin.port, requests }),
+    );
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    await new Promise((resolve) => child.on("close", resolve));
+    const results = JSON.parse(out) as { path: string; status: number }[];
+    expect(results.map((r) => r.status)).toEqual(requests.map(() => 200));
+    const conns = (odd: number) =>
+      new Set(
+        requests
+          .filter((_, i) => i % 2 === odd)
+          .map((r) => h1Origin.byPath(r.path)[0]?.conn)
+          .filter((c) => c !== undefined),
+      ).size;
+    expect(conns(1)).toBeGreaterThan(0);
+    expect(conns(1)).toBeLessThanOrEqual(OTHER_PROFILE_H1_CONNECTIONS);
+    expect(conns(0)).toBeGreaterThan(OTHER_PROFILE_H1_CONNECTIONS);
+    expect(conns(0)).toBeLessThanOrEqual(6);
   });
 
   test(`a tunnel takes at most ${MAX_OTHER_PROFILES} other profiles; the next is answered 400`, async () => {

@@ -60,6 +60,8 @@ export interface TunnelDispatcherDeps {
   endpoint?(channel: SecureChannel): Endpoint;
   /** Upstream protocol facts for the tunnel's log line. */
   onUpstream?(protocol: UpstreamProtocol): void;
+  /** HTTP/1.1 connections held at most (default MAX_H1_CONNECTIONS, a browser's per host). */
+  readonly maxH1Connections?: number;
 }
 
 type Conn = UpstreamH2 | UpstreamH1;
@@ -147,7 +149,7 @@ export class TunnelDispatcher implements Dispatcher, H2Owner {
   }
 
   get #h1(): H1Pool {
-    this.#h1Pool ??= new H1Pool(() => this.#openConn());
+    this.#h1Pool ??= new H1Pool(() => this.#openConn(), this.#deps.maxH1Connections);
     return this.#h1Pool;
   }
 

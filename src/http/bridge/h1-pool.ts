@@ -30,10 +30,15 @@ export class H1Pool {
   readonly #pending: Pending[] = [];
   #opening = 0;
   #closed = false;
+  readonly #max: number;
 
-  /** `open` opens a connection and `add`s it when it is HTTP/1.1 (an origin may answer h2). */
-  constructor(open: () => Promise<UpstreamH1 | UpstreamH2>) {
+  /**
+   * `open` opens a connection and `add`s it when it is HTTP/1.1 (an origin may answer h2); at
+   * most `max` connections at once.
+   */
+  constructor(open: () => Promise<UpstreamH1 | UpstreamH2>, max = MAX_H1_CONNECTIONS) {
     this.#open = open;
+    this.#max = max;
   }
 
   get size(): number {
@@ -93,7 +98,7 @@ export class H1Pool {
       w(idle);
     }
     this.#dropCancelled(); // no connection is opened for a request nobody wants
-    while (this.#queue.length > this.#opening && this.#conns.length + this.#opening < MAX_H1_CONNECTIONS) {
+    while (this.#queue.length > this.#opening && this.#conns.length + this.#opening < this.#max) {
       this.#opening += 1;
       this.#open().then(
         (c) => {

@@ -10,8 +10,9 @@
  *   the body unread). So is an unknown `X-PolyTLS-Request-Kind` (checked first, so that it never
  *   makes a profile's dispatcher).
  * - At most MAX_OTHER_PROFILES other profiles per tunnel (each may hold one HTTP/2 connection or
- *   up to MAX_H1_CONNECTIONS HTTP/1.1 ones); a request naming one more is answered 400. Their
- *   connections live as long as the tunnel, under its idle timeout, and close with it.
+ *   up to OTHER_PROFILE_H1_CONNECTIONS HTTP/1.1 ones: a tunnel's upstream descriptors stay
+ *   bounded, 6 + 8 × 2); a request naming one more is answered 400. Their connections live as
+ *   long as the tunnel, under its idle timeout, and close with it.
  */
 import { ProxyError } from "../../errors/proxy-error.ts";
 import type { ProfileHttp } from "../../profiles/http-types.ts";
@@ -26,6 +27,8 @@ import type { OpenedUpstream, OpenOptions } from "./upstream-open.ts";
 
 /** Other profiles one tunnel may use besides its own. */
 export const MAX_OTHER_PROFILES = 8;
+/** HTTP/1.1 connections each other profile may hold (the tunnel's own profile: a browser's 6). */
+export const OTHER_PROFILE_H1_CONNECTIONS = 2;
 
 /** Another profile's HTTP layer and connections to the tunnel's origin. */
 export interface ProfileUpstreams {
@@ -82,6 +85,10 @@ class OtherProfileDeps implements TunnelDispatcherDeps {
 
   get keepClient(): ReadonlySet<string> | "all" {
     return this.#tunnel.keepClient;
+  }
+
+  get maxH1Connections(): number {
+    return OTHER_PROFILE_H1_CONNECTIONS;
   }
 
   open(opts?: OpenOptions): Promise<OpenedUpstream> {
