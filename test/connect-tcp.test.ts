@@ -292,3 +292,36 @@ describe("polytls run with a connect given up on", () => {
     }
   });
 });
+
+describe("a connect that fails for want of a descriptor", () => {
+  test("says so (IO), not that the peer refused (Bun reports EMFILE as ECONNREFUSED)", async () => {
+    const connectTs = new URL("../src/proxy/connect-tcp.ts", import.meta.url).pathname;
+    // A hard limit the child cannot raise; it fills its descriptors, then dials a listening port.
+    const child = `
+import { openSync } from "node:fs";
+import * as net from "node:net";
+import { connectTcp } from ${JSON.stringify(connectTs)};
+const server = net.createServer(() => {});
+await new Promise((r) => server.listen(0, "127.0.0.1", r));
+const port = server.address().port;
+const peer = { name: "origin.test", unreachable: "UPSTREAM_UNREACHABLE", timeout: new Error("t") };
+const held = [];
+try { for (;;) held.push(openSync("/dev/null", "r")); } catch {}
+const full = await connectTcp("127.0.0.1", port, 2000, undefined, peer).then(() => "connected", (e) => e.code + " " + e.message);
+console.log(JSON.stringify({ held: held.length, full }));
+process.exit(0);
+`;
+    const r = Bun.spawnSync(
+      ["sh", "-c", `ulimit -n 64 && ulimit -Hn 64 && exec "${process.execPath}" -e "$0"`, child],
+      {
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
+    const out = JSON.parse(r.stdout.toString().trim()) as { held: number; full: string };
+    expect(out.held).toBeGreaterThan(0);
+    expect(out.full).toBe(
+      "IO cannot connect to origin.test: the proxy is out of file descriptors (open-file limit reached)",
+    );
+  });
+});

@@ -18,7 +18,7 @@ import * as net from "node:net";
 import { type ErrorCode, ProxyError } from "../errors/proxy-error.ts";
 import { bunNet, type RawSocket } from "./bun-net.ts";
 import type { ByteSocket } from "./byte-socket.ts";
-import { openFilesSoftLimit } from "./fd-limit.ts";
+import { hasFreeFds, openFilesSoftLimit } from "./fd-limit.ts";
 import { NativeSocket } from "./native-socket.ts";
 
 /**
@@ -66,6 +66,14 @@ function shutdownError(): ProxyError {
 function failure(err: unknown, peer: PeerNaming): ProxyError {
   const e = err as NodeJS.ErrnoException;
   const code = e.code ?? "";
+  // Bun's connect reports a socket it could not create (EMFILE) as ECONNREFUSED: not the peer's doing.
+  if ((code === "ECONNREFUSED" || code === "EMFILE" || code === "ENFILE") && !hasFreeFds(1)) {
+    return new ProxyError(
+      "IO",
+      `cannot connect to ${peer.name}: the proxy is out of file descriptors (open-file limit reached)`,
+      { cause: err },
+    );
+  }
   return new ProxyError(
     TIMEOUT_CODES.has(code) ? peer.timeout.code : peer.unreachable,
     `cannot connect to ${peer.name}: ${code || e.message}`,
