@@ -178,6 +178,9 @@ export async function startProxy(config: Config, logger: Logger): Promise<Runnin
         maxConcurrentStreams: proxy.http.maxConcurrentStreams,
         maxRequestHeadBytes: proxy.http.maxRequestHeadBytes,
         headTimeoutMs: proxy.limits.headerTimeoutMs,
+        ...(proxy.upstream.responseTimeoutMs > 0
+          ? { responseTimeoutMs: proxy.upstream.responseTimeoutMs }
+          : {}),
       },
       targetGuard: { denyPrivate: proxy.access.denyPrivate, denyCidrs: proxy.access.denyCidrs },
       verify: {

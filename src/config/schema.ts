@@ -132,6 +132,12 @@ export const CONFIG_SCHEMA = {
         1,
         MAX_TIMEOUT_MS,
       ),
+      response_timeout_ms: intField(
+        "HTTP mode: a request sent whole upstream must get its response head within this long, else 504 (UPSTREAM_TIMEOUT); 0 = no limit, milliseconds",
+        300_000,
+        0,
+        DAY_MS,
+      ),
       next_hop: stringField(
         'Upstream proxy every tunnel goes through: "http://", "socks5://" or "socks5h://" [user[:password]@]host:port (percent-encoded); empty = direct. TLS still ends in PolyTLS',
         "",

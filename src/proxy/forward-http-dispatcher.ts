@@ -283,7 +283,10 @@ export class ForwardDispatcher implements Dispatcher {
       deps.onConnect?.(null);
       spare.socket.setNoDelay(true);
       // It waited for the client's first request: a close before any answer is retried (GET).
-      return new UpstreamH1(deps.endpoint(spare.socket), { idledFirst: true });
+      return new UpstreamH1(deps.endpoint(spare.socket), {
+        idledFirst: true,
+        responseTimeoutMs: deps.tunnel.http.responseTimeoutMs,
+      });
     }
     const started = performance.now();
     const socket = await dial(target, tunnelDialOptions(deps.tunnel, via, deps.signal));
@@ -293,6 +296,6 @@ export class ForwardDispatcher implements Dispatcher {
     }
     deps.onConnect?.(performance.now() - started);
     socket.setNoDelay(true);
-    return new UpstreamH1(deps.endpoint(socket));
+    return new UpstreamH1(deps.endpoint(socket), { responseTimeoutMs: deps.tunnel.http.responseTimeoutMs });
   }
 }

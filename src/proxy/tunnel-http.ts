@@ -178,6 +178,9 @@ export async function runHttpMitm(input: HttpMitmInput): Promise<void> {
       limits: requestLimits(deps.http.maxRequestHeadBytes),
       maxConcurrentStreams: deps.http.maxConcurrentStreams,
       ...(deps.http.headTimeoutMs !== undefined ? { headTimeoutMs: deps.http.headTimeoutMs } : {}),
+      ...(deps.http.responseTimeoutMs !== undefined
+        ? { responseTimeoutMs: deps.http.responseTimeoutMs }
+        : {}),
       idleTimeoutMs: deps.idleTimeoutMs,
       ...(signal ? { signal } : {}),
       ...(deps.drains ? { drains: deps.drains } : {}),

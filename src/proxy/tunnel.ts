@@ -77,6 +77,8 @@ export interface TunnelDeps {
      * this many ms of its first byte (`proxy.limits.header_timeout_ms`); absent: no deadline.
      */
     headTimeoutMs?: number;
+    /** An upstream response head must come within this many ms of the whole request (head-deadline.ts); absent: no limit. */
+    responseTimeoutMs?: number;
   };
 }
 

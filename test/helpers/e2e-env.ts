@@ -36,6 +36,9 @@ export interface OriginStats {
   reqs: OriginReq[];
   /** Bytes each /bytes request (by its path) handed to the origin's stream so far. */
   sent: Record<string, number>;
+  /** /no-head requests read, and how many of them the proxy has closed (stream or connection). */
+  noHead?: number;
+  noHeadClosed?: number;
 }
 
 export interface E2eOrigin {
@@ -91,7 +94,7 @@ async function nodeOrigin(kind: "h2" | "h1", keyPath: string, certPath: string, 
 }
 
 export async function startE2e(
-  opts: { profile?: string; idleTimeoutMs?: number; headTimeoutMs?: number } = {},
+  opts: { profile?: string; idleTimeoutMs?: number; headTimeoutMs?: number; responseTimeoutMs?: number } = {},
 ): Promise<E2eEnv> {
   const pki = await makeTestPki();
   const leaf = await pki.leaf("localhost");
@@ -126,6 +129,7 @@ export async function startE2e(
         maxConcurrentStreams: 100,
         maxRequestHeadBytes: 65_536,
         ...(opts.headTimeoutMs ? { headTimeoutMs: opts.headTimeoutMs } : {}),
+        ...(opts.responseTimeoutMs ? { responseTimeoutMs: opts.responseTimeoutMs } : {}),
       },
       ...(opts.idleTimeoutMs ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
     },

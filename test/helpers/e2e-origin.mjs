@@ -16,7 +16,8 @@
  * (101 and an RFC 6455 echo of every frame), /early (413 at once, the request body never read),
  * /trailers-cl (h2: Content-Length 3, `Trailer: x-sum`, "abc", then the x-sum trailer),
  * /stall?n=N (a 1 MB content-length, N bytes of it, then silence), /refuse-once/* (h2: the first request for the path is refused, RST_STREAM(REFUSED_STREAM) before
- * anything is read; later ones are answered as /echo).
+ * anything is read; later ones are answered as /echo), /no-head (the request read, never answered;
+ * stats count them and their closes), /after-upload (the body's byte count once it has all come).
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -152,6 +153,27 @@ export function startE2eOrigin({ kind, key, cert, dir }) {
           stats.sent[req.url] += k;
         },
       );
+      return;
+    }
+    if (path.startsWith("/no-head")) {
+      // Reads the whole request, then never answers (the proxy's response-head deadline).
+      stats.noHead = (stats.noHead ?? 0) + 1;
+      req.resume();
+      req.on("close", () => {
+        stats.noHeadClosed = (stats.noHeadClosed ?? 0) + 1;
+      });
+      return;
+    }
+    if (path.startsWith("/after-upload")) {
+      // Answers once the whole body is in, however long it took.
+      let n = 0;
+      req.on("data", (d) => {
+        n += d.length;
+      });
+      req.on("end", () => {
+        res.writeHead(200, { "content-type": "text/plain", "content-length": String(String(n).length) });
+        res.end(String(n));
+      });
       return;
     }
     if (path === "/early") {
@@ -389,6 +411,8 @@ export function startE2eOrigin({ kind, key, cert, dir }) {
       stats.conns.length = 0;
       stats.reqs.length = 0;
       stats.sent = {};
+      stats.noHead = 0;
+      stats.noHeadClosed = 0;
     }
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify(stats));

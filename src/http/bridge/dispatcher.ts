@@ -62,6 +62,8 @@ export interface TunnelDispatcherDeps {
   onUpstream?(protocol: UpstreamProtocol): void;
   /** HTTP/1.1 connections held at most (default MAX_H1_CONNECTIONS, a browser's per host). */
   readonly maxH1Connections?: number;
+  /** The response-head deadline of every upstream request (head-deadline.ts); absent: none. */
+  readonly responseTimeoutMs?: number | undefined;
 }
 
 type Conn = UpstreamH2 | UpstreamH1;
@@ -304,7 +306,9 @@ export class TunnelDispatcher implements Dispatcher, H2Owner {
           return;
         }
         this.#deps.onUpstream?.(up.protocol);
-        const c = new UpstreamH1(this.#endpoint(up.channel));
+        const c = new UpstreamH1(this.#endpoint(up.channel), {
+          responseTimeoutMs: this.#deps.responseTimeoutMs,
+        });
         this.#others ??= new Set();
         const others = this.#others;
         others.add(c);
@@ -366,12 +370,20 @@ export class TunnelDispatcher implements Dispatcher, H2Owner {
     this.#deps.onUpstream?.(up.protocol);
     this.#protocol = up.protocol;
     if (up.protocol === "h2") {
-      const h2 = new UpstreamH2(started ?? this.#endpoint(up.channel), this.#deps.http.http2);
+      const h2 = new UpstreamH2(
+        started ?? this.#endpoint(up.channel),
+        this.#deps.http.http2,
+        undefined,
+        this.#deps.responseTimeoutMs,
+      );
       h2.owner = this;
       this.#h2 = h2;
       return h2;
     }
-    const h1 = new UpstreamH1(started ?? this.#endpoint(up.channel), { idledFirst });
+    const h1 = new UpstreamH1(started ?? this.#endpoint(up.channel), {
+      idledFirst,
+      responseTimeoutMs: this.#deps.responseTimeoutMs,
+    });
     this.#h1.add(h1);
     return h1;
   }

@@ -46,6 +46,8 @@ export interface HttpTunnelOptions {
   maxConcurrentStreams: number;
   /** See ClientH1Options.headTimeoutMs. */
   headTimeoutMs?: number;
+  /** See TunnelDispatcherDeps.responseTimeoutMs. */
+  responseTimeoutMs?: number;
   idleTimeoutMs: number;
   signal?: AbortSignal;
   /** Where the client side is asked to finish when the proxy's drain begins. */
@@ -114,6 +116,7 @@ class HttpTunnel
   readonly #clientAlpnH2: boolean;
   readonly limits: RequestLimits;
   readonly headTimeoutMs?: number;
+  readonly responseTimeoutMs?: number;
   readonly maxConcurrentStreams: number;
   /** Plaintext bytes from the client (`in`) and to it (`out`): ByteCount of the client endpoint. */
   in = 0;
@@ -160,6 +163,7 @@ class HttpTunnel
     this.#clientAlpnH2 = opts.clientAlpnH2;
     this.limits = opts.limits;
     if (opts.headTimeoutMs !== undefined) this.headTimeoutMs = opts.headTimeoutMs;
+    if (opts.responseTimeoutMs !== undefined) this.responseTimeoutMs = opts.responseTimeoutMs;
     this.maxConcurrentStreams = opts.maxConcurrentStreams;
     this.#client = opts.client;
     this.#upstreams = opts.upstreams;

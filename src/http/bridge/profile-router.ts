@@ -91,6 +91,10 @@ class OtherProfileDeps implements TunnelDispatcherDeps {
     return OTHER_PROFILE_H1_CONNECTIONS;
   }
 
+  get responseTimeoutMs(): number | undefined {
+    return this.#tunnel.responseTimeoutMs;
+  }
+
   open(opts?: OpenOptions): Promise<OpenedUpstream> {
     return this.#profile.open(opts);
   }

@@ -18,6 +18,7 @@ import { BodyReader } from "../h1/body-reader.ts";
 import { type ResponseHead, ResponseHeadScanner } from "../h1/response-head.ts";
 import { asciiLower } from "../h1/syntax.ts";
 import { type Cancellable, CancelSink } from "./cancel-sink.ts";
+import { type HeadTicker, type HeadWaiter, headTicker, headTimeoutMessage } from "./head-deadline.ts";
 import { destroyAfterLinger } from "./linger.ts";
 import { type BodySink, type ByteSink, canUpgrade, type RequestLink, type Responder } from "./message.ts";
 import { markUnprocessed } from "./retry.ts";
@@ -43,7 +44,7 @@ interface Exchange {
   gotBytes: boolean;
 }
 
-export class UpstreamH1 implements Cancellable<object> {
+export class UpstreamH1 implements Cancellable<object>, HeadWaiter {
   readonly #ep: Endpoint;
   #ex: Exchange | null = null;
   #input: Uint8Array[] = [];
@@ -62,14 +63,19 @@ export class UpstreamH1 implements Cancellable<object> {
    * the origin may have closed it meanwhile, so its first exchange counts as a reused one's.
    */
   readonly #idledFirst: boolean;
+  /** The response-head deadline's ticker (null: none), and since when the exchange waits (-1: not). */
+  readonly #ticker: HeadTicker | null;
+  #waitingSince = -1;
   /** Called when the connection can take another request. */
   onIdle: (() => void) | null = null;
   /** Called once when the connection will take no more requests. */
   onGone: (() => void) | null = null;
 
-  constructor(ep: Endpoint, opts?: { idledFirst?: boolean }) {
+  /** `responseTimeoutMs`: see head-deadline.ts (absent: none). */
+  constructor(ep: Endpoint, opts?: { idledFirst?: boolean; responseTimeoutMs?: number | undefined }) {
     this.#ep = ep;
     this.#idledFirst = opts?.idledFirst ?? false;
+    this.#ticker = headTicker(opts?.responseTimeoutMs);
     ep.start({
       data: (chunk) => {
         this.#input.push(chunk);
@@ -133,6 +139,7 @@ export class UpstreamH1 implements Cancellable<object> {
     this.#ex = ex;
     this.#ep.write(head);
     if (length === null) {
+      this.#startWaiting(ex);
       link.attach(new CancelSink(this, ex));
       return;
     }
@@ -140,6 +147,7 @@ export class UpstreamH1 implements Cancellable<object> {
       dead: () => this.#ex !== ex,
       done: () => {
         ex.requestDone = true;
+        this.#startWaiting(ex); // the whole request is out: the head is due
         this.#maybeComplete(ex);
       },
       failed: (err) => this.#fail(err),
@@ -160,6 +168,7 @@ export class UpstreamH1 implements Cancellable<object> {
       this.#fail(err);
       return;
     }
+    this.#stopWaiting();
     this.#ex = null;
     this.#closed = true;
     this.#input = [];
@@ -247,6 +256,7 @@ export class UpstreamH1 implements Cancellable<object> {
       ex.responder.interim(head.status, lowered(head.rawHeaders));
       return rest;
     }
+    this.#stopWaiting();
     if (head.upgraded) {
       this.#upgrade(ex, head);
       return rest;
@@ -360,7 +370,27 @@ export class UpstreamH1 implements Cancellable<object> {
   }
 
   /** The connection failed: the exchange is failed or truncated, the endpoint destroyed. */
+  /** The response-head deadline runs for `ex` (sent whole, no final head yet). */
+  #startWaiting(ex: Exchange): void {
+    if (this.#ticker === null || ex.reader !== null || ex.toClient !== null || this.#ex !== ex) return;
+    if (this.#waitingSince < 0) this.#ticker.add(this);
+    this.#waitingSince = performance.now();
+  }
+
+  #stopWaiting(): void {
+    if (this.#waitingSince < 0) return;
+    this.#waitingSince = -1;
+    this.#ticker?.remove(this);
+  }
+
+  /** HeadWaiter: the exchange waited `ms` for its head: it fails (504), the connection ends. */
+  onHeadTick(now: number, ms: number): void {
+    if (this.#waitingSince < 0 || now - this.#waitingSince < ms) return;
+    this.#fail(new ProxyError("UPSTREAM_TIMEOUT", headTimeoutMessage(ms)));
+  }
+
   #fail(err: ProxyError): void {
+    this.#stopWaiting();
     if (this.#closed && this.#ex === null) return;
     this.#closed = true;
     const ex = this.#ex;
@@ -372,7 +402,9 @@ export class UpstreamH1 implements Cancellable<object> {
       // A reused (or long idle) connection the origin closed before answering: the request was
       // not processed (RFC 9112 §9.3.1); the dispatcher may send it again elsewhere.
       const reused = this.#served > 0 || this.#idledFirst;
-      const unprocessed = reused && !ex.gotBytes && err.code !== "HTTP_BAD_REQUEST";
+      // A request the origin took and left unanswered may have been processed: not sent again.
+      const unprocessed =
+        reused && !ex.gotBytes && err.code !== "HTTP_BAD_REQUEST" && err.code !== "UPSTREAM_TIMEOUT";
       ex.responder.fail(unprocessed ? markUnprocessed(err) : err);
     }
     this.#ep.destroy();

@@ -13,6 +13,7 @@ import type { H2Event } from "../h2/session-types.ts";
 import { forwardableTrailers } from "../headers/trailers.ts";
 import type { HeaderField } from "../hpack/types.ts";
 import { type Cancellable, CancelSink } from "./cancel-sink.ts";
+import { type HeadTicker, type HeadWaiter, headTicker, headTimeoutMessage } from "./head-deadline.ts";
 import { destroyAfterLinger } from "./linger.ts";
 import { type BodySink, type ByteSink, canUpgrade, type RequestLink, type Responder } from "./message.ts";
 import { markRefused } from "./retry.ts";
@@ -62,6 +63,8 @@ interface Exchange {
   /** An extended CONNECT (H2Request.tunnel); `relay` once its 2xx came. */
   tunnel: boolean;
   relay: RelayState | null;
+  /** Sent whole and waiting for its final head since (performance.now()); -1: not waiting. */
+  waitingSince: number;
 }
 
 /** A request waiting for stream capacity. */
@@ -94,7 +97,7 @@ const MAX_REQUEUES = 3;
 /** Waiting requests kept before cancelled ones are swept out (then twice what is left). */
 const WAITING_SWEEP_MIN = 64;
 
-export class UpstreamH2 implements Cancellable<number> {
+export class UpstreamH2 implements Cancellable<number>, HeadWaiter {
   readonly #ep: Endpoint;
   readonly #session: H2ClientSession;
   /**
@@ -124,12 +127,24 @@ export class UpstreamH2 implements Cancellable<number> {
   owner: H2Owner | null = null;
   /** Called once the origin's SETTINGS are read or the connection is over (see whenSettled). */
   #onSettled: (() => void)[] | null = null;
+  /** The response-head deadline's ticker (null: none), and how many exchanges it watches. */
+  readonly #ticker: HeadTicker | null;
+  #headsDue = 0;
 
   readonly #streamWindowIncrement: number;
 
-  /** `settingsTimeoutMs`: see SETTINGS_TIMEOUT_MS (tests shorten it). */
-  constructor(ep: Endpoint, profile: Http2Profile, settingsTimeoutMs = SETTINGS_TIMEOUT_MS) {
+  /**
+   * `settingsTimeoutMs`: see SETTINGS_TIMEOUT_MS (tests shorten it); `responseTimeoutMs`: see
+   * head-deadline.ts (absent: none).
+   */
+  constructor(
+    ep: Endpoint,
+    profile: Http2Profile,
+    settingsTimeoutMs = SETTINGS_TIMEOUT_MS,
+    responseTimeoutMs?: number,
+  ) {
     this.#ep = ep;
+    this.#ticker = headTicker(responseTimeoutMs);
     this.#streamWindowIncrement = profile.streamWindowIncrement ?? 0;
     this.#session = browserSession(profile);
     // The client preface goes out before anything the origin already sent is read: reading its
@@ -259,12 +274,14 @@ export class UpstreamH2 implements Cancellable<number> {
       request: null,
       tunnel,
       relay: null,
+      waitingSince: -1,
     };
     this.#streams ??= new Map();
     this.#streams.set(r.streamId, ex);
     this.#newestId = r.streamId;
     this.#newestWeight = ex.weight;
     this.#flush();
+    if (tunnel || !req.hasBody) this.#startWaiting(ex);
     if (tunnel) {
       // The relay's upstream direction, taken by #startRelay; the client side gets a cancel handle.
       ex.request = this.#requestSink(r.streamId, ex);
@@ -328,6 +345,7 @@ export class UpstreamH2 implements Cancellable<number> {
     if (m === null) return;
     const ex = m.get(id);
     m.delete(id);
+    if (ex !== undefined) this.#stopWaiting(ex);
     // Request bytes still queued for a stream that is over (answered before its body was read,
     // or reset) never go out: dropped, and their producer told, or it would keep holding the
     // client's window credit for them and the client's next uploads would stall.
@@ -404,7 +422,9 @@ export class UpstreamH2 implements Cancellable<number> {
     if (sendable.length > 0) this.#session.writeTrailers(id, sendable);
     else this.#session.writeData(id, new Uint8Array(0), true);
     this.#flush();
-    const relay = this.#streams?.get(id)?.relay;
+    const ex = this.#streams?.get(id);
+    if (ex !== undefined && !ex.tunnel) this.#startWaiting(ex); // the whole request is out
+    const relay = ex?.relay;
     if (relay) {
       relay.localEnded = true;
       if (relay.remoteEnded) this.#delete(id); // both directions over
@@ -515,6 +535,7 @@ export class UpstreamH2 implements Cancellable<number> {
           if (ev.status !== 101) ex.responder.interim(ev.status, ev.fields);
           return;
         }
+        this.#stopWaiting(ex);
         if (ex.tunnel && ev.status >= 200 && ev.status < 300) {
           this.#startRelay(ev.streamId, ex, ev.fields);
           return;
@@ -601,6 +622,7 @@ export class UpstreamH2 implements Cancellable<number> {
     this.#closed = true;
     const streams = [...(this.#streams?.values() ?? [])];
     this.#streams = null;
+    for (const ex of streams) this.#stopWaiting(ex);
     for (const ex of streams) {
       if (ex.response) ex.response.abort(err);
       else ex.responder.fail(err);
@@ -613,6 +635,39 @@ export class UpstreamH2 implements Cancellable<number> {
     this.owner?.h2Gone(this);
   }
 
+  /** The response-head deadline runs for `ex` (sent whole, or an extended CONNECT's HEADERS). */
+  #startWaiting(ex: Exchange): void {
+    if (this.#ticker === null || ex.response !== null || ex.waitingSince >= 0) return;
+    ex.waitingSince = performance.now();
+    if (this.#headsDue++ === 0) this.#ticker.add(this);
+  }
+
+  #stopWaiting(ex: Exchange): void {
+    if (ex.waitingSince < 0) return;
+    ex.waitingSince = -1;
+    if (--this.#headsDue === 0) this.#ticker?.remove(this);
+  }
+
+  /**
+   * HeadWaiter: each exchange that waited `ms` for its head is reset (CANCEL, as for a request the
+   * client gave up) and fails (504); the connection and its other streams go on.
+   */
+  onHeadTick(now: number, ms: number): void {
+    const streams = this.#streams;
+    if (streams === null) return;
+    const late: number[] = [];
+    for (const [id, ex] of streams) if (ex.waitingSince >= 0 && now - ex.waitingSince >= ms) late.push(id);
+    for (let i = 0; i < late.length; i++) {
+      const id = late[i] as number;
+      const ex = this.#streams?.get(id);
+      if (ex === undefined) continue;
+      this.#session.resetStream(id, H2ErrorCode.CANCEL);
+      this.#delete(id);
+      ex.responder.fail(new ProxyError("UPSTREAM_TIMEOUT", headTimeoutMessage(ms)));
+    }
+    this.#flush();
+  }
+
   /** Closed (by close(), a failure, or once drained after the origin's GOAWAY). */
   get closed(): boolean {
     return this.#closed;
@@ -620,6 +675,7 @@ export class UpstreamH2 implements Cancellable<number> {
 
   close(): void {
     if (this.#closed) return;
+    for (const ex of this.#streams?.values() ?? []) this.#stopWaiting(ex); // off the ticker
     this.#settle();
     this.#session.goaway();
     this.#flush();
