@@ -52,6 +52,10 @@ describe("an origin that never answers", () => {
       h2Request(s, { ":path": "/bytes?n=5" }),
     ]);
     expect(Number(stalled.headers[":status"])).toBe(504);
+    // The same body as the HTTP/1.1 side writes: status, reason, code, detail.
+    expect(stalled.body.toString()).toBe(
+      `504 Gateway Timeout: UPSTREAM_TIMEOUT: upstream sent no response head within ${RESPONSE_MS} ms of the request\n`,
+    );
     expect(Number(ok.headers[":status"])).toBe(200);
     const after = await h2Request(s, { ":path": "/bytes?n=3" });
     expect(Number(after.headers[":status"])).toBe(200);

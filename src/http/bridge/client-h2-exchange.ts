@@ -156,8 +156,9 @@ export class H2Exchange implements Responder, BodySink {
   answer(code: number, err: ProxyError): void {
     if (this.done || this.#headSent) return;
     this.#headSent = true;
-    // As the HTTP/1.1 side writes it: "<status> <reason>: <detail>".
-    const body = encoder.encode(`${code} ${reasonPhrase(code)}: ${err.message.replace(/[\r\n]+/g, " ")}\n`);
+    // As the HTTP/1.1 side writes it: "<status> <reason>: <CODE>: <detail>".
+    const detail = `${err.code}: ${err.message}`.replace(/[\r\n]+/g, " ");
+    const body = encoder.encode(`${code} ${reasonPhrase(code)}: ${detail}\n`);
     const fields: HeaderField[] = [
       [":status", String(code)],
       TEXT_PLAIN,
