@@ -40,6 +40,17 @@ describe("an origin that never answers", () => {
         if (closed !== 1) await Bun.sleep(20);
       }
       expect(closed).toBe(1); // the origin saw its exchange end
+      // The tunnel's line says why its request failed, not only that it got 504.
+      const rec = () =>
+        env.proxy.logs
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .find((x) => x.msg === "tunnel closed" && x.host === o.authority && x.statuses === "504:1");
+      for (let i = 0; i < 100 && rec() === undefined; i++) await Bun.sleep(20);
+      expect(rec()).toMatchObject({
+        errorCode: null,
+        exchangeErrors: "UPSTREAM_TIMEOUT:1",
+        exchangeReason: `upstream sent no response head within ${RESPONSE_MS} ms of the request`,
+      });
     });
   }
 

@@ -11,9 +11,11 @@
  * upstream failure after a response head reaches the client as a reset without the final chunk,
  * never as a clean end. One `tunnel closed` record (mode `forward`) is logged per connection.
  */
+
 import { ProxyError } from "../errors/proxy-error.ts";
 import { errorResponse } from "../errors/wire.ts";
 import { serveClientH1 } from "../http/bridge/client-h1.ts";
+import { type ExchangeErrors, noteExchangeError } from "../http/bridge/exchange-errors.ts";
 import { DEFAULT_REQUEST_LIMITS } from "../http/h1/request-head.ts";
 import { logTunnel, openTunnelRecord, type TunnelRecord } from "../log/tunnel-record.ts";
 import type { AccessPolicy } from "./access.ts";
@@ -66,6 +68,8 @@ export interface ForwardServeResult {
   error: ProxyError | null;
   requests: number;
   statuses: Record<string, number>;
+  /** The proxy's own error answers, by code (see exchange-errors.ts); null: none. */
+  exchangeErrors: ExchangeErrors | null;
   /** Bytes read from and written to the client. */
   bytesIn: number;
   bytesOut: number;
@@ -127,6 +131,10 @@ export async function runForwardHttp(opts: ForwardOptions): Promise<void> {
   if (r.upstreams > 0) rec.upstreamHttp = ["http/1.1"];
   rec.requests = r.requests;
   rec.statuses = r.statuses;
+  if (r.exchangeErrors !== null) {
+    rec.exchangeErrors = r.exchangeErrors.codes;
+    rec.exchangeReason = r.exchangeErrors.lastReason;
+  }
   rec.bytesUp = r.bytesIn;
   rec.bytesDown = r.bytesOut;
   rec.durationMs = Math.round(performance.now() - started);
@@ -143,6 +151,7 @@ export function serveForward(opts: ForwardServeOptions): Promise<ForwardServeRes
     error: null,
     requests: 0,
     statuses: {},
+    exchangeErrors: null,
     bytesIn: 0,
     bytesOut: 0,
     connectMs: undefined,
@@ -221,8 +230,9 @@ export function serveForward(opts: ForwardServeOptions): Promise<ForwardServeRes
         dispatched += 1;
         return dispatcher.route(head);
       },
-      onExchange: (status) => {
+      onExchange: (status, failure) => {
         answered += 1;
+        if (failure) result.exchangeErrors = noteExchangeError(result.exchangeErrors, failure);
         result.requests += 1;
         result.statuses[String(status)] = (result.statuses[String(status)] ?? 0) + 1;
       },

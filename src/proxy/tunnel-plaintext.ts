@@ -131,7 +131,7 @@ export function startPlainHttpTunnel(input: PlaintextTunnelInput): void {
       otherProfiles: null,
       requests: r.requests,
       statuses: r.statuses,
-      exchangeErrors: null, // HTTP/1.1: a failure after the head ends the connection
+      exchangeErrors: r.exchangeErrors,
       error: r.error,
       relay: null,
       bytesFromClient: r.bytesIn,

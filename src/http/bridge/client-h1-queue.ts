@@ -38,6 +38,8 @@ export interface Exchange {
   sink: { onDrain: (() => void) | null } | null;
   /** Why the exchange was truncated, reported through `onStop`. */
   failure: ProxyError | null;
+  /** The error the proxy answered the exchange with (a local error status), reported with its count. */
+  answerError: ProxyError | null;
   /** `onExchange` was told already: a 101 is counted when the protocol switches (`countSwitch`). */
   counted: boolean;
   /**
@@ -54,7 +56,8 @@ export function reasonPhrase(status: number): string {
 }
 
 export interface QueueHooks {
-  onExchange(status: number): void;
+  /** `failure`: the error the proxy answered it with, if any (answer()). */
+  onExchange(status: number, failure: ProxyError | null): void;
   /** An exchange left the queue: the reader may take more requests. */
   onProgress(): void;
   /** The connection was ended (after a `closeAfter` response) or reset (truncation). */
@@ -115,6 +118,7 @@ export class ResponseQueue {
       wantsDrain: false,
       sink: null,
       failure: null,
+      answerError: null,
       counted: false,
       delivered: false,
     };
@@ -147,12 +151,12 @@ export class ResponseQueue {
   }
 
   /** A locally generated answer (error, 421, 405) with a short text body. */
-  answer(ex: Exchange, status: number, text: string, close: boolean): void {
+  answer(ex: Exchange, status: number, err: ProxyError, close: boolean): void {
     if (ex.settled) return;
     if (close) ex.closeAfter = true;
-    const body = new TextEncoder().encode(
-      `${status} ${reasonPhrase(status)}: ${text.replace(/[\r\n]+/g, " ")}\n`,
-    );
+    ex.answerError = err;
+    const detail = `${err.code}: ${err.message}`.replace(/[\r\n]+/g, " ");
+    const body = new TextEncoder().encode(`${status} ${reasonPhrase(status)}: ${detail}\n`);
     const fields: [string, string][] = [
       ["Content-Type", "text/plain; charset=utf-8"],
       ["Content-Length", String(body.length)],
@@ -195,7 +199,7 @@ export class ResponseQueue {
   countSwitch(ex: Exchange): void {
     if (ex.counted) return;
     ex.counted = true;
-    this.#hooks.onExchange(ex.status);
+    this.#hooks.onExchange(ex.status, null);
   }
 
   /**
@@ -218,7 +222,7 @@ export class ResponseQueue {
       if (ex.counted) continue;
       ex.counted = true;
       const whole = i === 0 && ex.delivered && !ex.truncated && ex.out.length === 0;
-      this.#hooks.onExchange(whole ? ex.status : 0);
+      this.#hooks.onExchange(whole ? ex.status : 0, whole ? ex.answerError : null);
     }
   }
 
@@ -232,7 +236,7 @@ export class ResponseQueue {
       if (!front.done) break;
       this.#q.shift();
       popped = true;
-      if (!front.counted) this.#hooks.onExchange(front.status);
+      if (!front.counted) this.#hooks.onExchange(front.status, front.answerError);
       if (front.truncated || front.closeAfter) {
         this.#stop(front.truncated ? "reset" : "end", front.failure);
         return;

@@ -32,7 +32,7 @@ const INERT: BodySink = discardSink();
 
 function errorAnswer(q: ResponseQueue, ex: Exchange, err: ProxyError): void {
   const status = statusFor(err);
-  q.answer(ex, status, `${err.code}: ${err.message}`, ex.bodyPending);
+  q.answer(ex, status, err, ex.bodyPending);
 }
 
 const DIGITS = /^[0-9]{1,15}$/;

@@ -34,7 +34,8 @@ export interface ClientH1Options {
   dispatcher: Dispatcher;
   limits: RequestLimits;
   /** Called once per finished exchange with its final status (0 = truncated). */
-  onExchange(status: number): void;
+  /** `failure`: the error the proxy answered the exchange with (a local error status), if any. */
+  onExchange(status: number, failure: ProxyError | null): void;
   /** Called once when the client connection is gone. */
   onClose(err: ProxyError | null): void;
   /** Bytes already read from the client (while sniffing the protocol). */
@@ -140,8 +141,8 @@ class ClientH1 implements AuthorityMemo {
     close(this: Bound): void {
       this.c.#teardown(null);
     },
-    onExchange(this: Bound, status: number): void {
-      this.c.#opts.onExchange(status);
+    onExchange(this: Bound, status: number, failure: ProxyError | null): void {
+      this.c.#opts.onExchange(status, failure);
     },
     onProgress(this: Bound): void {
       if (this.c.#inputEnded) this.c.#dropAnsweredBody();
@@ -394,7 +395,7 @@ class ClientH1 implements AuthorityMemo {
   #refuse(ex: Exchange, status: number, err: ProxyError): void {
     this.#failure ??= err;
     this.#stopReading();
-    this.#queue.answer(ex, status, err.message, true);
+    this.#queue.answer(ex, status, err, true);
   }
 
   /** The request body is malformed (or cut): answer its status, then abandon the upstream side. */
@@ -406,7 +407,7 @@ class ClientH1 implements AuthorityMemo {
     this.#failure ??= err;
     this.#stopReading();
     if (body.ex.settled) this.#queue.truncate(body.ex, err);
-    else this.#queue.answer(body.ex, cause instanceof H1Error ? cause.status : 400, err.message, true);
+    else this.#queue.answer(body.ex, cause instanceof H1Error ? cause.status : 400, err, true);
     body.sink.abort(err);
   }
 

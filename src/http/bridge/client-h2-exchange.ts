@@ -169,7 +169,7 @@ export class H2Exchange implements Responder, BodySink {
     session.respond(this.id, code, fields, false);
     session.writeData(this.id, body);
     session.end(this.id, null);
-    this.#finish(code);
+    this.#finish(code, err);
     this.#host.flush();
   }
 

@@ -17,6 +17,7 @@ import type { RequestLimits } from "../h1/request-head.ts";
 import { type ClientH1Options, serveClientH1 } from "./client-h1.ts";
 import { type ClientH2Options, serveClientH2 } from "./client-h2.ts";
 import { TunnelDispatcher } from "./dispatcher.ts";
+import { type ExchangeErrors, noteExchangeError } from "./exchange-errors.ts";
 import type { Dispatcher } from "./message.ts";
 import { ProfileRouter, type ProfileRouterDeps, type ProfileUpstreams } from "./profile-router.ts";
 import { HoldingEndpoint, type Sniffed, sniff } from "./sniff.ts";
@@ -65,10 +66,11 @@ export interface HttpTunnelResult {
   /** Final statuses by code; "0" = reset or truncated after the head. */
   statuses: Record<string, number>;
   /**
-   * Exchanges the proxy reset while the connection went on (HTTP/2 streams), by error code, and
-   * the last one's reason; null when none (an HTTP/1.1 failure after the head ends the tunnel).
+   * Exchanges the proxy answered with an error of its own (before any response head) or reset
+   * while the connection went on (HTTP/2 streams), by error code, and the last one's reason; null
+   * when none (an HTTP/1.1 failure after the head ends the tunnel: its `error`).
    */
-  exchangeErrors: { codes: Record<string, number>; lastReason: string } | null;
+  exchangeErrors: ExchangeErrors | null;
   error: ProxyError | null;
   relay: RelayResult | null;
   /** Plaintext bytes from the client and to it. */
@@ -271,12 +273,7 @@ class HttpTunnel
   }
 
   onExchange(status: number, failure?: ProxyError | null): void {
-    if (failure) {
-      this.#exchangeErrors ??= { codes: {}, lastReason: "" };
-      const errors = this.#exchangeErrors;
-      errors.codes[failure.code] = (errors.codes[failure.code] ?? 0) + 1;
-      errors.lastReason = failure.message;
-    }
+    if (failure) this.#exchangeErrors = noteExchangeError(this.#exchangeErrors, failure);
     if (this.#status === -1 || this.#status === status) {
       this.#status = status;
       this.#statusCount += 1;
