@@ -96,7 +96,9 @@ describe("the HTTP/2 client side over an endpoint", () => {
       [":status", "502"],
       ["content-type", "text/plain; charset=utf-8"],
     ]);
-    expect(new TextDecoder().decode(b.of("DATA", 1)[0]?.data)).toBe("502 Bad Gateway: no route\n");
+    expect(new TextDecoder().decode(b.of("DATA", 1)[0]?.data)).toBe(
+      "502 Bad Gateway: UPSTREAM_UNREACHABLE: no route\n",
+    );
     two?.responder.head(200, [], false).write(text("part"));
     two?.responder.fail(new ProxyError("UPSTREAM_TRUNCATED", "cut"));
     expect(b.of("RST_STREAM", 3)).toMatchObject([{ code: H2ErrorCode.INTERNAL_ERROR }]);
