@@ -208,6 +208,18 @@ describe("an origin that enables extended CONNECT", () => {
     expect(names).toEqual(FIREFOX);
   });
 
+  test("Safari (over_h2 = false: not known from a capture): a connection of its own, over HTTP/1.1", async () => {
+    await ext.stats(true);
+    const c = await wsClient(ext, "/ws", {}, { "X-PolyTLS-Upstream-Profile": "safari-26.2-macos-arm64" });
+    expect(c.head).toMatch(/^HTTP\/1\.1 101 /);
+    c.t.write(frame(0x1, Buffer.from("hi")));
+    await waitUntil(() => c.rest().length >= 4, "the echo");
+    c.t.destroy();
+    const { conns, req } = await onlyRequest(ext);
+    expect(conns).toBe(2);
+    expect(req.version).toBe("1.1");
+  });
+
   test("a refusal (403) is the origin's answer; the tunnel serves on", async () => {
     await ext.stats(true);
     const c = await wsClient(ext, "/deny");

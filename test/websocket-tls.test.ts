@@ -320,6 +320,7 @@ describe("the [websocket] table", () => {
       const family = p.chain.at(-1);
       if (family === "firefox-145-macos-arm64") {
         expect(p.websocket).toEqual({
+          overH2: true, // local-debian-http/firefox-h2/cap-conn1.json
           when: "h2-origin",
           alpn: ["http/1.1"],
           alps: false,
@@ -333,11 +334,17 @@ describe("the [websocket] table", () => {
           ["http/1.1"],
           false,
         ]);
+        // Chromium's captured RFC 8441 use; Safari's is not known (its built-ins keep it off).
+        expect([name, p.websocket.overH2]).toEqual([name, family !== "safari-26.2-macos-arm64"]);
       }
     }
     const ff = registry.get(FIREFOX);
     const raw = parseToml(profileToToml(ff)) as { profiles: Record<string, unknown> };
     const table = parseProfileTable(raw.profiles[FIREFOX], "p", new Issues());
     expect(table?.values.websocket).toEqual(ff.websocket);
+    const safari = registry.get("safari-26.2-macos-arm64");
+    const back = parseToml(profileToToml(safari)) as { profiles: Record<string, unknown> };
+    const st = parseProfileTable(back.profiles["safari-26.2-macos-arm64"], "p", new Issues());
+    expect(st?.values.websocket?.overH2).toBe(false);
   });
 });

@@ -27,6 +27,12 @@ export const WEBSOCKET_WHEN = ["always", "h2-origin"] as const;
 export type WebSocketWhen = (typeof WEBSOCKET_WHEN)[number];
 
 export interface WebSocketSettings {
+  /**
+   * Whether a WebSocket goes over an HTTP/2 connection whose SETTINGS enable extended CONNECT
+   * (RFC 8441), as Chromium and Firefox do (local-debian-http/*-h2/cap-conn1.json); false: always
+   * on a connection of its own.
+   */
+  overH2: boolean;
   when: WebSocketWhen;
   /** ALPN offered (ignored when the profile offers none). */
   alpn: string[];
@@ -40,6 +46,7 @@ export interface WebSocketSettings {
 
 /** Chromium 156's WebSocket connection: ALPN `http/1.1` only, no ALPS, the rest unchanged. */
 export const DEFAULT_WEBSOCKET: WebSocketSettings = {
+  overH2: true,
   when: "always",
   alpn: ["http/1.1"],
   alps: false,
@@ -63,6 +70,13 @@ function withHttp11(inner: Field<string[]>): Field<string[]> {
 }
 
 const KEYS: { readonly [K in Key]: { toml: string; field: Field<WebSocketSettings[K]> } } = {
+  overH2: {
+    toml: "over_h2",
+    field: boolField(
+      "Send a WebSocket over an HTTP/2 connection whose SETTINGS enable extended CONNECT (RFC 8441), as Chromium and Firefox do; false: always on a connection of its own",
+      true,
+    ),
+  },
   when: {
     toml: "when",
     field: enumField(
@@ -97,6 +111,7 @@ function inlineList(values: readonly string[]): string {
 
 function toToml(v: WebSocketSettings): string {
   const parts = [`when = ${tomlString(v.when)}`, `alpn = ${inlineList(v.alpn)}`, `alps = ${v.alps}`];
+  if (!v.overH2) parts.unshift("over_h2 = false");
   if (v.sessionTickets !== null) parts.push(`session_tickets = ${v.sessionTickets}`);
   if (v.certCompression !== null) parts.push(`cert_compression = ${inlineList(v.certCompression)}`);
   return `{ ${parts.join(", ")} }`;

@@ -143,6 +143,10 @@ class TunnelUpstreams implements UpstreamOpenDeps, ProfileUpstreams {
     return this.#deps.connectors.websocket(this.name);
   }
 
+  get websocketOverH2(): boolean {
+    return this.#deps.connectors.websocketOverH2(this.name);
+  }
+
   /** Another upstream connection. */
   open(opts?: OpenOptions): Promise<OpenedUpstream> {
     return openUpstream(this, undefined, opts);

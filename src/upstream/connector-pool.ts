@@ -69,6 +69,12 @@ export class ConnectorPool implements Disposable {
     return { name, spec, connector };
   }
 
+  /** Whether the profile sends a WebSocket over an HTTP/2 connection that allows it (`[websocket] over_h2`). */
+  websocketOverH2(nameOrAlias: string): boolean {
+    const name = this.#profiles.resolveName(nameOrAlias);
+    return (this.#profiles.get?.(name).websocket ?? DEFAULT_WEBSOCKET).overH2;
+  }
+
   /** The connector of the profile's WebSocket hello, built on first use. */
   websocket(nameOrAlias: string): WebSocketConnector {
     const name = this.#profiles.resolveName(nameOrAlias);

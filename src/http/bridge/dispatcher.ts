@@ -64,6 +64,8 @@ export interface TunnelDispatcherDeps {
   readonly maxH1Connections?: number;
   /** The response-head deadline of every upstream request (head-deadline.ts); absent: none. */
   readonly responseTimeoutMs?: number | undefined;
+  /** The profile sends WebSockets over an HTTP/2 connection that allows it (`[websocket] over_h2`; absent: true). */
+  readonly websocketOverH2?: boolean | undefined;
 }
 
 type Conn = UpstreamH2 | UpstreamH1;
@@ -245,7 +247,7 @@ export class TunnelDispatcher implements Dispatcher, H2Owner {
    */
   #websocket(head: RequestHead, r: UpgradeResponder, sink: DeferredSink): void {
     const key = fieldValue(head.fields, "sec-websocket-key");
-    const h2 = this.#protocol === "h2" ? this.#h2 : null;
+    const h2 = this.#protocol === "h2" && this.#deps.websocketOverH2 !== false ? this.#h2 : null;
     if (this.#closed || key === null || h2 === null || !h2.usable) {
       this.#websocketOwn(head, r, sink);
       return;

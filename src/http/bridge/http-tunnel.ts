@@ -42,7 +42,11 @@ export interface HttpTunnelOptions {
    * Opens another upstream connection, and another profile's for a request that names one
    * (methods: no closure per tunnel; `profile` throws UNKNOWN_PROFILE).
    */
-  upstreams: { open(opts?: OpenOptions): Promise<OpenedUpstream>; profile(name: string): ProfileUpstreams };
+  upstreams: {
+    open(opts?: OpenOptions): Promise<OpenedUpstream>;
+    profile(name: string): ProfileUpstreams;
+    readonly websocketOverH2?: boolean;
+  };
   limits: RequestLimits;
   maxConcurrentStreams: number;
   /** See ClientH1Options.headTimeoutMs. */
@@ -266,6 +270,10 @@ class HttpTunnel
 
   get dispatcher(): Dispatcher {
     return this.#dispatcher as ProfileRouter;
+  }
+
+  get websocketOverH2(): boolean | undefined {
+    return this.#upstreams.websocketOverH2;
   }
 
   get maxHeaderListSize(): number {

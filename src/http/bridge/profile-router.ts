@@ -35,6 +35,8 @@ export interface ProfileUpstreams {
   /** Canonical name (an alias resolved). */
   readonly name: string;
   readonly http: ProfileHttp;
+  /** See TunnelDispatcherDeps.websocketOverH2. */
+  readonly websocketOverH2?: boolean;
   open(opts?: OpenOptions): Promise<OpenedUpstream>;
 }
 
@@ -93,6 +95,10 @@ class OtherProfileDeps implements TunnelDispatcherDeps {
 
   get responseTimeoutMs(): number | undefined {
     return this.#tunnel.responseTimeoutMs;
+  }
+
+  get websocketOverH2(): boolean | undefined {
+    return this.#profile.websocketOverH2;
   }
 
   open(opts?: OpenOptions): Promise<OpenedUpstream> {
