@@ -303,6 +303,7 @@ describe("the first upstream connection, dialled before 200", () => {
  */
 async function rawH2Origin(
   answer: (s: tls.TLSSocket, streamId: number) => void,
+  settings: [number, number][] = [],
 ): Promise<{ origin: Origin; frames: { type: string; code?: number }[] }> {
   const frames: { type: string; code?: number }[] = [];
   const leaf = await env.pki.leaf("localhost");
@@ -313,7 +314,7 @@ async function rawH2Origin(
       const reader = new FrameReader();
       let preface = false;
       let buf = Buffer.alloc(0);
-      s.write(encodeFrame({ type: "SETTINGS", ack: false, settings: [] }));
+      s.write(encodeFrame({ type: "SETTINGS", ack: false, settings }));
       s.on("data", (d: Buffer) => {
         buf = Buffer.concat([buf, d]);
         if (!preface) {
@@ -685,5 +686,37 @@ describe("an HTTP/1.1 client that leaves once it holds the whole Content-Length 
         .filter((rec) => rec.msg === "tunnel closed" && rec.host === authority);
     await waitUntil(() => mine().length > 0, "the tunnel record");
     expect(mine()[0]).toMatchObject({ statuses: "200:1", errorCode: null });
+  });
+});
+
+describe("an extended CONNECT (WebSocket over HTTP/2) the origin refuses", () => {
+  test("a 403 with END_STREAM reaches the client; the stream side the proxy kept open is reset (CANCEL)", async () => {
+    // SETTINGS_ENABLE_CONNECT_PROTOCOL = 1; every request answered 403 with END_STREAM, never a reset.
+    const { origin, frames } = await rawH2Origin(
+      (s, streamId) => {
+        s.write(
+          encodeFrame({
+            type: "HEADERS",
+            streamId,
+            endStream: true,
+            endHeaders: true,
+            block: Buffer.from([0x08, 0x03, 0x34, 0x30, 0x33]),
+          }),
+        );
+      },
+      [[8, 1]],
+    );
+    const authority = `localhost:${origin.port}`;
+    const c = await rawText(env.proxy.port, authority, ca);
+    const text = await c.send(
+      `GET /ws HTTP/1.1\r\nHost: ${authority}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+      (all) => all.includes("\r\n\r\n"),
+    );
+    expect(text).toMatch(/^HTTP\/1\.1 403 /);
+    await waitUntil(() => frames.some((f) => f.type === "RST_STREAM"), "the proxy's RST_STREAM");
+    expect(frames.filter((f) => f.type === "HEADERS")).toHaveLength(1); // the extended CONNECT
+    expect(frames.find((f) => f.type === "RST_STREAM")?.code).toBe(8); // CANCEL
+    c.t.destroy();
   });
 });

@@ -113,12 +113,14 @@ async function wsClient(
   path: string,
   headers: Record<string, string> = {},
   connectHeaders: Record<string, string> = {},
+  halfOpen = false,
 ) {
   const authority = `localhost:${o.port}`;
   const t: tls.TLSSocket = await tlsThroughProxy(proxy.port, authority, {
     ca,
     servername: "localhost",
     headers: connectHeaders,
+    ...(halfOpen ? { allowHalfOpen: true } : {}),
   });
   let bytes = Buffer.alloc(0);
   let how = "";
@@ -230,6 +232,60 @@ describe("an origin that enables extended CONNECT", () => {
     c.t.destroy();
   });
 
+  test("the origin ends its direction first: the client still sends, and the origin gets it", async () => {
+    await ext.stats(true);
+    const c = await wsClient(ext, "/half", {}, {}, true);
+    expect(c.head).toMatch(/^HTTP\/1\.1 101 /);
+    await waitUntil(() => c.how() === "end", "the origin's end");
+    expect(c.rest().toString()).toBe("bye");
+    c.t.write("after the origin's end");
+    await Bun.sleep(50);
+    c.t.end();
+    let half: number | undefined;
+    for (let i = 0; i < 100 && half === undefined; i++) {
+      half = ((await ext.stats()) as { half?: number }).half;
+      if (half === undefined) await Bun.sleep(10);
+    }
+    expect(half).toBe("after the origin's end".length);
+  });
+
+  test("END_STREAM then RST_STREAM(NO_ERROR), the origin's 'stop sending': a clean end, no error", async () => {
+    const c = await wsClient(ext, "/end-no-read", {}, {}, true);
+    expect(c.head).toMatch(/^HTTP\/1\.1 101 /);
+    await waitUntil(() => c.how() === "end", "the origin's end");
+    expect(c.rest().toString()).toBe("bye");
+    c.t.end();
+    await new Promise((resolve) => c.t.once("close", resolve));
+    const line = () =>
+      proxy.logs
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((r) => r.msg === "tunnel closed" && r.host === `localhost:${ext.port}`)
+        .at(-1);
+    await waitUntil(() => line()?.statuses === "101:1", "the tunnel record");
+    expect(line()).toMatchObject({ level: "info", errorCode: null });
+  });
+
+  test("END_STREAM then a reset while the client's direction is open: the client is reset, not left half-open", async () => {
+    const c = await wsClient(ext, "/end-then-rst", {}, {}, true);
+    expect(c.head).toMatch(/^HTTP\/1\.1 101 /);
+    await waitUntil(() => c.how() === "end", "the origin's end");
+    let reset = "";
+    c.t.on("error", (e: NodeJS.ErrnoException) => {
+      reset ||= e.code ?? "error";
+    });
+    c.t.on("close", () => {
+      reset ||= "close";
+    });
+    await waitUntil(() => reset !== "", "the reset");
+    expect(["ECONNRESET", "EPIPE"]).toContain(reset); // a reset (EPIPE: found while writing)
+    const line = () =>
+      proxy.logs
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((r) => r.msg === "tunnel closed" && r.errorCode === "UPSTREAM_TRUNCATED");
+    await waitUntil(() => line() !== undefined, "the tunnel record");
+    expect(line()?.reason).toContain("upstream reset the WebSocket stream (HTTP/2 error 8)");
+  });
+
   test("an origin that resets the stream mid-frame: the client's connection is reset, not closed", async () => {
     const c = await wsClient(ext, "/cut");
     expect(c.head).toMatch(/^HTTP\/1\.1 101 /);
@@ -266,6 +322,27 @@ describe("a real WebSocket client (Bun's)", () => {
 });
 
 describe("an origin that does not enable it", () => {
+  test("an origin that ends its WebSocket cleanly first: the client gets a clean end, never a reset", async () => {
+    const c = await wsClient(plain, "/bye", {}, {}, true);
+    expect(c.head).toMatch(/^HTTP\/1\.1 101 /);
+    await waitUntil(() => c.how() !== "", "the origin's end");
+    expect(c.how()).toBe("end");
+    expect([...c.rest()]).toEqual([0x88, 0x02, 0x03, 0xe8]);
+    const errors: string[] = [];
+    c.t.on("error", (e: NodeJS.ErrnoException) => errors.push(e.code ?? "error"));
+    await Bun.sleep(100); // the origin's socket closes meanwhile: not a failure of the relay
+    c.t.end();
+    await new Promise((resolve) => c.t.once("close", resolve));
+    expect(errors).toEqual([]); // no reset after the clean end
+    const line = () =>
+      proxy.logs
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((r) => r.msg === "tunnel closed" && r.host === `localhost:${plain.port}`)
+        .at(-1);
+    await waitUntil(() => line()?.statuses === "101:1", "the tunnel record");
+    expect(line()).toMatchObject({ level: "info", errorCode: null });
+  });
+
   test("the WebSocket goes on a connection of its own, over HTTP/1.1", async () => {
     await plain.stats(true);
     const c = await wsClient(plain, "/ws");

@@ -111,8 +111,9 @@ export function readToClose(socket: net.Socket, rest: Buffer): Promise<string> {
 export async function rawConnect(
   proxyPort: number,
   request: string | Uint8Array,
+  allowHalfOpen = false,
 ): Promise<{ socket: net.Socket; head: string; status: number; rest: Buffer }> {
-  const socket = net.connect({ host: "127.0.0.1", port: proxyPort });
+  const socket = net.connect({ host: "127.0.0.1", port: proxyPort, allowHalfOpen });
   await new Promise<void>((r, j) => {
     socket.once("connect", r);
     socket.once("error", j);
@@ -155,9 +156,15 @@ export async function tlsThroughProxy(
     headers?: Record<string, string>;
     /** Skip the client's host name check (to let a mismatching SNI reach the proxy). */
     acceptAnyName?: boolean;
+    /** Keep the TLS socket writable after the peer's end (a half-closed relay). */
+    allowHalfOpen?: boolean;
   },
 ): Promise<tls.TLSSocket> {
-  const { socket, status, head } = await rawConnect(proxyPort, connectRequest(target, opts.headers));
+  const { socket, status, head } = await rawConnect(
+    proxyPort,
+    connectRequest(target, opts.headers),
+    opts.allowHalfOpen ?? false,
+  );
   if (status !== 200) throw new Error(`CONNECT failed: ${head}`);
   socket.on("error", () => {}); // a reset reaches the TLS socket too, where callers listen
   const t = tls.connect({
@@ -166,6 +173,7 @@ export async function tlsThroughProxy(
     ca: opts.ca,
     ALPNProtocols: opts.alpn ?? ["http/1.1"],
     ...(opts.acceptAnyName ? { checkServerIdentity: () => undefined } : {}),
+    ...(opts.allowHalfOpen ? { allowHalfOpen: true } : {}),
   });
   await new Promise<void>((r, j) => {
     t.once("secureConnect", r);

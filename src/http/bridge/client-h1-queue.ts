@@ -150,6 +150,17 @@ export class ResponseQueue {
     this.finish(ex);
   }
 
+  /**
+   * A relay's origin side failed after its end was passed on (the client's side still open): the
+   * connection is reset now, so that the client does not take that end for a clean one.
+   */
+  resetAfterEnd(err: ProxyError): void {
+    this.#stopped = true;
+    this.#cutAll();
+    this.#ep.reset();
+    this.#hooks.onStop(err);
+  }
+
   /** A locally generated answer (error, 421, 405) with a short text body. */
   answer(ex: Exchange, status: number, err: ProxyError, close: boolean): void {
     if (ex.settled) return;

@@ -247,7 +247,8 @@ class H1Responder implements UpgradeResponder {
         return room;
       },
       end: () => q.finish(ex),
-      abort: (err) => q.truncate(ex, err),
+      // After the end (the origin's FIN or END_STREAM), a failure still tears the relay down.
+      abort: (err) => (ex.done ? q.resetAfterEnd(err) : q.truncate(ex, err)),
       onDrain: null,
     };
     ex.sink = toClient;

@@ -54,6 +54,8 @@ export class UpstreamH1 implements Cancellable<object>, HeadWaiter {
   #noReuse = false;
   #relay = false;
   #toUpstream: ByteSink | null = null;
+  /** A relay whose origin side ended cleanly (FIN with close_notify), passed on to the client. */
+  #relayUpEnded = false;
   #closed = false;
   #goneSent = false;
   /** Exchanges completed on this connection (a later one runs on a reused connection). */
@@ -87,7 +89,7 @@ export class UpstreamH1 implements Cancellable<object>, HeadWaiter {
       },
       error: (err) => this.#fail(err),
       drain: () => this.#onDrain(),
-      close: () => this.#fail(new ProxyError("IO", "upstream connection closed")),
+      close: () => this.#onClose(),
     });
   }
 
@@ -327,8 +329,10 @@ export class UpstreamH1 implements Cancellable<object>, HeadWaiter {
     }
     if (ex.toClient !== null) {
       // A relay (after a 101) passes a truncation on as one: never a clean close to the client.
-      if (truncation === null) ex.toClient.end();
-      else this.#fail(truncation);
+      if (truncation === null) {
+        this.#relayUpEnded = true;
+        ex.toClient.end();
+      } else this.#fail(truncation);
       return;
     }
     if (ex.reader !== null && ex.reader.framing.kind === "close" && truncation === null) {
@@ -370,6 +374,21 @@ export class UpstreamH1 implements Cancellable<object>, HeadWaiter {
   }
 
   /** The connection failed: the exchange is failed or truncated, the endpoint destroyed. */
+  /**
+   * The socket closed: a failure, but for a relay whose origin side had ended cleanly, where it
+   * is the relay's normal end (a failure after that end still resets the client: #fail).
+   */
+  #onClose(): void {
+    if (!this.#relayUpEnded) {
+      this.#fail(new ProxyError("IO", "upstream connection closed"));
+      return;
+    }
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#ex = null;
+    this.#gone();
+  }
+
   /** The response-head deadline runs for `ex` (sent whole, no final head yet). */
   #startWaiting(ex: Exchange): void {
     if (this.#ticker === null || ex.reader !== null || ex.toClient !== null || this.#ex !== ex) return;
