@@ -163,3 +163,50 @@ describe("requests waiting for a stream slot on a connection that goes away", ()
     expect(requeued).toBe(0);
   });
 });
+
+describe("an extended CONNECT (a WebSocket, RFC 8441) and the origin's SETTINGS", () => {
+  const CONNECT = {
+    ...GET,
+    fields: [
+      [":method", "CONNECT"],
+      [":authority", "a.test"],
+      [":scheme", "https"],
+      [":path", "/ws"],
+      [":protocol", "websocket"],
+    ] as [string, string][],
+    tunnel: true,
+  };
+
+  test("waits for the SETTINGS, even as the first request; they enable it: the stream opens", () => {
+    const { up, sent, from } = upstream();
+    const r = recorder();
+    let fellBack = false;
+    up.request({ ...CONNECT, fallback: () => (fellBack = true) }, r, new DeferredSink());
+    expect(sentOf(sent, "HEADERS")).toEqual([]); // even as the first request
+    from(settings([[SettingId.ENABLE_CONNECT_PROTOCOL, 1]]));
+    expect(sentOf(sent, "HEADERS")).toEqual(["HEADERS1"]);
+    expect(up.extendedConnect).toBe(true);
+    expect([fellBack, r.failed]).toEqual([false, null]);
+  });
+
+  test("they do not enable it: the request goes its fallback way (a connection of its own), nothing sent", () => {
+    const { up, sent, from } = upstream();
+    const r = recorder();
+    let fellBack = false;
+    up.request({ ...CONNECT, fallback: () => (fellBack = true) }, r, new DeferredSink());
+    from(settings());
+    expect(fellBack).toBe(true);
+    expect(r.failed).toBeNull();
+    expect(sentOf(sent, "HEADERS")).toEqual([]);
+  });
+
+  test("a connection that fails before its SETTINGS is unusable to what waited for them", () => {
+    const { up, handlers } = upstream();
+    let usable: boolean | null = null;
+    up.whenSettled(() => {
+      usable = up.usable;
+    });
+    handlers().end();
+    expect(usable).toBe(false);
+  });
+});

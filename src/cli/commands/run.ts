@@ -97,7 +97,7 @@ export const runCommand = defineCommand({
             signal,
             open: running.server.openConnections,
           });
-          void running.server.resetAll().then(() => exitAfterStderr(signal === "SIGINT" ? 130 : 143));
+          void running.server.resetAll().finally(() => exitAfterStderr(signal === "SIGINT" ? 130 : 143));
           return;
         }
         stopping = true;

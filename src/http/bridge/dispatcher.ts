@@ -259,7 +259,8 @@ export class TunnelDispatcher implements Dispatcher, H2Owner {
         return;
       }
       try {
-        this.#extendedConnect(h2, head, extendedConnectResponder(r, key), sink);
+        const fallback = () => this.#websocketOwn(head, r, sink);
+        this.#extendedConnect(h2, head, extendedConnectResponder(r, key), sink, fallback);
       } catch (err) {
         r.fail(ProxyError.wrap(err, "INTERNAL"));
       }
@@ -267,7 +268,13 @@ export class TunnelDispatcher implements Dispatcher, H2Owner {
   }
 
   /** The WebSocket handshake as an RFC 8441 extended CONNECT on `h2`, in the profile's order. */
-  #extendedConnect(h2: UpstreamH2, head: RequestHead, r: UpgradeResponder, sink: DeferredSink): void {
+  #extendedConnect(
+    h2: UpstreamH2,
+    head: RequestHead,
+    r: UpgradeResponder,
+    sink: DeferredSink,
+    fallback: () => void,
+  ): void {
     const http = this.#deps.http;
     const authority = this.#deps.authority;
     this.#h2Options ??= { authority, keepClient: this.#deps.keepClient, protocol: "h2" };
@@ -286,7 +293,7 @@ export class TunnelDispatcher implements Dispatcher, H2Owner {
     };
     const fields = h2FieldList(http.http2, pseudo, regular);
     const priority = http.http2.priority.websocket;
-    h2.request({ fields, hasBody: false, tunnel: true, priority, head: false }, r, sink);
+    h2.request({ fields, hasBody: false, tunnel: true, priority, head: false, fallback }, r, sink);
   }
 
   /** A WebSocket handshake on its own HTTP/1.1-only connection, never pooled. */
@@ -333,9 +340,15 @@ export class TunnelDispatcher implements Dispatcher, H2Owner {
 
   /** H2Owner: a request that never left a connection that went away goes on another one. */
   h2Requeue(req: H2Request, r: Responder, link: RequestLink): void {
+    if (req.fallback && this.#protocol !== "h2") {
+      req.fallback(); // a WebSocket, and the origin now speaks HTTP/1.1: on a connection of its own
+      return;
+    }
     this.#withConn(
       (c) => {
         if (c instanceof UpstreamH2) c.request(req, r, link);
+        else if (req.fallback)
+          req.fallback(); // a WebSocket: on a connection of its own
         // Its fields are HTTP/2's: an origin that now chose HTTP/1.1 gets it as a refused request.
         else r.fail(markRefused(new ProxyError("UPSTREAM_UNREACHABLE", "the origin switched to HTTP/1.1")));
       },

@@ -37,6 +37,12 @@ export interface H2Request {
    * responder's `upgrade` (an UpgradeResponder). Its link gets only a cancel handle.
    */
   tunnel?: boolean;
+  /**
+   * An extended CONNECT that cannot go on the connection it reaches (handed on after a GOAWAY to
+   * one whose origin did not enable it, or that answered HTTP/1.1) goes this way instead: on a
+   * connection of its own.
+   */
+  fallback?: () => void;
 }
 
 /** A stream turned byte relay (see H2Request.tunnel): each direction ends on its own. */
@@ -241,8 +247,10 @@ export class UpstreamH2 implements Cancellable<number>, HeadWaiter {
       return;
     }
     if (tunnel && !this.#session.extendedConnect) {
-      // RFC 8441 §3: never without the origin's SETTINGS_ENABLE_CONNECT_PROTOCOL (the dispatcher checks first).
-      responder.fail(new ProxyError("HTTP_PROTOCOL", "upstream did not enable extended CONNECT"));
+      // RFC 8441 §3: never without the origin's SETTINGS_ENABLE_CONNECT_PROTOCOL (the dispatcher
+      // checked the connection it chose; a request handed on may reach another).
+      if (req.fallback) req.fallback();
+      else responder.fail(new ProxyError("HTTP_PROTOCOL", "upstream did not enable extended CONNECT"));
       return;
     }
     const p = req.priority;
@@ -627,8 +635,8 @@ export class UpstreamH2 implements Cancellable<number>, HeadWaiter {
   #fail(err: ProxyError, graceful = false): void {
     if (this.#closed) return;
     const worked = this.#settled; // an origin that never sent SETTINGS would fail them again
+    this.#closed = true; // before #settle: what waited for the SETTINGS finds the connection unusable
     this.#settle();
-    this.#closed = true;
     const streams = [...(this.#streams?.values() ?? [])];
     this.#streams = null;
     for (const ex of streams) this.#stopWaiting(ex);
@@ -685,12 +693,12 @@ export class UpstreamH2 implements Cancellable<number>, HeadWaiter {
   close(): void {
     if (this.#closed) return;
     for (const ex of this.#streams?.values() ?? []) this.#stopWaiting(ex); // off the ticker
-    this.#settle();
     this.#session.goaway();
     this.#flush();
     this.#ep.end();
     destroyAfterLinger(this.#ep);
     this.#closed = true;
+    this.#settle(); // after #closed: what waited for the SETTINGS finds the connection unusable
     this.#handBack(null);
   }
 
