@@ -12,7 +12,7 @@ import { encodeFrame } from "../src/http/h2/frame-writer.ts";
 import { curl, type E2eEnv, type E2eOrigin, h2Client, h2Request, startE2e } from "./helpers/e2e-env.ts";
 import { connect } from "./helpers/e2e-h2-raw.ts";
 import { rawFrames, rawText, sendFirstGet } from "./helpers/e2e-raw.ts";
-import { tlsThroughProxy } from "./helpers/proxy-env.ts";
+import { tlsThroughProxy, tunnelRecords } from "./helpers/proxy-env.ts";
 import { type Origin, startTlsOrigin } from "./helpers/tls-env.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
@@ -660,10 +660,7 @@ describe("an origin that cuts an upgraded connection (WebSocket) without TLS clo
     expect(text.startsWith("HTTP/1.1 101 ")).toBe(true);
     expect(text.endsWith("A".repeat(50))).toBe(true); // what the origin sent came through
     expect(how).toBe("ECONNRESET");
-    const mine = () =>
-      env.proxy.logs
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
-        .filter((rec) => rec.msg === "tunnel closed" && rec.host === authority);
+    const mine = () => tunnelRecords(env.proxy.logs).filter((rec) => rec.host === authority);
     await waitUntil(() => mine().length > 0, "the tunnel record");
     expect(mine()[0]).toMatchObject({ level: "warn", errorCode: "UPSTREAM_TRUNCATED", statuses: "101:1" });
   });
@@ -680,10 +677,7 @@ describe("an HTTP/1.1 client that leaves once it holds the whole Content-Length 
     const authority = `localhost:${origin.port}`;
     const r = await curl(env, ["--http1.1", "-w", " %{http_code}", `https://${authority}/`]);
     expect([r.code, r.out]).toEqual([0, "ok 200"]);
-    const mine = () =>
-      env.proxy.logs
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
-        .filter((rec) => rec.msg === "tunnel closed" && rec.host === authority);
+    const mine = () => tunnelRecords(env.proxy.logs).filter((rec) => rec.host === authority);
     await waitUntil(() => mine().length > 0, "the tunnel record");
     expect(mine()[0]).toMatchObject({ statuses: "200:1", errorCode: null });
   });

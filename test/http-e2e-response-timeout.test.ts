@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { curl, type E2eEnv, h2Client, h2Request, startE2e } from "./helpers/e2e-env.ts";
 import { rawText } from "./helpers/e2e-raw.ts";
+import { tunnelRecords } from "./helpers/proxy-env.ts";
 
 const RESPONSE_MS = 400;
 let env: E2eEnv;
@@ -42,9 +43,7 @@ describe("an origin that never answers", () => {
       expect(closed).toBe(1); // the origin saw its exchange end
       // The tunnel's line says why its request failed, not only that it got 504.
       const rec = () =>
-        env.proxy.logs
-          .map((l) => JSON.parse(l) as Record<string, unknown>)
-          .find((x) => x.msg === "tunnel closed" && x.host === o.authority && x.statuses === "504:1");
+        tunnelRecords(env.proxy.logs).find((x) => x.host === o.authority && x.statuses === "504:1");
       for (let i = 0; i < 100 && rec() === undefined; i++) await Bun.sleep(20);
       expect(rec()).toMatchObject({
         errorCode: null,

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import type * as tls from "node:tls";
 import { ProfileRegistry } from "../src/profiles/registry-store.ts";
 import { NativeEngine } from "../src/upstream/native/native-engine.ts";
-import { type ProxyHandle, startProxy, tlsThroughProxy } from "./helpers/proxy-env.ts";
+import { type ProxyHandle, startProxy, tlsThroughProxy, tunnelRecords } from "./helpers/proxy-env.ts";
 import { makeTestPki, type TestPki } from "./helpers/tls-env.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
@@ -256,11 +256,7 @@ describe("an origin that enables extended CONNECT", () => {
     expect(c.rest().toString()).toBe("bye");
     c.t.end();
     await new Promise((resolve) => c.t.once("close", resolve));
-    const line = () =>
-      proxy.logs
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
-        .filter((r) => r.msg === "tunnel closed" && r.host === `localhost:${ext.port}`)
-        .at(-1);
+    const line = () => tunnelRecords(proxy.logs).findLast((r) => r.host === `localhost:${ext.port}`);
     await waitUntil(() => line()?.statuses === "101:1", "the tunnel record");
     expect(line()).toMatchObject({ level: "info", errorCode: null });
   });
@@ -278,10 +274,7 @@ describe("an origin that enables extended CONNECT", () => {
     });
     await waitUntil(() => reset !== "", "the reset");
     expect(["ECONNRESET", "EPIPE"]).toContain(reset); // a reset (EPIPE: found while writing)
-    const line = () =>
-      proxy.logs
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
-        .find((r) => r.msg === "tunnel closed" && r.errorCode === "UPSTREAM_TRUNCATED");
+    const line = () => tunnelRecords(proxy.logs).find((r) => r.errorCode === "UPSTREAM_TRUNCATED");
     await waitUntil(() => line() !== undefined, "the tunnel record");
     expect(line()?.reason).toContain("upstream reset the WebSocket stream (HTTP/2 error 8)");
   });
@@ -291,10 +284,7 @@ describe("an origin that enables extended CONNECT", () => {
     expect(c.head).toMatch(/^HTTP\/1\.1 101 /);
     await waitUntil(() => c.how() !== "", "the end");
     expect(c.how()).toBe("ECONNRESET");
-    const line = () =>
-      proxy.logs
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
-        .find((r) => r.msg === "tunnel closed" && r.statuses === "101:1" && r.errorCode !== null);
+    const line = () => tunnelRecords(proxy.logs).find((r) => r.statuses === "101:1" && r.errorCode !== null);
     await waitUntil(() => line() !== undefined, "the tunnel record");
     expect(line()?.level).toBe("warn");
   });
@@ -334,11 +324,7 @@ describe("an origin that does not enable it", () => {
     c.t.end();
     await new Promise((resolve) => c.t.once("close", resolve));
     expect(errors).toEqual([]); // no reset after the clean end
-    const line = () =>
-      proxy.logs
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
-        .filter((r) => r.msg === "tunnel closed" && r.host === `localhost:${plain.port}`)
-        .at(-1);
+    const line = () => tunnelRecords(proxy.logs).findLast((r) => r.host === `localhost:${plain.port}`);
     await waitUntil(() => line()?.statuses === "101:1", "the tunnel record");
     expect(line()).toMatchObject({ level: "info", errorCode: null });
   });

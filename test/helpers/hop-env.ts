@@ -126,7 +126,4 @@ export async function helloJa4(recorder: Recorder, n = 0): Promise<string> {
   return ja4((await recorder.waitFor(n)).fingerprint);
 }
 
-/** Every `tunnel closed` record in the logs. */
-export function tunnelRecords(logs: string[]): Record<string, unknown>[] {
-  return logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.msg === "tunnel closed");
-}
+export { tunnelRecords } from "./proxy-env.ts";

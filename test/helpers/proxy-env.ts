@@ -251,3 +251,8 @@ export function curlThroughProxy(
     p.on("close", (code) => resolve({ code: code ?? -1, out, err }));
   });
 }
+
+/** Every `tunnel closed` record in the (JSON) logs, oldest first. */
+export function tunnelRecords(logs: string[]): Record<string, unknown>[] {
+  return logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.msg === "tunnel closed");
+}
