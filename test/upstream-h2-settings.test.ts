@@ -208,3 +208,46 @@ describe("an extended CONNECT (a WebSocket, RFC 8441) and the origin's SETTINGS"
     expect(seen).toEqual([false]);
   });
 });
+
+describe("SETTINGS the endpoint delivers as it starts (held while the tunnel waited for its client)", () => {
+  test("settle the connection: no SETTINGS deadline is left to fail it later", async () => {
+    const ep = memoryEndpoint();
+    const start = ep.start.bind(ep);
+    ep.start = (h) => {
+      start(h);
+      h.data(settings()); // already read: delivered at once
+    };
+    const up = new UpstreamH2(ep, minimalH2Profile(), 30);
+    expect(up.usable).toBe(true);
+    await Bun.sleep(80); // past the 30 ms SETTINGS deadline
+    expect(up.usable).toBe(true);
+    expect(up.closed).toBe(false);
+  });
+});
+
+describe("the response-head deadline and the origin's MAX_CONCURRENT_STREAMS", () => {
+  test("a stream that timed out frees its slot at once: the request waiting for it goes out", async () => {
+    const reader = new FrameReader();
+    const sent: string[] = [];
+    let preface = true;
+    const ep = memoryEndpoint((bytes) => {
+      reader.push(preface ? bytes.subarray(24) : bytes);
+      preface = false;
+      for (let f = reader.next(); f; f = reader.next())
+        sent.push(`${f.type}${"streamId" in f && f.streamId !== 0 ? f.streamId : ""}`);
+    });
+    const up = new UpstreamH2(ep, minimalH2Profile(), undefined, 40);
+    (ep.handlers as EndpointHandlers).data(settings([[SettingId.MAX_CONCURRENT_STREAMS, 1]]));
+    const stalled = recorder();
+    const waiting = recorder();
+    up.request(GET, stalled, new DeferredSink());
+    up.request(GET, waiting, new DeferredSink());
+    expect(sentOf(sent, "HEADERS")).toEqual(["HEADERS1"]); // the second waits for the slot
+    for (let i = 0; i < 50 && stalled.failed === null; i++) await Bun.sleep(10);
+    expect(stalled.failed?.code).toBe("UPSTREAM_TIMEOUT");
+    expect(sentOf(sent, "RST_STREAM")).toEqual(["RST_STREAM1"]);
+    expect(sentOf(sent, "HEADERS")).toEqual(["HEADERS1", "HEADERS3"]); // no frame from the origin needed
+    expect(waiting.failed).toBeNull();
+    up.close();
+  });
+});

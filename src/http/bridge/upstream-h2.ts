@@ -158,7 +158,9 @@ export class UpstreamH2 implements Cancellable<number>, HeadWaiter {
     this.#ep.write(this.#session.preface());
     const handlers = { c: this, ...UpstreamH2.#handlers };
     ep.start(handlers);
-    if (!this.#closed) {
+    // Not when start() already delivered the origin's SETTINGS (an endpoint that held them while
+    // the tunnel waited for the client): nothing would ever clear the timer.
+    if (!this.#closed && !this.#settled) {
       this.#settingsTimer = setTimeout(UpstreamH2.#noSettings, settingsTimeoutMs, this, settingsTimeoutMs);
       this.#settingsTimer.unref?.();
     }
@@ -682,6 +684,9 @@ export class UpstreamH2 implements Cancellable<number>, HeadWaiter {
       this.#delete(id);
       ex.responder.fail(new ProxyError("UPSTREAM_TIMEOUT", headTimeoutMessage(ms)));
     }
+    // The freed slots (`open-capacity`) let waiting requests go now, as in cancel().
+    const events = this.#session.takeEvents();
+    for (let i = 0; i < events.length; i++) this.#onEvent(events[i] as H2Event);
     this.#flush();
   }
 
