@@ -179,9 +179,9 @@ test("malformed Basic credentials choosing the profile are 400, sent nowhere; th
   ]);
   expect(text).toStartWith("HTTP/1.1 400 Bad Request\r\n");
   expect(text).toContain(
-    "400 Bad Request: malformed Basic proxy credentials: no ':' after base64 decoding (expected the base64 of name:password; the name selects the profile)\n",
+    "400 Bad Request: BAD_REQUEST: malformed Basic proxy credentials: no ':' after base64 decoding (expected the base64 of name:password; the name selects the profile)\n",
   );
-  expect(text).toContain("400 Bad Request: malformed Basic proxy credentials: not base64 (");
+  expect(text).toContain("400 Bad Request: BAD_REQUEST: malformed Basic proxy credentials: not base64 (");
   expect(text).toContain('"path":"/basic-3"');
   const sent = (await env.bun.records()).filter((r) => r.path.startsWith("/basic-"));
   expect(sent.map((r) => r.path)).toEqual(["/basic-3"]);
@@ -213,12 +213,16 @@ test("X-PolyTLS-Request-Kind naming no kind is 400 (the header and the valid val
   ]);
   expect(text).toStartWith("HTTP/1.1 400 Bad Request\r\n");
   expect(text).toContain(
-    '400 Bad Request: X-PolyTLS-Request-Kind: unknown request kind "bogus"; valid values: navigate, fetch, xhr, image, script, style, favicon, websocket\n',
+    '400 Bad Request: HTTP_BAD_REQUEST: X-PolyTLS-Request-Kind: unknown request kind "bogus"; valid values: navigate, fetch, xhr, image, script, style, favicon, websocket\n',
   );
   expect(text).toContain('"path":"/kind-ok"');
   expect((await env.bun.records()).filter((r) => r.path.startsWith("/kind-")).map((r) => r.path)).toEqual([
     "/kind-ok",
   ]);
+  // The connection's line counts the proxy's own answer by its code.
+  const mine = () => records(p.logs).filter((x) => x.statuses === "200:1,400:1");
+  for (let i = 0; i < 100 && mine().length === 0; i++) await Bun.sleep(20);
+  expect(mine().at(-1)).toMatchObject({ exchangeErrors: "HTTP_BAD_REQUEST:1" });
 });
 
 test("two profiles on one client connection get two upstream connections; each profile keeps its own", async () => {

@@ -8,12 +8,20 @@ import { errorParts } from "../errors/wire.ts";
 import type { Responder } from "../http/bridge/message.ts";
 
 /**
- * Answers `err` as a response (status per src/errors/wire.ts, its challenge or Retry-After, a
- * short text body). The client connection stays open: a request body still coming is read and
- * dropped by the client side.
+ * Answers `err` as a response (status per src/errors/wire.ts, a short text body naming its code).
+ * Most go as the client side's own error answers (`fail`: counted in the log line's
+ * exchangeErrors; a request body still coming closes the connection). One that carries a
+ * challenge or Retry-After (407, 429, 503) goes as a response head with those fields, the client
+ * connection staying open (a request body still coming is read and dropped): the client may send
+ * the request again on it.
  */
 export function answerError(r: Responder, err: ProxyError): void {
-  const { status, fields, body } = errorParts(err);
+  const { status, reason, fields } = errorParts(err);
+  if (fields.length === 0) {
+    r.fail(err);
+    return;
+  }
+  const body = `${status} ${reason}: ${err.code}: ${err.message.replace(/[\r\n]+/g, " ")}\n`;
   const bytes = new TextEncoder().encode(body);
   const head: [string, string][] = [
     ["content-type", "text/plain; charset=utf-8"],
