@@ -194,7 +194,7 @@ describe("limits", () => {
     expect(head(exact, limits).consumed).toBe(100);
     const over = exact.replace("X: ", "X: x");
     const err = h1Error(() => parseRequestHead(bytes(over), limits));
-    expect([err.reason, err.status]).toEqual(["HEAD_TOO_LARGE", 431]);
+    expect([err.reason, err.status, err.code]).toEqual(["HEAD_TOO_LARGE", 431, "HEADERS_TOO_LARGE"]);
     // Refused as soon as the limit is passed, without waiting for the end of the head.
     expect(
       h1Error(() => parseRequestHead(bytes(`GET / HTTP/1.1\r\n${H}X: ${fill(200)}`), limits)).reason,

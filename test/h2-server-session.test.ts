@@ -339,6 +339,14 @@ describe("requests", () => {
     expect(ev).toMatchObject({ type: "request", oversize: true });
     p.feed(p.headers(3, [...GET, ["x-huge", "a".repeat(40_000)]], true));
     expect(p.session.closed).toBe(true);
+    // A small block that decodes past the decoder's bound (twice the limit, at least 16 KiB: one
+    // table entry referenced again and again) is the same flood: ENHANCE_YOUR_CALM, not a
+    // compression error.
+    const q = ready([], { ...OPTS, maxHeaderListSize: 1024 });
+    const big: HeaderField = ["x-a", "b".repeat(900)];
+    q.feed(q.headers(1, [...GET, big], true)); // inserted into the table
+    q.feed(q.headers(3, [...GET, ...Array.from({ length: 40 }, () => big)], true)); // 1-byte references
+    expect(goawayCode(q)).toBe(H2ErrorCode.ENHANCE_YOUR_CALM);
   });
 
   test("the client's RST_STREAM is reported; DATA it sends after it is a stream error (STREAM_CLOSED, §5.1)", () => {

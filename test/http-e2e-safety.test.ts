@@ -57,6 +57,16 @@ describe("HTTP/1.1 client: refused forms never reach the origin", () => {
     }
   });
 
+  test("a head too large is 431 naming HEADERS_TOO_LARGE, as an HTTP/2 client's header list is", async () => {
+    const o = env.origins.nodeH1;
+    const res = await exchange(
+      o.authority,
+      `GET / HTTP/1.1\r\nHost: ${o.authority}\r\nX-Big: ${"a".repeat(70_000)}\r\n\r\n`,
+    );
+    expect(status(res)).toBe(431);
+    expect(res).toContain("\r\n\r\n431 Request Header Fields Too Large: HEADERS_TOO_LARGE: ");
+  });
+
   test("a request naming another host (Host, absolute-form) is 421 and sent nowhere", async () => {
     const o = env.origins.nodeH1;
     await o.clear();

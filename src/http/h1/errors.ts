@@ -66,7 +66,12 @@ export class H1Error extends ProxyError {
     status?: number,
     options?: { cause?: unknown },
   ) {
-    super(side === "request" ? "HTTP_BAD_REQUEST" : "HTTP_PROTOCOL", message, options);
+    // A request head too large is HEADERS_TOO_LARGE (431), as an HTTP/2 client's header list.
+    super(
+      side === "response" ? "HTTP_PROTOCOL" : status === 431 ? "HEADERS_TOO_LARGE" : "HTTP_BAD_REQUEST",
+      message,
+      options,
+    );
     this.name = "H1Error";
     this.side = side;
     this.reason = reason;

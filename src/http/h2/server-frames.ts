@@ -1,3 +1,4 @@
+import { HpackError } from "../hpack/errors.ts";
 import { connectionError, H2Error, H2ErrorCode, streamError } from "./errors.ts";
 import { growSendWindow, RecvWindow } from "./flow-window.ts";
 import { FrameReader } from "./frame-reader.ts";
@@ -247,6 +248,9 @@ export class ServerFrameHandler {
     try {
       return this.decoder.decode(block);
     } catch (err) {
+      // A list past twice our limit from a small block (table references) is a flood, not bad HPACK.
+      if (err instanceof HpackError && err.listTooLarge)
+        throw connectionError(H2ErrorCode.ENHANCE_YOUR_CALM, err.message, { cause: err });
       throw connectionError(H2ErrorCode.COMPRESSION_ERROR, "field block does not decode", { cause: err });
     }
   }

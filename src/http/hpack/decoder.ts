@@ -91,7 +91,9 @@ export class HpackDecoder {
       }
       listSize += field[0].length + field[1].length + ENTRY_OVERHEAD;
       if (listSize > this.maxHeaderListSize) {
-        throw new HpackError(`header list larger than ${this.maxHeaderListSize} octets`);
+        throw new HpackError(`header list larger than ${this.maxHeaderListSize} octets`, {
+          listTooLarge: true,
+        });
       }
       fields.push(field);
     }

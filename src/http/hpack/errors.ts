@@ -9,9 +9,12 @@ export const H2_COMPRESSION_ERROR = 0x9;
  */
 export class HpackError extends ProxyError {
   readonly h2Code = H2_COMPRESSION_ERROR;
+  /** The block decodes to a header list over the decoder's limit (well formed, but too much). */
+  readonly listTooLarge: boolean;
 
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: { cause?: unknown; listTooLarge?: boolean }) {
     super("HTTP_PROTOCOL", message, options);
     this.name = "HpackError";
+    this.listTooLarge = options?.listTooLarge ?? false;
   }
 }
