@@ -589,20 +589,7 @@ export class UpstreamH2 implements Cancellable<number>, HeadWaiter {
         // After its END_STREAM, RST_STREAM(NO_ERROR) is the origin's "stop sending" (RFC 9113
         // §8.1): the relay's upstream direction is over, what the client still sends is dropped.
         if (ex.relay?.remoteEnded === true && ev.remote && ev.code === H2ErrorCode.NO_ERROR) return;
-        const err = ev.retryable
-          ? new ProxyError("UPSTREAM_UNREACHABLE", "upstream did not process the request (refused or GOAWAY)")
-          : ex.relay !== null && ev.remote
-            ? // A WebSocket's stream reset: its connection cut, as on an HTTP/1.1 relay.
-              new ProxyError(
-                "UPSTREAM_TRUNCATED",
-                `upstream reset the WebSocket stream (HTTP/2 error ${ev.code})`,
-              )
-            : ev.remote
-              ? new ProxyError("HTTP_PROTOCOL", `upstream reset the stream (HTTP/2 error ${ev.code})`)
-              : new ProxyError(
-                  "HTTP_PROTOCOL",
-                  `upstream response refused: ${ev.reason ?? `HTTP/2 error ${ev.code}`}`,
-                );
+        const err = resetError(ev, ex.relay !== null);
         if (ex.response) ex.response.abort(err);
         else ex.responder.fail(ev.retryable ? markRefused(err) : err);
         return;
@@ -734,4 +721,18 @@ export class UpstreamH2 implements Cancellable<number>, HeadWaiter {
       markRefused(new ProxyError("UPSTREAM_UNREACHABLE", "upstream HTTP/2 connection went away")),
     );
   }
+}
+
+/** Why a stream reset fails its exchange (a WebSocket's, `relay`, cut as an HTTP/1.1 relay would be). */
+function resetError(ev: Extract<H2Event, { type: "reset" }>, relay: boolean): ProxyError {
+  if (ev.retryable)
+    return new ProxyError("UPSTREAM_UNREACHABLE", "upstream did not process the request (refused or GOAWAY)");
+  if (!ev.remote)
+    return new ProxyError(
+      "HTTP_PROTOCOL",
+      `upstream response refused: ${ev.reason ?? `HTTP/2 error ${ev.code}`}`,
+    );
+  return relay
+    ? new ProxyError("UPSTREAM_TRUNCATED", `upstream reset the WebSocket stream (HTTP/2 error ${ev.code})`)
+    : new ProxyError("HTTP_PROTOCOL", `upstream reset the stream (HTTP/2 error ${ev.code})`);
 }
