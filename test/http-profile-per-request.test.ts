@@ -234,7 +234,7 @@ describe("X-PolyTLS-Upstream-Profile on requests inside a tunnel", () => {
   test(`HTTP/1.1-only origin: another profile holds at most ${OTHER_PROFILE_H1_CONNECTIONS} connections, the tunnel's own up to 6`, async () => {
     const tag = "h1cap";
     const requests = Array.from({ length: 16 }, (_, i) => ({
-      path: `/switch/${tag}/${i}`,
+      path: `/switch/${tag}/r${String(i).padStart(2, "0")}`, // no path a prefix of another (byPath)
       profile: i % 2 === 0 ? null : "firefox-145-macos-arm64",
       uploadBytes: 300_000, // each holds its connection a while
     }));
