@@ -60,6 +60,21 @@ function steps(tag: string): Step[] {
   ];
 }
 
+/** Node's HTTP/2 client (h2-batch-client.mjs): every request at once on one session through the proxy. */
+async function batch(
+  originPort: number,
+  requests: { path: string; profile?: string | null; uploadBytes?: number }[],
+): Promise<{ path: string; status: number; body: string }[]> {
+  const child = spawn("node", [join(import.meta.dir, "helpers", "h2-batch-client.mjs")], { env: cleanEnv() });
+  child.stdin.end(JSON.stringify({ proxyPort: port, caPath, host: "localhost", port: originPort, requests }));
+  let out = "";
+  child.stdout.on("data", (d) => {
+    out += d;
+  });
+  await new Promise((resolve) => child.on("close", resolve));
+  return JSON.parse(out) as { path: string; status: number; body: string }[];
+}
+
 /** One curl process, one proxy connection: each step a transfer after `--next`, its body in a file. */
 async function curlSteps(
   flag: string,
@@ -175,18 +190,7 @@ describe("X-PolyTLS-Upstream-Profile on requests inside a tunnel", () => {
       { path: `/switch/${tag}/f-safari`, profile: "safari", uploadBytes: 1 }, // the alias of c's
       { path: `/switch/${tag}/g-empty`, profile: "" },
     ];
-    const child = spawn("node", [join(import.meta.dir, "helpers", "h2-batch-client.mjs")], {
-      env: cleanEnv(),
-    });
-    child.stdin.end(
-      JSON.stringify({ proxyPort: port, caPath, host: "localhost", port: h2Origin.port, requests }),
-    );
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-    });
-    await new Promise((resolve) => child.on("close", resolve));
-    const results = JSON.parse(out) as { path: string; status: number; body: string }[];
+    const results = await batch(h2Origin.port, requests);
     const statuses = Object.fromEntries(results.map((r) => [r.path.split("/").pop(), r.status]));
     expect(statuses).toEqual({
       "a-none": 200,
@@ -238,18 +242,7 @@ describe("X-PolyTLS-Upstream-Profile on requests inside a tunnel", () => {
       profile: i % 2 === 0 ? null : "firefox-145-macos-arm64",
       uploadBytes: 300_000, // each holds its connection a while
     }));
-    const child = spawn("node", [join(import.meta.dir, "helpers", "h2-batch-client.mjs")], {
-      env: cleanEnv(),
-    });
-    child.stdin.end(
-      JSON.stringify({ proxyPort: port, caPath, host: "localhost", port: h1Origin.port, requests }),
-    );
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-    });
-    await new Promise((resolve) => child.on("close", resolve));
-    const results = JSON.parse(out) as { path: string; status: number }[];
+    const results = await batch(h1Origin.port, requests);
     expect(results.map((r) => r.status)).toEqual(requests.map(() => 200));
     const conns = (odd: number) =>
       new Set(
