@@ -95,6 +95,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy?.stop();
   for (const c of children) c.kill();
+  pki?.remove();
 });
 
 const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
