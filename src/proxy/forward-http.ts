@@ -11,7 +11,6 @@
  * upstream failure after a response head reaches the client as a reset without the final chunk,
  * never as a clean end. One `tunnel closed` record (mode `forward`) is logged per connection.
  */
-
 import { ProxyError } from "../errors/proxy-error.ts";
 import { errorResponse } from "../errors/wire.ts";
 import { serveClientH1 } from "../http/bridge/client-h1.ts";
