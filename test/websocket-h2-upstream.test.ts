@@ -14,10 +14,13 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type * as tls from "node:tls";
+import { FrameReader } from "../src/http/h2/frame-reader.ts";
+import type { PriorityFields } from "../src/http/h2/frame-types.ts";
+import { encodeFrame } from "../src/http/h2/frame-writer.ts";
 import { ProfileRegistry } from "../src/profiles/registry-store.ts";
 import { NativeEngine } from "../src/upstream/native/native-engine.ts";
 import { type ProxyHandle, startProxy, tlsThroughProxy, tunnelRecords } from "./helpers/proxy-env.ts";
-import { makeTestPki, type TestPki } from "./helpers/tls-env.ts";
+import { makeTestPki, type Origin, startTlsOrigin, type TestPki } from "./helpers/tls-env.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
 const FIXTURES = join(import.meta.dir, "fixtures", "http");
@@ -40,6 +43,7 @@ let ca: string;
 let ext: WsOrigin;
 let plain: WsOrigin;
 const children: ChildProcess[] = [];
+const rawOrigins: Origin[] = [];
 
 async function origin(enable: boolean): Promise<WsOrigin> {
   const leaf = await pki.leaf("localhost");
@@ -95,6 +99,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy?.stop();
   for (const c of children) c.kill();
+  for (const o of rawOrigins) await o.close();
   pki?.remove();
 });
 
@@ -289,6 +294,104 @@ describe("an origin that enables extended CONNECT", () => {
     await waitUntil(() => line() !== undefined, "the tunnel record");
     expect(line()?.level).toBe("warn");
   });
+});
+
+describe("the extended CONNECT's frames, against the browsers' own (fixtures/http/ws-h2-frames.json)", () => {
+  const FRAMES = JSON.parse(readFileSync(join(FIXTURES, "ws-h2-frames.json"), "utf8")) as Record<
+    "chromium" | "firefox",
+    {
+      type: string;
+      flags: number;
+      priority?: { exclusive: number; depends_on: number; weight: number };
+      increment?: number;
+    }[]
+  >;
+
+  /** A raw HTTP/2 origin that allows extended CONNECT, answers 200 and records every frame. */
+  async function recordingOrigin() {
+    const frames: {
+      type: string;
+      streamId: number;
+      flags: number;
+      priority?: PriorityFields;
+      increment?: number;
+    }[] = [];
+    const origin = await startTlsOrigin(await pki.leaf("localhost"), {
+      alpn: ["h2"],
+      handler: (s) => {
+        s.on("error", () => {});
+        const reader = new FrameReader();
+        let preface = false;
+        let buf = Buffer.alloc(0);
+        s.write(encodeFrame({ type: "SETTINGS", ack: false, settings: [[8, 1]] }));
+        s.on("data", (d: Buffer) => {
+          buf = Buffer.concat([buf, d]);
+          if (!preface) {
+            if (buf.length < 24) return;
+            preface = true;
+            buf = buf.subarray(24);
+          }
+          reader.push(buf);
+          buf = Buffer.alloc(0);
+          for (let f = reader.next(); f !== null; f = reader.next()) {
+            if (f.type === "HEADERS") {
+              const flags = 0x4 | (f.endStream ? 0x1 : 0) | (f.priority ? 0x20 : 0);
+              frames.push({
+                type: f.type,
+                streamId: f.streamId,
+                flags,
+                ...(f.priority ? { priority: f.priority } : {}),
+              });
+              // :status 200 (static index 8), the stream left open.
+              s.write(
+                encodeFrame({
+                  type: "HEADERS",
+                  streamId: f.streamId,
+                  endStream: false,
+                  endHeaders: true,
+                  block: Buffer.from([0x88]),
+                }),
+              );
+            } else if (f.type === "WINDOW_UPDATE") {
+              frames.push({ type: f.type, streamId: f.streamId, flags: 0, increment: f.increment });
+            } else if (f.type === "SETTINGS" && !f.ack) {
+              s.write(encodeFrame({ type: "SETTINGS", ack: true, settings: [] }));
+            }
+          }
+        });
+      },
+    });
+    return { origin, frames };
+  }
+
+  for (const [browser, profile] of [
+    ["chromium", "chromium-156-linux-x64"],
+    ["firefox", "firefox-esr-153-linux-x64"],
+  ] as const) {
+    test(`${browser}: the HEADERS frame's flags and priority${browser === "firefox" ? ", then the stream's WINDOW_UPDATE" : ""}`, async () => {
+      const { origin, frames } = await recordingOrigin();
+      rawOrigins.push(origin); // closed after the proxy (its tunnels hold their connections)
+      {
+        const o = { port: origin.port } as WsOrigin;
+        const c = await wsClient(o, "/ws", {}, { "X-PolyTLS-Upstream-Profile": profile });
+        expect(c.head).toMatch(/^HTTP\/1\.1 101 /);
+        await waitUntil(() => frames.some((f) => f.type === "HEADERS"), "the extended CONNECT");
+        c.t.destroy();
+        const want = FRAMES[browser];
+        const head = frames.find((f) => f.type === "HEADERS");
+        expect(head?.flags).toBe(want[0]?.flags);
+        const p = want[0]?.priority;
+        expect(head?.priority).toEqual({
+          exclusive: p?.exclusive === 1,
+          dependency: p?.depends_on ?? -1,
+          weight: p?.weight ?? -1,
+        });
+        const update = frames.find((f) => f.type === "WINDOW_UPDATE" && f.streamId === head?.streamId);
+        const wantUpdate = want.find((f) => f.type === "WINDOW_UPDATE");
+        expect(update?.increment).toBe(wantUpdate?.increment);
+      }
+    });
+  }
 });
 
 describe("a real WebSocket client (Bun's)", () => {
