@@ -7,12 +7,12 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type * as tls from "node:tls";
-import { FrameReader } from "../src/http/h2/frame-reader.ts";
 import { encodeFrame } from "../src/http/h2/frame-writer.ts";
 import { curl, type E2eEnv, type E2eOrigin, h2Client, h2Request, startE2e } from "./helpers/e2e-env.ts";
 import { connect } from "./helpers/e2e-h2-raw.ts";
 import { rawFrames, rawText, sendFirstGet } from "./helpers/e2e-raw.ts";
 import { tlsThroughProxy, tunnelRecords } from "./helpers/proxy-env.ts";
+import { startRawH2Origin } from "./helpers/raw-h2-origin.ts";
 import { type Origin, startTlsOrigin } from "./helpers/tls-env.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
@@ -306,35 +306,12 @@ async function rawH2Origin(
   settings: [number, number][] = [],
 ): Promise<{ origin: Origin; frames: { type: string; code?: number }[] }> {
   const frames: { type: string; code?: number }[] = [];
-  const leaf = await env.pki.leaf("localhost");
-  const origin = await startTlsOrigin(leaf, {
-    alpn: ["h2"],
-    handler: (s) => {
-      s.on("error", () => {});
-      const reader = new FrameReader();
-      let preface = false;
-      let buf = Buffer.alloc(0);
-      s.write(encodeFrame({ type: "SETTINGS", ack: false, settings }));
-      s.on("data", (d: Buffer) => {
-        buf = Buffer.concat([buf, d]);
-        if (!preface) {
-          if (buf.length < 24) return;
-          preface = true;
-          buf = buf.subarray(24);
-        }
-        reader.push(buf);
-        buf = Buffer.alloc(0);
-        for (let f = reader.next(); f !== null; f = reader.next()) {
-          frames.push({
-            type: f.type,
-            ...(f.type === "GOAWAY" || f.type === "RST_STREAM" ? { code: f.code } : {}),
-          });
-          if (f.type === "SETTINGS" && !f.ack)
-            s.write(encodeFrame({ type: "SETTINGS", ack: true, settings: [] }));
-          if (f.type === "HEADERS") answer(s, f.streamId);
-        }
-      });
-    },
+  const origin = await startRawH2Origin(await env.pki.leaf("localhost"), settings, (s, f) => {
+    frames.push({
+      type: f.type,
+      ...(f.type === "GOAWAY" || f.type === "RST_STREAM" ? { code: f.code } : {}),
+    });
+    if (f.type === "HEADERS") answer(s, f.streamId);
   });
   closers.push(origin);
   return { origin, frames };

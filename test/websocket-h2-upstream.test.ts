@@ -14,13 +14,13 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type * as tls from "node:tls";
-import { FrameReader } from "../src/http/h2/frame-reader.ts";
 import type { PriorityFields } from "../src/http/h2/frame-types.ts";
 import { encodeFrame } from "../src/http/h2/frame-writer.ts";
 import { ProfileRegistry } from "../src/profiles/registry-store.ts";
 import { NativeEngine } from "../src/upstream/native/native-engine.ts";
 import { type ProxyHandle, startProxy, tlsThroughProxy, tunnelRecords } from "./helpers/proxy-env.ts";
-import { makeTestPki, type Origin, startTlsOrigin, type TestPki } from "./helpers/tls-env.ts";
+import { startRawH2Origin } from "./helpers/raw-h2-origin.ts";
+import { makeTestPki, type Origin, type TestPki } from "./helpers/tls-env.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
 const FIXTURES = join(import.meta.dir, "fixtures", "http");
@@ -316,50 +316,28 @@ describe("the extended CONNECT's frames, against the browsers' own (fixtures/htt
       priority?: PriorityFields;
       increment?: number;
     }[] = [];
-    const origin = await startTlsOrigin(await pki.leaf("localhost"), {
-      alpn: ["h2"],
-      handler: (s) => {
-        s.on("error", () => {});
-        const reader = new FrameReader();
-        let preface = false;
-        let buf = Buffer.alloc(0);
-        s.write(encodeFrame({ type: "SETTINGS", ack: false, settings: [[8, 1]] }));
-        s.on("data", (d: Buffer) => {
-          buf = Buffer.concat([buf, d]);
-          if (!preface) {
-            if (buf.length < 24) return;
-            preface = true;
-            buf = buf.subarray(24);
-          }
-          reader.push(buf);
-          buf = Buffer.alloc(0);
-          for (let f = reader.next(); f !== null; f = reader.next()) {
-            if (f.type === "HEADERS") {
-              const flags = 0x4 | (f.endStream ? 0x1 : 0) | (f.priority ? 0x20 : 0);
-              frames.push({
-                type: f.type,
-                streamId: f.streamId,
-                flags,
-                ...(f.priority ? { priority: f.priority } : {}),
-              });
-              // :status 200 (static index 8), the stream left open.
-              s.write(
-                encodeFrame({
-                  type: "HEADERS",
-                  streamId: f.streamId,
-                  endStream: false,
-                  endHeaders: true,
-                  block: Buffer.from([0x88]),
-                }),
-              );
-            } else if (f.type === "WINDOW_UPDATE") {
-              frames.push({ type: f.type, streamId: f.streamId, flags: 0, increment: f.increment });
-            } else if (f.type === "SETTINGS" && !f.ack) {
-              s.write(encodeFrame({ type: "SETTINGS", ack: true, settings: [] }));
-            }
-          }
+    const origin = await startRawH2Origin(await pki.leaf("localhost"), [[8, 1]], (s, f) => {
+      if (f.type === "HEADERS") {
+        const flags = 0x4 | (f.endStream ? 0x1 : 0) | (f.priority ? 0x20 : 0);
+        frames.push({
+          type: f.type,
+          streamId: f.streamId,
+          flags,
+          ...(f.priority ? { priority: f.priority } : {}),
         });
-      },
+        // :status 200 (static index 8), the stream left open.
+        s.write(
+          encodeFrame({
+            type: "HEADERS",
+            streamId: f.streamId,
+            endStream: false,
+            endHeaders: true,
+            block: Buffer.from([0x88]),
+          }),
+        );
+      } else if (f.type === "WINDOW_UPDATE") {
+        frames.push({ type: f.type, streamId: f.streamId, flags: 0, increment: f.increment });
+      }
     });
     return { origin, frames };
   }
