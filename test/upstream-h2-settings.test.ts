@@ -20,7 +20,7 @@ import { minimalH2Profile, UPSTREAM_GET } from "./helpers/h2-fixtures.ts";
 import { memoryEndpoint } from "./helpers/memory-endpoint.ts";
 
 /** An UpstreamH2 on an endpoint whose writes say `room()`, recording the frames it sends. */
-function upstream(settingsTimeoutMs?: number) {
+function upstream(settingsTimeoutMs?: number, responseTimeoutMs?: number) {
   const reader = new FrameReader();
   const sent: string[] = [];
   let preface = true;
@@ -33,7 +33,7 @@ function upstream(settingsTimeoutMs?: number) {
   });
   const write = ep.write.bind(ep);
   ep.write = (chunk) => write(chunk) && room;
-  const up = new UpstreamH2(ep, minimalH2Profile(), settingsTimeoutMs);
+  const up = new UpstreamH2(ep, minimalH2Profile(), settingsTimeoutMs, responseTimeoutMs);
   const handlers = () => ep.handlers as EndpointHandlers;
   const from = (bytes: Uint8Array) => handlers().data(bytes);
   return {
@@ -227,17 +227,8 @@ describe("SETTINGS the endpoint delivers as it starts (held while the tunnel wai
 
 describe("the response-head deadline and the origin's MAX_CONCURRENT_STREAMS", () => {
   test("a stream that timed out frees its slot at once: the request waiting for it goes out", async () => {
-    const reader = new FrameReader();
-    const sent: string[] = [];
-    let preface = true;
-    const ep = memoryEndpoint((bytes) => {
-      reader.push(preface ? bytes.subarray(24) : bytes);
-      preface = false;
-      for (let f = reader.next(); f; f = reader.next())
-        sent.push(`${f.type}${"streamId" in f && f.streamId !== 0 ? f.streamId : ""}`);
-    });
-    const up = new UpstreamH2(ep, minimalH2Profile(), undefined, 40);
-    (ep.handlers as EndpointHandlers).data(settings([[SettingId.MAX_CONCURRENT_STREAMS, 1]]));
+    const { up, sent, from } = upstream(undefined, 40);
+    from(settings([[SettingId.MAX_CONCURRENT_STREAMS, 1]]));
     const stalled = recorder();
     const waiting = recorder();
     up.request(GET, stalled, new DeferredSink());

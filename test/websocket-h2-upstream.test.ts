@@ -172,6 +172,22 @@ async function onlyRequest(o: WsOrigin) {
   };
 }
 
+/**
+ * A WebSocket echo through the proxy that must go on a connection of its own over HTTP/1.1: the
+ * origin sees a second TLS connection (the tunnel's first one stays unused) and an HTTP/1.1 upgrade.
+ */
+async function expectOwnConnection(o: WsOrigin, connectHeaders: Record<string, string> = {}) {
+  await o.stats(true);
+  const c = await wsClient(o, "/ws", {}, connectHeaders);
+  expect(c.head).toMatch(/^HTTP\/1\.1 101 /);
+  c.t.write(frame(0x1, Buffer.from("hi")));
+  await waitUntil(() => c.rest().length >= 4, "the echo");
+  c.t.destroy();
+  const { conns, req } = await onlyRequest(o);
+  expect(conns).toBe(2);
+  expect(req.version).toBe("1.1");
+}
+
 describe("an origin that enables extended CONNECT", () => {
   test("Chromium: the WebSocket rides the tunnel's HTTP/2 connection, in Chromium's order; frames echo; a clean close", async () => {
     await ext.stats(true);
@@ -217,15 +233,7 @@ describe("an origin that enables extended CONNECT", () => {
   });
 
   test("Safari (over_h2 = false: not known from a capture): a connection of its own, over HTTP/1.1", async () => {
-    await ext.stats(true);
-    const c = await wsClient(ext, "/ws", {}, { "X-PolyTLS-Upstream-Profile": "safari-26.2-macos-arm64" });
-    expect(c.head).toMatch(/^HTTP\/1\.1 101 /);
-    c.t.write(frame(0x1, Buffer.from("hi")));
-    await waitUntil(() => c.rest().length >= 4, "the echo");
-    c.t.destroy();
-    const { conns, req } = await onlyRequest(ext);
-    expect(conns).toBe(2);
-    expect(req.version).toBe("1.1");
+    await expectOwnConnection(ext, { "X-PolyTLS-Upstream-Profile": "safari-26.2-macos-arm64" });
   });
 
   test("a refusal (403) is the origin's answer; the tunnel serves on", async () => {
@@ -412,14 +420,6 @@ describe("an origin that does not enable it", () => {
   });
 
   test("the WebSocket goes on a connection of its own, over HTTP/1.1", async () => {
-    await plain.stats(true);
-    const c = await wsClient(plain, "/ws");
-    expect(c.head).toMatch(/^HTTP\/1\.1 101 /);
-    c.t.write(frame(0x1, Buffer.from("hi")));
-    await waitUntil(() => c.rest().length >= 4, "the echo");
-    c.t.destroy();
-    const { conns, req } = await onlyRequest(plain);
-    expect(conns).toBe(2);
-    expect(req.version).toBe("1.1");
+    await expectOwnConnection(plain);
   });
 });
