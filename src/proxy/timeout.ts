@@ -46,14 +46,19 @@ export interface IdleWatch {
   stop(): void;
 }
 
+/** What a group ticks while it is added: idle watches, and connections with a deadline (head-deadline.ts). */
+export interface Ticked {
+  onTick(group: WatchGroup): void;
+}
+
 /**
  * The watches of one timeout value, ticked by one shared interval every `ms / 2` (one timer for
  * all tunnels instead of one per tunnel: an idle tunnel holds a small object, no timer).
  */
-class WatchGroup {
+export class WatchGroup {
   readonly ms: number;
   readonly tick: number;
-  readonly watches = new Set<Watch>();
+  readonly watches = new Set<Ticked>();
   #timer: ReturnType<typeof setInterval> | null = null;
 
   constructor(ms: number) {
@@ -61,7 +66,7 @@ class WatchGroup {
     this.tick = Math.max(1, Math.floor(ms / 2));
   }
 
-  add(w: Watch): void {
+  add(w: Ticked): void {
     this.watches.add(w);
     if (this.#timer === null) {
       this.#timer = setInterval(() => this.#onTick(), this.tick);
@@ -69,12 +74,13 @@ class WatchGroup {
     }
   }
 
-  remove(w: Watch): void {
+  remove(w: Ticked): void {
     this.watches.delete(w);
     if (this.watches.size > 0 || this.#timer === null) return;
     clearInterval(this.#timer);
     this.#timer = null;
-    groups.delete(this.ms);
+    // A group kept by its user (head-deadline.ts) may be empty while a newer one serves `ms`.
+    if (groups.get(this.ms) === this) groups.delete(this.ms);
   }
 
   #onTick(): void {
@@ -92,7 +98,7 @@ export interface IdleOwner {
 }
 
 /** One watch's state, ticked by its group; what it calls once quiet is up to the subclass. */
-abstract class Watch {
+abstract class Watch implements Ticked {
   #group: WatchGroup | null;
   /** Starts active: the first tick only resets it, so a new watch gets its full `ms` too. */
   protected active = true;
@@ -163,7 +169,8 @@ class OwnedWatch extends Watch implements IdleWatch {
   }
 }
 
-function groupOf(ms: number): WatchGroup {
+/** The shared group of `ms` (made on first use; gone once empty, a later add makes it anew). */
+export function groupOf(ms: number): WatchGroup {
   let group = groups.get(ms);
   if (group === undefined) {
     group = new WatchGroup(ms);

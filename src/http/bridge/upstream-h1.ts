@@ -14,11 +14,12 @@
  */
 import { ProxyError } from "../../errors/proxy-error.ts";
 import type { Endpoint } from "../../proxy/endpoint.ts";
+import type { Ticked, WatchGroup } from "../../proxy/timeout.ts";
 import { BodyReader } from "../h1/body-reader.ts";
 import { type ResponseHead, ResponseHeadScanner } from "../h1/response-head.ts";
 import { asciiLower } from "../h1/syntax.ts";
 import { type Cancellable, CancelSink } from "./cancel-sink.ts";
-import { type HeadTicker, type HeadWaiter, headTicker, headTimeoutMessage } from "./head-deadline.ts";
+import { type HeadTicker, headTicker, headTimeoutMessage } from "./head-deadline.ts";
 import { destroyAfterLinger } from "./linger.ts";
 import { type BodySink, type ByteSink, canUpgrade, type RequestLink, type Responder } from "./message.ts";
 import { markUnprocessed } from "./retry.ts";
@@ -44,7 +45,7 @@ interface Exchange {
   gotBytes: boolean;
 }
 
-export class UpstreamH1 implements Cancellable<object>, HeadWaiter {
+export class UpstreamH1 implements Cancellable<object>, Ticked {
   readonly #ep: Endpoint;
   #ex: Exchange | null = null;
   #input: Uint8Array[] = [];
@@ -402,9 +403,10 @@ export class UpstreamH1 implements Cancellable<object>, HeadWaiter {
     this.#ticker?.remove(this);
   }
 
-  /** HeadWaiter: the exchange waited `ms` for its head: it fails (504), the connection ends. */
-  onHeadTick(now: number, ms: number): void {
-    if (this.#waitingSince < 0 || now - this.#waitingSince < ms) return;
+  /** Ticked (the deadline's group): the exchange waited `ms` for its head: it fails (504), the connection ends. */
+  onTick(group: WatchGroup): void {
+    const ms = group.ms;
+    if (this.#waitingSince < 0 || performance.now() - this.#waitingSince < ms) return;
     this.#fail(new ProxyError("UPSTREAM_TIMEOUT", headTimeoutMessage(ms)));
   }
 

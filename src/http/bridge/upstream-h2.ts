@@ -7,13 +7,14 @@
 import { ProxyError } from "../../errors/proxy-error.ts";
 import type { H2HeadersPriority, Http2Profile } from "../../profiles/http-types.ts";
 import type { Endpoint } from "../../proxy/endpoint.ts";
+import type { Ticked, WatchGroup } from "../../proxy/timeout.ts";
 import type { H2ClientSession } from "../h2/client-session.ts";
 import { H2ErrorCode } from "../h2/errors.ts";
 import type { H2Event } from "../h2/session-types.ts";
 import { forwardableTrailers } from "../headers/trailers.ts";
 import type { HeaderField } from "../hpack/types.ts";
 import { type Cancellable, CancelSink } from "./cancel-sink.ts";
-import { type HeadTicker, type HeadWaiter, headTicker, headTimeoutMessage } from "./head-deadline.ts";
+import { type HeadTicker, headTicker, headTimeoutMessage } from "./head-deadline.ts";
 import { destroyAfterLinger } from "./linger.ts";
 import { type BodySink, type ByteSink, canUpgrade, type RequestLink, type Responder } from "./message.ts";
 import { markRefused } from "./retry.ts";
@@ -103,7 +104,7 @@ const MAX_REQUEUES = 3;
 /** Waiting requests kept before cancelled ones are swept out (then twice what is left). */
 const WAITING_SWEEP_MIN = 64;
 
-export class UpstreamH2 implements Cancellable<number>, HeadWaiter {
+export class UpstreamH2 implements Cancellable<number>, Ticked {
   readonly #ep: Endpoint;
   readonly #session: H2ClientSession;
   /**
@@ -655,12 +656,14 @@ export class UpstreamH2 implements Cancellable<number>, HeadWaiter {
   }
 
   /**
-   * HeadWaiter: each exchange that waited `ms` for its head is reset (CANCEL, as for a request the
-   * client gave up) and fails (504); the connection and its other streams go on.
+   * Ticked (the deadline's group): each exchange that waited `ms` for its head is reset (CANCEL, as
+   * for a request the client gave up) and fails (504); the connection and its other streams go on.
    */
-  onHeadTick(now: number, ms: number): void {
+  onTick(group: WatchGroup): void {
     const streams = this.#streams;
     if (streams === null) return;
+    const ms = group.ms;
+    const now = performance.now();
     const late: number[] = [];
     for (const [id, ex] of streams) if (ex.waitingSince >= 0 && now - ex.waitingSince >= ms) late.push(id);
     for (let i = 0; i < late.length; i++) {
