@@ -5,6 +5,7 @@
  */
 import type { ProxyError } from "../errors/proxy-error.ts";
 import { errorParts } from "../errors/wire.ts";
+import { answerBody } from "../http/bridge/client-h1-queue.ts";
 import type { Responder } from "../http/bridge/message.ts";
 
 /**
@@ -16,13 +17,12 @@ import type { Responder } from "../http/bridge/message.ts";
  * the request again on it.
  */
 export function answerError(r: Responder, err: ProxyError): void {
-  const { status, reason, fields } = errorParts(err);
+  const { status, fields } = errorParts(err);
   if (fields.length === 0) {
     r.fail(err);
     return;
   }
-  const body = `${status} ${reason}: ${err.code}: ${err.message.replace(/[\r\n]+/g, " ")}\n`;
-  const bytes = new TextEncoder().encode(body);
+  const bytes = new TextEncoder().encode(answerBody(status, err));
   const head: [string, string][] = [
     ["content-type", "text/plain; charset=utf-8"],
     ["content-length", String(bytes.length)],

@@ -55,6 +55,14 @@ export function reasonPhrase(status: number): string {
   return STATUS_CODES[status] ?? "";
 }
 
+/**
+ * The text body of a local error answer, the same over HTTP/1.1 and HTTP/2 and on the plain-HTTP
+ * proxy: `<status> <reason>: <CODE>: <detail>` on one line.
+ */
+export function answerBody(status: number, err: ProxyError): string {
+  return `${status} ${reasonPhrase(status)}: ${`${err.code}: ${err.message}`.replace(/[\r\n]+/g, " ")}\n`;
+}
+
 export interface QueueHooks {
   /** `failure`: the error the proxy answered it with, if any (answer()). */
   onExchange(status: number, failure: ProxyError | null): void;
@@ -166,8 +174,7 @@ export class ResponseQueue {
     if (ex.settled) return;
     if (close) ex.closeAfter = true;
     ex.answerError = err;
-    const detail = `${err.code}: ${err.message}`.replace(/[\r\n]+/g, " ");
-    const body = new TextEncoder().encode(`${status} ${reasonPhrase(status)}: ${detail}\n`);
+    const body = new TextEncoder().encode(answerBody(status, err));
     const fields: [string, string][] = [
       ["Content-Type", "text/plain; charset=utf-8"],
       ["Content-Length", String(body.length)],

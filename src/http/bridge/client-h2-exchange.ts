@@ -9,7 +9,7 @@ import { statusFor } from "../../errors/wire.ts";
 import { H2ErrorCode } from "../h2/errors.ts";
 import type { H2ServerSession } from "../h2/server-session.ts";
 import type { HeaderField } from "../hpack/types.ts";
-import { reasonPhrase } from "./client-h1-queue.ts";
+import { answerBody } from "./client-h1-queue.ts";
 import { connectionTokens, isHopByHop } from "./fields.ts";
 import type { BodySink, Responder } from "./message.ts";
 import { isRefused } from "./retry.ts";
@@ -157,8 +157,7 @@ export class H2Exchange implements Responder, BodySink {
     if (this.done || this.#headSent) return;
     this.#headSent = true;
     // As the HTTP/1.1 side writes it: "<status> <reason>: <CODE>: <detail>".
-    const detail = `${err.code}: ${err.message}`.replace(/[\r\n]+/g, " ");
-    const body = encoder.encode(`${code} ${reasonPhrase(code)}: ${detail}\n`);
+    const body = encoder.encode(answerBody(code, err));
     const fields: HeaderField[] = [
       [":status", String(code)],
       TEXT_PLAIN,
