@@ -16,9 +16,12 @@ import type { HeaderField } from "../hpack/types.ts";
 import { type Cancellable, CancelSink } from "./cancel-sink.ts";
 import { type HeadTicker, headTicker, headTimeoutMessage } from "./head-deadline.ts";
 import { destroyAfterLinger } from "./linger.ts";
-import { type BodySink, type ByteSink, canUpgrade, type RequestLink, type Responder } from "./message.ts";
+import { type BodySink, canUpgrade, type RequestLink, type Responder } from "./message.ts";
 import { markRefused } from "./retry.ts";
+import { type Exchange, newExchange, resetError } from "./upstream-h2-exchange.ts";
 import { browserSession } from "./upstream-h2-session.ts";
+import { type Waiting, WaitQueue } from "./upstream-h2-waiting.ts";
+import { relayStream } from "./websocket-h2.ts";
 
 export { MAX_ENCODER_TABLE_BYTES, withGreaseSetting } from "./upstream-h2-session.ts";
 
@@ -46,41 +49,6 @@ export interface H2Request {
   fallback?: () => void;
 }
 
-/** A stream turned byte relay (see H2Request.tunnel): each direction ends on its own. */
-interface RelayState {
-  localEnded: boolean;
-  remoteEnded: boolean;
-}
-
-interface Exchange {
-  weight: number;
-  responder: Responder;
-  head: boolean;
-  response: BodySink | null;
-  trailers: HeaderField[] | null;
-  /** Bytes delivered to the client side but not yet returned to the windows. */
-  unacked: number;
-  /**
-   * Request body chunks the windows did not take yet (oldest first; a list, not one growing
-   * buffer: a producer may go on writing small chunks after `false`), and whether END_STREAM is owed.
-   */
-  pending: Uint8Array[] | null;
-  pendingEnd: { trailers: HeaderField[] | null } | null;
-  request: BodySink | null;
-  /** An extended CONNECT (H2Request.tunnel); `relay` once its 2xx came. */
-  tunnel: boolean;
-  relay: RelayState | null;
-  /** Sent whole and waiting for its final head since (performance.now()); -1: not waiting. */
-  waitingSince: number;
-}
-
-/** A request waiting for stream capacity. */
-interface Waiting {
-  readonly req: H2Request;
-  readonly responder: Responder;
-  readonly link: RequestLink;
-}
-
 /** Who hears that a connection can take no new streams: a method on the owner, no callback per connection. */
 export interface H2Owner {
   h2Gone(c: UpstreamH2): void;
@@ -101,9 +69,6 @@ export const SETTINGS_TIMEOUT_MS = 10_000;
 /** Connections a request that never left may be handed on to (see #handBack). */
 const MAX_REQUEUES = 3;
 
-/** Waiting requests kept before cancelled ones are swept out (then twice what is left). */
-const WAITING_SWEEP_MIN = 64;
-
 export class UpstreamH2 implements Cancellable<number>, Ticked {
   readonly #ep: Endpoint;
   readonly #session: H2ClientSession;
@@ -112,10 +77,8 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
    * entries keeps its table (~250 bytes) even when empty, and most connections sit idle.
    */
   #streams: Map<number, Exchange> | null = null;
-  /** Requests waiting for the peer's MAX_CONCURRENT_STREAMS, made on first use. */
-  #waiting: Waiting[] | null = null;
-  /** `#waiting` is swept of cancelled requests when it grows past this length. */
-  #sweepAt = WAITING_SWEEP_MIN;
+  /** Requests waiting for the origin's SETTINGS or MAX_CONCURRENT_STREAMS. */
+  readonly #waiting = new WaitQueue();
   /** The stream last added to `#streams` and its weight (for `#parent`); ids are never reused. */
   #newestId = 0;
   #newestWeight = 0;
@@ -246,7 +209,7 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
     }
     const tunnel = req.tunnel === true;
     if (!this.#settled && (this.#newestId !== 0 || tunnel)) {
-      this.#wait({ req, responder, link });
+      this.#waiting.push({ req, responder, link });
       return;
     }
     if (tunnel && !this.#session.extendedConnect) {
@@ -265,7 +228,7 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
     });
     if (!r.ok) {
       if (r.reason === "concurrency-limit") {
-        this.#wait({ req, responder, link });
+        this.#waiting.push({ req, responder, link });
       } else {
         responder.fail(
           markRefused(new ProxyError("UPSTREAM_UNREACHABLE", `upstream refused a new stream (${r.reason})`)),
@@ -273,20 +236,7 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
       }
       return;
     }
-    const ex: Exchange = {
-      weight: p?.weight ?? 0,
-      responder,
-      head: req.head,
-      response: null,
-      trailers: null,
-      unacked: 0,
-      pending: null,
-      pendingEnd: null,
-      request: null,
-      tunnel,
-      relay: null,
-      waitingSince: -1,
-    };
+    const ex = newExchange(p?.weight ?? 0, responder, req.head, tunnel);
     this.#streams ??= new Map();
     this.#streams.set(r.streamId, ex);
     this.#newestId = r.streamId;
@@ -320,30 +270,9 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
     this.#flush();
   }
 
-  /**
-   * Queues a request until a stream slot frees. A client may reset requests while they wait
-   * (each is then skipped): sweeping them out as the queue grows keeps it at about what is live.
-   */
-  #wait(w: Waiting): void {
-    this.#waiting ??= [];
-    const waiting = this.#waiting;
-    waiting.push(w);
-    if (waiting.length < this.#sweepAt) return;
-    this.#waiting = waiting.filter((x) => !x.link.cancelled);
-    this.#sweepAt = Math.max(WAITING_SWEEP_MIN, 2 * this.#waiting.length);
-  }
-
-  /** The waiting requests, in order, taken out of the queue (null: none). */
-  #takeWaiting(): Waiting[] | null {
-    const waiting = this.#waiting;
-    this.#waiting = null;
-    this.#sweepAt = WAITING_SWEEP_MIN;
-    return waiting;
-  }
-
   /** Sends (or fails) every waiting request, in order; those that still cannot go queue again. */
   #releaseWaiting(): void {
-    const waiting = this.#takeWaiting();
+    const waiting = this.#waiting.take();
     if (waiting === null) return;
     for (let i = 0; i < waiting.length; i++) {
       const w = waiting[i] as Waiting;
@@ -455,22 +384,11 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
       return;
     }
     ex.relay = { localEnded: false, remoteEnded: false };
-    const toUpstream: ByteSink = {
-      write: (chunk) => upstream.write(chunk),
-      end: () => upstream.end(null),
-      abort: (err) => this.cancel(id, err),
-      onDrain: null,
-    };
-    upstream.onDrain = () => toUpstream.onDrain?.();
-    const toClient = responder.upgrade(fields, toUpstream);
-    const response: BodySink = {
-      write: (chunk) => toClient.write(chunk),
-      end: () => toClient.end(),
-      abort: (err) => toClient.abort(err),
-      onDrain: null,
-    };
-    toClient.onDrain = () => response.onDrain?.();
-    this.#takeResponse(id, ex, response);
+    this.#takeResponse(
+      id,
+      ex,
+      relayStream(responder, fields, upstream, (err) => this.cancel(id, err)),
+    );
   }
 
   /** `sink` takes the stream's response body; DATA is acknowledged to the origin as it drains. */
@@ -702,7 +620,7 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
    * connection, or failed with `err` (an origin that never worked), or refused without an owner.
    */
   #handBack(err: ProxyError | null): void {
-    const waiting = this.#takeWaiting();
+    const waiting = this.#waiting.take();
     if (waiting === null) return;
     for (let i = 0; i < waiting.length; i++) {
       const w = waiting[i] as Waiting;
@@ -724,18 +642,4 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
       markRefused(new ProxyError("UPSTREAM_UNREACHABLE", "upstream HTTP/2 connection went away")),
     );
   }
-}
-
-/** Why a stream reset fails its exchange (a WebSocket's, `relay`, cut as an HTTP/1.1 relay would be). */
-function resetError(ev: Extract<H2Event, { type: "reset" }>, relay: boolean): ProxyError {
-  if (ev.retryable)
-    return new ProxyError("UPSTREAM_UNREACHABLE", "upstream did not process the request (refused or GOAWAY)");
-  if (!ev.remote)
-    return new ProxyError(
-      "HTTP_PROTOCOL",
-      `upstream response refused: ${ev.reason ?? `HTTP/2 error ${ev.code}`}`,
-    );
-  return relay
-    ? new ProxyError("UPSTREAM_TRUNCATED", `upstream reset the WebSocket stream (HTTP/2 error ${ev.code})`)
-    : new ProxyError("HTTP_PROTOCOL", `upstream reset the stream (HTTP/2 error ${ev.code})`);
 }

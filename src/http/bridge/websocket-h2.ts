@@ -65,3 +65,33 @@ class ExtendedConnectResponder implements UpgradeResponder {
 export function extendedConnectResponder(r: UpgradeResponder, key: string): UpgradeResponder {
   return new ExtendedConnectResponder(r, websocketAccept(key));
 }
+
+/**
+ * The byte relay of an extended CONNECT the origin answered 2xx: the client side writes its 101
+ * (`responder.upgrade`), `upstream` (the stream's request sink) takes the client's bytes, and the
+ * sink returned takes the origin's DATA for the client. `cancel` resets the stream (the client
+ * side tore the relay down).
+ */
+export function relayStream(
+  responder: UpgradeResponder,
+  fields: HeaderField[],
+  upstream: BodySink,
+  cancel: (err: ProxyError) => void,
+): BodySink {
+  const toUpstream: ByteSink = {
+    write: (chunk) => upstream.write(chunk),
+    end: () => upstream.end(null),
+    abort: cancel,
+    onDrain: null,
+  };
+  upstream.onDrain = () => toUpstream.onDrain?.();
+  const toClient = responder.upgrade(fields, toUpstream);
+  const response: BodySink = {
+    write: (chunk) => toClient.write(chunk),
+    end: () => toClient.end(),
+    abort: (err) => toClient.abort(err),
+    onDrain: null,
+  };
+  toClient.onDrain = () => response.onDrain?.();
+  return response;
+}
