@@ -27,6 +27,12 @@ export interface Exchange {
    */
   pending: Uint8Array[] | null;
   pendingEnd: { trailers: HeaderField[] | null } | null;
+  /**
+   * The last body chunk written, held until the end of the turn so that an end in the same turn
+   * goes on its DATA frame; `holdQueued` while the microtask that sends it is queued.
+   */
+  held: Uint8Array | null;
+  holdQueued: boolean;
   request: BodySink | null;
   /** An extended CONNECT (H2Request.tunnel); `relay` once its 2xx came. */
   tunnel: boolean;
@@ -45,6 +51,8 @@ export function newExchange(weight: number, responder: Responder, head: boolean,
     unacked: 0,
     pending: null,
     pendingEnd: null,
+    held: null,
+    holdQueued: false,
     request: null,
     tunnel,
     relay: null,

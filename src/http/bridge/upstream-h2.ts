@@ -289,6 +289,7 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
     // Request bytes still queued for a stream that is over (answered before its body was read,
     // or reset) never go out: dropped, and their producer told, or it would keep holding the
     // client's window credit for them and the client's next uploads would stall.
+    if (ex !== undefined) ex.held = null;
     if (ex?.pending) {
       ex.pending = null;
       ex.pendingEnd = null;
@@ -326,7 +327,13 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
     return parent;
   }
 
-  /** The sink the client side writes the request body into, for one stream. */
+  /**
+   * The sink the client side writes the request body into, for one stream. Each chunk waits for
+   * the rest of the turn of the event loop (or the next chunk) before it goes: an end in the same
+   * turn, as both client sides give the last chunk and the end together, then rides on the last
+   * DATA frame as END_STREAM, as browsers send a body (captures local-debian-http/*-h2: a POST is
+   * `DATA[7 bytes, END_STREAM]`), instead of an empty END_STREAM frame after it.
+   */
   #requestSink(id: number, ex: Exchange): BodySink {
     const sink: BodySink = {
       write: (chunk) => {
@@ -337,11 +344,21 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
           ex.pending.push(chunk);
           return false;
         }
-        const n = this.#session.writeData(id, chunk, false);
-        this.#flush();
-        if (n === chunk.length) return true;
-        ex.pending = [chunk.subarray(n)];
-        return false;
+        const held = ex.held;
+        if (held !== null) {
+          ex.held = null;
+          if (!this.#sendBody(id, ex, held, false)) {
+            (ex.pending as Uint8Array[] | null)?.push(chunk); // #sendBody left the rest there
+            return false;
+          }
+        }
+        if (this.#session.writableBytes(id) < chunk.length) return this.#sendBody(id, ex, chunk, false);
+        ex.held = chunk;
+        if (!ex.holdQueued) {
+          ex.holdQueued = true;
+          queueMicrotask(() => this.#releaseHeld(id, ex));
+        }
+        return true;
       },
       end: (trailers) => {
         if (this.#streams?.has(id) !== true) return;
@@ -349,7 +366,7 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
           ex.pendingEnd = { trailers };
           return;
         }
-        this.#finishRequest(id, trailers);
+        this.#finishRequest(id, ex, trailers, false);
       },
       abort: (err) => this.cancel(id, err),
       onDrain: null,
@@ -357,14 +374,48 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
     return sink;
   }
 
-  #finishRequest(id: number, trailers: HeaderField[] | null): void {
-    const sendable = forwardableTrailers(trailers);
-    if (sendable.length > 0) this.#session.writeTrailers(id, sendable);
-    else this.#session.writeData(id, new Uint8Array(0), true);
+  /**
+   * Queues `chunk` as DATA (END_STREAM on its last frame with `end`); what the windows do not take
+   * waits in `pending` (with the end owed), and false says so.
+   */
+  #sendBody(id: number, ex: Exchange, chunk: Uint8Array, end: boolean): boolean {
+    const n = this.#session.writeData(id, chunk, end);
     this.#flush();
-    const ex = this.#streams?.get(id);
-    if (ex !== undefined && !ex.tunnel) this.#startWaiting(ex); // the whole request is out
-    const relay = ex?.relay;
+    if (n === chunk.length) return true;
+    ex.pending = [chunk.subarray(n)];
+    if (end) ex.pendingEnd = { trailers: null };
+    return false;
+  }
+
+  /** The turn that wrote the held chunk is over without an end: it goes as it is. */
+  #releaseHeld(id: number, ex: Exchange): void {
+    ex.holdQueued = false;
+    const held = ex.held;
+    ex.held = null;
+    // Taken with `true`: a short write waits in `pending`, whose drain tells the producer.
+    if (held !== null && this.#streams?.get(id) === ex) this.#sendBody(id, ex, held, false);
+  }
+
+  /**
+   * The request's end: on the held chunk's DATA (no trailers), as trailers (HEADERS with
+   * END_STREAM), or as an empty END_STREAM DATA frame; `sent`: it already went (see #retryPending).
+   */
+  #finishRequest(id: number, ex: Exchange, trailers: HeaderField[] | null, sent: boolean): void {
+    if (!sent) {
+      const sendable = forwardableTrailers(trailers);
+      const held = ex.held;
+      ex.held = null;
+      if (held !== null && !this.#sendBody(id, ex, held, sendable.length === 0)) {
+        ex.pendingEnd = { trailers }; // the rest and the end go from #retryPending
+        return;
+      }
+      if (sendable.length > 0) this.#session.writeTrailers(id, sendable);
+      else if (held === null) this.#session.writeData(id, new Uint8Array(0), true);
+      this.#flush();
+    }
+    if (this.#streams?.get(id) !== ex) return;
+    if (!ex.tunnel) this.#startWaiting(ex); // the whole request is out
+    const relay = ex.relay;
     if (relay) {
       relay.localEnded = true;
       if (relay.remoteEnded) this.#delete(id); // both directions over
@@ -410,14 +461,19 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
     for (const [id, ex] of streams) {
       const pending = ex.pending;
       if (!pending || this.#blocked) continue;
+      // The last chunk carries END_STREAM when the end owed has no trailers (see #requestSink).
+      const endOnData = ex.pendingEnd !== null && forwardableTrailers(ex.pendingEnd.trailers).length === 0;
+      let sent = false;
       while (pending.length > 0) {
         const chunk = pending[0] as Uint8Array;
-        const n = this.#session.writeData(id, chunk, false);
+        const last = endOnData && pending.length === 1;
+        const n = this.#session.writeData(id, chunk, last);
         if (n < chunk.length) {
           pending[0] = chunk.subarray(n);
           break;
         }
         pending.shift();
+        sent = last;
       }
       this.#flush();
       if (pending.length > 0) continue;
@@ -425,7 +481,7 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
       if (ex.pendingEnd) {
         const t = ex.pendingEnd.trailers;
         ex.pendingEnd = null;
-        this.#finishRequest(id, t);
+        this.#finishRequest(id, ex, t, sent);
       }
       // Also after the end: the producer's last writes were taken with `false`, and it still
       // waits to hear they left (the HTTP/2 client side grants their window credit then).
