@@ -79,6 +79,26 @@ describe("not HTTP: the TLS byte relay", () => {
   }
 });
 
+describe("empty lines before a request line are HTTP, not a protocol of their own", () => {
+  for (const n of [2, 9, 40]) {
+    test(`${n} CRLFs, then a request naming another host with control headers: 400, nothing reaches the origin`, async () => {
+      const o = env.origins.nodeH1;
+      await o.clear();
+      const t = await tlsThroughProxy(env.proxy.port, o.authority, { ca, servername: "localhost" });
+      const got = collect(t);
+      const closed = new Promise((resolve) => t.once("close", resolve));
+      t.write(
+        `${"\r\n".repeat(n)}GET /steered HTTP/1.1\r\nHost: elsewhere.example\r\n` +
+          "X-PolyTLS-Upstream-Profile: firefox\r\nProxy-Authorization: Basic YTpi\r\n\r\n",
+      );
+      await closed;
+      // Past 8 of them the tunnel took the bytes for another protocol and relayed them as they were.
+      expect(got.text()).toMatch(/^HTTP\/1\.1 400 /);
+      expect((await o.stats()).reqs).toEqual([]);
+    });
+  }
+});
+
 describe("WebSocket from an HTTP/1.1 client", () => {
   async function echo(o: E2eOrigin): Promise<unknown[]> {
     const ws = new WebSocket(`wss://${o.authority}/ws`, {

@@ -51,11 +51,17 @@ describe("classifyTunnelStart (pure, split input)", () => {
     expect(classifyTunnelStart(enc.encode("GET / HTTP/1.1\n"))).toBe("http1"); // bare LF: the codec refuses it
   });
 
-  test("one empty line before the request line is skipped, as the codec skips it (RFC 9112 §2.2)", () => {
+  test("empty lines before the request line, of any number and form, go to the codec (which accepts one)", () => {
     expect(classifyTunnelStart(enc.encode("\r"))).toBe("incomplete");
+    expect(classifyTunnelStart(enc.encode("\r\n\r\n"))).toBe("incomplete");
     expect(classifyTunnelStart(enc.encode("\r\nGET / HTTP/1.1\r\n"))).toBe("http1");
-    expect(classifyTunnelStart(enc.encode("\r\n\r\nGET / HTTP/1.1\r\n"))).toBe("other");
-    expect(classifyTunnelStart(enc.encode("\rGET / HTTP/1.1\r\n"))).toBe("other");
+    // More, a bare LF or a lone CR: HTTP/1 all the same, for the codec to refuse. As "other" they
+    // went to the byte relay, past the CONNECT-host check and the header filter.
+    expect(classifyTunnelStart(enc.encode("\r\n\r\nGET / HTTP/1.1\r\n"))).toBe("http1");
+    expect(classifyTunnelStart(enc.encode("\nGET / HTTP/1.1\r\n"))).toBe("http1");
+    expect(classifyTunnelStart(enc.encode("\rGET / HTTP/1.1\r\n"))).toBe("http1");
+    expect(classifyTunnelStart(enc.encode("\r\n".repeat(5)))).toBe("http1"); // past 8 bytes of them
+    expect(classifyTunnelStart(enc.encode("\r\nEHLO client.example\r\n"))).toBe("other");
   });
 
   test("a line too long to wait for is left to the HTTP/1.1 codec (it answers 414)", () => {
@@ -270,6 +276,24 @@ describe("full HTTP mode: plaintext HTTP/1 in a tunnel is re-originated as the p
       /Chrome\/143/,
     );
   });
+
+  for (const [what, prefix] of [
+    ["two empty lines", "\r\n\r\n"],
+    ["a bare LF", "\n"],
+    ["nine empty lines", "\r\n".repeat(9)],
+  ] as const) {
+    test(`${what} before a request naming another host: refused, never relayed to the origin`, async () => {
+      const target = `127.0.0.1:${env.node.port}`;
+      const s = await connectTunnel(full.port, target);
+      const got = collect(s, (t) => t.includes("\r\n\r\n"));
+      s.write(
+        `${prefix}GET /steered HTTP/1.1\r\nHost: elsewhere.example\r\n` +
+          "X-PolyTLS-Upstream-Profile: firefox\r\nProxy-Authorization: Basic YTpi\r\nConnection: close\r\n\r\n",
+      );
+      expect((await got).text).toMatch(/^HTTP\/1\.1 400 /);
+      expect((await env.node.records()).some((r) => r.path === "/steered")).toBe(false);
+    });
+  }
 
   test("an https:// URL sent in plaintext is refused (400), never sent without TLS", async () => {
     const s = await connectTunnel(full.port, `127.0.0.1:${env.node.port}`);

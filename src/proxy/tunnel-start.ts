@@ -6,11 +6,13 @@
  * bytes read so far, it answers or asks for more.
  *
  * HTTP/1 only from a whole request line, `method SP target SP
- * HTTP/1.x` then LF (the HTTP/1.1 codec judges the rest, bare LF included), after at most one
- * empty line (CRLF), which the codec skips too (RFC 9112 §2.2): many text protocols also start
- * with a token and a space (`EHLO host`, `NICK name`, `get key`) and are relayed.
+ * HTTP/1.x` then LF (the HTTP/1.1 codec judges the rest, bare LF included): many text protocols
+ * also start with a token and a space (`EHLO host`, `NICK name`, `get key`) and are relayed. Empty
+ * lines before it (RFC 9112 §2.2) are looked past, whatever their number or form (bare LF, lone
+ * CR): the codec accepts one CRLF and refuses the rest, so none of them can take a request into
+ * the byte relay, past the CONNECT-host check and the header filter.
  */
-import { TCHAR } from "../http/h1/syntax.ts";
+import { afterLeadingEols, LF, SP, TCHAR } from "../http/h1/syntax.ts";
 
 export type TunnelStart = "http1" | "other";
 /**
@@ -29,15 +31,14 @@ const HTTP1_VERSION = /^HTTP\/1\.[01]\r?$/;
 /** `HTTP/1.1` and a CR, plus the SP before them. */
 const VERSION_OCTETS_MAX = 10;
 
-const SP = 0x20;
-const LF = 0x0a;
-const CR = 0x0d;
+/** CR / LF bytes looked past before the request line (see lineStart). */
+const MAX_LEADING_EOL_OCTETS = 8;
 
 /** `http1` or `other` once `bytes` (everything read so far) tells; else `incomplete`. */
 export function classifyTunnelStart(bytes: Uint8Array): TunnelStart | "incomplete" {
   if (bytes.length === 0) return "incomplete";
   const start = lineStart(bytes);
-  if (start === "incomplete" || start === "other") return start;
+  if (start === "incomplete" || start === "http1") return start;
   const method = methodEnd(bytes, start);
   if (method === "incomplete" || method === "other") return method;
   const lf = bytes.indexOf(LF, method + 1);
@@ -48,11 +49,14 @@ export function classifyTunnelStart(bytes: Uint8Array): TunnelStart | "incomplet
   return HTTP1_VERSION.test(String.fromCharCode(...bytes.subarray(lastSp + 1, lf))) ? "http1" : "other";
 }
 
-/** Where the request line starts: after one leading CRLF, if there is one. */
-function lineStart(bytes: Uint8Array): number | "incomplete" | "other" {
-  if (bytes[0] !== CR) return 0;
-  if (bytes.length < 2) return "incomplete";
-  return bytes[1] === LF ? 2 : "other";
+/**
+ * Where the request line starts: after the leading CR / LF bytes, however many (the codec accepts
+ * one empty line and refuses more); past MAX_LEADING_EOL_OCTETS of them, the codec's to refuse.
+ */
+function lineStart(bytes: Uint8Array): number | "incomplete" | "http1" {
+  const start = afterLeadingEols(bytes, MAX_LEADING_EOL_OCTETS);
+  if (start < 0) return "http1";
+  return start === bytes.length ? "incomplete" : start;
 }
 
 /** Where the method token from `start` ends (its SP), or what the bytes so far say instead. */

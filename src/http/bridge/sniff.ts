@@ -5,6 +5,7 @@
  * holds what it read while deciding, then hands it, in order, to whoever starts it next.
  */
 import type { Endpoint, EndpointHandlers } from "../../proxy/endpoint.ts";
+import { afterLeadingEols } from "../h1/syntax.ts";
 
 export type Sniffed = "h2" | "h1" | "other";
 
@@ -14,8 +15,8 @@ const PREFACE = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 const MAX_METHOD = 24;
 const TCHAR = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]$/;
 /** CR / LF bytes looked past before a request line (RFC 9112 §2.2 allows empty lines there; the
- * HTTP/1.1 parser then decides how many it accepts), so they cannot steer a request into the
- * byte relay, past every check. */
+ * HTTP/1.1 parser then decides how many it accepts): more are HTTP/1 too, so that no number of
+ * them steers a request into the byte relay, past every check (see afterLeadingEols). */
 const MAX_LEADING_EOL = 8;
 /** Longest first line of printable text read before calling it "other" (bytes; request lines
  * are usually far shorter, and a text protocol that is not HTTP ends its first line sooner). */
@@ -31,10 +32,8 @@ export function sniff(buf: Uint8Array): Sniffed | "incomplete" {
     }
   }
   if (preface && buf.length >= PREFACE.length) return "h2";
-  let start = 0;
-  while (start < buf.length && start <= MAX_LEADING_EOL && (buf[start] === 0x0d || buf[start] === 0x0a))
-    start++;
-  if (start > MAX_LEADING_EOL) return "other";
+  const start = afterLeadingEols(buf, MAX_LEADING_EOL);
+  if (start < 0) return "h1"; // the HTTP/1.1 parser refuses that many empty lines
   for (let i = start; i < Math.min(buf.length, start + MAX_METHOD + 1); i++) {
     const c = String.fromCharCode(buf[i] as number);
     if (c === " " && i > start) return "h1";

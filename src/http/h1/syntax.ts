@@ -105,3 +105,18 @@ function trimBlanks(s: string): string {
 export function shown(s: string, max = 60): string {
   return JSON.stringify(s.length > max ? `${s.slice(0, max)}…` : s);
 }
+
+/**
+ * Where the first line starts after leading CR / LF bytes (RFC 9112 §2.2: empty lines before a
+ * request line, which the head scanner accepts one of and refuses more), or -1 when more than
+ * `max` of them came first. Tunnel sniffers skip them all before judging the line, so no number
+ * of them can steer a request past the HTTP/1.1 parser (and its checks) into a byte relay; -1
+ * sends the bytes to the parser too, which refuses them.
+ */
+export function afterLeadingEols(bytes: Uint8Array, max: number): number {
+  let i = 0;
+  while (i < bytes.length && (bytes[i] === CR || bytes[i] === LF)) {
+    if (++i > max) return -1;
+  }
+  return i;
+}
