@@ -8,6 +8,7 @@
  * then silence).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawn } from "node:child_process";
 import { H2ErrorCode } from "../src/http/h2/errors.ts";
 import { curl, type E2eEnv, startE2e } from "./helpers/e2e-env.ts";
 import { rawFrames, sendFirstGet } from "./helpers/e2e-raw.ts";
@@ -63,6 +64,35 @@ describe("the proxy cuts a response it gave up on with a reset, never a clean cl
   }
 });
 
+/**
+ * A client like a urllib3 / requests pool: CONNECT, TLS, one GET, its answer read, then nothing
+ * (never reads again, never closes) until killed.
+ */
+function pooledClient(proxyPort: number, authority: string, caPath: string) {
+  const script = [
+    "import socket, ssl, sys, time",
+    `s = socket.create_connection(("127.0.0.1", ${proxyPort}))`,
+    `s.sendall(b"CONNECT ${authority} HTTP/1.1\\r\\nHost: ${authority}\\r\\n\\r\\n")`,
+    "s.recv(1000)",
+    `t = ssl.create_default_context(cafile=${JSON.stringify(caPath)}).wrap_socket(s, server_hostname="localhost")`,
+    `t.sendall(b"GET /bytes?n=4&cl=1 HTTP/1.1\\r\\nHost: ${authority}\\r\\n\\r\\n")`,
+    "print(t.recv(1000).split(b'\\r\\n')[0].decode(), flush=True)",
+    "time.sleep(20)",
+  ].join("\n");
+  const child = spawn("python3", ["-c", script], { stdio: ["ignore", "pipe", "inherit"] });
+  let exited = false;
+  child.once("exit", () => {
+    exited = true;
+  });
+  const answered = new Promise<void>((resolve, reject) => {
+    child.stdout.once("data", (d: Buffer) =>
+      d.toString().startsWith("HTTP/1.1 200") ? resolve() : reject(new Error(d.toString())),
+    );
+    child.once("exit", (c) => reject(new Error(`client exited ${c}`)));
+  });
+  return { answered, exited: () => exited, kill: () => child.kill() };
+}
+
 describe("a keep-alive connection idle between requests is closed as a server closes one", () => {
   test("HTTP/1.1: after its answer, the idle timeout ends it cleanly (no reset); the record has no error", async () => {
     const o = env.origins.nodeH1;
@@ -89,6 +119,39 @@ describe("a keep-alive connection idle between requests is closed as a server cl
     await waitUntil(() => closedLines(env.proxy.logs).length > before, "the tunnel's record");
     expect(closedLines(env.proxy.logs).at(-1)).toMatchObject({ errorCode: null, requests: 1 });
   });
+
+  test("HTTP/1.1, a pooled connection its client never reads again (Python): closed after the linger, not held", async () => {
+    const o = env.origins.nodeH1;
+    const before = closedLines(env.proxy.logs).length;
+    const client = pooledClient(env.proxy.port, o.authority, env.pki.caCertPath);
+    try {
+      await client.answered;
+      // The idle timeout (400 ms) ends the connection; the client never reads that end, so its
+      // side stays open. The tunnel (and its slot) ended when the client did.
+      await waitUntil(() => closedLines(env.proxy.logs).length > before, "the tunnel's record", 4_000);
+      expect(client.exited()).toBe(false);
+      expect(closedLines(env.proxy.logs).at(-1)).toMatchObject({ errorCode: null, requests: 1 });
+    } finally {
+      client.kill();
+    }
+  });
+
+  test("HTTP/1.1, the same pooled client at shutdown: the drain closes it and ends, without a reset", async () => {
+    const proxy = await startHttpModeProxy(env.pki);
+    const client = pooledClient(proxy.port, env.origins.nodeH1.authority, env.pki.caCertPath);
+    try {
+      await client.answered;
+      const started = performance.now();
+      const report = await proxy.proxy.stop(10_000);
+      // Before, the drain waited its whole 10 s for the client's end, then reset the connection.
+      expect(report).toMatchObject({ drained: 1, reset: 0 });
+      expect(performance.now() - started).toBeLessThan(5_000);
+      expect(closedLines(proxy.logs).at(-1)).toMatchObject({ errorCode: null, requests: 1 });
+    } finally {
+      client.kill();
+      await proxy.stop();
+    }
+  }, 20_000);
 
   test("HTTP/2: GOAWAY(NO_ERROR) naming the last stream, then the end", async () => {
     const o = env.origins.nodeH2;

@@ -18,6 +18,7 @@ import { type ClientH1Options, serveClientH1 } from "./client-h1.ts";
 import { type ClientH2Options, serveClientH2 } from "./client-h2.ts";
 import { TunnelDispatcher } from "./dispatcher.ts";
 import { type ExchangeErrors, noteExchangeError } from "./exchange-errors.ts";
+import { destroyAfterLinger } from "./linger.ts";
 import type { Dispatcher } from "./message.ts";
 import { ProfileRouter, type ProfileRouterDeps, type ProfileUpstreams } from "./profile-router.ts";
 import { HoldingEndpoint, type Sniffed, sniff } from "./sniff.ts";
@@ -105,6 +106,21 @@ function upstreamList(a: string | null, b: string | null): string[] {
   return a === null ? [] : b === null ? [a] : [a, b];
 }
 
+/** The client side of a tunnel (HTTP/1.1 or HTTP/2) as the tunnel drives it. */
+interface ClientSide {
+  close(): void;
+  /** Finish what was taken, then end; at once when quiet. */
+  drain(): void;
+  /** Between requests: nothing begun, nothing owed. */
+  readonly quiet: boolean;
+}
+
+/**
+ * How long a client connection the proxy ended between requests (idle, or the proxy's drain)
+ * may keep its side open before it is closed, ms.
+ */
+export const CLIENT_LINGER_MS = 2_000;
+
 /**
  * One tunnel's state. Methods rather than closures, so that an idle tunnel keeps only what it
  * still needs (the sniffing callbacks go once the client side starts). The tunnel is itself the
@@ -154,7 +170,7 @@ class HttpTunnel
   #error: ProxyError | null = null;
   #relay: RelayResult | null = null;
   #dispatcher: ProfileRouter | null = null;
-  #clientSide: { close(): void; drain(): void; readonly quiet: boolean } | null = null;
+  #clientSide: ClientSide | null = null;
   /** The first upstream connection, watched while sniffing when it may speak first. */
   #upHolding: HoldingEndpoint | null = null;
   /** The first head's deadline while its first bytes do not tell the protocol yet. */
@@ -230,10 +246,21 @@ class HttpTunnel
     // Once asked, a side is no longer quiet: a second timeout finds it so and resets it.
     const side = this.#clientSide;
     if (side?.quiet === true) {
-      side.drain();
+      this.#closeQuiet(side);
       return;
     }
     this.#abort(new ProxyError("IDLE_TIMEOUT", `no byte either way for ${ms} ms`));
+  }
+
+  /**
+   * Ends a client connection that is between requests (close_notify and FIN, or GOAWAY first),
+   * then closes it after a short linger whether or not the client closed its side: a pooled
+   * connection the client does not read (urllib3, requests) would otherwise hold its tunnel, and
+   * its slot, for as long as the client lives. Nothing was owed, so nothing is cut.
+   */
+  #closeQuiet(side: ClientSide): void {
+    side.drain();
+    destroyAfterLinger(this.#client, CLIENT_LINGER_MS);
   }
 
   handleEvent(): void {
@@ -242,7 +269,9 @@ class HttpTunnel
 
   /** Drainable: the proxy's drain began; the client side finishes what it took, then ends. */
   drain(): void {
-    this.#clientSide?.drain();
+    const side = this.#clientSide;
+    if (side?.quiet === true) this.#closeQuiet(side);
+    else side?.drain();
   }
 
   // TunnelDispatcherDeps
