@@ -183,14 +183,20 @@ export function serveForward(opts: ForwardServeOptions): Promise<ForwardServeRes
       client.reset(); // after a request: never a clean close (README, "Errors")
       finish(err);
     };
+    /**
+     * A keep-alive connection between requests: closed as a server closes one, and done with at
+     * once (after a linger the socket goes whether or not the client closed its side: a pool that
+     * never reads it again would hold it for as long as it lives).
+     */
+    const closeQuiet = () => {
+      socket.end();
+      setTimeout(() => socket.destroy(), ERROR_LINGER_MS).unref();
+      finish(null);
+    };
     const idle = idleWatch(deps.idleTimeoutMs, () => {
       if (dispatched > answered)
         abort(new ProxyError("IDLE_TIMEOUT", `no byte either way for ${deps.idleTimeoutMs} ms`));
-      else {
-        socket.end(); // an idle keep-alive connection: close it as a server does
-        setTimeout(() => socket.destroy(), ERROR_LINGER_MS).unref();
-        finish(null);
-      }
+      else closeQuiet();
     });
     const headerTimer = setTimeout(() => {
       if (sawHead) return;
@@ -243,8 +249,9 @@ export function serveForward(opts: ForwardServeOptions): Promise<ForwardServeRes
     if (opts.signal?.aborted) onAbort();
     else opts.signal?.addEventListener("abort", onAbort, { once: true });
     if (!done) {
-      drainable = client;
-      deps.drains?.add(client); // asked to finish its requests when the drain begins
+      // Asked to finish its requests when the drain begins; one between requests closes now.
+      drainable = { drain: () => (client.quiet ? closeQuiet() : client.drain()) };
+      deps.drains?.add(drainable);
     }
   });
 }
