@@ -1,6 +1,6 @@
 import { type Authority, parseAuthority } from "../../proxy/authority.ts";
 import { H1Error } from "./errors.ts";
-import { asciiLower, shown } from "./syntax.ts";
+import { asciiLower, shown, shownTarget } from "./syntax.ts";
 
 /**
  * The four request-target forms (RFC 9112 §3.2), and Host validation (RFC 9112 §3.2, RFC 9110 §7.2).
@@ -38,7 +38,11 @@ export interface HostPort {
 export function parseTarget(raw: string, method: string): RequestTarget {
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
-    if (c <= 0x20 || c >= 0x7f || c === 0x23) throw badTarget(raw, "invalid character in request-target");
+    if (c <= 0x20 || c >= 0x7f || c === 0x23)
+      throw badTarget(
+        raw,
+        `invalid character in request-target (U+${c.toString(16).padStart(4, "0")} at ${i})`,
+      );
   }
   if (raw.length === 0) throw badTarget(raw, "empty request-target");
   if (method === "CONNECT") {
@@ -95,5 +99,5 @@ function invalid(
 }
 
 function badTarget(raw: string, why: string): H1Error {
-  return new H1Error("request", "BAD_TARGET", `${why}: ${shown(raw)}`);
+  return new H1Error("request", "BAD_TARGET", `${why}: ${shownTarget(raw)}`);
 }

@@ -107,6 +107,17 @@ export function shown(s: string, max = 60): string {
 }
 
 /**
+ * A request-target as an error message (and so a log line) may quote it: up to its query or
+ * fragment, which carry tokens (`?access_token=…`, `#id_token=…`), and without userinfo; `…`
+ * marks what was left out. The client's own answer says no more: it has the target anyway.
+ */
+export function shownTarget(raw: string): string {
+  const cut = raw.search(/[?#]/);
+  const kept = cut < 0 ? raw : `${raw.slice(0, cut + 1)}…`;
+  return shown(kept.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, "$1…@"));
+}
+
+/**
  * Where the first line starts after leading CR / LF bytes (RFC 9112 §2.2: empty lines before a
  * request line, which the head scanner accepts one of and refuses more), or -1 when more than
  * `max` of them came first. Tunnel sniffers skip them all before judging the line, so no number

@@ -1,5 +1,5 @@
 import { H1Error, type H1Side } from "./errors.ts";
-import { isTokenString, shown } from "./syntax.ts";
+import { isTokenString, shown, shownTarget } from "./syntax.ts";
 
 /**
  * Exact, safe serialisation of HTTP/1.1 heads. The header policy (which fields, their case and
@@ -25,7 +25,7 @@ export function writeRequestHead(
 ): Uint8Array {
   if (!isTokenString(method)) throw invalid("request", `method ${shown(method)} is not a token`);
   if (!/^[\x21\x22\x24-\x7e]+$/.test(target))
-    throw invalid("request", `request-target ${shown(target)} is invalid`);
+    throw invalid("request", `request-target ${shownTarget(target)} is invalid`);
   return headBytes(`${method} ${target} HTTP/${version}\r\n`, headers, "request");
 }
 
