@@ -321,52 +321,60 @@ describe("built-in profiles over HTTP/1.1: order and case of the captured heads"
 });
 
 /**
- * The Chromium built-in whose own browser made these captures: every field of every request kind
- * is the capture's, order, h1 case and value, except the headless capture's user agent
+ * The Linux built-ins whose own browsers made these captures: every field of every request kind
+ * is the capture's, order, h1 case and value, except the headless Chromium capture's user agent
  * (`HeadlessChrome/` there, `Chrome/` in the profile: README, "Identity headers of Chromium builds").
+ * Firefox ESR's accept-language was Firefox 145's (`q=0.5`) until this compared every value.
  */
-describe("chromium-156-linux-x64 sends each captured request of its own browser (h2 and h1)", () => {
-  const profile = "chromium-156-linux-x64";
-  const capture = loadHeaderCapture("chromium-156");
-  const unheadless = (n: string, v: string) =>
-    n.toLowerCase() === "user-agent" ? v.replace(" HeadlessChrome/", " Chrome/") : v;
+for (const [profile, captureName] of [
+  ["chromium-156-linux-x64", "chromium-156"],
+  ["firefox-esr-153-linux-x64", "firefox-esr-153"],
+] as const) {
+  describe(`${profile} sends each captured request of its own browser (h2 and h1)`, () => {
+    const capture = loadHeaderCapture(captureName);
+    const unheadless = (n: string, v: string) =>
+      n.toLowerCase() === "user-agent" ? v.replace(" HeadlessChrome/", " Chrome/") : v;
 
-  test("the capture is headless; the profile's user agent is the same without the Headless prefix", () => {
-    const captured = new Map(capture.h2.navigate!).get("user-agent")!;
-    expect(captured).toContain(" HeadlessChrome/156.0.0.0 ");
-    expect(http(profile).headers!.navigate.values["user-agent"]).toBe(unheadless("user-agent", captured));
+    if (profile === "chromium-156-linux-x64")
+      test("the capture is headless; the profile's user agent is the same without the Headless prefix", () => {
+        const captured = new Map(capture.h2.navigate!).get("user-agent")!;
+        expect(captured).toContain(" HeadlessChrome/156.0.0.0 ");
+        expect(http(profile).headers!.navigate.values["user-agent"]).toBe(unheadless("user-agent", captured));
+      });
+
+    for (const [fixtureKind, captured] of Object.entries(capture.h2)) {
+      test(`h2 ${fixtureKind}`, () => {
+        const kind = FIXTURE_KIND[fixtureKind]!;
+        const regular = build(profile, kind, clientFor(captured));
+        // A script-initiated navigation has no user activation: the proxy cannot know, and sends ?1.
+        const skip = (n: string) => fixtureKind === "navigate-referred" && n === "sec-fetch-user";
+        const want = captured
+          .filter(([n]) => !n.startsWith(":"))
+          .map(([n, v]): Field => [n, unheadless(n, v)]);
+        expect(regular.filter(([n]) => !skip(n))).toEqual(want);
+      });
+    }
+
+    for (const [fixtureKind, head] of Object.entries(capture.h1)) {
+      test(`h1 ${fixtureKind}`, () => {
+        const kind = FIXTURE_KIND[fixtureKind]!;
+        const ws: Field[] =
+          kind === "websocket"
+            ? [
+                ["connection", "Upgrade"],
+                ["upgrade", "websocket"],
+              ]
+            : [];
+        const out = build(profile, kind, clientFor(head.fields, ws), { protocol: "h1" });
+        const skip = (n: string) => fixtureKind === "navigate-referred" && n === "Sec-Fetch-User";
+        const want = head.fields.map(([n, v]): Field => [n, unheadless(n, v)]);
+        // The client's Sec-WebSocket-Key is its own (passed through): compare names there.
+        const key = (f: Field[]) => f.map(([n, v]): Field => [n, n === "Sec-WebSocket-Key" ? "*" : v]);
+        expect(key(out.filter(([n]) => !skip(n)))).toEqual(key(want));
+      });
+    }
   });
-
-  for (const [fixtureKind, captured] of Object.entries(capture.h2)) {
-    test(`h2 ${fixtureKind}`, () => {
-      const kind = FIXTURE_KIND[fixtureKind]!;
-      const regular = build(profile, kind, clientFor(captured));
-      // A script-initiated navigation has no user activation: the proxy cannot know, and sends ?1.
-      const skip = (n: string) => fixtureKind === "navigate-referred" && n === "sec-fetch-user";
-      const want = captured.filter(([n]) => !n.startsWith(":")).map(([n, v]): Field => [n, unheadless(n, v)]);
-      expect(regular.filter(([n]) => !skip(n))).toEqual(want);
-    });
-  }
-
-  for (const [fixtureKind, head] of Object.entries(capture.h1)) {
-    test(`h1 ${fixtureKind}`, () => {
-      const kind = FIXTURE_KIND[fixtureKind]!;
-      const ws: Field[] =
-        kind === "websocket"
-          ? [
-              ["connection", "Upgrade"],
-              ["upgrade", "websocket"],
-            ]
-          : [];
-      const out = build(profile, kind, clientFor(head.fields, ws), { protocol: "h1" });
-      const skip = (n: string) => fixtureKind === "navigate-referred" && n === "Sec-Fetch-User";
-      const want = head.fields.map(([n, v]): Field => [n, unheadless(n, v)]);
-      // The client's Sec-WebSocket-Key is its own (passed through): compare names there.
-      const key = (f: Field[]) => f.map(([n, v]): Field => [n, n === "Sec-WebSocket-Key" ? "*" : v]);
-      expect(key(out.filter(([n]) => !skip(n)))).toEqual(key(want));
-    });
-  }
-});
+}
 
 describe("pass-through fields go where the browser puts them", () => {
   const cookies: Field[] = [
