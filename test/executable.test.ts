@@ -5,7 +5,18 @@
  * executable fails every test ("run make build first"); nothing here is skipped.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
 import type { TLSSocket } from "node:tls";
 import { BUILTIN_PROFILES, DEFAULT_PROFILE } from "../src/profiles/builtin.ts";
@@ -25,6 +36,8 @@ const SHUTDOWN_BOUND_MS = 8_000; // ms; DRAIN_TIMEOUT_MS (src/cli/serve.ts) is 5
 /** Per-test bound (bun's default is 5 s; the held-open tunnel alone waits out the 5 s drain), in ms. */
 const TEST_TIMEOUT_MS = 30_000; // ms
 setDefaultTimeout(TEST_TIMEOUT_MS);
+/** A uid that is neither root nor the test user: the owner of a folder planted by another user. */
+const NOBODY_UID = 65534;
 /** Bound on exit after a signal with nothing open, in ms. */
 const IDLE_SHUTDOWN_BOUND_MS = 5_000; // ms; nothing to drain, exits at once in practice
 
@@ -87,6 +100,38 @@ describe("standalone executable", () => {
     expect(lines[2]).toBe(`Bun: ${Bun.version}`);
     // The embedded native library was extracted under XDG_CACHE_HOME, not next to the executable.
     expect(existsSync(join(env.XDG_CACHE_HOME ?? "", "polytls"))).toBe(true);
+  });
+
+  test("a same-length library planted in another user's shared $TMPDIR/polytls-<uid> is never loaded", async () => {
+    // The attack: the cache folder cannot be made (here its parent is a regular file, as a read-only
+    // home would refuse it), so the shared temp folder is next, and another user made it first.
+    const [dir, exe] = folders.create();
+    const notAFolder = join(dir, "cache-file");
+    writeFileSync(notAFolder, "");
+    const tmp = join(dir, "tmp");
+    mkdirSync(tmp);
+    chmodSync(tmp, 0o1777);
+    const shared = join(tmp, `polytls-${process.geteuid?.()}`);
+    mkdirSync(shared);
+    chmodSync(shared, 0o777);
+    const lib = readFileSync(resolve(import.meta.dir, "../ffi/target/release/libpolyboring.embed"));
+    const file = process.platform === "darwin" ? "libpolyboring.dylib" : "libpolyboring.so";
+    const name = `${createHash("sha256").update(lib).digest("hex").slice(0, 16)}-${file}`;
+    const planted = Buffer.alloc(lib.length, 0x90); // not a library: loading it would fail
+    writeFileSync(join(shared, name), planted, { mode: 0o755 });
+    chownSync(shared, NOBODY_UID, -1);
+    chownSync(join(shared, name), NOBODY_UID, -1);
+
+    const r = await runToEnd([exe, "--version"], {
+      cwd: dir,
+      env: { ...env, XDG_CACHE_HOME: notAFolder, TMPDIR: tmp },
+    });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdoutText.split("\n")[1]).toMatch(/^BoringSSL: btls-sys/);
+    expect(readFileSync(join(shared, name)).equals(planted)).toBe(true);
+    // The fresh private folder that held the copy was removed once the library was loaded.
+    expect(readdirSync(tmp)).toEqual([`polytls-${process.geteuid?.()}`]);
   });
 
   test("run creates ./ca, MITMs with every built-in profile, logs each tunnel, stops on SIGINT", async () => {

@@ -5,7 +5,7 @@
  */
 import { dlopen, FFIType, type Pointer } from "bun:ffi";
 import { ProxyError } from "../../errors/proxy-error.ts";
-import { locateNativeLibrary } from "./locate.ts";
+import { locateNativeLibrary, releaseExtractedCopy } from "./locate.ts";
 
 /** ABI revision this binding was written against (PB_ABI_VERSION in ffi/src/lib.rs). */
 const EXPECTED_ABI = 5;
@@ -115,6 +115,8 @@ export function loadNative(): NativeLib {
     // A library of another ABI revision may lack a symbol this one needs: say that, not which.
     checkAbi(path, abiOf(path));
     throw new ProxyError("NATIVE_UNAVAILABLE", `cannot load ${path}: ${String(err)}`, { cause: err });
+  } finally {
+    releaseExtractedCopy(); // a copy in a fresh temp folder is not needed once mapped
   }
   const s = lib.symbols;
   const abi = s.pb_abi_version();
