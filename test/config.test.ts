@@ -60,6 +60,22 @@ describe("README.md", () => {
     const missing = paths.filter((p) => !text.includes(`\n| \`${p}\` |`));
     expect(missing).toEqual([]);
   });
+
+  test("its configuration table gives the range of every integer key, as the schema has it", () => {
+    const text = readFileSync(path.join(import.meta.dir, "..", "README.md"), "utf8");
+    const ranged = configSchemaDoc().flatMap((line) => {
+      const range = /^[^:]+: [^(]*?(\d+\.\.\d+) \(/.exec(line)?.[1];
+      return range === undefined ? [] : [{ key: line.slice(0, line.indexOf(":")), range }];
+    });
+    expect(ranged.length).toBeGreaterThan(10);
+    const rows = text.split("\n");
+    const without = ranged
+      .filter(
+        ({ key, range }) => !rows.some((row) => row.startsWith(`| \`${key}\` |`) && row.includes(range)),
+      )
+      .map(({ key, range }) => `${key} ${range}`);
+    expect(without).toEqual([]);
+  });
 });
 
 describe("loadConfig", () => {
