@@ -59,6 +59,15 @@ describe("text format", () => {
     expect(lines[0]).not.toContain("\r");
     expect(lines[0]).toBe('2026-11-25T11:00:00.000Z ERROR bad\\nFAKE 2026 INFO injected host="a\\r\\nb"');
   });
+
+  test("DEL and C1 controls (NEL, CSI) are escaped in the message, keys and values", () => {
+    const { logger, lines } = capture("text");
+    logger.warn("a\u007fb\u0085c", { host: "x\u009b2Jy", "k\u0080": "\u009f", plain: "é\u00a0ok" });
+    expect(lines).toEqual([
+      '2026-11-25T11:00:00.000Z WARN a\\u007fb\\u0085c host="x\\u009b2Jy" "k\\u0080"="\\u009f" plain="é\u00a0ok"',
+    ]);
+    expect(lines[0]).not.toMatch(/[\u007f-\u009f]/);
+  });
 });
 
 describe("json format", () => {

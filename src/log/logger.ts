@@ -92,14 +92,38 @@ function formatText(ts: string, level: LogLevel, msg: string, fields: [string, C
   return line;
 }
 
-/** Control characters (newlines above all) never reach a text line: no forged log entries. */
+/**
+ * Control characters never reach a text line: C0 (newlines above all: no forged log entries), DEL
+ * and C1 (U+0085 is a line break to some readers, U+009B a terminal's CSI). JSON.stringify escapes
+ * C0 only; DEL and C1 become `\u007f`, `\u0080`..`\u009f` here.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;
+const DEL_C1 = /[\u007f-\u009f]/g;
+
+function unicodeEscape(c: string): string {
+  return `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+}
+
+/** One control character as JSON writes it (`\n`, `\u001b`), DEL and C1 as `\u007f`... */
+function escapeControl(c: string): string {
+  return c < "\u007f" ? JSON.stringify(c).slice(1, -1) : unicodeEscape(c);
+}
+
+/** `s` as a JSON string literal with DEL and C1 escaped too. */
+function quote(s: string): string {
+  return JSON.stringify(s).replace(DEL_C1, unicodeEscape);
+}
+
+/** The message: its control characters escaped, nothing else changed. */
 function oneLine(s: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-  return s.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
+  return s.replace(CONTROLS, escapeControl);
 }
 
 function textKey(name: string): string {
-  return /^[A-Za-z0-9_.-]+$/.test(name) ? name : JSON.stringify(name);
+  return /^[A-Za-z0-9_.-]+$/.test(name) ? name : quote(name);
 }
 
 function textValue(value: CleanValue): string {
@@ -110,6 +134,5 @@ function textValue(value: CleanValue): string {
 }
 
 function quoteIfNeeded(s: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-  return s.length === 0 || s === "-" || /[\s"=\\\u0000-\u001f\u007f]/.test(s) ? JSON.stringify(s) : s;
+  return s.length === 0 || s === "-" || /[\s"=\\]/.test(s) || CONTROL.test(s) ? quote(s) : s;
 }
