@@ -8,6 +8,7 @@ import { caCommand } from "./commands/ca.ts";
 import { fingerprintCommand } from "./commands/fingerprint.ts";
 import { profilesCommand } from "./commands/profiles.ts";
 import { runCommand } from "./commands/run.ts";
+import { usagePrinter } from "./usage.ts";
 import { POLYTLS_VERSION, versionText } from "./version.ts";
 
 export const main = defineCommand({
@@ -73,7 +74,7 @@ export async function cli(argv: string[]): Promise<void> {
       process.exit(USAGE_EXIT_CODE);
     }
   }
-  await runMain(main, { rawArgs: argv });
+  await runMain(main, { rawArgs: argv, showUsage: usagePrinter(main, "polytls", POLYTLS_VERSION) });
 }
 
 if (import.meta.main) await cli(process.argv.slice(2));
