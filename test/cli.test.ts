@@ -106,6 +106,26 @@ describe("ca", () => {
     expect(hint.stderr).toContain('run "polytls ca init --ca-dir elsewhere"');
   });
 
+  test("a key without its certificate: run, path and export all hint init --force with the --ca-dir given", async () => {
+    const cwd = workdir();
+    await ok(cwd, "ca", "init", "--ca-dir", "mine");
+    rmSync(join(cwd, "mine/certificate.pem"));
+    const hint = 'run "polytls ca init --force --ca-dir mine" to replace both';
+    for (const args of [
+      ["run", "--listen", "127.0.0.1:0"],
+      ["ca", "path"],
+      ["ca", "export"],
+    ]) {
+      const r = await cli(cwd, ...args, "--ca-dir", "mine");
+      expect(r.code, args.join(" ")).toBe(1);
+      expect(r.stderr, args.join(" ")).toContain("CA_INVALID");
+      expect(r.stderr, args.join(" ")).toContain(hint);
+    }
+    // The hinted command does replace both (a plain init would refuse: the key exists).
+    await ok(cwd, "ca", "init", "--force", "--ca-dir", "mine");
+    expect(existsSync(join(cwd, "mine/certificate.pem"))).toBe(true);
+  });
+
   test("export writes PEM, and --der the same certificate as DER", async () => {
     const cwd = workdir();
     const missing = await cli(cwd, "ca", "export");

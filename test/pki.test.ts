@@ -141,6 +141,21 @@ describe("root CA files", () => {
     }
   });
 
+  test("the hint for a lone file names the flags that locate the CA, --force first", async () => {
+    const { paths } = await newCa();
+    unlinkSync(paths.certPath);
+    const initFlags = ["--config", "my.toml", "--ca-dir", "/srv/ca"];
+    const err = await rejection(loadOrCreateRootCa(paths, { now: NOW, initFlags }));
+    expect(err.code).toBe("CA_INVALID");
+    expect(err.message).toContain(
+      'run "polytls ca init --force --config my.toml --ca-dir /srv/ca" to replace both',
+    );
+    // Without flags (the default paths), the bare command.
+    expect((await rejection(loadOrCreateRootCa(paths, { now: NOW }))).message).toContain(
+      'run "polytls ca init --force" to replace both',
+    );
+  });
+
   test("loadRootCa without files says to run ca init and creates nothing", async () => {
     const paths = tempPaths();
     const err = await rejection(loadRootCa(paths, { now: NOW }));

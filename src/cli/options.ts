@@ -68,3 +68,14 @@ export function overridesFrom(f: FlagValues): ConfigOverrides {
 export function configFromFlags(f: FlagValues): Config {
   return loadConfig({ ...(f.config !== undefined ? { file: f.config } : {}), overrides: overridesFrom(f) });
 }
+
+/**
+ * The `--config` and `--ca-dir` this command was given, for a hint that names `polytls ca init`:
+ * with them it creates (or replaces) the CA where the command looked for it.
+ */
+export function caLocationFlags(f: Pick<FlagValues, "config" | "ca-dir">): string[] {
+  return [
+    ...(f.config !== undefined ? ["--config", f.config] : []),
+    ...(f["ca-dir"] !== undefined ? ["--ca-dir", f["ca-dir"]] : []),
+  ];
+}

@@ -13,7 +13,7 @@ import { AdminServer } from "../metrics/admin-server.ts";
 import { CountedLeaves } from "../metrics/counted-leaves.ts";
 import { ProxyMetrics } from "../metrics/proxy-metrics.ts";
 import { LeafMinter } from "../pki/leaf.ts";
-import { loadOrCreateRootCa, type RootCa } from "../pki/root-ca.ts";
+import { type CaHintOptions, loadOrCreateRootCa, type RootCa } from "../pki/root-ca.ts";
 import { builtinOverride } from "../profiles/builtin-override.ts";
 import { ProfileRegistry, profilePath } from "../profiles/registry-store.ts";
 import { accessPolicy } from "../proxy/access.ts";
@@ -116,7 +116,15 @@ const NO_LEAVES = {
   get: (): Promise<never> => Promise.reject(new ProxyError("INTERNAL", "passthrough mints no certificate")),
 };
 
-export async function startProxy(config: Config, logger: Logger): Promise<RunningProxy> {
+/**
+ * Starts the proxy. `caHint` makes a CA_INVALID hint name the flags the command was given (`polytls
+ * ca init --force --ca-dir DIR`).
+ */
+export async function startProxy(
+  config: Config,
+  logger: Logger,
+  caHint?: CaHintOptions,
+): Promise<RunningProxy> {
   const { proxy } = config;
   const adminAt = adminAddress(proxy.admin); // refuse a bad admin address before anything starts
   const profiles = ProfileRegistry.fromConfig(config);
@@ -127,10 +135,13 @@ export async function startProxy(config: Config, logger: Logger): Promise<Runnin
   connectors.get(proxy.upstream.defaultProfile);
   // Passthrough mints no certificate: no CA is read, nor created on disk.
   const root = proxy.mitm.enabled
-    ? await loadOrCreateRootCa({
-        keyPath: proxy.certificate.caKeyPath,
-        certPath: proxy.certificate.caCertPath,
-      })
+    ? await loadOrCreateRootCa(
+        {
+          keyPath: proxy.certificate.caKeyPath,
+          certPath: proxy.certificate.caCertPath,
+        },
+        caHint,
+      )
     : null;
   const metrics = new ProxyMetrics({
     activeTunnels: () => server.activeTunnels,

@@ -184,8 +184,22 @@ async function readRootCa(paths: CaPaths, now: Date): Promise<RootCa> {
   return new RootCa(cert, key);
 }
 
-/** Which of the two files exist; throws CA_INVALID when exactly one does. */
-async function probe(paths: CaPaths): Promise<"none" | "both"> {
+/** How a hint names `polytls ca init` for these paths. */
+export interface CaHintOptions {
+  /** The flags that locate the CA (`--ca-dir DIR`, `--config FILE`), as the user gave them. */
+  initFlags?: readonly string[];
+}
+
+/** `polytls ca init [--force] <flags>`, the command a hint tells the user to run. */
+export function caInitCommand(hint: CaHintOptions | undefined, force: boolean): string {
+  return ["polytls ca init", ...(force ? ["--force"] : []), ...(hint?.initFlags ?? [])].join(" ");
+}
+
+/**
+ * Which of the two files exist; throws CA_INVALID when exactly one does (`ca path` and `ca export`
+ * call it too, so their hint for a lone key is this one).
+ */
+export async function probeCaFiles(paths: CaPaths, hint?: CaHintOptions): Promise<"none" | "both"> {
   const [hasKey, hasCert] = await Promise.all([
     caFileExists(paths.keyPath, "CA key"),
     caFileExists(paths.certPath, "CA certificate"),
@@ -194,7 +208,7 @@ async function probe(paths: CaPaths): Promise<"none" | "both"> {
   if (!hasKey && !hasCert) return "none";
   const [present, missing] = hasKey ? [paths.keyPath, paths.certPath] : [paths.certPath, paths.keyPath];
   throw invalid(
-    `CA file ${missing} is missing but ${present} exists; restore it, or run "polytls ca init --force" to replace both`,
+    `CA file ${missing} is missing but ${present} exists; restore it, or run "${caInitCommand(hint, true)}" to replace both`,
   );
 }
 
@@ -212,20 +226,21 @@ function caFiles(paths: CaPaths, ca: RootCa, keyPem: string): CaFile[] {
  */
 export async function loadOrCreateRootCa(
   paths: CaPaths,
-  opts?: { now?: Date },
+  opts?: { now?: Date } & CaHintOptions,
 ): Promise<{ ca: RootCa; created: boolean }> {
   const now = opts?.now ?? new Date();
-  if ((await probe(paths)) === "both") return { ca: await readRootCa(paths, now), created: false };
+  if ((await probeCaFiles(paths, opts)) === "both")
+    return { ca: await readRootCa(paths, now), created: false };
   const { ca, keyPem } = await generateRootCa(now);
   await createCaFilesExclusive(caFiles(paths, ca, keyPem));
   return { ca, created: true };
 }
 
 /** Loads an existing CA; missing files are CA_INVALID telling the user to run `polytls ca init`. */
-export async function loadRootCa(paths: CaPaths, opts?: { now?: Date }): Promise<RootCa> {
-  if ((await probe(paths)) === "none") {
+export async function loadRootCa(paths: CaPaths, opts?: { now?: Date } & CaHintOptions): Promise<RootCa> {
+  if ((await probeCaFiles(paths, opts)) === "none") {
     throw invalid(
-      `CA not found: neither ${paths.keyPath} nor ${paths.certPath} exists; run "polytls ca init"`,
+      `CA not found: neither ${paths.keyPath} nor ${paths.certPath} exists; run "${caInitCommand(opts, false)}"`,
     );
   }
   return readRootCa(paths, opts?.now ?? new Date());

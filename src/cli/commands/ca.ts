@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { ProxyError } from "../../errors/proxy-error.ts";
-import { createRootCa, readCaCertificate } from "../../pki/root-ca.ts";
-import { configArgs, configFromFlags } from "../options.ts";
+import { caInitCommand, createRootCa, probeCaFiles, readCaCertificate } from "../../pki/root-ca.ts";
+import { caLocationFlags, configArgs, configFromFlags } from "../options.ts";
 
 type CaArgs = { config?: string | undefined; "ca-dir"?: string | undefined };
 
@@ -10,19 +10,19 @@ function paths(args: CaArgs) {
   return { keyPath: c.caKeyPath, certPath: c.caCertPath };
 }
 
-/** The certificate, or CA_INVALID saying how to create it with the same flags. */
+/**
+ * The certificate, or CA_INVALID saying how to create it with the same flags (`--force` when the
+ * key is there without it: a plain init would refuse, CA_EXISTS).
+ */
 async function certificate(args: CaArgs) {
-  const { certPath } = paths(args);
-  const cert = await readCaCertificate(certPath);
+  const p = paths(args);
+  const cert = await readCaCertificate(p.certPath);
   if (cert !== null) return cert;
-  const flags = [
-    ...(args.config !== undefined ? ["--config", args.config] : []),
-    ...(args["ca-dir"] !== undefined ? ["--ca-dir", args["ca-dir"]] : []),
-  ].join(" ");
-  const init = `polytls ca init${flags ? ` ${flags}` : ""}`;
+  const hint = { initFlags: caLocationFlags(args) };
+  await probeCaFiles(p, hint);
   throw new ProxyError(
     "CA_INVALID",
-    `${certPath} does not exist yet; run "${init}" (or "polytls run", which creates it)`,
+    `${p.certPath} does not exist yet; run "${caInitCommand(hint, false)}" (or "polytls run", which creates it)`,
   );
 }
 

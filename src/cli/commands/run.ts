@@ -7,7 +7,7 @@ import { abandonedConnects } from "../../proxy/connect-tcp.ts";
 import { parseNextHop } from "../../proxy/next-hop-url.ts";
 import { NativeEngine } from "../../upstream/native/native-engine.ts";
 import { exitAfterStderr } from "../exit-after-stderr.ts";
-import { configArgs, configFromFlags, logArgs } from "../options.ts";
+import { caLocationFlags, configArgs, configFromFlags, logArgs } from "../options.ts";
 import { startProxy, warnIfBuiltinsOverridden } from "../serve.ts";
 import { checkUpstreamTrust } from "../upstream-trust.ts";
 
@@ -82,7 +82,7 @@ export const runCommand = defineCommand({
       return;
     }
     const logger = createLogger({ level: config.log.level, format: config.log.format });
-    const running = await startProxy(config, logger);
+    const running = await startProxy(config, logger, { initFlags: caLocationFlags(args) });
     const { host, port } = running.address;
     // Signal handlers go in before "proxy listening" is logged: a supervisor that stops the proxy as
     // soon as it reports ready must get a clean shutdown, not the default SIGTERM death (status 143).
