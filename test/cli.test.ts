@@ -493,7 +493,7 @@ describe("a listener beyond loopback without proxy users", () => {
   });
 });
 
-test("passthrough reads and creates no CA: none is written, and the start line names none", async () => {
+test("passthrough reads and creates no CA: none is written, and the start line names none, nor a profile", async () => {
   const cwd = workdir();
   const p = new RunningChild(
     [
@@ -513,6 +513,8 @@ test("passthrough reads and creates no CA: none is written, and the start line n
   );
   const listening = await p.waitForLog("proxy listening");
   expect(listening.mode).toBe("passthrough");
+  expect(listening.profile).toBeUndefined(); // no profile applies in passthrough
+  expect(listening.http).toBeUndefined();
   expect(listening.ca).toBeUndefined();
   expect(listening.caSha256).toBeUndefined();
   expect(existsSync(join(cwd, "fresh"))).toBe(false);

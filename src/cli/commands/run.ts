@@ -119,8 +119,10 @@ export const runCommand = defineCommand({
     logger.info("proxy listening", {
       listen: formatHostPort(host, port),
       mode: config.proxy.mitm.enabled ? "mitm" : "passthrough",
-      ...(config.proxy.mitm.enabled ? { http: config.proxy.mitm.http } : {}),
-      profile: config.proxy.upstream.defaultProfile,
+      // Passthrough applies no profile: the start line names none.
+      ...(config.proxy.mitm.enabled
+        ? { http: config.proxy.mitm.http, profile: config.proxy.upstream.defaultProfile }
+        : {}),
       ...(running.ca === null
         ? {}
         : {
