@@ -521,3 +521,37 @@ test("passthrough reads and creates no CA: none is written, and the start line n
   p.signal("SIGINT");
   expect(await p.waitForExit(5_000)).toBe(0);
 });
+
+test("--mitm-http picks the MITM HTTP mode over the file's (tls-relay here); a value it does not know is refused", async () => {
+  const cwd = workdir();
+  writeFileSync(join(cwd, "full.toml"), '[proxy.mitm]\nhttp = "full"\n');
+  const p = new RunningChild(
+    [
+      process.execPath,
+      CLI_MAIN,
+      "run",
+      "--config",
+      "full.toml",
+      "--mitm-http",
+      "tls-relay",
+      "--listen",
+      "127.0.0.1:0",
+      "--log-format",
+      "json",
+      "--ca-dir",
+      "ca",
+    ],
+    { cwd, env },
+  );
+  const listening = await p.waitForLog("proxy listening");
+  expect(listening.mode).toBe("mitm");
+  expect(listening.http).toBe("tls-relay");
+  p.signal("SIGINT");
+  expect(await p.waitForExit(5_000)).toBe(0);
+  const bad = await cli(cwd, "run", "--mitm-http", "relay", "--check");
+  expect(bad.code).not.toBe(0);
+  expect(bad.stderr).toBe(
+    'polytls: CONFIG_INVALID: --mitm-http: expected "full" or "tls-relay", got "relay"\n',
+  );
+  expect((await cli(cwd, "run", "--mitm-http", "full", "--check")).code).toBe(0);
+});

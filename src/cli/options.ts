@@ -25,6 +25,7 @@ export interface FlagValues {
   "log-level"?: string | undefined;
   profile?: string | undefined;
   mode?: string | undefined;
+  "mitm-http"?: string | undefined;
   listen?: string | undefined;
   "socks-listen"?: string | undefined;
   "next-hop"?: string | undefined;
@@ -45,6 +46,13 @@ export function overridesFrom(f: FlagValues): ConfigOverrides {
       throw new ProxyError("CONFIG_INVALID", `--mode: expected "mitm" or "passthrough", got "${f.mode}"`);
     }
     proxy.mitm = { enabled: f.mode === "mitm" };
+  }
+  const http = f["mitm-http"];
+  if (http !== undefined) {
+    if (http !== "full" && http !== "tls-relay") {
+      throw new ProxyError("CONFIG_INVALID", `--mitm-http: expected "full" or "tls-relay", got "${http}"`);
+    }
+    proxy.mitm = { ...proxy.mitm, http };
   }
   const upstream: NonNullable<typeof proxy.upstream> = {};
   if (f.profile !== undefined) upstream.defaultProfile = f.profile;

@@ -30,6 +30,12 @@ export const runCommand = defineCommand({
       valueHint: "NAME",
     },
     mode: { type: "string", description: "mitm (default) or passthrough", valueHint: "mitm|passthrough" },
+    "mitm-http": {
+      type: "string",
+      description:
+        "In MITM mode: full (default; HTTP re-originated as the profile's browser) or tls-relay (the decrypted bytes relayed)",
+      valueHint: "full|tls-relay",
+    },
     listen: {
       type: "string",
       description: "Listen address (default 127.0.0.1:8080)",
