@@ -216,6 +216,21 @@ describe("listener rejections and the auth brake", () => {
 });
 
 describe("health and readiness", () => {
+  test("no tunnel reaches the admin listener: CONNECT to it (any spelling) is the proxy itself, 508", async () => {
+    const served = await serveWithAdmin(pki, { socks: { listen: "127.0.0.1:0" } });
+    try {
+      const port = served.running.address.port;
+      const p = served.adminPort;
+      for (const target of [`127.0.0.1:${p}`, `localhost:${p}`, `[::ffff:127.0.0.1]:${p}`])
+        expect(await statusOf(port, target)).toBe(508);
+      // The SOCKS5 listener is still refused too, next to it.
+      expect(await statusOf(port, `127.0.0.1:${served.running.server.socksAddress()?.port}`)).toBe(508);
+      expect((await adminRequest(p, "/healthz")).status).toBe(200);
+    } finally {
+      await served.running.stop();
+    }
+  });
+
   test("/healthz 200, /readyz 200; other paths 404, other methods 405, HEAD without a body", async () => {
     const served = await serveWithAdmin(pki);
     try {

@@ -215,6 +215,7 @@ export async function startProxy(
     admin = new AdminServer({ metrics: () => metrics.render(), ready: () => !server.draining });
     try {
       adminListen = await admin.listen(adminAt.host, adminAt.port);
+      server.alsoSelf(adminListen); // metrics stay the operator's: no tunnel reaches them
     } catch (err) {
       await server.stop(0);
       connectors.close();

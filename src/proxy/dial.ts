@@ -53,7 +53,7 @@ export function tunnelDialOptions(
     connectTimeoutMs: number;
     targetGuard: DialOptions["guard"];
     self?: SelfAddress | undefined;
-    selfSocks?: SelfAddress | undefined;
+    otherSelves?: SelfAddress[] | undefined;
   },
   via: NextHopRoute | null | undefined,
   signal: AbortSignal | undefined,
@@ -62,7 +62,7 @@ export function tunnelDialOptions(
     timeoutMs: deps.connectTimeoutMs,
     guard: deps.targetGuard,
     self: deps.self ?? null,
-    ...(deps.selfSocks ? { otherSelves: [deps.selfSocks] } : {}),
+    ...(deps.otherSelves && deps.otherSelves.length > 0 ? { otherSelves: deps.otherSelves } : {}),
     ...(via ? { via } : {}),
     ...(signal ? { signal } : {}),
   };

@@ -24,6 +24,7 @@ import { listenError } from "./listen-error.ts";
 import { readConnect } from "./read-connect.ts";
 import { RejectLog } from "./reject-log.ts";
 import { readSocks } from "./socks-inbound.ts";
+import type { SelfAddress } from "./target-guard.ts";
 import { runTunnel, type TunnelDeps } from "./tunnel.ts";
 import { HTTP_ANSWER, SOCKS5_ANSWER } from "./tunnel-answer.ts";
 
@@ -126,13 +127,22 @@ export class ProxyServer {
     if (this.#socksAccept && this.#opts.socks) {
       const { host, port } = this.#opts.socks;
       try {
-        this.#deps.selfSocks = await this.#socksAccept.listen();
+        this.alsoSelf(await this.#socksAccept.listen());
       } catch (err) {
         this.#accept.close();
         throw listenError("SOCKS5 listener", host, port, err);
       }
     }
     return self;
+  }
+
+  /**
+   * Another address this process listens on (the SOCKS5 listener, the admin listener): tunnels to
+   * it are refused as tunnels to the proxy's own listener are (LOOP_DETECTED, 508).
+   */
+  alsoSelf(address: SelfAddress): void {
+    this.#deps.otherSelves ??= [];
+    this.#deps.otherSelves.push(address);
   }
 
   /** The SOCKS5 listener's address, or null when there is none. */

@@ -52,8 +52,11 @@ export interface TunnelDeps {
   targetGuard: { denyPrivate: boolean; denyCidrs: readonly string[] };
   /** The proxy's own listen address, set by the listener once it listens (loop protection, 508). */
   self?: SelfAddress;
-  /** The SOCKS5 listen address when there is one (loop protection too). */
-  selfSocks?: SelfAddress;
+  /**
+   * The proxy's other listen addresses, set as they listen: the SOCKS5 listener and the admin
+   * listener (loop protection too: a tunnel to them is the proxy itself, 508).
+   */
+  otherSelves?: SelfAddress[];
   /** HTTP client connections asked to finish when the drain begins (set by the listener). */
   drains?: DrainSet;
   /** Next hop (upstream proxy): the configured one, and whether clients may choose per request. */
