@@ -119,6 +119,7 @@ describe("plain-http browser headers", () => {
     return {
       http: chrome,
       kind: "navigate" as const,
+      method: "GET",
       fields,
       host: h,
       target,

@@ -111,6 +111,16 @@ function cases(): KindCase[] {
   return list;
 }
 
+/**
+ * The client fields a case passes, plus the Origin a browser sends on a POST, which the proxy
+ * adds for a client that sent none (the target's own origin: src/http/headers/implied-origin.ts).
+ */
+function withOrigin(c: { method?: string; client?: ClientSide }, origin: string): ClientSide {
+  const client = c.client ?? {};
+  if (c.method !== "POST") return client;
+  return { ...client, pass: [...(client.pass ?? []), ["origin", origin]] };
+}
+
 const slug = (s: string) =>
   s
     .replace(/[^a-z0-9]+/gi, "-")
@@ -148,7 +158,7 @@ describe("request kinds through the running proxy: each kind's template and prio
           path,
           kind: c.kind,
           ...(c.method ? { method: c.method } : {}),
-          ...(c.client ? { client: c.client } : {}),
+          ...(c.client ? { client: withOrigin(c, `https://localhost:${origin.port}`) } : {}),
           result: got.get(id),
           seen,
         });

@@ -24,8 +24,13 @@ const CURL: Field[] = [
   ["user-agent", "curl/8"],
   ["accept", "*/*"],
 ];
-const build = (p: string, kind: RequestKind, fields: Field[], opts: Partial<UpstreamHeaderOptions> = {}) =>
-  buildUpstreamHeaders(http(p), kind, fields, { protocol: "h2", authority: AUTHORITY, ...opts });
+const build = (
+  p: string,
+  kind: RequestKind,
+  fields: Field[],
+  opts: Partial<UpstreamHeaderOptions> = {},
+  method = "GET",
+) => buildUpstreamHeaders(http(p), kind, fields, { protocol: "h2", authority: AUTHORITY, ...opts }, method);
 
 describe("request kind classification", () => {
   const cases: [
@@ -355,6 +360,21 @@ for (const [profile, captureName] of [
       });
     }
 
+    // The captures' POST and WebSocket carry Origin (the page's, the target's own origin here): a
+    // client that sends none gets the same request, Origin added where the browser puts it.
+    for (const fixtureKind of ["fetch-post", "websocket"]) {
+      test(`h2 ${fixtureKind}, the client sending no Origin: the capture all the same`, () => {
+        const captured = capture.h2[fixtureKind]!;
+        const method = fixtureKind === "fetch-post" ? "POST" : "GET";
+        const client = clientFor(captured).filter(([n]) => n !== "origin");
+        const regular = build(profile, FIXTURE_KIND[fixtureKind]!, client, {}, method);
+        const want = captured
+          .filter(([n]) => !n.startsWith(":"))
+          .map(([n, v]): Field => [n, unheadless(n, v)]);
+        expect(regular).toEqual(want);
+      });
+    }
+
     for (const [fixtureKind, head] of Object.entries(capture.h1)) {
       test(`h1 ${fixtureKind}`, () => {
         const kind = FIXTURE_KIND[fixtureKind]!;
@@ -375,6 +395,58 @@ for (const [profile, captureName] of [
     }
   });
 }
+
+describe("Origin where a browser always sends one (implied-origin.ts)", () => {
+  const origin = (out: Field[]) => out.filter(([n]) => n === "origin").map(([, v]) => v);
+  const site = (out: Field[]) => new Map(out).get("sec-fetch-site");
+
+  test("a WebSocket handshake and any method but GET / HEAD: the target's origin, default port left out", () => {
+    expect(origin(build("chrome", "websocket", [["sec-websocket-key", "k"]]))).toEqual([
+      `https://${AUTHORITY}`,
+    ]);
+    expect(origin(build("chrome", "fetch", CURL, {}, "POST"))).toEqual([`https://${AUTHORITY}`]);
+    expect(origin(build("firefox", "fetch", CURL, {}, "DELETE"))).toEqual([`https://${AUTHORITY}`]);
+    expect(origin(build("chrome", "navigate", CURL, {}, "POST"))).toEqual([`https://${AUTHORITY}`]);
+    expect(origin(build("chrome", "fetch", CURL, { authority: "a.test:443" }, "PUT"))).toEqual([
+      "https://a.test",
+    ]);
+    const plain = build("chrome", "fetch", CURL, { authority: "a.test", scheme: "http" }, "POST");
+    expect(origin(plain)).toEqual(["http://a.test"]);
+  });
+
+  test("none on GET / HEAD navigations and subresources, nor on a same-origin CORS GET", () => {
+    for (const kind of ["navigate", "image", "script", "style", "favicon", "fetch", "xhr"] as const) {
+      expect(origin(build("chrome", kind, CURL))).toEqual([]);
+      expect(origin(build("chrome", kind, CURL, {}, "HEAD"))).toEqual([]);
+    }
+    const sameOrigin: Field[] = [...CURL, ["referer", `https://${AUTHORITY}/page`]];
+    expect(origin(build("chrome", "fetch", sameOrigin))).toEqual([]);
+  });
+
+  test("with the client's Referer: its origin, and Sec-Fetch-Site follows it", () => {
+    const cross: Field[] = [...CURL, ["referer", "https://other.test:8443/from?q=1"]];
+    const get = build("chrome", "fetch", cross);
+    expect(origin(get)).toEqual(["https://other.test:8443"]); // a cross-origin CORS GET
+    expect(site(get)).toBe("cross-site");
+    expect(origin(build("chrome", "image", cross))).toEqual([]); // no-cors: none
+    const post = build("chrome", "fetch", cross, {}, "POST");
+    expect(origin(post)).toEqual(["https://other.test:8443"]);
+    expect(site(post)).toBe("cross-site");
+  });
+
+  test("the client's own Origin is sent as it is, once", () => {
+    const own: Field[] = [...CURL, ["origin", "https://app.test"]];
+    expect(origin(build("chrome", "fetch", own, {}, "POST"))).toEqual(["https://app.test"]);
+    expect(origin(build("chrome", "websocket", own))).toEqual(["https://app.test"]);
+  });
+
+  test("a POST navigation's Origin goes with the other client fields (no template slot)", () => {
+    const out = build("chrome", "navigate", [...CURL, ["x-a", "1"]], {}, "POST");
+    const at = out.findIndex(([n]) => n === "x-a");
+    expect(out[at + 1]).toEqual(["origin", `https://${AUTHORITY}`]);
+    expect(site(out)).toBe("same-origin");
+  });
+});
 
 describe("pass-through fields go where the browser puts them", () => {
   const cookies: Field[] = [

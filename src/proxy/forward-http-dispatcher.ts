@@ -142,6 +142,7 @@ export class ForwardDispatcher implements Dispatcher {
     const fields = forwardHeaders({
       http: plan.http,
       kind,
+      method: head.method,
       fields: head.fields,
       host: route.host,
       target: plan.target,

@@ -30,6 +30,7 @@ export interface ForwardHeaderInput {
   /** The profile's HTTP layer; null = forward the client's fields as they are. */
   http: ProfileHttp | null;
   kind: RequestKind;
+  method: string;
   /** The client's fields: lowercase names, wire order (forward-http-route.ts). */
   fields: readonly HeaderField[];
   /** The Host value (port only when not 80). */
@@ -78,12 +79,19 @@ function sent(fields: readonly HeaderField[], lower: string): boolean {
 
 export function forwardHeaders(input: ForwardHeaderInput): [string, string][] {
   if (input.http === null) return transparent(input);
-  const built = buildUpstreamHeaders(input.http, input.kind, input.fields, {
-    protocol: "h1",
-    authority: input.host,
-    keepClient: input.keepClient,
-    clientCase: input.clientCase,
-  });
+  const built = buildUpstreamHeaders(
+    input.http,
+    input.kind,
+    input.fields,
+    {
+      protocol: "h1",
+      authority: input.host,
+      keepClient: input.keepClient,
+      clientCase: input.clientCase,
+      scheme: "http",
+    },
+    input.method,
+  );
   const keep = mergeKeep(input.keepClient, sortClientFields(input.fields).keep);
   const kept = (lower: string) => (keep === "all" || keep.has(lower)) && sent(input.fields, lower);
   const secure = trustworthyHost(input.target);

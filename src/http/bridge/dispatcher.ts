@@ -213,7 +213,7 @@ export class TunnelDispatcher implements Dispatcher, H2Owner {
     const keepClient = this.#deps.keepClient;
     if (c instanceof UpstreamH2) {
       this.#h2Options ??= { authority, keepClient, protocol: "h2" };
-      const regular = buildUpstreamHeaders(http, kind, head.fields, this.#h2Options);
+      const regular = buildUpstreamHeaders(http, kind, head.fields, this.#h2Options, head.method);
       const pseudo = {
         ":method": head.method,
         ":authority": this.#deps.authority,
@@ -228,12 +228,18 @@ export class TunnelDispatcher implements Dispatcher, H2Owner {
       );
       return;
     }
-    const fields = buildUpstreamHeaders(http, kind, head.fields, {
-      authority,
-      keepClient,
-      protocol: "h1",
-      ...(head.clientCase ? { clientCase: head.clientCase } : {}),
-    });
+    const fields = buildUpstreamHeaders(
+      http,
+      kind,
+      head.fields,
+      {
+        authority,
+        keepClient,
+        protocol: "h1",
+        ...(head.clientCase ? { clientCase: head.clientCase } : {}),
+      },
+      head.method,
+    );
     c.request(
       { method: head.method, target: head.path, fields, hasBody, bodyLength: head.bodyLength },
       r,

@@ -8,6 +8,8 @@
  *   is kept (`keepClient` from the config, or `X-PolyTLS-Keep-Headers: a, b` / `*` per request),
  *   in which case the client's value is sent where the browser puts that field.
  * - `Sec-Fetch-Site` follows the client's `Origin` / `Referer` when it sent one (`fetch-site.ts`).
+ * - `Origin` is added where a browser always sends one and the client sent none (a WebSocket, a
+ *   method other than GET / HEAD, a cross-origin CORS request: `implied-origin.ts`).
  * - Every other client field (cookie, authorization, content-type, content-length, referer,
  *   origin, custom headers) passes through; a field the template lists goes to its slot, the rest
  *   go to the template's `*` slot in client order (or last when the template has none). A
@@ -31,6 +33,7 @@ import {
   scanClientFields,
 } from "./client-fields.ts";
 import { fetchSite } from "./fetch-site.ts";
+import { impliedOrigin } from "./implied-origin.ts";
 import { H2_FORBIDDEN, isIdentityHeader } from "./names.ts";
 
 export interface UpstreamHeaderOptions {
@@ -43,6 +46,8 @@ export interface UpstreamHeaderOptions {
   clientCase?: ReadonlyMap<string, string>;
   /** h1 `Connection` value instead of the profile's (e.g. "close"); not used for a WebSocket. */
   connection?: string;
+  /** The target's scheme (plain-HTTP proxying: `http`); default `https`. */
+  scheme?: "https" | "http";
 }
 
 const TRAILERS = "trailers"; // RFC 9113 §8.2.2: the only TE value allowed on h2
@@ -156,7 +161,9 @@ interface Placed {
   extraNames: string[];
   extraValues: string[][];
   sentSite: boolean;
-  initiator: string | undefined;
+  /** The client's Origin and Referer, if it sent them. */
+  origin: string | undefined;
+  referer: string | undefined;
 }
 
 /** Unlisted names searched linearly up to this many (browsers send a handful). */
@@ -203,15 +210,19 @@ function place(fields: Fields, facts: ClientFacts, s: Slots, takes: (name: strin
     if (name === "cookie") list[0] = joinCookie(list[0] as string, value);
     else list.push(value);
   }
-  return { own, extraNames, extraValues, sentSite, initiator: origin ?? referer };
+  return { own, extraNames, extraValues, sentSite, origin, referer };
 }
 
-/** The upstream request's regular fields, `[name, value]` in wire order (see the file header). */
+/**
+ * The upstream request's regular fields, `[name, value]` in wire order (see the file header);
+ * `method` decides whether a browser would add Origin (implied-origin.ts).
+ */
 export function buildUpstreamHeaders(
   http: ProfileHttp,
   kind: RequestKind,
   clientFields: Fields,
   opts: UpstreamHeaderOptions,
+  method = "GET",
 ): [string, string][] {
   const h1 = opts.protocol === "h1";
   const facts = scanClientFields(clientFields);
@@ -230,8 +241,17 @@ export function buildUpstreamHeaders(
   const s = h1 ? plan.h1 : plan.h2;
   const placed = place(clientFields, facts, s, takes);
   const { own, extraNames, extraValues } = placed;
-  if (plan.hasSite && !placed.sentSite && placed.initiator !== undefined) {
-    const site = fetchSite(placed.initiator, opts.authority);
+  let initiator = placed.origin ?? placed.referer;
+  if (template !== null && placed.origin === undefined) {
+    const target = { scheme: opts.scheme ?? "https", authority: opts.authority };
+    const origin = impliedOrigin(kind, method, placed.referer, target);
+    if (origin !== undefined) {
+      putField(s, own, extraNames, extraValues, "origin", origin);
+      initiator = origin;
+    }
+  }
+  if (plan.hasSite && !placed.sentSite && initiator !== undefined) {
+    const site = fetchSite(initiator, opts.authority);
     const slot = s.slotOf.get(SITE);
     if (site !== undefined && slot !== undefined) own[slot] = [site];
   }
@@ -286,6 +306,23 @@ function wantTrailers(s: Slots, own: (Values | undefined)[], names: string[], va
     names.push("te");
     values.push([TRAILERS]);
   } else if (own[slot] === undefined && s.base[slot] === undefined) own[slot] = [TRAILERS];
+}
+
+/** `name: value` at the template's slot for `name`, else with the other client fields. */
+function putField(
+  s: Slots,
+  own: (Values | undefined)[],
+  names: string[],
+  values: string[][],
+  name: string,
+  value: string,
+): void {
+  const slot = s.slotOf.get(name);
+  if (slot !== undefined) own[slot] = [value];
+  else {
+    names.push(name);
+    values.push([value]);
+  }
 }
 
 /**
