@@ -53,6 +53,20 @@ describe("trailers, bodyless responses, interim responses", () => {
     }
   });
 
+  test("an HTTP/1.1 client's TE: trailers (as curl sends it, not named in Connection) reaches an h2 origin as te: trailers", async () => {
+    const o = env.origins.nodeH2;
+    await o.clear();
+    const text = await h1Raw(
+      o.authority,
+      "GET /bytes?n=2&cl=1 HTTP/1.1\r\nHost: localhost\r\nTE: trailers\r\nConnection: close\r\n\r\n",
+      (t) => /\r\n\r\n[\s\S]{2}$/.test(t), // the head and the 2-byte body
+    );
+    expect(text).toStartWith("HTTP/1.1 200 OK");
+    const raw = (await o.stats()).reqs.at(-1)?.raw ?? [];
+    const te = raw.flatMap((v, i) => (i % 2 === 0 && v.toLowerCase() === "te" ? [raw[i + 1]] : []));
+    expect(te).toEqual(["trailers"]); // the Chrome profile sends none of its own
+  });
+
   test("request trailers: only the message's own fields go upstream, to either origin protocol", async () => {
     const trailer =
       "X-Sum: 5\r\nProxy-Authorization: Basic c2VjcmV0\r\nX-PolyTLS-Upstream-Profile: firefox\r\n" +

@@ -30,7 +30,8 @@ export class Refusal {
  * The client's fields as the dispatcher gets them: lowercase names, wire order, without Host
  * (carried by `authority`), Expect (answered here), Transfer-Encoding (the framing is
  * `bodyLength`) and connection-specific fields, except Connection and Upgrade on an upgrade
- * request (the header policy needs them to ask the origin for the switch).
+ * request (the header policy needs them to ask the origin for the switch) and TE (a `trailers` in
+ * it asks an HTTP/2 origin for `te: trailers`; the policy never forwards the field itself).
  */
 export function forwardedFields(
   raw: readonly RawField[],
@@ -48,7 +49,7 @@ export function forwardedFields(
   for (let i = 0; i < lower.length; i++) {
     const n = lower[i] as string;
     if (n === "host" || n === "expect") continue;
-    if (!isHopByHop(n, named) || (upgrade && (n === "connection" || n === "upgrade")))
+    if (!isHopByHop(n, named) || n === "te" || (upgrade && (n === "connection" || n === "upgrade")))
       out.push([n, (raw[i] as RawField)[1]]);
   }
   return out;
