@@ -172,6 +172,25 @@ describe("verdicts", () => {
     expect(code("127.0.0.1", 8080, rules)).toBe("LOOP_DETECTED"); // the loop is named as such
   });
 
+  test("deny_private and deny_cidrs judge 6to4 and IPv4-translated addresses by the IPv4 they carry", () => {
+    const rules = compileGuard({ denyPrivate: true, denyCidrs: [] });
+    for (const t of [
+      "2002:7f00:1::",
+      "2002:a00:1::1",
+      "2002:c0a8:1::",
+      "::ffff:0:127.0.0.1",
+      "::ffff:0:a00:1",
+    ])
+      expect([t, code(t, 443, rules)]).toEqual([t, "TARGET_DENIED"]);
+    for (const t of ["2002:5db8:d822::1", "::ffff:0:93.184.216.34"])
+      expect([t, code(t, 443, rules)]).toEqual([t, null]);
+    const cidrs = compileGuard({ denyPrivate: false, denyCidrs: ["203.0.113.0/24"] });
+    expect(code("2002:cb00:7109::", 443, cidrs)).toBe("TARGET_DENIED");
+    // Not the loopback host itself: the loop check does not take them for it (a 6to4 address routes
+    // over IPv6), only the deny rules refuse them.
+    expect(code("2002:7f00:1::", 8080)).toBeNull();
+  });
+
   test("deny_cidrs refuses its ranges only; the message names the range, not the address", () => {
     const rules = compileGuard({ denyPrivate: false, denyCidrs: ["203.0.113.0/24", "2001:db8::/32"] });
     expect(code("203.0.113.9", 443, rules)).toBe("TARGET_DENIED");

@@ -12,7 +12,8 @@
  *   TARGET_DENIED (403).
  *
  * IPv6 addresses that embed an IPv4 address (`::ffff:a.b.c.d`, `::a.b.c.d`, `64:ff9b::a.b.c.d`)
- * are judged as that IPv4 address, so no spelling slips past an IPv4 rule.
+ * are judged as that IPv4 address, so no spelling slips past an IPv4 rule; 6to4 and
+ * IPv4-translated addresses are also judged by the IPv4 address they carry under the deny rules.
  */
 import { ProxyError } from "../errors/proxy-error.ts";
 
@@ -106,6 +107,21 @@ function embeddedIpv4(b: Uint8Array): Uint8Array | null {
   if (zeros(0, 10) && b[10] === 0xff && b[11] === 0xff) return tail; // ::ffff:0:0/96 (RFC 4291)
   if (zeros(0, 12) && !zeros(12, 15)) return tail; // ::a.b.c.d, deprecated (RFC 4291 §2.5.5.1); not :: or ::1
   if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zeros(4, 12)) return tail; // 64:ff9b::/96 (RFC 6052)
+  return null;
+}
+
+/**
+ * The IPv4 address carried by an IPv6 transition address that parseIp keeps as IPv6, because it
+ * does not reach that IPv4 host on this machine: 6to4 (`2002:a.b.c.d::/48`, RFC 3056) and
+ * IPv4-translated (`::ffff:0:a.b.c.d`, RFC 2765). The deny rules judge it too: a 6to4 prefix
+ * must embed a global address (RFC 3056 §2), so one embedding a private one is refused.
+ */
+function tunnelledIpv4(ip: IpAddress): IpAddress | null {
+  if (ip.family !== 6) return null;
+  const b = ip.bytes;
+  if (b[0] === 0x20 && b[1] === 0x02) return { family: 4, bytes: b.slice(2, 6) };
+  const zeros = b.subarray(0, 8).every((x) => x === 0) && b[10] === 0 && b[11] === 0;
+  if (zeros && b[8] === 0xff && b[9] === 0xff) return { family: 4, bytes: b.slice(12, 16) };
   return null;
 }
 
@@ -246,10 +262,11 @@ export function checkAddress(
       `CONNECT target ${host}:${port} is this proxy's own listen address`,
     );
   }
-  const cls = ctx.rules.denyPrivate ? classify(ip) : null;
+  const inner = tunnelledIpv4(ip);
+  const cls = ctx.rules.denyPrivate ? (classify(ip) ?? (inner ? classify(inner) : null)) : null;
   if (cls)
     return new ProxyError("TARGET_DENIED", `target ${host} is a ${cls} address (proxy.access.deny_private)`);
-  const range = ctx.rules.denyCidrs.find((c) => inCidr(ip, c));
+  const range = ctx.rules.denyCidrs.find((c) => inCidr(ip, c) || (inner !== null && inCidr(inner, c)));
   if (range)
     return new ProxyError("TARGET_DENIED", `target ${host} is in ${range.text} (proxy.access.deny_cidrs)`);
   return null;
