@@ -78,7 +78,7 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
    */
   #streams: Map<number, Exchange> | null = null;
   /** Requests waiting for the origin's SETTINGS or MAX_CONCURRENT_STREAMS. */
-  readonly #waiting = new WaitQueue();
+  #waiting: WaitQueue | null = null; // made on first use: most connections never wait
   /** The stream last added to `#streams` and its weight (for `#parent`); ids are never reused. */
   #newestId = 0;
   #newestWeight = 0;
@@ -209,7 +209,7 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
     }
     const tunnel = req.tunnel === true;
     if (!this.#settled && (this.#newestId !== 0 || tunnel)) {
-      this.#waiting.push({ req, responder, link });
+      this.#wait({ req, responder, link });
       return;
     }
     if (tunnel && !this.#session.extendedConnect) {
@@ -228,7 +228,7 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
     });
     if (!r.ok) {
       if (r.reason === "concurrency-limit") {
-        this.#waiting.push({ req, responder, link });
+        this.#wait({ req, responder, link });
       } else {
         responder.fail(
           markRefused(new ProxyError("UPSTREAM_UNREACHABLE", `upstream refused a new stream (${r.reason})`)),
@@ -272,12 +272,17 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
 
   /** Sends (or fails) every waiting request, in order; those that still cannot go queue again. */
   #releaseWaiting(): void {
-    const waiting = this.#waiting.take();
+    const waiting = this.#waiting?.take() ?? null;
     if (waiting === null) return;
     for (let i = 0; i < waiting.length; i++) {
       const w = waiting[i] as Waiting;
       this.request(w.req, w.responder, w.link);
     }
+  }
+
+  #wait(w: Waiting): void {
+    this.#waiting ??= new WaitQueue();
+    this.#waiting.push(w);
   }
 
   #delete(id: number): void {
@@ -676,7 +681,7 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
    * connection, or failed with `err` (an origin that never worked), or refused without an owner.
    */
   #handBack(err: ProxyError | null): void {
-    const waiting = this.#waiting.take();
+    const waiting = this.#waiting?.take() ?? null;
     if (waiting === null) return;
     for (let i = 0; i < waiting.length; i++) {
       const w = waiting[i] as Waiting;
