@@ -107,7 +107,7 @@ export class HttpBench {
     const { quick, progress } = this.#c;
     // Per side and load, unmeasured. The proxy's HTTP/1.1 path, and the origin's HTTP/2 path (which
     // only the proxy's side uses on the HTTP/1.1 loads), reach their steady rate only after 2-3 s
-    // of load (bench/README.md, "Warm-up").
+    // of load (bench/HISTORY.md, "Warm-up").
     const warmMs = quick ? 250 : KEEPALIVE_WARMUP_MS;
     const windowMs = quick ? 250 : 1000;
     const rounds = quick ? 2 : 4;
