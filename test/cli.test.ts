@@ -525,25 +525,10 @@ test("passthrough reads and creates no CA: none is written, and the start line n
 test("--mitm-http picks the MITM HTTP mode over the file's (tls-relay here); a value it does not know is refused", async () => {
   const cwd = workdir();
   writeFileSync(join(cwd, "full.toml"), '[proxy.mitm]\nhttp = "full"\n');
-  const p = new RunningChild(
-    [
-      process.execPath,
-      CLI_MAIN,
-      "run",
-      "--config",
-      "full.toml",
-      "--mitm-http",
-      "tls-relay",
-      "--listen",
-      "127.0.0.1:0",
-      "--log-format",
-      "json",
-      "--ca-dir",
-      "ca",
-    ],
-    { cwd, env },
-  );
-  const listening = await p.waitForLog("proxy listening");
+  const { proxy: p, listening } = await startRunFromSource(cwd, env, "full.toml", [
+    "--mitm-http",
+    "tls-relay",
+  ]);
   expect(listening.mode).toBe("mitm");
   expect(listening.http).toBe("tls-relay");
   p.signal("SIGINT");

@@ -169,6 +169,16 @@ function clientFor(captured: readonly Field[], extra: Field[] = []): Field[] {
   return [...CURL, ...own.reverse(), ...extra];
 }
 
+/** What an HTTP/1.1 client's WebSocket handshake adds to its fields: the upgrade it asks for. */
+function upgradeFields(kind: RequestKind): Field[] {
+  return kind === "websocket"
+    ? [
+        ["connection", "Upgrade"],
+        ["upgrade", "websocket"],
+      ]
+    : [];
+}
+
 const BROWSERS = [
   {
     profile: "chrome-143-macos-arm64",
@@ -268,13 +278,7 @@ describe("built-in profiles over HTTP/1.1: order and case of the captured heads"
     for (const [fixtureKind, head] of Object.entries(capture.h1)) {
       test(`${profile}: ${fixtureKind}`, () => {
         const kind = FIXTURE_KIND[fixtureKind]!;
-        const ws: Field[] =
-          kind === "websocket"
-            ? [
-                ["connection", "Upgrade"],
-                ["upgrade", "websocket"],
-              ]
-            : [];
+        const ws = upgradeFields(kind);
         const out = build(profile, kind, clientFor(head.fields, ws), { protocol: "h1" });
         const skip = (n: string) =>
           extra.has(n.toLowerCase()) || (fixtureKind === "navigate-referred" && n === "Sec-Fetch-User");
@@ -378,13 +382,7 @@ for (const [profile, captureName] of [
     for (const [fixtureKind, head] of Object.entries(capture.h1)) {
       test(`h1 ${fixtureKind}`, () => {
         const kind = FIXTURE_KIND[fixtureKind]!;
-        const ws: Field[] =
-          kind === "websocket"
-            ? [
-                ["connection", "Upgrade"],
-                ["upgrade", "websocket"],
-              ]
-            : [];
+        const ws = upgradeFields(kind);
         const out = build(profile, kind, clientFor(head.fields, ws), { protocol: "h1" });
         const skip = (n: string) => fixtureKind === "navigate-referred" && n === "Sec-Fetch-User";
         const want = head.fields.map(([n, v]): Field => [n, unheadless(n, v)]);

@@ -11,12 +11,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type * as tls from "node:tls";
-import type { PriorityFields } from "../src/http/h2/frame-types.ts";
 import { encodeFrame } from "../src/http/h2/frame-writer.ts";
 import { ProfileRegistry } from "../src/profiles/registry-store.ts";
 import { NativeEngine } from "../src/upstream/native/native-engine.ts";
 import { curlThroughProxy, type ProxyHandle, startProxy, tlsThroughProxy } from "./helpers/proxy-env.ts";
-import { startRawH2Origin } from "./helpers/raw-h2-origin.ts";
+import { type RecordedFrame, recordFrame, startRawH2Origin } from "./helpers/raw-h2-origin.ts";
 import { makeTestPki, type Origin, type TestPki } from "./helpers/tls-env.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
@@ -33,15 +32,7 @@ const CAPTURED = JSON.parse(
 const PROFILES = { chromium: "chromium-156-linux-x64", firefox: "firefox-esr-153-linux-x64" } as const;
 const BODY = '{"a":1}'; // the captures' 7 bytes
 
-/** One frame of a request's stream as the origin got it, in the fixture's terms. */
-interface Seen {
-  type: string;
-  streamId: number;
-  flags: number;
-  priority?: PriorityFields;
-  increment?: number;
-  data_len?: number;
-}
+type Seen = RecordedFrame;
 
 let pki: TestPki;
 let proxy: ProxyHandle;
@@ -78,27 +69,10 @@ async function recordingOrigin(): Promise<{ port: number; frames: Seen[]; conns:
   const conns = new Set<tls.TLSSocket>();
   const origin = await startRawH2Origin(await pki.leaf("localhost"), [], (s, f) => {
     conns.add(s);
-    let ended = 0; // the stream whose request ended with this frame
-    if (f.type === "HEADERS") {
-      const flags = 0x4 | (f.endStream ? 0x1 : 0) | (f.priority ? 0x20 : 0);
-      frames.push({
-        type: f.type,
-        streamId: f.streamId,
-        flags,
-        ...(f.priority ? { priority: f.priority } : {}),
-      });
-      if (f.endStream) ended = f.streamId;
-    } else if (f.type === "DATA") {
-      frames.push({
-        type: f.type,
-        streamId: f.streamId,
-        flags: f.endStream ? 1 : 0,
-        data_len: f.data.length,
-      });
-      if (f.endStream) ended = f.streamId;
-    } else if (f.type === "WINDOW_UPDATE" && f.streamId !== 0) {
-      frames.push({ type: f.type, streamId: f.streamId, flags: 0, increment: f.increment });
-    }
+    const seen = recordFrame(f);
+    if (seen !== null) frames.push(seen);
+    const ended =
+      seen !== null && seen.type !== "WINDOW_UPDATE" && (seen.flags & 0x1) !== 0 ? seen.streamId : 0;
     if (ended !== 0)
       s.write(
         encodeFrame({

@@ -14,12 +14,11 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type * as tls from "node:tls";
-import type { PriorityFields } from "../src/http/h2/frame-types.ts";
 import { encodeFrame } from "../src/http/h2/frame-writer.ts";
 import { ProfileRegistry } from "../src/profiles/registry-store.ts";
 import { NativeEngine } from "../src/upstream/native/native-engine.ts";
 import { type ProxyHandle, startProxy, tlsThroughProxy, tunnelRecords } from "./helpers/proxy-env.ts";
-import { startRawH2Origin } from "./helpers/raw-h2-origin.ts";
+import { type RecordedFrame, recordFrame, startRawH2Origin } from "./helpers/raw-h2-origin.ts";
 import { makeTestPki, type Origin, type TestPki } from "./helpers/tls-env.ts";
 import { waitUntil } from "./helpers/wait.ts";
 
@@ -317,22 +316,11 @@ describe("the extended CONNECT's frames, against the browsers' own (fixtures/htt
 
   /** A raw HTTP/2 origin that allows extended CONNECT, answers 200 and records every frame. */
   async function recordingOrigin() {
-    const frames: {
-      type: string;
-      streamId: number;
-      flags: number;
-      priority?: PriorityFields;
-      increment?: number;
-    }[] = [];
+    const frames: RecordedFrame[] = [];
     const origin = await startRawH2Origin(await pki.leaf("localhost"), [[8, 1]], (s, f) => {
-      if (f.type === "HEADERS") {
-        const flags = 0x4 | (f.endStream ? 0x1 : 0) | (f.priority ? 0x20 : 0);
-        frames.push({
-          type: f.type,
-          streamId: f.streamId,
-          flags,
-          ...(f.priority ? { priority: f.priority } : {}),
-        });
+      const seen = recordFrame(f);
+      if (seen !== null) frames.push(seen);
+      if (f.type === "HEADERS")
         // :status 200 (static index 8), the stream left open.
         s.write(
           encodeFrame({
@@ -343,9 +331,6 @@ describe("the extended CONNECT's frames, against the browsers' own (fixtures/htt
             block: Buffer.from([0x88]),
           }),
         );
-      } else if (f.type === "WINDOW_UPDATE") {
-        frames.push({ type: f.type, streamId: f.streamId, flags: 0, increment: f.increment });
-      }
     });
     return { origin, frames };
   }

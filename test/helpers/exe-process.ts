@@ -246,10 +246,12 @@ export async function startRunFromSource(
   root: string,
   env: Record<string, string>,
   config: string | null = "p.toml",
+  flags: string[] = [],
 ): Promise<{ proxy: RunningChild; port: number; listening: LogRecord }> {
   const args = [
     "run",
     ...(config === null ? [] : ["--config", config]),
+    ...flags,
     "--listen",
     "127.0.0.1:0",
     "--log-format",

@@ -7,7 +7,7 @@
  */
 import type * as tls from "node:tls";
 import { FrameReader } from "../../src/http/h2/frame-reader.ts";
-import type { Frame } from "../../src/http/h2/frame-types.ts";
+import type { Frame, PriorityFields } from "../../src/http/h2/frame-types.ts";
 import { encodeFrame } from "../../src/http/h2/frame-writer.ts";
 import type { Leaf } from "../../src/pki/leaf.ts";
 import { type Origin, startTlsOrigin } from "./tls-env.ts";
@@ -42,4 +42,31 @@ export function startRawH2Origin(
       });
     },
   });
+}
+
+/** A request-side frame as the captures' `h2_frames` describe it (type, flags, and what they show). */
+export interface RecordedFrame {
+  type: string;
+  streamId: number;
+  flags: number;
+  priority?: PriorityFields;
+  increment?: number;
+  data_len?: number;
+}
+
+/**
+ * A client frame in those terms: HEADERS (flags END_HEADERS, END_STREAM, PRIORITY; the origin
+ * reassembles CONTINUATION), DATA (END_STREAM; its length), and stream WINDOW_UPDATE; null for the
+ * rest.
+ */
+export function recordFrame(f: Frame): RecordedFrame | null {
+  if (f.type === "HEADERS") {
+    const flags = 0x4 | (f.endStream ? 0x1 : 0) | (f.priority ? 0x20 : 0);
+    return { type: f.type, streamId: f.streamId, flags, ...(f.priority ? { priority: f.priority } : {}) };
+  }
+  if (f.type === "DATA")
+    return { type: f.type, streamId: f.streamId, flags: f.endStream ? 1 : 0, data_len: f.data.length };
+  if (f.type === "WINDOW_UPDATE" && f.streamId !== 0)
+    return { type: f.type, streamId: f.streamId, flags: 0, increment: f.increment };
+  return null;
 }
