@@ -120,6 +120,10 @@ describe("curl -x", () => {
     expect(rec.bodyLength).toBe(body.length);
     expect(headerValue(rec.rawHeaders, "content-length")).toBe(String(body.length));
     expect(names(rec.rawHeaders)[0]).toBe("Host");
+    // The browser's Origin for a POST, http:// here, and a same-origin Sec-Fetch-Site with it
+    // (127.0.0.1 is potentially trustworthy: it keeps its Sec-Fetch-*).
+    expect(headerValue(rec.rawHeaders, "origin")).toBe(`http://127.0.0.1:${env.bun.port}`);
+    expect(headerValue(rec.rawHeaders, "sec-fetch-site")).toBe("same-origin");
   });
 
   test("two URLs on one command line: one client connection, one upstream connection", async () => {

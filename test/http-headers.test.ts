@@ -410,6 +410,11 @@ describe("Origin where a browser always sends one (implied-origin.ts)", () => {
     ]);
     const plain = build("chrome", "fetch", CURL, { authority: "a.test", scheme: "http" }, "POST");
     expect(origin(plain)).toEqual(["http://a.test"]);
+    expect(site(plain)).toBe("same-origin"); // an http:// page posting to itself
+    const referred: Field[] = [...CURL, ["referer", "http://a.test/page"]];
+    expect(site(build("chrome", "fetch", referred, { authority: "a.test", scheme: "http" }))).toBe(
+      "same-origin",
+    );
   });
 
   test("none on GET / HEAD navigations and subresources, nor on a same-origin CORS GET", () => {

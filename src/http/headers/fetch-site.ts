@@ -26,12 +26,16 @@ function site(host: string): string {
 }
 
 /**
- * The `Sec-Fetch-Site` value for a request to `https://<authority>` initiated from `initiator`
+ * The `Sec-Fetch-Site` value for a request to `<scheme>://<authority>` initiated from `initiator`
  * (an Origin or Referer value), or undefined when the initiator is not a usable URL.
  */
-export function fetchSite(initiator: string, authority: string): string | undefined {
+export function fetchSite(
+  initiator: string,
+  authority: string,
+  scheme: "https" | "http" = "https",
+): string | undefined {
   const from = originOf(initiator);
-  const to = originOf(`https://${authority}`);
+  const to = originOf(`${scheme}://${authority}`);
   if (from === undefined || to === undefined) return undefined;
   if (from.scheme === to.scheme && from.host === to.host && from.port === to.port) return "same-origin";
   return from.scheme === to.scheme && site(from.host) === site(to.host) ? "same-site" : "cross-site";

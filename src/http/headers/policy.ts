@@ -242,16 +242,16 @@ export function buildUpstreamHeaders(
   const placed = place(clientFields, facts, s, takes);
   const { own, extraNames, extraValues } = placed;
   let initiator = placed.origin ?? placed.referer;
+  const scheme = opts.scheme ?? "https";
   if (template !== null && placed.origin === undefined) {
-    const target = { scheme: opts.scheme ?? "https", authority: opts.authority };
-    const origin = impliedOrigin(kind, method, placed.referer, target);
+    const origin = impliedOrigin(kind, method, placed.referer, { scheme, authority: opts.authority });
     if (origin !== undefined) {
       putField(s, own, extraNames, extraValues, "origin", origin);
       initiator = origin;
     }
   }
   if (plan.hasSite && !placed.sentSite && initiator !== undefined) {
-    const site = fetchSite(initiator, opts.authority);
+    const site = fetchSite(initiator, opts.authority, scheme);
     const slot = s.slotOf.get(SITE);
     if (site !== undefined && slot !== undefined) own[slot] = [site];
   }
