@@ -50,3 +50,15 @@ export function readHead(s: net.Socket): Promise<string> {
     s.once("close", () => resolve(buf));
   });
 }
+
+/** The complete lines a child prints, as they come: one printed line may take more than one read. */
+export class LineReader {
+  readonly lines: string[] = [];
+  #partial = "";
+
+  push(chunk: Buffer | string): void {
+    const parts = (this.#partial + chunk.toString()).split("\n");
+    this.#partial = parts.pop() ?? "";
+    this.lines.push(...parts);
+  }
+}
