@@ -15,6 +15,7 @@ import { ProxyError } from "../errors/proxy-error.ts";
 import { errorResponse } from "../errors/wire.ts";
 import { serveClientH1 } from "../http/bridge/client-h1.ts";
 import { type ExchangeErrors, noteExchangeError } from "../http/bridge/exchange-errors.ts";
+import { CLIENT_LINGER_MS, destroyAfterLinger } from "../http/bridge/linger.ts";
 import { DEFAULT_REQUEST_LIMITS } from "../http/h1/request-head.ts";
 import { logTunnel, openTunnelRecord, type TunnelRecord } from "../log/tunnel-record.ts";
 import type { AccessPolicy } from "./access.ts";
@@ -190,7 +191,7 @@ export function serveForward(opts: ForwardServeOptions): Promise<ForwardServeRes
      */
     const closeQuiet = () => {
       socket.end();
-      setTimeout(() => socket.destroy(), ERROR_LINGER_MS).unref();
+      destroyAfterLinger(socket, CLIENT_LINGER_MS);
       finish(null);
     };
     const idle = idleWatch(deps.idleTimeoutMs, () => {

@@ -31,9 +31,6 @@ const HTTP1_VERSION = /^HTTP\/1\.[01]\r?$/;
 /** `HTTP/1.1` and a CR, plus the SP before them. */
 const VERSION_OCTETS_MAX = 10;
 
-/** CR / LF bytes looked past before the request line (see lineStart). */
-const MAX_LEADING_EOL_OCTETS = 8;
-
 /** `http1` or `other` once `bytes` (everything read so far) tells; else `incomplete`. */
 export function classifyTunnelStart(bytes: Uint8Array): TunnelStart | "incomplete" {
   if (bytes.length === 0) return "incomplete";
@@ -51,10 +48,10 @@ export function classifyTunnelStart(bytes: Uint8Array): TunnelStart | "incomplet
 
 /**
  * Where the request line starts: after the leading CR / LF bytes, however many (the codec accepts
- * one empty line and refuses more); past MAX_LEADING_EOL_OCTETS of them, the codec's to refuse.
+ * one empty line and refuses more); past MAX_LEADING_EOLS of them, the codec's to refuse.
  */
 function lineStart(bytes: Uint8Array): number | "incomplete" | "http1" {
-  const start = afterLeadingEols(bytes, MAX_LEADING_EOL_OCTETS);
+  const start = afterLeadingEols(bytes);
   if (start < 0) return "http1";
   return start === bytes.length ? "incomplete" : start;
 }

@@ -18,7 +18,7 @@ import { type ClientH1Options, serveClientH1 } from "./client-h1.ts";
 import { type ClientH2Options, serveClientH2 } from "./client-h2.ts";
 import { TunnelDispatcher } from "./dispatcher.ts";
 import { type ExchangeErrors, noteExchangeError } from "./exchange-errors.ts";
-import { destroyAfterLinger } from "./linger.ts";
+import { CLIENT_LINGER_MS, destroyAfterLinger } from "./linger.ts";
 import type { Dispatcher } from "./message.ts";
 import { ProfileRouter, type ProfileRouterDeps, type ProfileUpstreams } from "./profile-router.ts";
 import { HoldingEndpoint, type Sniffed, sniff } from "./sniff.ts";
@@ -114,12 +114,6 @@ interface ClientSide {
   /** Between requests: nothing begun, nothing owed. */
   readonly quiet: boolean;
 }
-
-/**
- * How long a client connection the proxy ended between requests (idle, or the proxy's drain)
- * may keep its side open before it is closed, ms.
- */
-export const CLIENT_LINGER_MS = 2_000;
 
 /**
  * One tunnel's state. Methods rather than closures, so that an idle tunnel keeps only what it

@@ -7,6 +7,13 @@
 /** How long an origin may keep its side open after ours ended, ms. */
 export const UPSTREAM_LINGER_MS = 2_000;
 
+/**
+ * How long a client connection the proxy ended between requests (idle, or the proxy's drain) may
+ * keep its side open before it is closed, ms: a pool that never reads it again would hold it for
+ * as long as it lives.
+ */
+export const CLIENT_LINGER_MS = 2_000;
+
 /** Destroys `ep` after the linger (a no-op when it closed in the meantime). */
 export function destroyAfterLinger(ep: { destroy(): void }, ms = UPSTREAM_LINGER_MS): void {
   setTimeout(() => ep.destroy(), ms).unref();

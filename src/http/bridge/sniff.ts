@@ -14,10 +14,6 @@ const PREFACE = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
  * methods, e.g. VERSION-CONTROL, are 15 octets). */
 const MAX_METHOD = 24;
 const TCHAR = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]$/;
-/** CR / LF bytes looked past before a request line (RFC 9112 §2.2 allows empty lines there; the
- * HTTP/1.1 parser then decides how many it accepts): more are HTTP/1 too, so that no number of
- * them steers a request into the byte relay, past every check (see afterLeadingEols). */
-const MAX_LEADING_EOL = 8;
 /** Longest first line of printable text read before calling it "other" (bytes; request lines
  * are usually far shorter, and a text protocol that is not HTTP ends its first line sooner). */
 const MAX_LINE = 8192;
@@ -32,8 +28,10 @@ export function sniff(buf: Uint8Array): Sniffed | "incomplete" {
     }
   }
   if (preface && buf.length >= PREFACE.length) return "h2";
-  const start = afterLeadingEols(buf, MAX_LEADING_EOL);
-  if (start < 0) return "h1"; // the HTTP/1.1 parser refuses that many empty lines
+  // Empty lines (RFC 9112 §2.2) are looked past; more than afterLeadingEols does are HTTP/1 too,
+  // which the parser refuses: no number of them steers a request into the byte relay.
+  const start = afterLeadingEols(buf);
+  if (start < 0) return "h1";
   for (let i = start; i < Math.min(buf.length, start + MAX_METHOD + 1); i++) {
     const c = String.fromCharCode(buf[i] as number);
     if (c === " " && i > start) return "h1";

@@ -117,6 +117,9 @@ export function shownTarget(raw: string): string {
   return shown(kept.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, "$1…@"));
 }
 
+/** CR / LF bytes a tunnel's sniffer looks past before a request line (see afterLeadingEols). */
+export const MAX_LEADING_EOLS = 8;
+
 /**
  * Where the first line starts after leading CR / LF bytes (RFC 9112 §2.2: empty lines before a
  * request line, which the head scanner accepts one of and refuses more), or -1 when more than
@@ -124,7 +127,7 @@ export function shownTarget(raw: string): string {
  * of them can steer a request past the HTTP/1.1 parser (and its checks) into a byte relay; -1
  * sends the bytes to the parser too, which refuses them.
  */
-export function afterLeadingEols(bytes: Uint8Array, max: number): number {
+export function afterLeadingEols(bytes: Uint8Array, max = MAX_LEADING_EOLS): number {
   let i = 0;
   while (i < bytes.length && (bytes[i] === CR || bytes[i] === LF)) {
     if (++i > max) return -1;

@@ -302,10 +302,8 @@ export function buildUpstreamHeaders(
  */
 function wantTrailers(s: Slots, own: (Values | undefined)[], names: string[], values: string[][]): void {
   const slot = s.slotOf.get("te");
-  if (slot === undefined) {
-    names.push("te");
-    values.push([TRAILERS]);
-  } else if (own[slot] === undefined && s.base[slot] === undefined) own[slot] = [TRAILERS];
+  if (slot === undefined || (own[slot] === undefined && s.base[slot] === undefined))
+    putField(s, own, names, values, "te", TRAILERS);
 }
 
 /** `name: value` at the template's slot for `name`, else with the other client fields. */
@@ -336,12 +334,8 @@ function identityUnlessAsked(
   values: string[][],
 ): void {
   const slot = s.slotOf.get(ACCEPT_ENCODING);
-  if (slot === undefined) {
-    if (!names.includes(ACCEPT_ENCODING)) {
-      names.push(ACCEPT_ENCODING);
-      values.push([IDENTITY]);
-    }
-  } else if (own[slot] === undefined) own[slot] = [IDENTITY];
+  const asked = slot === undefined ? names.includes(ACCEPT_ENCODING) : own[slot] !== undefined;
+  if (!asked) putField(s, own, names, values, ACCEPT_ENCODING, IDENTITY);
 }
 
 /** An h1 field name as sent: the profile's case, else the client's, else lowercase. */
