@@ -99,6 +99,25 @@ describe("empty lines before a request line are HTTP, not a protocol of their ow
   }
 });
 
+describe("a malformed request line is HTTP, not a protocol of its own", () => {
+  for (const line of [" GET /steered HTTP/1.1 ", "\tGET /steered HTTP/1.1\v"]) {
+    test(`${JSON.stringify(line)}: refused, nothing reaches the origin`, async () => {
+      const o = env.origins.nodeH1;
+      await o.clear();
+      const t = await tlsThroughProxy(env.proxy.port, o.authority, { ca, servername: "localhost" });
+      const got = collect(t);
+      const closed = new Promise((resolve) => t.once("close", resolve));
+      t.write(`${line}\r\nHost: elsewhere.example\r\nX-PolyTLS-Upstream-Profile: firefox\r\n\r\n`);
+      await closed;
+      // Both went to the byte relay, where a lenient origin (Python's http.server) serves them;
+      // this one refuses them itself, so the answer must be the proxy's, naming its code.
+      expect(got.text()).toMatch(/^HTTP\/1\.1 400 /);
+      expect(got.text()).toContain("HTTP_BAD_REQUEST");
+      expect((await o.stats()).reqs).toEqual([]);
+    });
+  }
+});
+
 describe("WebSocket from an HTTP/1.1 client", () => {
   async function echo(o: E2eOrigin): Promise<unknown[]> {
     const ws = new WebSocket(`wss://${o.authority}/ws`, {

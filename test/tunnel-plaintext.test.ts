@@ -70,17 +70,32 @@ describe("classifyTunnelStart (pure, split input)", () => {
     expect(classifyTunnelStart(long)).toBe("http1");
   });
 
+  test("a malformed line ending in an HTTP version is HTTP/1 too, for the codec to refuse", () => {
+    // A lenient origin (Python's http.server) serves each of these; relayed as bytes, they passed
+    // the CONNECT-host check and the header filter.
+    for (const line of [
+      " GET /x HTTP/1.1",
+      "\tGET /x HTTP/1.1",
+      "GET\t/x\tHTTP/1.1",
+      "GET /x HTTP/1.1 ",
+      "GET /x HTTP/1.2",
+      "GET /x HTTP/1.1\v",
+      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA /x HTTP/1.1",
+    ])
+      expect([line, classifyTunnelStart(enc.encode(`${line}\r\n`))]).toEqual([line, "http1"]);
+    expect(classifyTunnelStart(enc.encode(" GET /"))).toBe("incomplete"); // its end decides
+  });
+
   test("anything else is other: text protocols, HTTP/0.9, HTTP/2 with prior knowledge, binary", () => {
     expect(classifyTunnelStart(new Uint8Array(0))).toBe("incomplete");
-    expect(classifyTunnelStart(enc.encode(" GET /"))).toBe("other");
     expect(classifyTunnelStart(enc.encode("SSH-2.0-OpenSSH_9.2\r\n"))).toBe("other");
     expect(classifyTunnelStart(enc.encode("EHLO client.example\r\n"))).toBe("other");
     expect(classifyTunnelStart(enc.encode("NICK someone\r\n"))).toBe("other");
     expect(classifyTunnelStart(enc.encode("get key\r\n"))).toBe("other");
     expect(classifyTunnelStart(enc.encode("GET /\r\n"))).toBe("other");
     expect(classifyTunnelStart(enc.encode("GET / HTTP/1.1 and more\r\n"))).toBe("other");
-    expect(classifyTunnelStart(enc.encode("A".repeat(20)))).toBe("incomplete");
-    expect(classifyTunnelStart(enc.encode("A".repeat(21)))).toBe("other");
+    expect(classifyTunnelStart(enc.encode("A".repeat(21)))).toBe("incomplete"); // text: its line end decides
+    expect(classifyTunnelStart(enc.encode(`${"A".repeat(40)}\u0001`))).toBe("other"); // binary: at once
     expect(classifyTunnelStart(enc.encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"))).toBe("other");
     expect(classifyTunnelStart(Uint8Array.from([0x80, 0x2e, 0x01]))).toBe("other");
     expect(classifyTunnelStart(Uint8Array.from([0x00]))).toBe("other");
@@ -275,6 +290,21 @@ describe("full HTTP mode: plaintext HTTP/1 in a tunnel is re-originated as the p
     expect(headerValue((await originRecord("/with-connect")).rawHeaders, "user-agent")).toMatch(
       /Chrome\/143/,
     );
+  });
+
+  test("a malformed request line a lenient origin would serve (Python http.server): 400, never relayed", async () => {
+    const target = `127.0.0.1:${env.node.port}`;
+    for (const line of [" GET /lenient HTTP/1.1 ", "GET\t/lenient\tHTTP/1.1", "GET /lenient HTTP/1.2"]) {
+      const s = await connectTunnel(full.port, target);
+      const got = collect(s, (t) => t.includes("\r\n\r\n"));
+      s.write(
+        `${line}\r\nHost: elsewhere.example\r\nProxy-Authorization: Basic YTpi\r\nConnection: close\r\n\r\n`,
+      );
+      const answer = (await got).text;
+      // The proxy's answer, naming its code (a strict origin would refuse these too, on its own).
+      expect([line, /^HTTP\/1\.1 (400|505) [\s\S]*HTTP_BAD_REQUEST/.test(answer)]).toEqual([line, true]);
+    }
+    expect((await env.node.records()).some((r) => r.path === "/lenient")).toBe(false);
   });
 
   for (const [what, prefix] of [

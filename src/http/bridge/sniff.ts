@@ -5,6 +5,7 @@
  * holds what it read while deciding, then hands it, in order, to whoever starts it next.
  */
 import type { Endpoint, EndpointHandlers } from "../../proxy/endpoint.ts";
+import { requestLineLike, startsAsText } from "../h1/request-line-like.ts";
 import { afterLeadingEols } from "../h1/syntax.ts";
 
 export type Sniffed = "h2" | "h1" | "other";
@@ -35,27 +36,21 @@ export function sniff(buf: Uint8Array): Sniffed | "incomplete" {
   for (let i = start; i < Math.min(buf.length, start + MAX_METHOD + 1); i++) {
     const c = String.fromCharCode(buf[i] as number);
     if (c === " " && i > start) return "h1";
-    if (!TCHAR.test(c)) return requestLineLike(buf, start);
+    if (!TCHAR.test(c)) return lineLike(buf, start);
   }
-  if (buf.length - start > MAX_METHOD) return requestLineLike(buf, start);
+  if (buf.length - start > MAX_METHOD) return lineLike(buf, start);
   return "incomplete";
 }
 
 /**
  * A malformed request line must reach the HTTP/1.1 parser (and be refused), not the byte relay:
- * a first line of printable text ending in `HTTP/<d>.<d>` is HTTP/1. Binary bytes decide "other"
- * at once; printable text waits for its line end, up to MAX_LINE bytes.
+ * a first line of text ending in an HTTP version is HTTP/1 (request-line-like.ts). Binary bytes
+ * decide "other" at once; text waits for its line end, up to MAX_LINE bytes.
  */
-function requestLineLike(buf: Uint8Array, start: number): Sniffed | "incomplete" {
-  for (let i = start; i < buf.length && i - start < MAX_LINE; i++) {
-    const b = buf[i] as number;
-    if (b === 0x0a) {
-      const end = i > start && buf[i - 1] === 0x0d ? i - 1 : i;
-      const line = String.fromCharCode(...buf.subarray(start, end));
-      return /HTTP\/[0-9]\.[0-9]$/.test(line) ? "h1" : "other";
-    }
-    if (b !== 0x09 && b !== 0x0d && (b < 0x20 || b > 0x7e)) return "other";
-  }
+function lineLike(buf: Uint8Array, start: number): Sniffed | "incomplete" {
+  const lf = buf.indexOf(0x0a, start);
+  if (lf >= 0 && lf - start < MAX_LINE) return requestLineLike(buf.subarray(start, lf)) ? "h1" : "other";
+  if (!startsAsText(buf, start, buf.length)) return "other";
   return buf.length - start < MAX_LINE ? "incomplete" : "other";
 }
 
