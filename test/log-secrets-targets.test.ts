@@ -4,7 +4,7 @@
  * and without userinfo, since those carry tokens (`#access_token=` of an OAuth implicit flow,
  * `?session=`, `user:password@`). Before, up to 60 characters of the target were quoted whole.
  * Through the running proxy (full HTTP mode, debug level, JSON), inside a TLS tunnel and on the
- * plain-HTTP proxy.
+ * plain-HTTP proxy; and a CONNECT target with a query.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
@@ -79,6 +79,26 @@ test("on the plain-HTTP proxy: the same", async () => {
     expect(answer).toMatch(/^HTTP\/1\.1 40[05] /); // ftp:// is no plain-HTTP request at all: 405
     await waitUntil(() => proxy.logs.length > before, "a log line");
     for (const l of proxy.logs.slice(before)) expect(l.includes(TOKEN), l).toBe(false);
+    expect(answer.includes(TOKEN)).toBe(false);
+  }
+});
+
+test("a CONNECT target with a query (host:port?x=…, or a URL with userinfo and a query): 400, the query in no log line", async () => {
+  const authority = `localhost:${origin.port}`;
+  for (const target of [
+    `${authority}?x=${TOKEN}`,
+    `http://u:${TOKEN}@${authority}/?x=${TOKEN}`,
+    `${authority}#${TOKEN}`,
+  ]) {
+    const before = proxy.logs.length;
+    const s = net.connect(proxy.port, "127.0.0.1");
+    await new Promise((r) => s.once("connect", r));
+    const answer = await refused(s, `CONNECT ${target} HTTP/1.1`, authority);
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    await waitUntil(() => proxy.logs.length > before, "a log line");
+    const logged = proxy.logs.slice(before);
+    expect(logged.some((l) => l.includes("BAD_AUTHORITY"))).toBe(true);
+    for (const l of logged) expect(l.includes(TOKEN), l).toBe(false);
     expect(answer.includes(TOKEN)).toBe(false);
   }
 });

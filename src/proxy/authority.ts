@@ -1,5 +1,6 @@
 import { ProxyError } from "../errors/proxy-error.ts";
 import { detachedString } from "../http/detached.ts";
+import { safeTarget } from "../http/h1/syntax.ts";
 
 /**
  * The CONNECT target in authority form, `host:port` (RFC 9110 §9.3.6), validated and normalised:
@@ -39,13 +40,12 @@ const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
 const SHOWN_TARGET_CHARS = 80; // chars of a refused target echoed in the error (log line, 400 body)
 
 /**
- * The target as an error shows it: anything up to the last `@` (userinfo, i.e. credentials) is
- * replaced by `***` whatever the reason for the refusal, then the text is cut to 80 characters.
+ * The target as an error shows it, whatever the reason for the refusal: no userinfo and no query
+ * (safeTarget), cut to 80 characters.
  */
 function shownTarget(input: string): string {
-  const at = input.lastIndexOf("@");
-  const masked = at < 0 ? input : `***${input.slice(at)}`;
-  return masked.length > SHOWN_TARGET_CHARS ? `${masked.slice(0, SHOWN_TARGET_CHARS)}…` : masked;
+  const safe = safeTarget(input);
+  return safe.length > SHOWN_TARGET_CHARS ? `${safe.slice(0, SHOWN_TARGET_CHARS)}…` : safe;
 }
 
 function bad(input: string, reason: string): ProxyError {

@@ -107,14 +107,23 @@ export function shown(s: string, max = 60): string {
 }
 
 /**
- * A request-target as an error message (and so a log line) may quote it: up to its query or
- * fragment, which carry tokens (`?access_token=…`, `#id_token=…`), and without userinfo; `…`
- * marks what was left out. The client's own answer says no more: it has the target anyway.
+ * A request target (a CONNECT authority, a request-target) as an error message, and so a log
+ * line, may show it: up to its query or fragment, which carry tokens (`?access_token=…`,
+ * `#id_token=…`), and with everything up to its last `@` (userinfo: credentials, however they
+ * are spelt) as `***`, after the scheme when there is one; `…` marks what was left out.
  */
-export function shownTarget(raw: string): string {
+export function safeTarget(raw: string): string {
   const cut = raw.search(/[?#]/);
   const kept = cut < 0 ? raw : `${raw.slice(0, cut + 1)}…`;
-  return shown(kept.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, "$1…@"));
+  const at = kept.lastIndexOf("@");
+  if (at < 0) return kept;
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(kept)?.[0] ?? "";
+  return `${scheme}***${kept.slice(at)}`;
+}
+
+/** safeTarget, quoted as `shown` quotes (the HTTP/1.1 parser's errors). */
+export function shownTarget(raw: string): string {
+  return shown(safeTarget(raw));
 }
 
 /** CR / LF bytes a tunnel's sniffer looks past before a request line (see afterLeadingEols). */
