@@ -6,6 +6,7 @@ import { ProxyError } from "../../errors/proxy-error.ts";
 import type { H2Event } from "../h2/session-types.ts";
 import type { HeaderField } from "../hpack/types.ts";
 import type { BodySink, Responder } from "./message.ts";
+import type { RequestBody } from "./upstream-h2-upload.ts";
 
 /** A stream turned byte relay (an extended CONNECT's 2xx): each direction ends on its own. */
 export interface RelayState {
@@ -21,19 +22,8 @@ export interface Exchange {
   trailers: HeaderField[] | null;
   /** Bytes delivered to the client side but not yet returned to the windows. */
   unacked: number;
-  /**
-   * Request body chunks the windows did not take yet (oldest first; a list, not one growing
-   * buffer: a producer may go on writing small chunks after `false`), and whether END_STREAM is owed.
-   */
-  pending: Uint8Array[] | null;
-  pendingEnd: { trailers: HeaderField[] | null } | null;
-  /**
-   * The last body chunk written, held until the end of the turn so that an end in the same turn
-   * goes on its DATA frame; `holdQueued` while the microtask that sends it is queued.
-   */
-  held: Uint8Array | null;
-  holdQueued: boolean;
-  request: BodySink | null;
+  /** The request body's sink (with a body, or an extended CONNECT's upstream direction). */
+  request: RequestBody | null;
   /** An extended CONNECT (H2Request.tunnel); `relay` once its 2xx came. */
   tunnel: boolean;
   relay: RelayState | null;
@@ -49,10 +39,6 @@ export function newExchange(weight: number, responder: Responder, head: boolean,
     response: null,
     trailers: null,
     unacked: 0,
-    pending: null,
-    pendingEnd: null,
-    held: null,
-    holdQueued: false,
     request: null,
     tunnel,
     relay: null,

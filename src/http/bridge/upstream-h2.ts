@@ -11,7 +11,6 @@ import type { Ticked, WatchGroup } from "../../proxy/timeout.ts";
 import type { H2ClientSession } from "../h2/client-session.ts";
 import { H2ErrorCode } from "../h2/errors.ts";
 import type { H2Event } from "../h2/session-types.ts";
-import { forwardableTrailers } from "../headers/trailers.ts";
 import type { HeaderField } from "../hpack/types.ts";
 import { type Cancellable, CancelSink } from "./cancel-sink.ts";
 import { type HeadTicker, headTicker, headTimeoutMessage } from "./head-deadline.ts";
@@ -20,6 +19,7 @@ import { type BodySink, canUpgrade, type RequestLink, type Responder } from "./m
 import { markRefused } from "./retry.ts";
 import { type Exchange, newExchange, resetError } from "./upstream-h2-exchange.ts";
 import { browserSession } from "./upstream-h2-session.ts";
+import { RequestBody, type UploadHost } from "./upstream-h2-upload.ts";
 import { type Waiting, WaitQueue } from "./upstream-h2-waiting.ts";
 import { relayStream } from "./websocket-h2.ts";
 
@@ -79,6 +79,8 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
   #streams: Map<number, Exchange> | null = null;
   /** Requests waiting for the origin's SETTINGS or MAX_CONCURRENT_STREAMS. */
   #waiting: WaitQueue | null = null; // made on first use: most connections never wait
+  /** What request bodies see of this connection (made on first use, see #uploadHost). */
+  #host: UploadHost | null = null;
   /** The stream last added to `#streams` and its weight (for `#parent`); ids are never reused. */
   #newestId = 0;
   #newestWeight = 0;
@@ -245,10 +247,10 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
     if (tunnel || !req.hasBody) this.#startWaiting(ex);
     if (tunnel) {
       // The relay's upstream direction, taken by #startRelay; the client side gets a cancel handle.
-      ex.request = this.#requestSink(r.streamId, ex);
+      ex.request = new RequestBody(this.#uploadHost(), r.streamId);
       link.attach(new CancelSink(this, r.streamId));
     } else if (req.hasBody) {
-      ex.request = this.#requestSink(r.streamId, ex);
+      ex.request = new RequestBody(this.#uploadHost(), r.streamId);
       link.attach(ex.request);
     } else link.attach(new CancelSink(this, r.streamId));
   }
@@ -294,12 +296,7 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
     // Request bytes still queued for a stream that is over (answered before its body was read,
     // or reset) never go out: dropped, and their producer told, or it would keep holding the
     // client's window credit for them and the client's next uploads would stall.
-    if (ex !== undefined) ex.held = null;
-    if (ex?.pending) {
-      ex.pending = null;
-      ex.pendingEnd = null;
-      ex.request?.onDrain?.();
-    }
+    ex?.request?.dropped();
     if (m.size === 0) {
       this.#streams = null;
       this.#closeIfDrained();
@@ -330,101 +327,6 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
       if (ex.weight >= p.weight) parent = id;
     }
     return parent;
-  }
-
-  /**
-   * The sink the client side writes the request body into, for one stream. Each chunk waits for
-   * the rest of the turn of the event loop (or the next chunk) before it goes: an end in the same
-   * turn, as both client sides give the last chunk and the end together, then rides on the last
-   * DATA frame as END_STREAM, as browsers send a body (captures local-debian-http/*-h2: a POST is
-   * `DATA[7 bytes, END_STREAM]`), instead of an empty END_STREAM frame after it.
-   */
-  #requestSink(id: number, ex: Exchange): BodySink {
-    const sink: BodySink = {
-      write: (chunk) => {
-        if (this.#streams?.has(id) !== true) return true; // reset: drop
-        if (ex.pending || !this.#settled) {
-          // A producer may go on writing after a `false`: keep its chunks in order.
-          ex.pending ??= [];
-          ex.pending.push(chunk);
-          return false;
-        }
-        const held = ex.held;
-        if (held !== null) {
-          ex.held = null;
-          if (!this.#sendBody(id, ex, held, false)) {
-            (ex.pending as Uint8Array[] | null)?.push(chunk); // #sendBody left the rest there
-            return false;
-          }
-        }
-        if (this.#session.writableBytes(id) < chunk.length) return this.#sendBody(id, ex, chunk, false);
-        ex.held = chunk;
-        if (!ex.holdQueued) {
-          ex.holdQueued = true;
-          queueMicrotask(() => this.#releaseHeld(id, ex));
-        }
-        return true;
-      },
-      end: (trailers) => {
-        if (this.#streams?.has(id) !== true) return;
-        if (ex.pending) {
-          ex.pendingEnd = { trailers };
-          return;
-        }
-        this.#finishRequest(id, ex, trailers, false);
-      },
-      abort: (err) => this.cancel(id, err),
-      onDrain: null,
-    };
-    return sink;
-  }
-
-  /**
-   * Queues `chunk` as DATA (END_STREAM on its last frame with `end`); what the windows do not take
-   * waits in `pending` (with the end owed), and false says so.
-   */
-  #sendBody(id: number, ex: Exchange, chunk: Uint8Array, end: boolean): boolean {
-    const n = this.#session.writeData(id, chunk, end);
-    this.#flush();
-    if (n === chunk.length) return true;
-    ex.pending = [chunk.subarray(n)];
-    if (end) ex.pendingEnd = { trailers: null };
-    return false;
-  }
-
-  /** The turn that wrote the held chunk is over without an end: it goes as it is. */
-  #releaseHeld(id: number, ex: Exchange): void {
-    ex.holdQueued = false;
-    const held = ex.held;
-    ex.held = null;
-    // Taken with `true`: a short write waits in `pending`, whose drain tells the producer.
-    if (held !== null && this.#streams?.get(id) === ex) this.#sendBody(id, ex, held, false);
-  }
-
-  /**
-   * The request's end: on the held chunk's DATA (no trailers), as trailers (HEADERS with
-   * END_STREAM), or as an empty END_STREAM DATA frame; `sent`: it already went (see #retryPending).
-   */
-  #finishRequest(id: number, ex: Exchange, trailers: HeaderField[] | null, sent: boolean): void {
-    if (!sent) {
-      const sendable = forwardableTrailers(trailers);
-      const held = ex.held;
-      ex.held = null;
-      if (held !== null && !this.#sendBody(id, ex, held, sendable.length === 0)) {
-        ex.pendingEnd = { trailers }; // the rest and the end go from #retryPending
-        return;
-      }
-      if (sendable.length > 0) this.#session.writeTrailers(id, sendable);
-      else if (held === null) this.#session.writeData(id, new Uint8Array(0), true);
-      this.#flush();
-    }
-    if (this.#streams?.get(id) !== ex) return;
-    if (!ex.tunnel) this.#startWaiting(ex); // the whole request is out
-    const relay = ex.relay;
-    if (relay) {
-      relay.localEnded = true;
-      if (relay.remoteEnded) this.#delete(id); // both directions over
-    }
   }
 
   /**
@@ -463,34 +365,38 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
     // `writable` or drain, as they would after any short write. Nothing before the origin's SETTINGS.
     const streams = this.#streams;
     if (streams === null || !this.#settled) return;
-    for (const [id, ex] of streams) {
-      const pending = ex.pending;
-      if (!pending || this.#blocked) continue;
-      // The last chunk carries END_STREAM when the end owed has no trailers (see #requestSink).
-      const endOnData = ex.pendingEnd !== null && forwardableTrailers(ex.pendingEnd.trailers).length === 0;
-      let sent = false;
-      while (pending.length > 0) {
-        const chunk = pending[0] as Uint8Array;
-        const last = endOnData && pending.length === 1;
-        const n = this.#session.writeData(id, chunk, last);
-        if (n < chunk.length) {
-          pending[0] = chunk.subarray(n);
-          break;
-        }
-        pending.shift();
-        sent = last;
-      }
-      this.#flush();
-      if (pending.length > 0) continue;
-      ex.pending = null;
-      if (ex.pendingEnd) {
-        const t = ex.pendingEnd.trailers;
-        ex.pendingEnd = null;
-        this.#finishRequest(id, ex, t, sent);
-      }
-      // Also after the end: the producer's last writes were taken with `false`, and it still
-      // waits to hear they left (the HTTP/2 client side grants their window credit then).
-      ex.request?.onDrain?.();
+    for (const ex of streams.values()) {
+      if (this.#blocked) return;
+      if (ex.request?.waiting === true) ex.request.pump();
+    }
+  }
+
+  /** The bodies' view of this connection, made for its first request with a body. */
+  #uploadHost(): UploadHost {
+    if (this.#host !== null) return this.#host;
+    const c = this;
+    this.#host = {
+      session: this.#session,
+      get settled() {
+        return c.#settled;
+      },
+      isOpen: (id) => c.#streams?.has(id) === true,
+      flush: () => c.#flush(),
+      cancel: (id, err) => c.cancel(id, err),
+      sent: (id) => c.#requestSent(id),
+    };
+    return this.#host;
+  }
+
+  /** A request's END_STREAM went out: its head deadline starts, or its relay's direction ends. */
+  #requestSent(id: number): void {
+    const ex = this.#streams?.get(id);
+    if (ex === undefined) return;
+    if (!ex.tunnel) this.#startWaiting(ex); // the whole request is out
+    const relay = ex.relay;
+    if (relay) {
+      relay.localEnded = true;
+      if (relay.remoteEnded) this.#delete(id); // both directions over
     }
   }
 
