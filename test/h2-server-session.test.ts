@@ -737,6 +737,20 @@ describe("floods", () => {
     expect(goawayCode(c)).toBe(H2ErrorCode.ENHANCE_YOUR_CALM);
   });
 
+  test("WINDOW_UPDATE for a stream that is over (even one the client reset) is a flood too", () => {
+    const p = ready();
+    p.feed(
+      concatBytes([
+        p.headers(1, POST, false),
+        encodeFrame({ type: "RST_STREAM", streamId: 1, code: H2ErrorCode.CANCEL }),
+        ...Array.from({ length: 1100 }, () =>
+          encodeFrame({ type: "WINDOW_UPDATE", streamId: 1, increment: 1 }),
+        ),
+      ]),
+    );
+    expect(goawayCode(p)).toBe(H2ErrorCode.ENHANCE_YOUR_CALM);
+  });
+
   test("a field block past twice the header list limit ends the connection (CONTINUATION flood)", () => {
     const p = ready([], { ...OPTS, maxHeaderListSize: 8192 });
     const big = encodeFrame({

@@ -242,3 +242,26 @@ describe("the response-head deadline and the origin's MAX_CONCURRENT_STREAMS", (
     up.close();
   });
 });
+
+describe("an endpoint that is full (the origin does not read what the proxy sends)", () => {
+  test("frames the origin asks answers to (PING) wait in the session, not the endpoint; a flood of them ends the connection", () => {
+    const { up, sent, from, handlers, setRoom } = upstream();
+    from(settings());
+    const r = recorder();
+    setRoom(false); // the next write finds the endpoint full
+    up.request(GET, r, new DeferredSink());
+    const ping = encodeFrame({ type: "PING", ack: false, opaque: new Uint8Array(8) });
+    for (let i = 0; i < 500; i++) from(ping);
+    expect(sentOf(sent, "PING")).toHaveLength(0); // nothing handed to the full endpoint
+    setRoom(true);
+    handlers().drain();
+    expect(sentOf(sent, "PING")).toHaveLength(500); // all of them once it has room
+    // Before, each answer went to the endpoint at once, full or not, which buffered them without
+    // end (3.5 GB in 12 s); now a flood reaches the session's bound and ends the connection.
+    setRoom(false);
+    up.request(GET, recorder(), new DeferredSink());
+    for (let i = 0; i < 2000 && !up.closed; i++) from(ping);
+    expect(up.closed).toBe(true);
+    expect(r.failed?.message).toContain("without progress");
+  });
+});

@@ -10,6 +10,7 @@
  * frame after it.
  */
 import type { ProxyError } from "../../errors/proxy-error.ts";
+import { appendChunk } from "../h2/chunk-list.ts";
 import type { H2ClientSession } from "../h2/client-session.ts";
 import { forwardableTrailers } from "../headers/trailers.ts";
 import type { HeaderField } from "../hpack/types.ts";
@@ -54,14 +55,14 @@ export class RequestBody implements BodySink {
     if (!host.isOpen(this.#id)) return true; // reset: drop
     if (this.#pending !== null || !host.settled) {
       this.#pending ??= [];
-      this.#pending.push(chunk);
+      appendChunk(this.#pending, chunk); // tiny chunks copied together (chunk-list.ts)
       return false;
     }
     const held = this.#held;
     if (held !== null) {
       this.#held = null;
       if (!this.#send(held, false)) {
-        (this.#pending as Uint8Array[] | null)?.push(chunk); // #send left the rest of `held` there
+        appendChunk(this.#pending as unknown as Uint8Array[], chunk); // #send left the rest of `held` there
         return false;
       }
     }

@@ -181,6 +181,7 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
     },
     drain(this: { c: UpstreamH2 }): void {
       this.c.#blocked = false;
+      this.c.#flush(); // what queued in the session meanwhile
       this.c.#retryPending();
     },
     close(this: { c: UpstreamH2 }): void {
@@ -400,7 +401,14 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
     }
   }
 
-  #flush(): void {
+  /**
+   * Hands the session's output to the endpoint, unless the endpoint is full (`force`: the last
+   * frames before an end): while it is, output stays in the session, whose bound refuses an origin
+   * that floods it with frames to answer (PING, SETTINGS) while not reading ours. Handing it on
+   * regardless let the endpoint buffer those answers without end (a tester's 3.5 GB in 12 s).
+   */
+  #flush(force = false): void {
+    if (this.#blocked && !force) return;
     const out = this.#session.takeOutput();
     if (out.length === 0 || this.#closed) return; // after close(): nothing more goes out
     try {
@@ -499,7 +507,7 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
         this.#closeIfDrained();
         return;
       case "connection-error":
-        this.#flush(); // the GOAWAY the session queued, naming the error, then a clean close
+        this.#flush(true); // the GOAWAY the session queued, naming the error, then a clean close
         this.#fail(ev.error, true);
         return;
       default:
@@ -574,7 +582,7 @@ export class UpstreamH2 implements Cancellable<number>, Ticked {
     if (this.#closed) return;
     for (const ex of this.#streams?.values() ?? []) this.#stopWaiting(ex); // off the ticker
     this.#session.goaway();
-    this.#flush();
+    this.#flush(true);
     this.#ep.end();
     destroyAfterLinger(this.#ep);
     this.#closed = true;

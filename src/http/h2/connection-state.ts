@@ -1,5 +1,6 @@
 import { ClosedStreams } from "./closed-streams.ts";
 import { connectionError, type H2Error, H2ErrorCode } from "./errors.ts";
+import { idleFrame } from "./flood.ts";
 import { RecvWindow } from "./flow-window.ts";
 import { type Frame, MAX_STREAM_ID } from "./frame-types.ts";
 import { concatBytes, encodeFrame } from "./frame-writer.ts";
@@ -43,6 +44,8 @@ export class ConnectionState {
   closed = false;
   /** `openStream` refused for concurrency; report `open-capacity` when a slot frees. */
   waitingForCapacity = false;
+  /** Frames in a row from the peer that made no progress (flood.ts). */
+  idleFrames = 0;
   private out: Uint8Array[] = [];
   private outBytes = 0;
 
@@ -78,6 +81,11 @@ export class ConnectionState {
       );
     }
     this.queue(encodeFrame(frame));
+  }
+
+  /** A frame that made no progress; too many in a row is a flood (an origin's PING or CONTINUATION flood). */
+  idle(): void {
+    this.idleFrames = idleFrame(this.idleFrames);
   }
 
   takeOutput(): Uint8Array {

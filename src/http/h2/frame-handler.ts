@@ -1,4 +1,5 @@
 import { BlockHandler } from "./block-handler.ts";
+import { appendChunk } from "./chunk-list.ts";
 import type { ConnectionState } from "./connection-state.ts";
 import { connectionError, H2Error, H2ErrorCode, streamError } from "./errors.ts";
 import { growSendWindow } from "./flow-window.ts";
@@ -102,6 +103,7 @@ export class FrameHandler {
       }
       case "PRIORITY": // advisory; a client has nothing to reprioritise
       case "UNKNOWN": // ignored on any stream (§5.5)
+        s.idle();
         return;
       case "RST_STREAM": {
         this.checkNotIdle(frame.streamId, "RST_STREAM");
@@ -136,6 +138,7 @@ export class FrameHandler {
       case "PUSH_PROMISE":
         throw connectionError(PROTOCOL_ERROR, "PUSH_PROMISE although push is disabled");
       case "PING":
+        s.idle();
         if (frame.ack) s.events.push({ type: "ping-ack", opaque: frame.opaque.slice() });
         else s.queueControl({ type: "PING", ack: true, opaque: frame.opaque.slice() });
         return;
@@ -167,6 +170,7 @@ export class FrameHandler {
     const stream = s.live(streamId);
     if (!stream) {
       s.releaseConnection(flow);
+      s.idle();
       const reason = s.closedReason(streamId);
       if (reason === "ended" || reason === "reset-remote") {
         s.queueControl({ type: "RST_STREAM", streamId, code: STREAM_CLOSED });
@@ -190,9 +194,10 @@ export class FrameHandler {
     }
     s.releaseStream(stream, flow - length); // padding is never the caller's
     if (length > 0) {
+      s.idleFrames = 0;
       stream.outstanding += length;
       s.events.push({ type: "data", streamId, data: frame.data, flowLength: flow });
-    }
+    } else if (!frame.endStream) s.idle();
     if (frame.endStream) {
       stream.remoteClosed = true;
       s.events.push({ type: "end", streamId });
@@ -217,6 +222,7 @@ export class FrameHandler {
     if (endHeaders) {
       // The usual case, a block in one HEADERS frame: no collecting.
       this.checkNotIdle(streamId, "HEADERS");
+      this.s.idleFrames = 0; // a whole field block: progress
       this.blocks.onBlock(streamId, first, endStream, priority);
       return;
     }
@@ -226,7 +232,8 @@ export class FrameHandler {
   private addChunk(p: PendingBlock, chunk: Uint8Array): void {
     p.size += chunk.length;
     this.checkBlockSize(p.size);
-    p.chunks.push(chunk);
+    if (chunk.length === 0) this.s.idle(); // an empty CONTINUATION makes no progress
+    appendChunk(p.chunks, chunk); // a block in 1-byte CONTINUATION frames costs its bytes
   }
 
   private checkBlockSize(size: number): void {
@@ -240,6 +247,7 @@ export class FrameHandler {
 
   private endBlock(p: PendingBlock): void {
     this.pending = null;
+    this.s.idleFrames = 0; // a whole field block: progress
     this.checkNotIdle(p.streamId, "HEADERS");
     this.blocks.onBlock(p.streamId, concatBytes(p.chunks), p.endStream, p.priority);
   }
@@ -285,7 +293,10 @@ export class FrameHandler {
     }
     this.checkNotIdle(frame.streamId, "WINDOW_UPDATE");
     const stream = s.live(frame.streamId);
-    if (!stream) return;
+    if (!stream) {
+      s.idle(); // for a stream that is over: no progress
+      return;
+    }
     stream.sendWindow = growSendWindow(stream.sendWindow, frame.increment, stream.id, false);
     this.announceWritable();
   }

@@ -1,4 +1,5 @@
 import { HpackError } from "../hpack/errors.ts";
+import { appendChunk } from "./chunk-list.ts";
 import { connectionError, H2Error, H2ErrorCode, streamError } from "./errors.ts";
 import { growSendWindow, RecvWindow } from "./flow-window.ts";
 import { FrameReader } from "./frame-reader.ts";
@@ -164,7 +165,10 @@ export class ServerFrameHandler {
         } else {
           this.#checkNotIdle(frame.streamId, "WINDOW_UPDATE");
           const stream = s.live(frame.streamId);
-          if (!stream) return;
+          if (!stream) {
+            s.idle(); // for a stream that is over (even one the client reset itself): no progress
+            return;
+          }
           stream.sendWindow = growSendWindow(stream.sendWindow, frame.increment, stream.id, false);
         }
         s.pump();
@@ -234,7 +238,7 @@ export class ServerFrameHandler {
     p.size += chunk.length;
     this.#checkBlockSize(p.size);
     if (chunk.length === 0 && !endHeaders) this.s.idle();
-    p.chunks.push(chunk);
+    appendChunk(p.chunks, chunk); // a block in 1-byte CONTINUATION frames costs its bytes (chunk-list.ts)
     if (!endHeaders) {
       this.#pending = p;
       return;

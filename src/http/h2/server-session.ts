@@ -1,6 +1,7 @@
 import { ProxyError } from "../../errors/proxy-error.ts";
 import { HpackDecoder } from "../hpack/decoder.ts";
 import { HpackEncoder } from "../hpack/encoder.ts";
+import { appendChunk } from "./chunk-list.ts";
 import { connectionError, H2ErrorCode } from "./errors.ts";
 import { CLIENT_MAGIC, MAX_WINDOW } from "./frame-types.ts";
 import { ServerFrameHandler } from "./server-frames.ts";
@@ -206,7 +207,7 @@ export class H2ServerSession {
       stream.queued = bytes.length - n;
       s.waiting++;
     } else {
-      stream.queue.push(bytes);
+      appendChunk(stream.queue, bytes); // tiny chunks copied together (chunk-list.ts)
       stream.queued += bytes.length;
     }
     stream.wantDrain = true;

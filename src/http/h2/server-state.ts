@@ -1,4 +1,5 @@
 import { connectionError, type H2Error, H2ErrorCode } from "./errors.ts";
+import { idleFrame } from "./flood.ts";
 import { growSendWindow, RecvWindow } from "./flow-window.ts";
 import { type Frame, FrameFlag, type Setting } from "./frame-types.ts";
 import { encodeFrame, encodeHeaderBlock } from "./frame-writer.ts";
@@ -14,12 +15,6 @@ import { StreamTable } from "./stream-table.ts";
  * (rapid reset, CVE-2023-44487; the burst of nghttp2's stream reset limiter).
  */
 const RESET_BUDGET = 1000;
-/**
- * Frames in a row that make no progress (PING, SETTINGS, PRIORITY, unknown types, empty DATA or
- * CONTINUATION, frames on closed streams) before ENHANCE_YOUR_CALM; a request or body bytes
- * reset the count (Node's maxSessionInvalidFrames is 1000).
- */
-const MAX_IDLE_FRAMES = 1000;
 
 /** Largest HPACK table size our encoder uses, whatever the client allows (bytes). */
 const MAX_ENCODER_TABLE = 4096;
@@ -84,9 +79,7 @@ export class ServerState {
 
   /** A frame that made no progress; too many in a row is a flood. */
   idle(): void {
-    if (++this.idleFrames > MAX_IDLE_FRAMES) {
-      throw connectionError(H2ErrorCode.ENHANCE_YOUR_CALM, `${MAX_IDLE_FRAMES} frames without progress`);
-    }
+    this.idleFrames = idleFrame(this.idleFrames);
   }
 
   /** A reset or refusal the client caused; too many is a flood (rapid reset). */
