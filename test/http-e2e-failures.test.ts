@@ -691,3 +691,30 @@ describe("an extended CONNECT (WebSocket over HTTP/2) the origin refuses", () =>
     c.t.destroy();
   });
 });
+
+describe("a refused HTTP/1.1 request whose client goes on sending", () => {
+  test("the proxy reads and drops up to 1 MiB after its 400, then closes the connection (no endless drain)", async () => {
+    const o = env.origins.nodeH1;
+    const t = await tlsThroughProxy(env.proxy.port, o.authority, {
+      ca: await Bun.file(env.pki.caCertPath).text(),
+      servername: "localhost",
+    });
+    let text = "";
+    t.on("data", (d: Buffer) => {
+      text += d.toString("latin1");
+    });
+    t.on("error", () => {});
+    // A chunk-size line that never ends: refused (400) once it passes 4096 bytes.
+    t.write(`POST /x HTTP/1.1\r\nHost: ${o.authority}\r\nTransfer-Encoding: chunked\r\n\r\n1;`);
+    const junk = Buffer.alloc(1024 * 1024, 0x61);
+    for (let i = 0; i < 16; i++) t.write(junk); // 16 MiB more, whatever the proxy does
+    await waitUntil(() => text.startsWith("HTTP/1.1 400 "), "the 400");
+    // The proxy ends the connection itself, the client still sending (it read all 16 MiB before,
+    // and an endless sender for as long as it sent).
+    const rec = () =>
+      tunnelRecords(env.proxy.logs).find((r) => r.host === o.authority && r.statuses === "400:1");
+    await waitUntil(() => rec() !== undefined, "the tunnel's record");
+    t.destroy();
+    expect(rec()?.bytesUp as number).toBeLessThan(4 * 1024 * 1024);
+  });
+});

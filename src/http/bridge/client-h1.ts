@@ -63,6 +63,13 @@ interface Body {
 
 /** Where the rest of an answered request's body goes (see #dropAnsweredBody). */
 const DROP: BodySink = discardSink();
+/**
+ * Bytes a stopped connection reads and drops before it stops reading: enough for the rest of a
+ * refused request's body in flight, so the answer is read before any reset (nginx's lingering
+ * close does the same); after them the connection is closed once its answers are out (until
+ * then it is not read, and the idle timeout bounds it).
+ */
+const STOPPED_DROP_BYTES = 1024 * 1024;
 
 /** `onUpgrade` of an exchange that did not ask to upgrade (never called: see client-h1-responder.ts). */
 const NO_UPGRADE = (_: ByteSink): void => {};
@@ -81,6 +88,8 @@ class ClientH1 implements AuthorityMemo {
   readonly #scanner: RequestHeadScanner;
   #input: Uint8Array[] = [];
   #mode: "head" | "body" | "relay" | "stopped" = "head";
+  /** Bytes read and dropped since the mode became "stopped" (see #blocked). */
+  #dropped = 0;
   #body: Body | null = null;
   #lastRequest = false;
   /** The proxy is draining (see drain()): every request read from now on is the last. */
@@ -204,7 +213,10 @@ class ClientH1 implements AuthorityMemo {
       case "relay":
         return this.#relayBlocked;
       default:
-        return false;
+        // Stopped: what the client still sends is read and dropped, so that closing with it unread
+        // (a reset) cannot destroy the answer before the client reads it; but only so much, then
+        // reading stops (a client could send for ever: a tester's 16 GB in 8 s at 80 % CPU).
+        return this.#dropped > STOPPED_DROP_BYTES;
     }
   }
 
@@ -246,7 +258,12 @@ class ClientH1 implements AuthorityMemo {
         if (this.#relay && !this.#relay.write(chunk)) this.#relayBlocked = true;
         return EMPTY;
       default:
-        return EMPTY; // stopped: nothing more is read from this connection
+        // Stopped: nothing more is taken from this connection. Past the bound, with every answer
+        // written, it is closed (the client had 1 MiB of time to read them); until then, reading
+        // stops (see #blocked).
+        this.#dropped += chunk.length;
+        if (this.#dropped > STOPPED_DROP_BYTES && this.#queue.length === 0) this.#ep.destroy();
+        return EMPTY;
     }
   }
 
