@@ -13,10 +13,11 @@
  *   folder is left as it is and the next one is tried; when none is usable, a fresh private folder
  *   (mkdtemp under $TMPDIR) holds the copy until it is loaded, then is removed.
  * - the file `<sha256 prefix>-libpolyboring.so` is reused only when it is a regular file (not a
- *   link), owned by this user, not writable by group or others, and byte for byte the embedded
- *   library (so its full SHA-256 is the embedded one's). Anything else is replaced, never loaded: the
- *   bytes go to a temp file created exclusively (O_EXCL, mode 0700) in that folder, renamed over it.
- * Start-up cost when the copy is reused: reading and comparing the ~4 MiB file, a few ms.
+ *   link), owned by this user, not writable by group or others, and of the embedded library's size
+ *   and full SHA-256 (read 64 KiB at a time: a buffer the library's size would stay in the heap
+ *   and cost every later measure of the proxy's memory). Anything else is replaced, never loaded:
+ *   the bytes go to a temp file created exclusively (O_EXCL, mode 0700) in that folder, renamed over
+ *   it. Start-up cost when the copy is reused: hashing the ~4 MiB file, a few ms.
  */
 import { createHash, randomBytes } from "node:crypto";
 import {
@@ -47,7 +48,7 @@ const FOREIGN_WRITE_BITS = 0o022;
 const ROOT_UID = 0;
 /** The sticky bit: in such a folder (/tmp) only an entry's owner may rename or delete it. */
 const STICKY_BIT = 0o1000;
-/** Hex digits of the SHA-256 in the extracted file's name (the content itself is compared in full). */
+/** Hex digits of the SHA-256 in the extracted file's name (a copy's full digest is compared). */
 const NAME_DIGEST_CHARS = 16;
 
 let embedded: { path: string; read: () => Uint8Array } | undefined;
@@ -105,11 +106,20 @@ function unsafeFolder(dir: string, me: number | undefined): string | null {
   }
 }
 
+/** What a copy must be: the embedded library's size and full SHA-256 (hex). */
+interface Want {
+  size: number;
+  digest: string;
+}
+
+/** Bytes read at a time to hash a copy: no buffer the size of the library (it stays in the heap). */
+const HASH_READ_BYTES = 64 * 1024;
+
 /**
  * Why the file at `path` is not a copy to load: null when it is a regular file owned by this user,
- * not writable by others, with exactly `bytes` as content.
+ * not writable by others, with the embedded library's size and SHA-256.
  */
-function unusableCopy(path: string, bytes: Uint8Array, me: number | undefined): string | null {
+function unusableCopy(path: string, want: Want, me: number | undefined): string | null {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -121,15 +131,17 @@ function unusableCopy(path: string, bytes: Uint8Array, me: number | undefined): 
     if (!st.isFile()) return "is not a regular file";
     const why = me === undefined ? null : foreignWritable(st, me, false);
     if (why !== null) return why;
-    if (st.size !== bytes.length) return `has ${st.size} bytes, not ${bytes.length}`;
-    const content = Buffer.allocUnsafe(bytes.length);
+    if (st.size !== want.size) return `has ${st.size} bytes, not ${want.size}`;
+    const hash = createHash("sha256");
+    const chunk = Buffer.allocUnsafe(HASH_READ_BYTES);
     let off = 0;
-    while (off < content.length) {
-      const n = readSync(fd, content, off, content.length - off, off);
+    while (off < want.size) {
+      const n = readSync(fd, chunk, 0, Math.min(chunk.length, want.size - off), off);
       if (n === 0) break;
+      hash.update(chunk.subarray(0, n));
       off += n;
     }
-    if (off !== bytes.length || !content.equals(bytes)) return "differs from the embedded library";
+    if (off !== want.size || hash.digest("hex") !== want.digest) return "differs from the embedded library";
     return null;
   } finally {
     closeSync(fd);
@@ -155,11 +167,11 @@ function writeCopy(dir: string, target: string, bytes: Uint8Array): void {
 }
 
 /** The verified copy in `dir`: the existing one when it is good, else a new one written there. */
-function copyIn(dir: string, bytes: Uint8Array, name: string, me: number | undefined): string {
+function copyIn(dir: string, bytes: Uint8Array, want: Want, name: string, me: number | undefined): string {
   const target = join(dir, name);
-  if (unusableCopy(target, bytes, me) === null) return target;
+  if (unusableCopy(target, want, me) === null) return target;
   writeCopy(dir, target, bytes);
-  const why = unusableCopy(target, bytes, me);
+  const why = unusableCopy(target, want, me);
   if (why !== null) throw new Error(`${target} ${why} right after it was written`);
   return target;
 }
@@ -172,13 +184,14 @@ function copyIn(dir: string, bytes: Uint8Array, name: string, me: number | undef
 export function extractLibrary(bytes: Uint8Array, dirs = extractionDirs(), tmpBase = tmpdir()): string {
   const me = process.geteuid?.();
   const digest = createHash("sha256").update(bytes).digest("hex");
+  const want = { size: bytes.length, digest };
   const name = `${digest.slice(0, NAME_DIGEST_CHARS)}-${LIB_FILE}`;
   const refused: string[] = [];
   for (const dir of dirs) {
     try {
       if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
       const why = unsafeFolder(dir, me);
-      if (why === null) return copyIn(dir, bytes, name, me);
+      if (why === null) return copyIn(dir, bytes, want, name, me);
       refused.push(`${dir}: ${why}`);
     } catch (err) {
       refused.push(`${dir}: ${errnoCode(err)}`); // read-only home, full disk...
@@ -189,7 +202,7 @@ export function extractLibrary(bytes: Uint8Array, dirs = extractionDirs(), tmpBa
     fresh = mkdtempSync(join(tmpBase, "polytls-lib-"));
     const why = unsafeFolder(fresh, me);
     if (why !== null) throw new Error(why);
-    const path = copyIn(fresh, bytes, name, me);
+    const path = copyIn(fresh, bytes, want, name, me);
     releaseExtractedCopy();
     transientDir = fresh;
     return path;
