@@ -34,9 +34,12 @@ export function impliedOrigin(
   const unsafe = method !== "GET" && method !== "HEAD";
   const cors = kind === "fetch" || kind === "xhr";
   if (kind !== "websocket" && !unsafe && !cors) return undefined;
-  const own = serializedOrigin(`${target.scheme}://${target.authority}`);
+  // A CORS GET carries Origin only across origins; with no initiator it is taken as same-origin
+  // (and the target's own origin is not even worked out: most fetch GETs end here).
+  const corsGet = kind !== "websocket" && !unsafe;
   const from = referer === undefined ? undefined : serializedOrigin(referer);
-  // A CORS GET carries Origin only across origins; with no initiator it is taken as same-origin.
-  if (kind !== "websocket" && !unsafe && (from === undefined || from === own)) return undefined;
+  if (corsGet && from === undefined) return undefined;
+  const own = serializedOrigin(`${target.scheme}://${target.authority}`);
+  if (corsGet && from === own) return undefined;
   return from ?? own;
 }
